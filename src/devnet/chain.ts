@@ -1,0 +1,254 @@
+// One local EVM chain of the devnet: a Hardhat network provider, in process, served over HTTP and
+// WebSocket on one port. Several chains can live in one process, each with its own chain id and
+// its own interval miner.
+//
+// Finality: with a post-merge hardfork (this module uses "cancun"), Hardhat answers the `safe` and
+// `finalized` block tags with the latest block — a single-node devnet has instant finality. Before the
+// merge hardfork those tags are rejected, which would break finality-aware callers (gateway head
+// tracking, the cache), so the hardfork is always set explicitly here.
+
+import type { Server as HttpServer } from "node:http";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { Address, EIP1193Provider, Hex } from "viem";
+
+/** Hardhat's well-known development mnemonic: its accounts are public, never use them outside a devnet. */
+export const HARDHAT_DEFAULT_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** 10000 ETH, Hardhat's default balance of each development account. */
+export const DEFAULT_ACCOUNT_BALANCE_WEI = 10_000n * 10n ** 18n;
+
+/** Accounts derived from a BIP-39 mnemonic (BIP-44 path m/44'/60'/0'/0/i). */
+export interface DevnetMnemonicAccounts {
+  mnemonic: string;
+  /** @default 20 */
+  count?: number;
+  /** Genesis balance of each account. @default 10000 ETH */
+  balanceWei?: bigint;
+  /** @default "m/44'/60'/0'/0" */
+  path?: string;
+}
+
+/** An account given by its private key, with its genesis balance. */
+export interface DevnetPrivateKeyAccount {
+  privateKey: Hex;
+  balanceWei: bigint;
+}
+
+export type DevnetAccounts = DevnetMnemonicAccounts | readonly DevnetPrivateKeyAccount[];
+
+export interface DevnetChainOptions {
+  /** Network name as the rest of the devnet knows it, e.g. "ethereum". */
+  name: string;
+  /** EIP-155 chain id; must differ between the chains of one devnet. */
+  chainId: number;
+  /**
+   * Interval between mined blocks. Automine is off, so a transaction lands in the next interval block.
+   * @default 1000
+   */
+  blockTimeMs?: number;
+  /** Interface the JSON-RPC server listens on. @default "127.0.0.1" */
+  host?: string;
+  /** TCP port of the JSON-RPC server (HTTP and WebSocket); 0 picks a free port. @default 0 */
+  port?: number;
+  /**
+   * Genesis accounts, all unlocked for `eth_sendTransaction`.
+   * @default Hardhat's default mnemonic accounts: 20, each with 10000 ETH
+   */
+  accounts?: DevnetAccounts;
+}
+
+export interface DevnetChain {
+  name: string;
+  chainId: number;
+  blockTimeMs: number;
+  /** HTTP JSON-RPC endpoint. */
+  url: string;
+  /** WebSocket JSON-RPC endpoint (same port as `url`). */
+  wsUrl: string;
+  /** The in-process EIP-1193 provider, for callers that want to skip the network hop. */
+  provider: EIP1193Provider;
+  /** Unlocked genesis accounts, in derivation order. */
+  accounts: Address[];
+  /** Stops the server (dropping open HTTP and WebSocket connections) and the miner. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_BLOCK_TIME_MS = 1000;
+const DEFAULT_HOST = "127.0.0.1";
+const DEVNET_HARDFORK = "cancun";
+
+// The shapes below are the parts of Hardhat's (CommonJS, untyped from ESM) internals this module uses.
+interface HardhatNetworkConfig {
+  chainId: number;
+  hardfork: string;
+  mining: { auto: boolean; interval: number | [number, number]; mempool: { order: string } };
+  accounts: unknown;
+  [key: string]: unknown;
+}
+
+interface HardhatConfig {
+  networks: { hardhat: HardhatNetworkConfig; [name: string]: unknown };
+  [key: string]: unknown;
+}
+
+interface HardhatRuntime {
+  config: HardhatConfig;
+}
+
+interface JsonRpcServer {
+  listen(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+}
+
+interface JsonRpcServerInternals {
+  // Private fields of Hardhat's JsonRpcServer: reached into so close() can drop keep-alive and
+  // WebSocket connections, which the server's own close() would otherwise wait on forever.
+  _httpServer?: HttpServer;
+  _wsServer?: { clients?: Set<{ terminate(): void }> };
+}
+
+type CreateProvider = (config: HardhatConfig, networkName: string) => Promise<EIP1193Provider>;
+type JsonRpcServerConstructor = new (config: {
+  hostname: string;
+  port: number;
+  provider: EIP1193Provider;
+}) => JsonRpcServer;
+
+const require = createRequire(import.meta.url);
+
+let hardhatRuntime: HardhatRuntime | undefined;
+
+/**
+ * Loads the Hardhat runtime once per process. The repository's hardhat.config.cjs is used even when the
+ * process runs from another directory, since Hardhat otherwise looks for a config from the cwd upwards.
+ */
+function loadHardhat(): HardhatRuntime {
+  if (hardhatRuntime === undefined) {
+    process.env.HARDHAT_CONFIG ??= fileURLToPath(new URL("../../hardhat.config.cjs", import.meta.url));
+    hardhatRuntime = require("hardhat") as HardhatRuntime;
+  }
+  return hardhatRuntime;
+}
+
+function toHardhatAccounts(accounts: DevnetAccounts): unknown {
+  if (Array.isArray(accounts)) {
+    return (accounts as readonly DevnetPrivateKeyAccount[]).map((account) => ({
+      privateKey: account.privateKey,
+      balance: account.balanceWei.toString(),
+    }));
+  }
+  const hd = accounts as DevnetMnemonicAccounts;
+  return {
+    mnemonic: hd.mnemonic,
+    count: hd.count ?? 20,
+    accountsBalance: (hd.balanceWei ?? DEFAULT_ACCOUNT_BALANCE_WEI).toString(),
+    path: hd.path ?? "m/44'/60'/0'/0",
+    initialIndex: 0,
+    passphrase: "",
+  };
+}
+
+/** A URL host for the address a server listens on: wildcard addresses are reached through loopback. */
+function urlHost(address: string): string {
+  if (address === "0.0.0.0") return "127.0.0.1";
+  if (address === "::") return "[::1]";
+  return address.includes(":") ? `[${address}]` : address;
+}
+
+/** Starts one devnet chain and resolves once its JSON-RPC server listens. */
+export async function startDevnetChain(options: DevnetChainOptions): Promise<DevnetChain> {
+  const blockTimeMs = options.blockTimeMs ?? DEFAULT_BLOCK_TIME_MS;
+  if (!Number.isInteger(options.chainId) || options.chainId <= 0) {
+    throw new Error(
+      `devnet chain ${options.name}: chainId must be a positive integer, got ${options.chainId}`,
+    );
+  }
+  if (!Number.isInteger(blockTimeMs) || blockTimeMs <= 0) {
+    throw new Error(
+      `devnet chain ${options.name}: blockTimeMs must be a positive integer, got ${blockTimeMs}`,
+    );
+  }
+
+  const hre = loadHardhat();
+  const { createProvider } = require("hardhat/internal/core/providers/construction.js") as {
+    createProvider: CreateProvider;
+  };
+  const { JsonRpcServer } = require("hardhat/internal/hardhat-network/jsonrpc/server.js") as {
+    JsonRpcServer: JsonRpcServerConstructor;
+  };
+
+  const base = hre.config.networks.hardhat;
+  const networkConfig: HardhatNetworkConfig = {
+    ...base,
+    chainId: options.chainId,
+    hardfork: DEVNET_HARDFORK,
+    mining: { ...base.mining, auto: false, interval: blockTimeMs },
+    accounts:
+      options.accounts === undefined
+        ? toHardhatAccounts({ mnemonic: HARDHAT_DEFAULT_MNEMONIC })
+        : toHardhatAccounts(options.accounts),
+  };
+  // A shallow copy: the shared runtime config stays untouched, so chains never see each other's settings.
+  const config: HardhatConfig = {
+    ...hre.config,
+    networks: { ...hre.config.networks, hardhat: networkConfig },
+  };
+  const provider = await createProvider(config, "hardhat");
+
+  const server = new JsonRpcServer({
+    hostname: options.host ?? DEFAULT_HOST,
+    port: options.port ?? 0,
+    provider,
+  });
+  let address: { address: string; port: number };
+  try {
+    address = await server.listen();
+  } catch (error) {
+    await stopMining(provider);
+    throw error;
+  }
+  const host = urlHost(address.address);
+  const accounts = (await provider.request({ method: "eth_accounts" })) as Address[];
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const internals = server as unknown as JsonRpcServerInternals;
+      const closed = server.close();
+      for (const client of internals._wsServer?.clients ?? []) client.terminate();
+      internals._httpServer?.closeAllConnections();
+      await closed;
+      await stopMining(provider);
+    })();
+    return closing;
+  };
+
+  return {
+    name: options.name,
+    chainId: options.chainId,
+    blockTimeMs,
+    url: `http://${host}:${address.port}`,
+    wsUrl: `ws://${host}:${address.port}`,
+    provider,
+    accounts,
+    close,
+  };
+}
+
+/** Turns the interval miner off so a closed chain neither mines nor keeps the process busy. */
+async function stopMining(provider: EIP1193Provider): Promise<void> {
+  await requestDevnet(provider, "evm_setIntervalMining", [0]);
+}
+
+/** Calls a Hardhat-specific method (evm_*, hardhat_*), which viem's typed EIP-1193 schema does not list. */
+export function requestDevnet(
+  provider: EIP1193Provider,
+  method: string,
+  params: unknown[] = [],
+): Promise<unknown> {
+  const untyped = provider as unknown as {
+    request(args: { method: string; params: unknown[] }): Promise<unknown>;
+  };
+  return untyped.request({ method, params });
+}
