@@ -1,0 +1,402 @@
+import { request as httpRequest } from "node:http";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type HardhatServer, startHardhatServer } from "../../test/support/hardhatServer.js";
+import type { ChaosState } from "./chaos.js";
+import { type OperatorNode, startOperatorNode } from "./proxy.js";
+
+interface RpcResponse {
+  jsonrpc: string;
+  id: unknown;
+  result?: unknown;
+  error?: { code: number; message: string };
+}
+
+let chain: HardhatServer;
+const nodes: OperatorNode[] = [];
+
+async function startNode(options: { chaos?: boolean; maxBodyBytes?: number } = {}): Promise<OperatorNode> {
+  const node = await startOperatorNode({
+    id: `op-${nodes.length}`,
+    upstream: chain.url,
+    chaos: true,
+    ...options,
+  });
+  nodes.push(node);
+  return node;
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text.length > 0 ? JSON.parse(text) : undefined };
+}
+
+let nextId = 1;
+async function call(url: string, method: string, params: unknown[] = []): Promise<RpcResponse> {
+  const { body } = await post(url, { jsonrpc: "2.0", id: nextId++, method, params });
+  return body as RpcResponse;
+}
+
+async function result(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await call(url, method, params);
+  if (response.error !== undefined) throw new Error(`${method}: ${response.error.message}`);
+  return response.result;
+}
+
+async function setChaosOverHttp(node: OperatorNode, state: ChaosState): Promise<void> {
+  const { status } = await post(`${node.controlUrl}/chaos`, state);
+  expect(status).toBe(200);
+}
+
+/**
+ * The network error code a request fails with, or "answered". Each probe opens its own connection, so a
+ * keep-alive socket from an earlier request cannot hide whether the port refuses connections.
+ */
+function connectOutcome(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, {
+      method: "POST",
+      agent: false,
+      headers: { "content-type": "application/json" },
+    });
+    req.on("response", (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode === 200 ? "answered" : `HTTP ${res.statusCode}`));
+    });
+    req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    req.end(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId" }));
+  });
+}
+
+async function head(): Promise<bigint> {
+  return BigInt((await chain.provider.request({ method: "eth_blockNumber" })) as string);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+beforeAll(async () => {
+  chain = await startHardhatServer();
+  await chain.provider.request({ method: "hardhat_mine", params: ["0x40"] });
+});
+
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((node) => node.close()));
+});
+
+afterAll(async () => {
+  await chain?.close();
+});
+
+describe("operator node proxy", () => {
+  it("forwards single and batch requests to the execution client and answers unchanged", async () => {
+    const node = await startNode({ chaos: false });
+    const direct = (await chain.provider.request({
+      method: "eth_getBlockByNumber",
+      params: ["latest", false],
+    })) as {
+      hash: string;
+    };
+    const block = (await result(node.url, "eth_getBlockByNumber", ["latest", false])) as { hash: string };
+    expect(block.hash).toBe(direct.hash);
+
+    const { status, body } = await post(node.url, [
+      { jsonrpc: "2.0", id: "a", method: "eth_chainId", params: [] },
+      { jsonrpc: "2.0", id: 7, method: "eth_blockNumber", params: [] },
+    ]);
+    expect(status).toBe(200);
+    const batch = body as RpcResponse[];
+    expect(batch.map((response) => response.id)).toEqual(["a", 7]);
+    expect(batch[0]?.result).toBe("0x7a69");
+    expect(BigInt(batch[1]?.result as string)).toBe(await head());
+  });
+
+  it("counts received JSON-RPC requests per method, batch items individually", async () => {
+    const node = await startNode({ chaos: false });
+    await result(node.url, "eth_chainId");
+    await post(node.url, [
+      { jsonrpc: "2.0", id: 1, method: "eth_chainId" },
+      { jsonrpc: "2.0", id: 2, method: "eth_blockNumber" },
+    ]);
+    expect(node.stats()).toEqual({ requests: 3, byMethod: { eth_chainId: 2, eth_blockNumber: 1 } });
+  });
+
+  it("answers /healthz with its id", async () => {
+    const node = await startNode({ chaos: false });
+    const response = await fetch(`${node.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ok: true, id: node.id });
+  });
+
+  it("has no chaos control unless started in devnet mode", async () => {
+    const node = await startNode({ chaos: false });
+    expect(node.controlUrl).toBeUndefined();
+    await expect(node.setChaos({ mode: "down" })).rejects.toThrow(/chaos control is off/);
+    expect(await connectOutcome(node.url)).toBe("answered");
+  });
+});
+
+describe("bad input", () => {
+  it("answers each bad request with a JSON-RPC error and keeps serving", async () => {
+    const node = await startNode({ maxBodyBytes: 1024 });
+
+    const get = await fetch(node.url);
+    expect(get.status).toBe(405);
+    expect(((await get.json()) as RpcResponse).error?.code).toBe(-32600);
+
+    const malformed = await post(node.url, '{"jsonrpc":"2.0","id":1,"method":');
+    expect(malformed.status).toBe(400);
+    expect((malformed.body as RpcResponse).error?.code).toBe(-32700);
+
+    for (const notARequest of ["[]", "42", '"eth_chainId"', "null"]) {
+      const response = await post(node.url, notARequest);
+      expect(response.status, notARequest).toBe(400);
+      expect((response.body as RpcResponse).error?.code).toBe(-32600);
+    }
+
+    const tooLarge = await post(node.url, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "eth_chainId",
+      params: ["x".repeat(4096)],
+    });
+    expect(tooLarge.status).toBe(413);
+    expect((tooLarge.body as RpcResponse).error?.message).toMatch(/exceeds 1024 bytes/);
+
+    // The execution client's own errors pass through unchanged.
+    const unknownMethod = await post(node.url, { jsonrpc: "2.0", id: 3, method: "eth_noSuchMethod" });
+    expect(unknownMethod.status).toBe(200);
+    expect((unknownMethod.body as RpcResponse).error?.message).toMatch(/not supported|does not exist/);
+
+    expect(await result(node.url, "eth_chainId")).toBe("0x7a69");
+  });
+
+  it("answers a JSON-RPC error when the execution client is unreachable", async () => {
+    const node = await startOperatorNode({ id: "orphan", upstream: "http://127.0.0.1:1" });
+    nodes.push(node);
+    const { status, body } = await post(node.url, { jsonrpc: "2.0", id: 9, method: "eth_chainId" });
+    expect(status).toBe(502);
+    expect(body).toMatchObject({ id: 9, error: { code: -32603 } });
+  });
+});
+
+describe("chaos control", () => {
+  it("reports and changes the chaos state over HTTP, with clear 400s for bad input", async () => {
+    const node = await startNode();
+    expect(node.controlUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`${node.controlUrl}/chaos`)).json()).toEqual({ mode: "ok" });
+
+    const set = await post(`${node.controlUrl}/chaos`, { mode: "lag" });
+    expect(set).toEqual({ status: 200, body: { mode: "lag", value: 20 } });
+    expect(node.state()).toEqual({ mode: "lag", value: 20 });
+
+    const badMode = await post(`${node.controlUrl}/chaos`, { mode: "explode" });
+    expect(badMode.status).toBe(400);
+    expect((badMode.body as { error: string }).error).toMatch(/mode/);
+    const badValue = await post(`${node.controlUrl}/chaos`, { mode: "errors", value: 300 });
+    expect(badValue.status).toBe(400);
+    expect((badValue.body as { error: string }).error).toMatch(/value/);
+    const badJson = await post(`${node.controlUrl}/chaos`, "{mode");
+    expect(badJson.status).toBe(400);
+    expect(node.state()).toEqual({ mode: "lag", value: 20 });
+
+    await result(node.url, "eth_chainId");
+    expect(await (await fetch(`${node.controlUrl}/stats`)).json()).toEqual({
+      requests: 1,
+      byMethod: { eth_chainId: 1 },
+    });
+  });
+});
+
+describe("chaos modes", () => {
+  it("down refuses connections, then comes back on the same port with ok", async () => {
+    const node = await startNode();
+    const { url, port } = node;
+    expect(await connectOutcome(url)).toBe("answered");
+
+    await setChaosOverHttp(node, { mode: "down" });
+    expect(await connectOutcome(url)).toBe("ECONNREFUSED");
+    expect(await (await fetch(`${node.controlUrl}/chaos`)).json()).toEqual({ mode: "down" });
+
+    await setChaosOverHttp(node, { mode: "ok" });
+    expect(node.port).toBe(port);
+    expect(await connectOutcome(url)).toBe("answered");
+  });
+
+  it("down also cuts keep-alive connections that are already open", async () => {
+    const node = await startNode();
+    // Warm a keep-alive connection, then hold a request open with slow so it is in flight at down.
+    expect(await connectOutcome(node.url)).toBe("answered");
+    await node.setChaos({ mode: "slow", value: 400 });
+    const inFlight = connectOutcome(node.url);
+    await sleep(50);
+    await node.setChaos({ mode: "down" });
+    expect(await inFlight).not.toBe("answered");
+    await node.setChaos({ mode: "ok" });
+    expect(await connectOutcome(node.url)).toBe("answered");
+  });
+
+  it("slow adds the configured delay before answering", async () => {
+    const slow = await startNode();
+    const fast = await startNode();
+    await setChaosOverHttp(slow, { mode: "slow", value: 300 });
+    const finished: string[] = [];
+    const started = performance.now();
+    const slowAnswer = result(slow.url, "eth_chainId").then(() => {
+      finished.push("slow");
+      return performance.now() - started;
+    });
+    await result(fast.url, "eth_chainId").then(() => finished.push("fast"));
+    const elapsed = await slowAnswer;
+    expect(finished).toEqual(["fast", "slow"]);
+    // Timers may round down by a millisecond; the delay is still the configured one.
+    expect(elapsed).toBeGreaterThanOrEqual(299);
+
+    await setChaosOverHttp(slow, { mode: "ok" });
+    expect(await result(slow.url, "eth_chainId")).toBe("0x7a69");
+  });
+
+  it("lag 20 serves the chain as if the head were 20 blocks behind", async () => {
+    const node = await startNode();
+    const [sender] = (await chain.provider.request({ method: "eth_accounts" })) as string[];
+    const recipient = `0x${"42".repeat(20)}`;
+    // A balance that changes after head-20, so a lagging answer is distinguishable from a real one.
+    const before = await head();
+    const txHash = (await chain.provider.request({
+      method: "eth_sendTransaction",
+      params: [{ from: sender, to: recipient, value: "0xde0b6b3a7640000" }],
+    })) as string;
+    await chain.provider.request({ method: "hardhat_mine", params: ["0x5"] });
+    const realHead = await head();
+    const laggedHead = realHead - 20n;
+    expect(laggedHead).toBeLessThan(before);
+
+    await setChaosOverHttp(node, { mode: "lag", value: 20 });
+    expect(BigInt((await result(node.url, "eth_blockNumber")) as string)).toBe(laggedHead);
+
+    const latest = (await result(node.url, "eth_getBlockByNumber", ["latest", false])) as { number: string };
+    expect(BigInt(latest.number)).toBe(laggedHead);
+    const finalized = (await result(node.url, "eth_getBlockByNumber", ["finalized", false])) as {
+      number: string;
+    };
+    expect(BigInt(finalized.number)).toBe(laggedHead);
+    expect(await result(node.url, "eth_getBlockByNumber", [`0x${realHead.toString(16)}`, false])).toBeNull();
+
+    const laggedBalance = await result(node.url, "eth_getBalance", [recipient, "latest"]);
+    const balanceAtLaggedHead = await chain.provider.request({
+      method: "eth_getBalance",
+      params: [recipient, `0x${laggedHead.toString(16)}`],
+    });
+    const realBalance = await chain.provider.request({
+      method: "eth_getBalance",
+      params: [recipient, "latest"],
+    });
+    expect(laggedBalance).toBe(balanceAtLaggedHead);
+    expect(laggedBalance).not.toBe(realBalance);
+
+    expect(await result(node.url, "eth_getTransactionReceipt", [txHash])).toBeNull();
+    expect(await result(node.url, "eth_getTransactionByHash", [txHash])).toBeNull();
+
+    // A batch is lagged item by item, ids kept.
+    const { body } = await post(node.url, [
+      { jsonrpc: "2.0", id: 1, method: "eth_blockNumber" },
+      { jsonrpc: "2.0", id: 2, method: "eth_chainId" },
+    ]);
+    expect(body).toEqual([
+      { jsonrpc: "2.0", id: 1, result: `0x${laggedHead.toString(16)}` },
+      { jsonrpc: "2.0", id: 2, result: "0x7a69" },
+    ]);
+
+    await setChaosOverHttp(node, { mode: "ok" });
+    expect(BigInt((await result(node.url, "eth_blockNumber")) as string)).toBe(realHead);
+    expect(await result(node.url, "eth_getTransactionReceipt", [txHash])).not.toBeNull();
+  });
+
+  it("lie serves wrong block hashes and balances while its head looks healthy", async () => {
+    const node = await startNode();
+    const [account] = (await chain.provider.request({ method: "eth_accounts" })) as string[];
+    await setChaosOverHttp(node, { mode: "lie" });
+
+    const realHead = await head();
+    expect(BigInt((await result(node.url, "eth_blockNumber")) as string)).toBe(realHead);
+
+    const tag = `0x${realHead.toString(16)}`;
+    const real = (await chain.provider.request({ method: "eth_getBlockByNumber", params: [tag, false] })) as {
+      hash: string;
+      parentHash: string;
+    };
+    const lie = (await result(node.url, "eth_getBlockByNumber", [tag, false])) as {
+      hash: string;
+      parentHash: string;
+    };
+    expect(lie.hash).not.toBe(real.hash);
+    expect(lie.parentHash).not.toBe(real.parentHash);
+    const byHash = (await result(node.url, "eth_getBlockByHash", [real.hash, false])) as { hash: string };
+    expect(byHash.hash).not.toBe(real.hash);
+
+    const realBalance = BigInt(
+      (await chain.provider.request({ method: "eth_getBalance", params: [account, tag] })) as string,
+    );
+    const lieBalance = BigInt((await result(node.url, "eth_getBalance", [account, tag])) as string);
+    expect(lieBalance).toBe(realBalance + 10n ** 18n);
+
+    await setChaosOverHttp(node, { mode: "ok" });
+    const honest = (await result(node.url, "eth_getBlockByNumber", [tag, false])) as { hash: string };
+    expect(honest.hash).toBe(real.hash);
+  });
+
+  it("errors 100 answers every request with HTTP 503 and a JSON-RPC error", async () => {
+    const node = await startNode();
+    await setChaosOverHttp(node, { mode: "errors", value: 100 });
+    for (let i = 0; i < 5; i++) {
+      const { status, body } = await post(node.url, { jsonrpc: "2.0", id: i, method: "eth_chainId" });
+      expect(status).toBe(503);
+      expect(body).toMatchObject({ jsonrpc: "2.0", id: i, error: { code: -32603 } });
+    }
+    const batch = await post(node.url, [
+      { jsonrpc: "2.0", id: "x", method: "eth_chainId" },
+      { jsonrpc: "2.0", id: "y", method: "eth_chainId" },
+    ]);
+    expect(batch.status).toBe(503);
+    expect((batch.body as RpcResponse[]).map((response) => response.id)).toEqual(["x", "y"]);
+
+    await setChaosOverHttp(node, { mode: "errors", value: 0 });
+    expect(await result(node.url, "eth_chainId")).toBe("0x7a69");
+    await setChaosOverHttp(node, { mode: "ok" });
+    expect(await result(node.url, "eth_chainId")).toBe("0x7a69");
+  });
+
+  it("flap alternates between refusing and answering, and ok ends it on the same port", async () => {
+    const node = await startNode();
+    await setChaosOverHttp(node, { mode: "flap", value: 150 });
+    const outcomes = new Set<string>();
+    const transitions: string[] = [];
+    for (let i = 0; i < 60 && transitions.length < 4; i++) {
+      const outcome = await connectOutcome(node.url);
+      outcomes.add(outcome);
+      if (transitions.at(-1) !== outcome) transitions.push(outcome);
+      await sleep(20);
+    }
+    expect(outcomes).toEqual(new Set(["ECONNREFUSED", "answered"]));
+    expect(transitions.length).toBeGreaterThanOrEqual(3);
+
+    await setChaosOverHttp(node, { mode: "ok" });
+    for (let i = 0; i < 5; i++) {
+      expect(await connectOutcome(node.url)).toBe("answered");
+      await sleep(50);
+    }
+  });
+
+  it("close stops both listeners", async () => {
+    const node = await startNode();
+    await node.setChaos({ mode: "flap", value: 50 });
+    await node.close();
+    expect(await connectOutcome(node.url)).toBe("ECONNREFUSED");
+    await expect(fetch(`${node.controlUrl}/chaos`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,552 @@
+// The operator node's data plane: a thin HTTP proxy in front of an execution client. Gateways and watchers
+// send JSON-RPC here; it is forwarded over a keep-alive pool and answered unchanged. In devnet mode a
+// separate control listener lets tests and `din chaos` inject faults in front of the real node.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Logger, pino } from "pino";
+import { Pool } from "undici";
+import {
+  type ChaosState,
+  injectsError,
+  laggedHeadOf,
+  lagResult,
+  lieResult,
+  normalizeChaosState,
+  parseChaosState,
+  planLaggedCall,
+} from "./chaos.js";
+
+export interface OperatorNodeOptions {
+  /** Operator id, as registered for the network. */
+  id: string;
+  /** HTTP JSON-RPC URL of the execution client this operator serves. */
+  upstream: string;
+  /** Interface the public listener binds to. @default "127.0.0.1" */
+  host?: string;
+  /** Port of the public listener; 0 lets the OS pick. @default 0 */
+  port?: number;
+  /**
+   * Devnet mode: expose the chaos control listener and accept fault injection. Never on in production.
+   * @default false
+   */
+  chaos?: boolean;
+  /** Port of the chaos control listener (always bound to 127.0.0.1); 0 lets the OS pick. @default 0 */
+  controlPort?: number;
+  /** Where the operator runs; informational, reported by `/healthz`. */
+  labels?: { cloud?: string; region?: string };
+  /** Largest request body accepted, in bytes. @default 1048576 (1 MiB) */
+  maxBodyBytes?: number;
+  /** Time allowed for the execution client to answer, in ms. @default 30000 */
+  upstreamTimeoutMs?: number;
+  /** Keep-alive connections kept open to the execution client. @default 32 */
+  upstreamConnections?: number;
+  /** A pino logger. @default silent */
+  logger?: Logger;
+}
+
+export interface OperatorStats {
+  /** JSON-RPC requests received (each batch item counts once). */
+  requests: number;
+  /** The same, per method. */
+  byMethod: Record<string, number>;
+}
+
+export interface OperatorNode {
+  id: string;
+  /** Public JSON-RPC URL. */
+  url: string;
+  /** Chaos control URL; undefined unless started with `chaos: true`. */
+  controlUrl: string | undefined;
+  /** Public port; it stays the same across `down` and `flap`. */
+  port: number;
+  state(): ChaosState;
+  /** Applies a fault (or `ok`); resolves once the listener is down or back up as the mode requires. */
+  setChaos(state: ChaosState): Promise<void>;
+  stats(): OperatorStats;
+  close(): Promise<void>;
+}
+
+const defaults = {
+  host: "127.0.0.1",
+  port: 0,
+  chaos: false,
+  controlPort: 0,
+  maxBodyBytes: 1024 * 1024,
+  upstreamTimeoutMs: 30_000,
+  upstreamConnections: 32,
+} as const;
+
+// A lagging operator needs the real head for every request; the upstream is asked at most this often.
+const headCacheMs = 200;
+const controlMaxBodyBytes = 64 * 1024;
+
+// JSON-RPC 2.0 error codes used at this edge.
+const parseErrorCode = -32700;
+const invalidRequestCode = -32600;
+const internalErrorCode = -32603;
+
+/** What goes back to the client: the single response path (see `respond`). */
+interface Answer {
+  status: number;
+  /** JSON text, or undefined for an empty body (a lone notification). */
+  body: string | Buffer | undefined;
+  closeConnection?: boolean;
+}
+
+interface JsonRpcError {
+  code: number;
+  message: string;
+}
+
+/** Starts an operator node; resolves once its listeners accept connections. */
+export async function startOperatorNode(options: OperatorNodeOptions): Promise<OperatorNode> {
+  const node = new OperatorProxy(options);
+  await node.start();
+  return node.publicApi();
+}
+
+class OperatorProxy {
+  private readonly id: string;
+  private readonly host: string;
+  private readonly chaosEnabled: boolean;
+  private readonly controlPort: number;
+  private readonly labels: { cloud?: string; region?: string };
+  private readonly maxBodyBytes: number;
+  private readonly log: Logger;
+  private readonly pool: Pool;
+  private readonly upstreamPath: string;
+  private readonly server: Server;
+  private controlServer: Server | undefined;
+  private port: number;
+  private controlUrl: string | undefined;
+
+  private chaos: ChaosState = { mode: "ok" };
+  // Bumped on every chaos change so a queued flap toggle from an older state does nothing.
+  private chaosGeneration = 0;
+  private flapTimer: NodeJS.Timeout | undefined;
+  // Listener open/close steps run one after another; a close racing a re-listen would lose the port.
+  private listenerSteps: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private requestCount = 0;
+  private readonly methodCounts = new Map<string, number>();
+
+  private cachedHead: { value: bigint; at: number } | undefined;
+  private headInFlight: Promise<bigint> | undefined;
+
+  constructor(options: OperatorNodeOptions) {
+    this.id = options.id;
+    this.host = options.host ?? defaults.host;
+    this.port = options.port ?? defaults.port;
+    this.chaosEnabled = options.chaos ?? defaults.chaos;
+    this.controlPort = options.controlPort ?? defaults.controlPort;
+    this.labels = options.labels ?? {};
+    this.maxBodyBytes = options.maxBodyBytes ?? defaults.maxBodyBytes;
+    this.log = (options.logger ?? pino({ level: "silent" })).child({ operator: this.id });
+    const upstream = new URL(options.upstream);
+    this.upstreamPath = `${upstream.pathname}${upstream.search}`;
+    const timeout = options.upstreamTimeoutMs ?? defaults.upstreamTimeoutMs;
+    this.pool = new Pool(upstream.origin, {
+      connections: options.upstreamConnections ?? defaults.upstreamConnections,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+    this.server = createServer({ keepAlive: true }, (req, res) => {
+      this.handlePublic(req, res).catch((error: unknown) => this.failRequest(res, error));
+    });
+    // A client resetting its socket must not take the operator down with an unhandled error.
+    this.server.on("clientError", (_error, socket) => socket.destroy());
+  }
+
+  async start(): Promise<void> {
+    await listen(this.server, this.port, this.host);
+    this.port = (this.server.address() as AddressInfo).port;
+    if (this.chaosEnabled) {
+      const control = createServer((req, res) => {
+        this.handleControl(req, res).catch((error: unknown) => this.failRequest(res, error));
+      });
+      control.on("clientError", (_error, socket) => socket.destroy());
+      await listen(control, this.controlPort, "127.0.0.1");
+      this.controlServer = control;
+      this.controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
+    }
+    this.log.info(
+      { url: this.url(), controlUrl: this.controlUrl, labels: this.labels },
+      "operator node listening",
+    );
+  }
+
+  publicApi(): OperatorNode {
+    return {
+      id: this.id,
+      url: this.url(),
+      controlUrl: this.controlUrl,
+      port: this.port,
+      state: () => ({ ...this.chaos }),
+      setChaos: (state) => this.setChaos(state),
+      stats: () => this.stats(),
+      close: () => this.close(),
+    };
+  }
+
+  private url(): string {
+    return `http://${displayHost(this.host)}:${this.port}`;
+  }
+
+  private stats(): OperatorStats {
+    return { requests: this.requestCount, byMethod: Object.fromEntries(this.methodCounts) };
+  }
+
+  // ---- chaos ----
+
+  async setChaos(input: ChaosState): Promise<void> {
+    if (!this.chaosEnabled) throw new Error("chaos control is off: start the operator with chaos enabled");
+    if (this.closed) throw new Error("operator node is closed");
+    const parsed = parseChaosState(input);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const state = normalizeChaosState(parsed.state);
+    this.stopFlap();
+    const generation = ++this.chaosGeneration;
+    this.chaos = state;
+    this.log.warn({ chaos: state }, "chaos state changed");
+    if (state.mode === "down") return this.setListening(false, generation);
+    if (state.mode === "flap") {
+      // Starts in the down phase so a flap is visible at once.
+      let up = false;
+      const step = this.setListening(false, generation);
+      this.flapTimer = setInterval(() => {
+        up = !up;
+        void this.setListening(up, generation);
+      }, state.value);
+      this.flapTimer.unref();
+      return step;
+    }
+    return this.setListening(true, generation);
+  }
+
+  private stopFlap(): void {
+    if (this.flapTimer !== undefined) clearInterval(this.flapTimer);
+    this.flapTimer = undefined;
+  }
+
+  private setListening(open: boolean, generation: number): Promise<void> {
+    const step = this.listenerSteps.then(async () => {
+      if (generation !== this.chaosGeneration || this.closed) return;
+      if (open) await this.openListener();
+      else await this.closeListener();
+    });
+    this.listenerSteps = step.catch((error: unknown) => {
+      this.log.error({ err: error }, "public listener could not change state");
+    });
+    return step;
+  }
+
+  private async openListener(): Promise<void> {
+    if (this.server.listening) return;
+    await listen(this.server, this.port, this.host);
+    this.log.info({ port: this.port }, "public listener back up");
+  }
+
+  private closeListener(): Promise<void> {
+    if (!this.server.listening) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      // Open keep-alive connections would otherwise keep being served: `down` means nothing answers.
+      this.server.closeAllConnections();
+    });
+  }
+
+  // ---- public JSON-RPC listener ----
+
+  private async handlePublic(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && path === "/healthz") {
+      return respond(res, json(200, { ok: true, id: this.id, ...this.labels }));
+    }
+    if (req.method !== "POST") {
+      return respond(res, rpcErrorAnswer(405, null, invalidRequestCode, "JSON-RPC requests must use POST"));
+    }
+    const body = await readBody(req, this.maxBodyBytes);
+    if (body === undefined) {
+      const answer = rpcErrorAnswer(
+        413,
+        null,
+        invalidRequestCode,
+        `request body exceeds ${this.maxBodyBytes} bytes`,
+      );
+      return respond(res, { ...answer, closeConnection: true });
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString("utf8"));
+    } catch {
+      return respond(res, rpcErrorAnswer(400, null, parseErrorCode, "parse error: body is not valid JSON"));
+    }
+    if (Array.isArray(payload) ? payload.length === 0 : !isRecord(payload)) {
+      return respond(
+        res,
+        rpcErrorAnswer(
+          400,
+          null,
+          invalidRequestCode,
+          "invalid request: expected a request object or a batch",
+        ),
+      );
+    }
+    this.count(payload);
+    return respond(res, await this.serve(body, payload));
+  }
+
+  private count(payload: unknown): void {
+    for (const call of Array.isArray(payload) ? payload : [payload]) {
+      this.requestCount++;
+      const method = isRecord(call) && typeof call.method === "string" ? call.method : "(invalid)";
+      this.methodCounts.set(method, (this.methodCounts.get(method) ?? 0) + 1);
+    }
+  }
+
+  /** Applies the current fault, if any, in front of the execution client. */
+  private async serve(body: Buffer, payload: unknown): Promise<Answer> {
+    const chaos = this.chaos;
+    if (chaos.mode === "errors" && injectsError(chaos.value ?? 0)) {
+      return errorsFor(payload, 503, internalErrorCode, "operator temporarily unavailable");
+    }
+    if (chaos.mode === "slow") await sleep(chaos.value ?? 0);
+    try {
+      if (chaos.mode === "lag" || chaos.mode === "lie") return await this.serveRewritten(payload, chaos);
+      return await this.forwardRaw(body);
+    } catch (error) {
+      this.log.warn({ err: error }, "execution client did not answer");
+      return errorsFor(payload, 502, internalErrorCode, "execution client unavailable");
+    }
+  }
+
+  private async forwardRaw(body: Buffer | string): Promise<Answer> {
+    const response = await this.pool.request({
+      method: "POST",
+      path: this.upstreamPath,
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    const answer = Buffer.from(await response.body.arrayBuffer());
+    return { status: response.statusCode, body: answer };
+  }
+
+  /** Lag and lie need each call on its own: some are answered here, the rest rewritten both ways. */
+  private async serveRewritten(payload: unknown, chaos: ChaosState): Promise<Answer> {
+    const laggedHead = chaos.mode === "lag" ? laggedHeadOf(await this.upstreamHead(), chaos.value ?? 0) : 0n;
+    const calls = Array.isArray(payload) ? payload : [payload];
+    const responses = await Promise.all(
+      calls.map((call) => this.serveRewrittenCall(call, chaos, laggedHead)),
+    );
+    const answered = responses.filter((response) => response !== undefined);
+    if (!Array.isArray(payload)) {
+      return answered[0] === undefined ? { status: 204, body: undefined } : json(200, answered[0]);
+    }
+    return answered.length === 0 ? { status: 204, body: undefined } : json(200, answered);
+  }
+
+  private async serveRewrittenCall(call: unknown, chaos: ChaosState, laggedHead: bigint): Promise<unknown> {
+    if (!isRecord(call) || typeof call.method !== "string") return this.forwardCall(call);
+    const method = call.method;
+    const isNotification = !("id" in call);
+    let request: Record<string, unknown> = call;
+    if (chaos.mode === "lag") {
+      const plan = planLaggedCall(method, call.params, laggedHead);
+      if (plan.kind === "answer") return isNotification ? undefined : rpcResult(call.id, plan.result);
+      if (plan.kind === "error") return isNotification ? undefined : rpcError(call.id, plan.error);
+      if (plan.params !== undefined) request = { ...call, params: plan.params };
+    }
+    const response = await this.forwardCall(request);
+    if (isNotification || !isRecord(response) || !("result" in response)) return response;
+    const result =
+      chaos.mode === "lag"
+        ? lagResult(method, response.result, laggedHead)
+        : lieResult(method, response.result);
+    return { ...response, result };
+  }
+
+  /** Forwards one call and returns the parsed response (undefined for a notification). */
+  private async forwardCall(call: unknown): Promise<unknown> {
+    const answer = await this.forwardRaw(JSON.stringify(call));
+    const id = isRecord(call) ? (call.id ?? null) : null;
+    const text = answer.body?.toString("utf8") ?? "";
+    if (text.length === 0) return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return rpcError(id, { code: internalErrorCode, message: "execution client sent an unreadable answer" });
+    }
+  }
+
+  /** The real head of the execution client, cached briefly and fetched once for concurrent callers. */
+  private upstreamHead(): Promise<bigint> {
+    const cached = this.cachedHead;
+    if (cached !== undefined && Date.now() - cached.at < headCacheMs) return Promise.resolve(cached.value);
+    this.headInFlight ??= this.fetchHead().finally(() => {
+      this.headInFlight = undefined;
+    });
+    return this.headInFlight;
+  }
+
+  private async fetchHead(): Promise<bigint> {
+    const response = await this.forwardCall({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] });
+    const result = isRecord(response) ? response.result : undefined;
+    if (typeof result !== "string") throw new Error("execution client did not report its head");
+    const head = BigInt(result);
+    this.cachedHead = { value: head, at: Date.now() };
+    return head;
+  }
+
+  // ---- chaos control listener ----
+
+  private async handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/chaos" && req.method === "GET") return respond(res, json(200, this.chaos));
+    if (path === "/stats" && req.method === "GET") return respond(res, json(200, this.stats()));
+    if (path === "/healthz" && req.method === "GET")
+      return respond(res, json(200, { ok: true, id: this.id }));
+    if (path !== "/chaos")
+      return respond(res, json(404, { error: `no such endpoint: ${req.method} ${path}` }));
+    if (req.method !== "POST") return respond(res, json(405, { error: "use GET or POST on /chaos" }));
+    const body = await readBody(req, controlMaxBodyBytes);
+    if (body === undefined) {
+      return respond(res, { ...json(413, { error: "chaos request too large" }), closeConnection: true });
+    }
+    let input: unknown;
+    try {
+      input = JSON.parse(body.toString("utf8"));
+    } catch {
+      return respond(res, json(400, { error: "body is not valid JSON" }));
+    }
+    const parsed = parseChaosState(input);
+    if (!parsed.ok) return respond(res, json(400, { error: parsed.message }));
+    await this.setChaos(parsed.state);
+    return respond(res, json(200, this.chaos));
+  }
+
+  // ---- lifecycle ----
+
+  private failRequest(res: ServerResponse, error: unknown): void {
+    this.log.error({ err: error }, "request failed");
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    respond(res, rpcErrorAnswer(500, null, internalErrorCode, "internal error"));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.stopFlap();
+    this.chaosGeneration++;
+    await this.listenerSteps;
+    this.closed = true;
+    await this.closeListener();
+    const control = this.controlServer;
+    if (control !== undefined) {
+      await new Promise<void>((resolve) => {
+        control.close(() => resolve());
+        control.closeAllConnections();
+      });
+    }
+    await this.pool.destroy();
+    this.log.info("operator node stopped");
+  }
+}
+
+/**
+ * The one place responses leave the operator. Relay signing (`din-sign: 1` → `din-operator` and
+ * `din-signature` headers over the request and this body) hooks in here.
+ */
+function respond(res: ServerResponse, answer: Answer): void {
+  if (res.destroyed) return;
+  const headers: Record<string, string | number> = {};
+  if (answer.body !== undefined) {
+    headers["content-type"] = "application/json";
+    headers["content-length"] = Buffer.byteLength(answer.body);
+  }
+  if (answer.closeConnection === true) headers.connection = "close";
+  res.writeHead(answer.status, headers);
+  res.end(answer.body);
+}
+
+function json(status: number, value: unknown): Answer {
+  return { status, body: JSON.stringify(value) };
+}
+
+function rpcResult(id: unknown, result: unknown): unknown {
+  return { jsonrpc: "2.0", id: id ?? null, result };
+}
+
+function rpcError(id: unknown, error: JsonRpcError): unknown {
+  return { jsonrpc: "2.0", id: id ?? null, error };
+}
+
+function rpcErrorAnswer(status: number, id: unknown, code: number, message: string): Answer {
+  return json(status, rpcError(id, { code, message }));
+}
+
+/** The same error for every call of a request, keeping each call's id (batches get one per call). */
+function errorsFor(payload: unknown, status: number, code: number, message: string): Answer {
+  if (!Array.isArray(payload)) {
+    return rpcErrorAnswer(status, isRecord(payload) ? payload.id : null, code, message);
+  }
+  return json(
+    status,
+    payload.map((call) => rpcError(isRecord(call) ? call.id : null, { code, message })),
+  );
+}
+
+/** Reads the whole body, or undefined as soon as it exceeds `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on("data", (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (!tooLarge) resolve(Buffer.concat(chunks));
+    });
+    req.on("error", reject);
+  });
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+function displayHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
