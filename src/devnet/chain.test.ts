@@ -101,7 +101,7 @@ describe("startDevnetChain", () => {
     await expect(fetch(chain.url, { method: "POST" })).rejects.toThrow();
   });
 
-  it("takes custom accounts and rejects a bad chain id", async () => {
+  it("takes custom accounts; rejects a bad chain id and a taken port", async () => {
     const privateKey = `0x${"11".repeat(32)}` as const;
     const chain = await startDevnetChain({
       name: "custom",
@@ -115,5 +115,7 @@ describe("startDevnetChain", () => {
       5n * 10n ** 18n,
     );
     await expect(startDevnetChain({ name: "bad", chainId: 0 })).rejects.toThrow(/chainId/);
+    const port = Number(new URL(chain.url).port);
+    await expect(startDevnetChain({ name: "clash", chainId: 778, port })).rejects.toThrow(/EADDRINUSE/);
   });
 });

@@ -105,7 +105,11 @@ interface JsonRpcServerInternals {
   // Private fields of Hardhat's JsonRpcServer: reached into so close() can drop keep-alive and
   // WebSocket connections, which the server's own close() would otherwise wait on forever.
   _httpServer?: HttpServer;
-  _wsServer?: { clients?: Set<{ terminate(): void }> };
+  _wsServer?: {
+    clients?: Set<{ terminate(): void }>;
+    once(event: "error", listener: (error: Error) => void): void;
+    off(event: "error", listener: (error: Error) => void): void;
+  };
 }
 
 type CreateProvider = (config: HardhatConfig, networkName: string) => Promise<EIP1193Provider>;
@@ -201,12 +205,28 @@ export async function startDevnetChain(options: DevnetChainOptions): Promise<Dev
     port: options.port ?? 0,
     provider,
   });
+  const internals = server as unknown as JsonRpcServerInternals;
   let address: { address: string; port: number };
   try {
-    address = await server.listen();
+    // Hardhat's listen() never rejects: a taken port surfaces as an 'error' event of the HTTP server,
+    // which its WebSocket server re-emits, and an 'error' event nobody listens to crashes the process.
+    address = await new Promise((resolve, reject) => {
+      internals._httpServer?.once("error", reject);
+      internals._wsServer?.once("error", reject);
+      server.listen().then((listening) => {
+        internals._httpServer?.off("error", reject);
+        internals._wsServer?.off("error", reject);
+        resolve(listening);
+      }, reject);
+    });
   } catch (error) {
     await stopMining(provider);
-    throw error;
+    throw new Error(
+      `devnet chain ${options.name}: cannot listen on port ${options.port ?? 0}: ${String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   const host = urlHost(address.address);
   const accounts = (await provider.request({ method: "eth_accounts" })) as Address[];
@@ -214,7 +234,6 @@ export async function startDevnetChain(options: DevnetChainOptions): Promise<Dev
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      const internals = server as unknown as JsonRpcServerInternals;
       const closed = server.close();
       for (const client of internals._wsServer?.clients ?? []) client.terminate();
       internals._httpServer?.closeAllConnections();
