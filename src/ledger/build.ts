@@ -1,0 +1,196 @@
+// Compiles contracts/ with solc-js (standard JSON) into typed artifacts under src/ledger/artifacts/.
+// Skips the work when the sources, compiler and settings hash to the same value as the last build, so
+// `npm test` and `npm start` can call it unconditionally.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+
+/** Options of {@link buildContracts}. */
+export type BuildContractsOptions = {
+  /** Print nothing unless compilation fails. @default false */
+  quiet?: boolean;
+  /** Compile even when the source hash matches the last build. @default false */
+  force?: boolean;
+  /** Repository root. @default two levels above this file */
+  root?: string;
+};
+
+/** What {@link buildContracts} did. */
+export type BuildContractsResult = {
+  /** false when the cached artifacts were up to date. */
+  compiled: boolean;
+  /** Names of the contracts with artifacts. */
+  contracts: string[];
+  /** Hash of the inputs the artifacts were built from. */
+  hash: string;
+};
+
+/** A compilation failure; `message` lists every error as `file:line:column: message`. */
+export class ContractCompileError extends Error {
+  override name = "ContractCompileError";
+  constructor(
+    message: string,
+    /** Each error as `file:line:column: message`. */
+    readonly errors: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** Folders of contracts/ whose contracts get artifacts (interfaces and libraries are not deployed). */
+const DEPLOYABLE_DIRS = ["core", "test"];
+
+/** Bumped when the artifact format below changes, so old caches are rebuilt. */
+const ARTIFACT_FORMAT = 1;
+
+const SETTINGS = {
+  evmVersion: "cancun",
+  optimizer: { enabled: true, runs: 200 },
+  outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } },
+} as const;
+
+type SolcOutput = {
+  errors?: {
+    severity: "error" | "warning" | "info";
+    formattedMessage?: string;
+    message: string;
+    type: string;
+    sourceLocation?: { file: string; start: number; end: number };
+  }[];
+  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+};
+
+type Solc = {
+  version(): string;
+  compile(input: string, callbacks: { import(path: string): unknown }): string;
+};
+
+function defaultRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+}
+
+function listSolidity(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listSolidity(full));
+    else if (entry.name.endsWith(".sol")) out.push(full);
+  }
+  return out.sort();
+}
+
+function lineAndColumn(source: string, offset: number): { line: number; column: number } {
+  const before = source.slice(0, Math.max(0, offset));
+  const lines = before.split("\n");
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+}
+
+function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+/**
+ * Compiles the Solidity sources when they changed since the last build and writes
+ * `src/ledger/artifacts/<Contract>.ts` (ABI `as const` + bytecode) and an index.
+ * Throws {@link ContractCompileError} with `file:line:column: message` lines on a compile error.
+ */
+export function buildContracts(options: BuildContractsOptions = {}): BuildContractsResult {
+  const root = options.root ?? defaultRoot();
+  const contractsDir = join(root, "contracts");
+  const outDir = join(root, "src", "ledger", "artifacts");
+  const hashFile = join(outDir, "sources.hash");
+  const log = options.quiet ? () => {} : (msg: string) => console.error(msg);
+
+  const files = listSolidity(contractsDir);
+  const sources: Record<string, { content: string }> = {};
+  for (const file of files) {
+    sources[relative(root, file).split(sep).join("/")] = { content: readFileSync(file, "utf8") };
+  }
+  const solcVersion = (require("solc/package.json") as { version: string }).version;
+  const ozVersion = (require("@openzeppelin/contracts/package.json") as { version: string }).version;
+  const hasher = createHash("sha256");
+  hasher.update(JSON.stringify({ ARTIFACT_FORMAT, solcVersion, ozVersion, SETTINGS, DEPLOYABLE_DIRS }));
+  for (const [path, { content }] of Object.entries(sources)) hasher.update(`${path}\0${content}\0`);
+  const hash = hasher.digest("hex");
+
+  if (!options.force && existsSync(hashFile) && readFileSync(hashFile, "utf8").trim() === hash) {
+    const index = readFileSync(join(outDir, "index.ts"), "utf8");
+    const contracts = [...index.matchAll(/from "\.\/(\w+)\.js"/g)].map((m) => m[1] ?? "");
+    return { compiled: false, contracts, hash };
+  }
+
+  log(`compiling ${files.length} Solidity files with solc ${solcVersion}…`);
+  const solc = require("solc") as Solc;
+  const input = { language: "Solidity", sources, settings: SETTINGS };
+  const findImports = (path: string): { contents: string } | { error: string } => {
+    try {
+      const resolved = path.startsWith("@") ? require.resolve(path) : join(root, path);
+      return { contents: readFileSync(resolved, "utf8") };
+    } catch {
+      return { error: `file not found: ${path}` };
+    }
+  };
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as SolcOutput;
+
+  const errors: string[] = [];
+  for (const e of output.errors ?? []) {
+    const loc = e.sourceLocation;
+    let where = "";
+    if (loc) {
+      const content = sources[loc.file]?.content ?? findImportsContent(loc.file, findImports);
+      const { line, column } = lineAndColumn(content, loc.start);
+      where = `${loc.file}:${line}:${column}: `;
+    }
+    const text = `${where}${e.type}: ${e.message}`;
+    if (e.severity === "error") errors.push(text);
+    // Only our own warnings: OpenZeppelin's are not ours to fix, and the transient-storage notice is about
+    // ReentrancyGuardTransient, which clears its slot at the end of every call.
+    else if (loc?.file.startsWith("contracts/") && !e.message.includes("Transient storage"))
+      log(`warning: ${text}`);
+  }
+  if (errors.length > 0) {
+    throw new ContractCompileError(`Solidity compilation failed:\n${errors.join("\n")}`, errors);
+  }
+
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const names: string[] = [];
+  for (const [path, contracts] of Object.entries(output.contracts ?? {})) {
+    const folder = path.split("/")[1] ?? "";
+    if (!path.startsWith("contracts/") || !DEPLOYABLE_DIRS.includes(folder)) continue;
+    for (const [name, artifact] of Object.entries(contracts)) {
+      if (artifact.evm.bytecode.object.length === 0) continue; // abstract
+      names.push(name);
+      const id = lowerFirst(name);
+      writeFileSync(
+        join(outDir, `${name}.ts`),
+        `// Generated by src/ledger/build.ts from ${path}. Do not edit.\n` +
+          `export const ${id}Abi = ${JSON.stringify(artifact.abi, null, 2)} as const;\n\n` +
+          `export const ${id}Bytecode = "0x${artifact.evm.bytecode.object}" as const;\n`,
+      );
+    }
+  }
+  names.sort();
+  writeFileSync(
+    join(outDir, "index.ts"),
+    "// Generated by src/ledger/build.ts. Do not edit.\n" +
+      names
+        .map((n) => `export { ${lowerFirst(n)}Abi, ${lowerFirst(n)}Bytecode } from "./${n}.js";\n`)
+        .join(""),
+  );
+  writeFileSync(hashFile, `${hash}\n`);
+  log(`wrote ${names.length} contract artifacts to ${relative(root, outDir)}`);
+  return { compiled: true, contracts: names, hash };
+}
+
+function findImportsContent(
+  file: string,
+  findImports: (path: string) => { contents: string } | { error: string },
+): string {
+  const found = findImports(file);
+  return "contents" in found ? found.contents : "";
+}

@@ -1,0 +1,196 @@
+// Deploys the restaking core (StrategyManager, DelegationManager, AllocationManager, RewardsCoordinator)
+// and strategies with viem. The first three reference each other through immutables, so their addresses
+// are computed from the deployer's nonces before the first deployment.
+import {
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  getAddress,
+  getContract,
+  getContractAddress,
+  type Hex,
+  isAddressEqual,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import {
+  allocationManagerAbi,
+  allocationManagerBytecode,
+  delegationManagerAbi,
+  delegationManagerBytecode,
+  rewardsCoordinatorAbi,
+  rewardsCoordinatorBytecode,
+  strategyBaseAbi,
+  strategyBaseBytecode,
+  strategyManagerAbi,
+  strategyManagerBytecode,
+} from "./artifacts/index.js";
+
+/** Constructor parameters of the restaking core (see docs: reference/restaking.md "Constants"). */
+export type RestakingParams = {
+  /** Blocks a queued withdrawal waits; its shares stay slashable meanwhile. @default 5 on a devnet */
+  minWithdrawalDelayBlocks: number;
+  /** Blocks until a slashable deallocation takes effect (+1); a deregistered operator stays slashable for this long. @default 5 */
+  deallocationDelay: number;
+  /** Blocks before an operator's changed allocation delay takes effect. @default 5 */
+  allocationConfigurationDelay: number;
+  /** Seconds before a rewards root (or a changed operator split) takes effect. @default 0 */
+  rewardsActivationDelay: number;
+  /** Operator commission when the operator set none, in bips. @default 1000 (10%) */
+  defaultOperatorSplitBips: number;
+};
+
+/** Devnet values: everything happens within a few blocks. */
+export const DEVNET_RESTAKING_PARAMS: RestakingParams = {
+  minWithdrawalDelayBlocks: 5,
+  deallocationDelay: 5,
+  allocationConfigurationDelay: 5,
+  rewardsActivationDelay: 0,
+  defaultOperatorSplitBips: 1000,
+};
+
+/** Mainnet values (12 s blocks): 14 days for withdrawals and deallocations, ~17.5 days to change a delay. */
+export const MAINNET_RESTAKING_PARAMS: RestakingParams = {
+  minWithdrawalDelayBlocks: 100_800,
+  deallocationDelay: 100_800,
+  allocationConfigurationDelay: 126_000,
+  rewardsActivationDelay: 7 * 24 * 3600,
+  defaultOperatorSplitBips: 1000,
+};
+
+/** Addresses of a deployed restaking core. */
+export type RestakingAddresses = {
+  strategyManager: Address;
+  delegationManager: Address;
+  allocationManager: Address;
+  rewardsCoordinator: Address;
+};
+
+/** Clients a deployment needs: a wallet with an account and a chain, and a public client. */
+export type LedgerClients = {
+  wallet: WalletClient<Transport, Chain, Account>;
+  public: PublicClient<Transport, Chain>;
+};
+
+/** Options of {@link deployRestakingCore}. */
+export type DeployRestakingCoreOptions = {
+  /** @default DEVNET_RESTAKING_PARAMS */
+  params?: Partial<RestakingParams>;
+  /** Owner of the StrategyManager and RewardsCoordinator (the DAO timelock in production). @default the deployer */
+  owner?: Address;
+  /** Who publishes rewards roots. @default the deployer */
+  rewardsUpdater?: Address;
+};
+
+async function deploy(
+  clients: LedgerClients,
+  abi: Abi,
+  bytecode: Hex,
+  args: readonly unknown[],
+): Promise<Address> {
+  const hash = await clients.wallet.deployContract({
+    abi,
+    bytecode,
+    args,
+    account: clients.wallet.account,
+    chain: clients.wallet.chain,
+  });
+  const receipt = await clients.public.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment failed: ${hash}`);
+  return getAddress(receipt.contractAddress);
+}
+
+/** Typed viem contract instances of a restaking core. */
+export function restakingContracts(clients: LedgerClients, addresses: RestakingAddresses) {
+  const client = { public: clients.public, wallet: clients.wallet };
+  return {
+    strategyManager: getContract({ address: addresses.strategyManager, abi: strategyManagerAbi, client }),
+    delegationManager: getContract({
+      address: addresses.delegationManager,
+      abi: delegationManagerAbi,
+      client,
+    }),
+    allocationManager: getContract({
+      address: addresses.allocationManager,
+      abi: allocationManagerAbi,
+      client,
+    }),
+    rewardsCoordinator: getContract({
+      address: addresses.rewardsCoordinator,
+      abi: rewardsCoordinatorAbi,
+      client,
+    }),
+  };
+}
+
+/** Deploys the four core contracts; returns their addresses and the resolved parameters. */
+export async function deployRestakingCore(
+  clients: LedgerClients,
+  options: DeployRestakingCoreOptions = {},
+): Promise<{ addresses: RestakingAddresses; params: RestakingParams }> {
+  const params = { ...DEVNET_RESTAKING_PARAMS, ...options.params };
+  const deployer = clients.wallet.account.address;
+  const owner = options.owner ?? deployer;
+  const nonce = await clients.public.getTransactionCount({ address: deployer, blockTag: "pending" });
+  const at = (offset: number) => getContractAddress({ from: deployer, nonce: BigInt(nonce + offset) });
+  const expected = { strategyManager: at(0), delegationManager: at(1), allocationManager: at(2) };
+
+  const strategyManager = await deploy(clients, strategyManagerAbi, strategyManagerBytecode, [
+    expected.delegationManager,
+    owner,
+  ]);
+  const delegationManager = await deploy(clients, delegationManagerAbi, delegationManagerBytecode, [
+    expected.strategyManager,
+    expected.allocationManager,
+    params.minWithdrawalDelayBlocks,
+  ]);
+  const burnAddress = await clients.public.readContract({
+    address: strategyManager,
+    abi: strategyManagerAbi,
+    functionName: "DEFAULT_BURN_ADDRESS",
+  });
+  const allocationManager = await deploy(clients, allocationManagerAbi, allocationManagerBytecode, [
+    expected.delegationManager,
+    params.deallocationDelay,
+    params.allocationConfigurationDelay,
+    burnAddress,
+  ]);
+  if (
+    !isAddressEqual(strategyManager, expected.strategyManager) ||
+    !isAddressEqual(delegationManager, expected.delegationManager) ||
+    !isAddressEqual(allocationManager, expected.allocationManager)
+  ) {
+    throw new Error(
+      "restaking core deployed at unexpected addresses (was the deployer's nonce used concurrently?)",
+    );
+  }
+  const rewardsCoordinator = await deploy(clients, rewardsCoordinatorAbi, rewardsCoordinatorBytecode, [
+    strategyManager,
+    owner,
+    options.rewardsUpdater ?? deployer,
+    params.rewardsActivationDelay,
+    params.defaultOperatorSplitBips,
+  ]);
+  return { addresses: { strategyManager, delegationManager, allocationManager, rewardsCoordinator }, params };
+}
+
+/** Deploys a strategy for `token` and whitelists it (the deployer must own the StrategyManager). */
+export async function deployStrategy(
+  clients: LedgerClients,
+  strategyManager: Address,
+  token: Address,
+): Promise<Address> {
+  const strategy = await deploy(clients, strategyBaseAbi, strategyBaseBytecode, [strategyManager, token]);
+  const hash = await clients.wallet.writeContract({
+    address: strategyManager,
+    abi: strategyManagerAbi,
+    functionName: "addStrategiesToDepositWhitelist",
+    args: [[strategy]],
+    account: clients.wallet.account,
+    chain: clients.wallet.chain,
+  });
+  await clients.public.waitForTransactionReceipt({ hash });
+  return strategy;
+}
