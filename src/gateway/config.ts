@@ -1,0 +1,207 @@
+/**
+ * Gateway configuration: a YAML file (`din gateway --config din.yaml`) validated with zod. Every default
+ * lives here, next to its option; an invalid file is refused with messages naming the bad key.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const upstreamSchema = z
+  .object({
+    /** Unique within the network; names the operator in logs, metrics and errors. */
+    id: z.string().min(1).max(64),
+    /** The operator's JSON-RPC URL (http or https). */
+    url: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//.test(url), "must be an http:// or https:// URL"),
+    /** Cloud provider label used for diversity (aws, gcp, hetzner, bare-metal…). @default "unknown" */
+    cloud: z.string().min(1).default("unknown"),
+    /** Region label used for diversity. @default "unknown" */
+    region: z.string().min(1).default("unknown"),
+    /** Lower tiers are preferred; a tier is left only when it has no healthy upstream. @default 0 */
+    priority: z.number().int().min(0).max(100).default(0),
+    /** Relative share of traffic among equals. @default 1 */
+    weight: z.number().positive().max(1000).default(1),
+    /** Heavy methods this upstream serves, exact names or `prefix_*` patterns (e.g. `debug_*`). @default [] */
+    methods: z
+      .array(z.string().regex(/^[A-Za-z0-9_]+\*?$/, "a method name or a prefix ending in *"))
+      .default([]),
+    /** Most blocks this upstream accepts in one eth_getLogs. @default the network's logsMaxRange */
+    logsMaxRange: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const networkSchema = z
+  .object({
+    /** URL path segment: /v1/<name>. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "lowercase letters, digits and dashes"),
+    chainId: z.number().int().positive(),
+    upstreams: z.array(upstreamSchema).min(1, "a network needs at least one upstream"),
+    /** Blocks per eth_getLogs sent to one upstream; larger ranges are split and merged. @default 2000 */
+    logsMaxRange: z.number().int().positive().default(2000),
+    /** Largest eth_getLogs range a client may ask for at all. @default 100000 */
+    logsMaxTotalRange: z.number().int().positive().default(100_000),
+  })
+  .strict()
+  .superRefine((network, context) => {
+    const seen = new Set<string>();
+    network.upstreams.forEach((upstream, index) => {
+      if (seen.has(upstream.id)) {
+        context.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["upstreams", index, "id"],
+          message: `duplicate upstream id "${upstream.id}"`,
+        });
+      }
+      seen.add(upstream.id);
+    });
+  });
+
+const routingSchema = z
+  .object({
+    /** Total time a client request may take, all attempts included. @default 10000 */
+    requestTimeoutMs: z.number().int().positive().default(10_000),
+    /** Time one attempt on one upstream may take. @default 3000 */
+    attemptTimeoutMs: z.number().int().positive().default(3_000),
+    /** Time one attempt of a heavy (debug_/trace_) method may take. @default 30000 */
+    heavyTimeoutMs: z.number().int().positive().default(30_000),
+    /** Most upstreams tried for one request (DIN: 5). @default 5 */
+    maxAttempts: z.number().int().min(1).max(20).default(5),
+    /** Send a read to a second upstream after the first one's observed p90 latency. @default true */
+    hedge: z.boolean().default(true),
+    /** Bounds of the hedge delay, whatever the observed latency. @default 50 / 2000 */
+    hedgeMinDelayMs: z.number().int().min(1).default(50),
+    hedgeMaxDelayMs: z.number().int().min(1).default(2_000),
+    /** Head-dependent reads go only to upstreams at most this many blocks behind the network head. @default 2 */
+    readMaxLagBlocks: z.number().int().min(0).default(2),
+    /** Upstreams an eth_sendRawTransaction is sent to. @default 3 */
+    broadcastFanout: z.number().int().min(1).max(10).default(3),
+    /** Upstreams asked for the highest pending nonce. @default 3 */
+    nonceFanout: z.number().int().min(1).max(10).default(3),
+    /** A sticky primary is left when a rival scores this much better (eRPC: 30%). @default 1.3 */
+    stickyRivalFactor: z.number().min(1).default(1.3),
+    /** Most upstreams a `din-quorum` header may ask for. @default 5 */
+    maxQuorum: z.number().int().min(2).max(20).default(5),
+  })
+  .strict();
+
+const healthSchema = z
+  .object({
+    /** How often each upstream's latest/safe/finalized head is polled. @default 2000 */
+    headPollMs: z.number().int().min(50).default(2_000),
+    /** Consecutive failures that make an upstream unhealthy and open its circuit (DIN: > 2). @default 3 */
+    failureThreshold: z.number().int().min(1).default(3),
+    /** First open period of the circuit breaker; doubles on each failed half-open probe. @default 2000 */
+    breakerCooldownMs: z.number().int().min(10).default(2_000),
+    /** Longest open period of the circuit breaker. @default 60000 */
+    breakerMaxCooldownMs: z.number().int().min(10).default(60_000),
+    /** Blocks behind the p75 head that give a warning (DIN: 5). @default 5 */
+    warnLagBlocks: z.number().int().min(0).default(5),
+    /** Blocks off the p75 head, either way, that make an upstream unhealthy (DIN: 10). @default 10 */
+    unhealthyLagBlocks: z.number().int().min(1).default(10),
+    /** How long an upstream whose tags go backwards or out of order is excluded (proxyd: 5 min). @default 300000 */
+    banMs: z.number().int().min(0).default(300_000),
+  })
+  .strict();
+
+const cacheSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Memory bound of cached answers, in bytes. @default 67108864 (64 MiB) */
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+    /** Lifetime of answers about blocks that are not final yet. @default 2000 */
+    unfinalizedTtlMs: z.number().int().positive().default(2_000),
+  })
+  .strict();
+
+const serverSchema = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    /** 0 lets the OS pick a free port. @default 8545 */
+    port: z.number().int().min(0).max(65535).default(8545),
+    /** Largest request body. @default 1048576 (1 MiB) */
+    maxBodyBytes: z.number().int().positive().default(1_048_576),
+    /** Most requests in one batch. @default 100 */
+    maxBatchSize: z.number().int().positive().default(100),
+    /** Processes sharing the port. @default 1 */
+    workers: z.number().int().min(1).max(64).default(1),
+    /** pino level. @default "info" */
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .strict();
+
+export const gatewayConfigSchema = z
+  .object({
+    server: serverSchema.default({}),
+    routing: routingSchema.default({}),
+    health: healthSchema.default({}),
+    cache: cacheSchema.default({}),
+    networks: z.array(networkSchema).min(1, "list at least one network"),
+  })
+  .strict()
+  .superRefine((config, context) => {
+    const names = new Set<string>();
+    config.networks.forEach((network, index) => {
+      if (names.has(network.name)) {
+        context.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["networks", index, "name"],
+          message: `duplicate network "${network.name}"`,
+        });
+      }
+      names.add(network.name);
+    });
+  });
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type NetworkConfig = GatewayConfig["networks"][number];
+export type UpstreamConfig = NetworkConfig["upstreams"][number];
+export type RoutingConfig = GatewayConfig["routing"];
+export type HealthConfig = GatewayConfig["health"];
+export type CacheConfig = GatewayConfig["cache"];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(problems.length ? `${message}\n${problems.map((p) => `  - ${p}`).join("\n")}` : message);
+  }
+}
+
+/** Validates a configuration value; throws a `ConfigError` listing every bad key by its path. */
+export function parseGatewayConfig(value: unknown, source = "config"): GatewayConfig {
+  const result = gatewayConfigSchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.length
+      ? issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")
+      : "";
+    const key = path.replace(/^\./, "") || "(root)";
+    return `${key}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid gateway configuration in ${source}`, problems);
+}
+
+export function loadGatewayConfig(path: string): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    throw new ConfigError(`cannot read ${path}: ${(cause as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (cause) {
+    throw new ConfigError(`${path} is not valid YAML: ${(cause as Error).message}`);
+  }
+  return parseGatewayConfig(value, path);
+}

@@ -1,0 +1,76 @@
+/**
+ * eth_getLogs over ranges larger than an operator accepts: the range is resolved against the session's
+ * head, refused beyond the gateway's total limit (-32005, as the anchors answer), split into chunks each
+ * operator accepts, fetched (cached chunk by chunk) and merged in block order.
+ */
+import { toQuantity } from "../rpc/blockTag.js";
+import { InvalidParamsError, LimitExceededError } from "../rpc/errors.js";
+import { resolveFilterBlock } from "./consistency.js";
+import { type Answer, type RequestContext, readCall, routeOnce, sessionHead } from "./pipeline.js";
+
+/** Chunks fetched at once for one request. */
+const chunkConcurrency = 4;
+
+export async function getLogs(filter: Record<string, unknown>, context: RequestContext): Promise<Answer> {
+  if (filter.blockHash !== undefined) return readCall("eth_getLogs", [filter], context, "logs");
+  const head = sessionHead(context);
+  const from = resolveFilterBlock(filter.fromBlock, head);
+  const to = resolveFilterBlock(filter.toBlock, head);
+  if (from === undefined || to === undefined) {
+    // `pending` (or a tag the head does not track): pass through unpinned, uncached.
+    return routeOnce("eth_getLogs", [filter], context, {
+      maxLagBlocks: context.network.routing.readMaxLagBlocks,
+    });
+  }
+  if (from > to) throw new InvalidParamsError(`fromBlock ${from} is after toBlock ${to}`);
+  const network = context.network;
+  const span = to - from + 1n;
+  if (span > BigInt(network.config.logsMaxTotalRange)) {
+    throw new LimitExceededError(
+      `eth_getLogs over ${span} blocks exceeds the limit of ${network.config.logsMaxTotalRange} blocks; query a smaller range`,
+    );
+  }
+  const chunks = splitRange(from, to, BigInt(chunkSizeOf(context)));
+  const results: unknown[][] = new Array(chunks.length);
+  let failure: Answer | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length && !failure) {
+      const index = next++;
+      const [chunkFrom, chunkTo] = chunks[index]!;
+      const answer = await readCall(
+        "eth_getLogs",
+        [{ ...filter, fromBlock: toQuantity(chunkFrom), toBlock: toQuantity(chunkTo) }],
+        context,
+        "logs",
+      );
+      if ("error" in answer) failure ??= answer;
+      else if (!Array.isArray(answer.result))
+        failure ??= { error: { code: -32603, message: "operator answered eth_getLogs with a non-array" } };
+      else results[index] = answer.result;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(chunkConcurrency, chunks.length) }, worker));
+  if (failure) return failure;
+  return { result: results.flat() };
+}
+
+/** The largest range every upstream accepts. */
+function chunkSizeOf(context: RequestContext): number {
+  const network = context.network;
+  let size = network.config.logsMaxRange;
+  for (const upstream of network.upstreams) {
+    if (upstream.logsMaxRange !== undefined && upstream.logsMaxRange < size) size = upstream.logsMaxRange;
+  }
+  return size;
+}
+
+/** Inclusive ranges of at most `size` blocks covering [from, to], in order. */
+export function splitRange(from: bigint, to: bigint, size: bigint): Array<[bigint, bigint]> {
+  const ranges: Array<[bigint, bigint]> = [];
+  for (let start = from; start <= to; start += size) {
+    const end = start + size - 1n;
+    ranges.push([start, end < to ? end : to]);
+  }
+  return ranges;
+}

@@ -1,0 +1,83 @@
+/**
+ * Prometheus metrics of the gateway (`GET /metrics`). Method labels are bounded to the method table,
+ * so a client cannot blow up the series count with made-up method names.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export function createGatewayMetrics() {
+  const registry = new Registry();
+  const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  return {
+    registry,
+    requests: new Counter({
+      name: "din_requests_total",
+      help: "JSON-RPC requests answered, by network, method and outcome (ok, error, rejected)",
+      labelNames: ["network", "method", "outcome"] as const,
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: "din_request_duration_seconds",
+      help: "Time to answer a JSON-RPC request, by network and method class",
+      labelNames: ["network", "class"] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    upstreamRequests: new Counter({
+      name: "din_upstream_requests_total",
+      help: "Attempts sent to upstreams, by outcome (result, error, retry, cancelled)",
+      labelNames: ["network", "upstream", "outcome"] as const,
+      registers: [registry],
+    }),
+    upstreamLatency: new Histogram({
+      name: "din_upstream_latency_seconds",
+      help: "Latency of completed upstream attempts",
+      labelNames: ["network", "upstream"] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    upstreamHealth: new Gauge({
+      name: "din_upstream_health",
+      help: "Upstream health: 2 healthy, 1 warning, 0 unhealthy",
+      labelNames: ["network", "upstream"] as const,
+      registers: [registry],
+    }),
+    upstreamHead: new Gauge({
+      name: "din_upstream_head_block",
+      help: "Latest block reported by the upstream",
+      labelNames: ["network", "upstream"] as const,
+      registers: [registry],
+    }),
+    networkHead: new Gauge({
+      name: "din_network_head_block",
+      help: "Network head tracked by the gateway (p75 of healthy upstreams)",
+      labelNames: ["network"] as const,
+      registers: [registry],
+    }),
+    failovers: new Counter({
+      name: "din_failovers_total",
+      help: "Attempts retried on another upstream after a retryable failure",
+      labelNames: ["network", "reason"] as const,
+      registers: [registry],
+    }),
+    hedges: new Counter({
+      name: "din_hedges_total",
+      help: "Hedged attempts, by whether the hedge answered first (won) or not (lost)",
+      labelNames: ["network", "result"] as const,
+      registers: [registry],
+    }),
+    cache: new Counter({
+      name: "din_cache_requests_total",
+      help: "Cache lookups: hit, miss, or shared (joined an identical request in flight)",
+      labelNames: ["network", "result"] as const,
+      registers: [registry],
+    }),
+    quorumDisagreements: new Counter({
+      name: "din_quorum_disagreements_total",
+      help: "Quorum requests whose upstreams disagreed",
+      labelNames: ["network"] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

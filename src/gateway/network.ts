@@ -1,0 +1,273 @@
+/**
+ * One served network: its upstreams, the head the gateway tracks for it (p75 of healthy upstreams,
+ * never going backwards but on a reorg), sessions, filters and the response cache.
+ */
+import { LRUCache } from "lru-cache";
+import type { Logger } from "pino";
+import type { HeadView } from "../rpc/blockTag.js";
+import { fromQuantity } from "../rpc/blockTag.js";
+import { InflightRequests, ResponseCache } from "./cache.js";
+import type { CacheConfig, HealthConfig, NetworkConfig, RoutingConfig } from "./config.js";
+import { type HeadSample, p75, tagViolation } from "./health.js";
+import type { GatewayMetrics } from "./metrics.js";
+import { type RankedUpstream, rankUpstreams, type SelectionContext } from "./selection.js";
+import { Upstream } from "./upstream.js";
+
+export interface SessionState {
+  /** Highest block number this session has been told; `eth_blockNumber` and `latest` never go below it. */
+  lastBlock: bigint;
+  /** The upstream that served this session last (sticky primary). */
+  primary: string | undefined;
+}
+
+export interface FilterRoute {
+  upstreamId: string;
+  upstreamFilterId: string;
+}
+
+export interface NetworkOptions {
+  config: NetworkConfig;
+  routing: RoutingConfig;
+  health: HealthConfig;
+  cache: CacheConfig;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+export class Network {
+  readonly name: string;
+  readonly chainId: number;
+  readonly config: NetworkConfig;
+  readonly routing: RoutingConfig;
+  readonly upstreams: Upstream[];
+  readonly cache: ResponseCache | undefined;
+  readonly inflight = new InflightRequests<unknown>();
+  readonly sessions = new LRUCache<string, SessionState>({ max: 100_000, ttl: 60 * 60_000 });
+  /** Filters live on the upstream that created them (geth drops idle filters after 5 minutes). */
+  readonly filters = new LRUCache<string, FilterRoute>({
+    max: 100_000,
+    ttl: 5 * 60_000,
+    updateAgeOnGet: true,
+  });
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  private readonly byId: Map<string, Upstream>;
+  private readonly healthConfig: HealthConfig;
+  private headState: HeadView | undefined;
+  /** Block hashes seen at recent heights, to notice reorgs. */
+  private readonly recentHashes = new Map<bigint, string>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+
+  constructor(options: NetworkOptions) {
+    this.config = options.config;
+    this.name = options.config.name;
+    this.chainId = options.config.chainId;
+    this.routing = options.routing;
+    this.healthConfig = options.health;
+    this.metrics = options.metrics;
+    this.logger = options.logger.child({ network: this.name });
+    this.upstreams = options.config.upstreams.map((upstream) => new Upstream(upstream, options.health));
+    this.byId = new Map(this.upstreams.map((upstream) => [upstream.id, upstream]));
+    this.cache = options.cache.enabled
+      ? new ResponseCache({
+          maxBytes: options.cache.maxBytes,
+          unfinalizedTtlMs: options.cache.unfinalizedTtlMs,
+        })
+      : undefined;
+  }
+
+  upstream(id: string): Upstream | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The tracked head; undefined until a first upstream has answered. */
+  get head(): HeadView | undefined {
+    return this.headState;
+  }
+
+  /** Starts polling heads; resolves after the first round so that routing starts informed. */
+  async start(): Promise<void> {
+    await this.pollHeads();
+    const tick = () => {
+      this.pollTimer = setTimeout(async () => {
+        await this.pollHeads();
+        if (this.pollTimer) tick();
+      }, this.healthConfig.headPollMs);
+      this.pollTimer.unref();
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+    await this.polling;
+    await Promise.all(this.upstreams.map((upstream) => upstream.close()));
+  }
+
+  /** Polls every upstream's latest/safe/finalized head, then recomputes health and the network head. */
+  pollHeads(): Promise<void> {
+    this.polling ??= this.pollRound().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async pollRound(): Promise<void> {
+    await Promise.all(this.upstreams.map((upstream) => this.pollUpstream(upstream)));
+    this.recomputeHead();
+  }
+
+  private async pollUpstream(upstream: Upstream): Promise<void> {
+    const body = JSON.stringify(
+      ["latest", "safe", "finalized"].map((tag, index) => ({
+        jsonrpc: "2.0",
+        id: index + 1,
+        method: "eth_getBlockByNumber",
+        params: [tag, false],
+      })),
+    );
+    const now = Date.now();
+    const started = performance.now();
+    upstream.breaker.onAttempt(now);
+    try {
+      const reply = await upstream.send(body, { timeoutMs: Math.max(1_000, this.healthConfig.headPollMs) });
+      const sample = parseHeadReply(reply.body);
+      if (!sample) {
+        upstream.record(
+          { kind: "retry", reason: "bad head reply", failure: true, throttled: reply.status === 429 },
+          0,
+        );
+        return;
+      }
+      upstream.record({ kind: "result", result: null }, performance.now() - started);
+      const violation = tagViolation(upstream.head, sample);
+      if (violation && this.healthConfig.banMs > 0) {
+        upstream.bannedUntil = Date.now() + this.healthConfig.banMs;
+        this.logger.warn({ upstream: upstream.id, violation }, "upstream banned: inconsistent block tags");
+      }
+      upstream.head = sample;
+      upstream.headUpdatedAt = Date.now();
+    } catch (error) {
+      upstream.record({ kind: "retry", reason: String(error), failure: true, throttled: false }, 0);
+    }
+  }
+
+  /** Network head = p75 of the heads of upstreams that answer; monotonic except across a detected reorg. */
+  recomputeHead(now = Date.now()): void {
+    const fresh = this.upstreams.filter(
+      (upstream) =>
+        upstream.head !== undefined &&
+        now - upstream.headUpdatedAt <= this.healthConfig.headPollMs * 3 &&
+        upstream.bannedUntil <= now &&
+        upstream.breaker.state(now) !== "open",
+    );
+    // First pass: p75 over every answering upstream; then again without those far off it (a runaway head).
+    let latest = p75(fresh.map((upstream) => upstream.head!.latest));
+    if (latest !== undefined) {
+      const limit = BigInt(this.healthConfig.unhealthyLagBlocks);
+      const near = fresh.filter((upstream) => {
+        const d = upstream.head!.latest - latest!;
+        return (d < 0n ? -d : d) <= limit;
+      });
+      latest = p75(near.map((upstream) => upstream.head!.latest)) ?? latest;
+      const safe = p75(
+        near.flatMap((upstream) => (upstream.head!.safe !== undefined ? [upstream.head!.safe] : [])),
+      );
+      const finalized = p75(
+        near.flatMap((upstream) =>
+          upstream.head!.finalized !== undefined ? [upstream.head!.finalized] : [],
+        ),
+      );
+      this.detectReorg(near.map((upstream) => upstream.head!));
+      const previous = this.headState;
+      const reorged = this.lastReorgAt === now;
+      this.headState = {
+        latest: previous && !reorged && previous.latest > latest ? previous.latest : latest,
+        safe:
+          previous?.safe !== undefined && safe !== undefined && previous.safe > safe ? previous.safe : safe,
+        finalized:
+          previous?.finalized !== undefined && finalized !== undefined && previous.finalized > finalized
+            ? previous.finalized
+            : finalized,
+      };
+      this.metrics.networkHead.set({ network: this.name }, Number(this.headState.latest));
+    }
+    for (const upstream of this.upstreams) {
+      const verdict = upstream.assess(this.headState?.latest, now);
+      this.metrics.upstreamHealth.set(
+        { network: this.name, upstream: upstream.id },
+        verdict.state === "healthy" ? 2 : verdict.state === "warning" ? 1 : 0,
+      );
+      if (upstream.head) {
+        this.metrics.upstreamHead.set(
+          { network: this.name, upstream: upstream.id },
+          Number(upstream.head.latest),
+        );
+      }
+    }
+  }
+
+  private lastReorgAt = 0;
+
+  private detectReorg(samples: readonly HeadSample[], now = Date.now()): void {
+    const finalized = this.headState?.finalized ?? -1n;
+    for (const sample of samples) {
+      if (sample.latestHash === undefined || sample.latest <= finalized) continue;
+      const known = this.recentHashes.get(sample.latest);
+      if (known !== undefined && known !== sample.latestHash) {
+        const dropped = this.cache?.invalidateFrom(sample.latest) ?? 0;
+        this.lastReorgAt = now;
+        this.logger.info({ block: sample.latest.toString(), dropped }, "reorg: unfinalized answers dropped");
+      }
+      this.recentHashes.set(sample.latest, sample.latestHash);
+    }
+    for (const block of this.recentHashes.keys()) {
+      if (this.recentHashes.size <= 256) break;
+      this.recentHashes.delete(block);
+    }
+  }
+
+  /** Upstreams in the order to try them for a request with the given constraints. */
+  rank(context: SelectionContext = {}): RankedUpstream[] {
+    const now = Date.now();
+    const head = this.headState?.latest;
+    return rankUpstreams(
+      this.upstreams.map((upstream) => upstream.view(head, now)),
+      { rivalFactor: this.routing.stickyRivalFactor, ...context },
+    );
+  }
+
+  session(key: string | undefined): SessionState | undefined {
+    if (key === undefined) return undefined;
+    let state = this.sessions.get(key);
+    if (!state) {
+      state = { lastBlock: 0n, primary: undefined };
+      this.sessions.set(key, state);
+    }
+    return state;
+  }
+}
+
+/** Reads the reply to the head poll batch; undefined when `latest` is missing or malformed. */
+export function parseHeadReply(body: unknown): HeadSample | undefined {
+  if (!Array.isArray(body)) return undefined;
+  const byId = new Map<unknown, unknown>();
+  for (const item of body) {
+    if (typeof item === "object" && item !== null) byId.set((item as { id?: unknown }).id, item);
+  }
+  const block = (index: number) => {
+    const item = byId.get(index + 1) as { result?: { number?: unknown; hash?: unknown } } | undefined;
+    return item?.result && typeof item.result === "object" ? item.result : undefined;
+  };
+  const latest = block(0);
+  const latestNumber = fromQuantity(latest?.number);
+  if (latestNumber === undefined) return undefined;
+  return {
+    latest: latestNumber,
+    latestHash: typeof latest?.hash === "string" ? latest.hash : undefined,
+    safe: fromQuantity(block(1)?.number),
+    finalized: fromQuantity(block(2)?.number),
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * What an upstream's reply means for routing: an answer to return, a deterministic error to return as is
+ * (never retried: the same question gets the same answer anywhere), or a reason to try another upstream.
+ * Pure: the rules of reference/rpc-routing.md.
+ */
+import type { JsonRpcErrorBody } from "../rpc/jsonrpc.js";
+
+export type AttemptOutcome =
+  | { kind: "result"; result: unknown }
+  /** A deterministic JSON-RPC error (revert, invalid params…): the client's answer. */
+  | { kind: "error"; error: JsonRpcErrorBody }
+  | {
+      kind: "retry";
+      reason: string;
+      /** Counts against the upstream's health (transport, 5xx, garbage); throttles and missing data do not. */
+      failure: boolean;
+      throttled: boolean;
+      /** The upstream's error, returned to the client if no other upstream does better. */
+      error?: JsonRpcErrorBody;
+    };
+
+/** Messages of errors that mean "this node lacks the data", not "the answer is an error". */
+const missingDataPattern =
+  /header not found|unknown block|missing trie node|block not found|not found in database|pruned|state (is )?not available|historical state|distance to target block/i;
+const throttlePattern = /rate limit|too many requests|capacity exceeded|exceeded the quota/i;
+const deterministicPattern =
+  /revert|invalid opcode|out of gas|insufficient funds|nonce too (low|high)|already known|known transaction|replacement transaction underpriced|intrinsic gas|gas limit reached|exceeds block gas limit|invalid sender|invalid signature|max fee per gas less than block base fee|transaction type not supported|invalid argument|cannot unmarshal/i;
+
+/**
+ * Classifies a reply. `status` is the HTTP status, `body` the decoded JSON (undefined if not JSON).
+ * `nullIsMissing`: for by-hash reads a `null` may only mean this node has not seen the data yet.
+ */
+export function classifyReply(status: number, body: unknown, nullIsMissing = false): AttemptOutcome {
+  if (status === 429) return { kind: "retry", reason: "HTTP 429", failure: false, throttled: true };
+  const message = asResponse(body);
+  if (!message) {
+    return {
+      kind: "retry",
+      reason: `HTTP ${status} with no JSON-RPC answer`,
+      failure: true,
+      throttled: false,
+    };
+  }
+  if ("error" in message) return classifyRpcError(message.error, status);
+  if (status >= 500) return { kind: "retry", reason: `HTTP ${status}`, failure: true, throttled: false };
+  if (message.result === null && nullIsMissing) {
+    return { kind: "retry", reason: "null where data may exist elsewhere", failure: false, throttled: false };
+  }
+  return { kind: "result", result: message.result };
+}
+
+export function classifyRpcError(error: JsonRpcErrorBody, status = 200): AttemptOutcome {
+  const text = `${error.message ?? ""} ${typeof error.data === "string" ? error.data : ""}`;
+  if (error.code === 3 || deterministicPattern.test(text)) return { kind: "error", error };
+  if (error.code === -32602 || error.code === -32600) return { kind: "error", error };
+  if (error.code === -32005 || throttlePattern.test(text)) {
+    return { kind: "retry", reason: "rate limited", failure: false, throttled: true, error };
+  }
+  if (missingDataPattern.test(text))
+    return { kind: "retry", reason: "missing data", failure: false, throttled: false, error };
+  if (error.code === -32601 || error.code === -32004) {
+    // This node does not serve the method; another one may.
+    return { kind: "retry", reason: "method not served", failure: false, throttled: false, error };
+  }
+  if (status >= 500 || error.code === -32603 || error.code === -32000 || error.code === -32002) {
+    return { kind: "retry", reason: `upstream error ${error.code}`, failure: true, throttled: false, error };
+  }
+  return { kind: "error", error };
+}
+
+/** Transport failures (refused, reset, timeout) are always worth another upstream. */
+export function transportFailure(reason: string): AttemptOutcome {
+  return { kind: "retry", reason, failure: true, throttled: false };
+}
+
+function asResponse(body: unknown): { result: unknown } | { error: JsonRpcErrorBody } | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const object = body as Record<string, unknown>;
+  if ("error" in object) {
+    const error = object.error as Record<string, unknown> | null;
+    if (typeof error !== "object" || error === null || typeof error.code !== "number") return undefined;
+    const normalized: JsonRpcErrorBody = {
+      code: error.code,
+      message: typeof error.message === "string" ? error.message.slice(0, 2000) : "upstream error",
+    };
+    if (error.data !== undefined) normalized.data = error.data;
+    return { error: normalized };
+  }
+  if ("result" in object) return { result: object.result };
+  return undefined;
+}

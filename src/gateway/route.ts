@@ -1,0 +1,160 @@
+/**
+ * Sends one JSON-RPC call to the network: attempt → (hedge) → retry on another upstream, within a total
+ * deadline and an attempt budget. Retries only for retryable failures, each on a different cloud/region
+ * when one exists; deterministic answers are returned at once. A hedge starts a second read after the
+ * first upstream's p90 latency; the loser is cancelled and its cancellation is not held against it.
+ */
+import { type DinError, UpstreamUnavailableError } from "../rpc/errors.js";
+import type { JsonRpcErrorBody } from "../rpc/jsonrpc.js";
+import type { Network } from "./network.js";
+import type { AttemptOutcome } from "./outcome.js";
+import { pickNext, type RankedUpstream } from "./selection.js";
+
+export interface RouteOptions {
+  method: string;
+  params: readonly unknown[] | Record<string, unknown> | undefined;
+  /** Upstreams in order of preference (from `network.rank`). */
+  ranked: readonly RankedUpstream[];
+  /** Absolute time (ms since epoch) after which no attempt is started and the request fails. */
+  deadline: number;
+  attemptTimeoutMs: number;
+  maxAttempts: number;
+  /** Whether a slow read may be hedged on a second upstream. */
+  hedge: boolean;
+  /** `null` may mean "not seen yet": try other upstreams before answering null. */
+  nullIsMissing?: boolean;
+}
+
+export type RouteResult =
+  | { kind: "result"; result: unknown; upstream: string }
+  /** A deterministic error: the client's answer, passed through. */
+  | { kind: "error"; error: JsonRpcErrorBody; upstream: string };
+
+export function route(network: Network, options: RouteOptions): Promise<RouteResult> {
+  return new Promise<RouteResult>((resolve, reject) => {
+    const tried: RankedUpstream[] = [];
+    const controllers = new Set<AbortController>();
+    let settled = false;
+    let lastError: JsonRpcErrorBody | undefined;
+    let lastReason = "no upstream available";
+    let sawNull: string | undefined;
+    let hedgeTimer: NodeJS.Timeout | undefined;
+
+    const deadlineTimer = setTimeout(
+      () => fail(`deadline of ${Math.max(0, options.deadline - Date.now())} ms exceeded`),
+      Math.max(0, options.deadline - Date.now()),
+    );
+
+    const finish = (result: RouteResult) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve(result);
+    };
+
+    function fail(reason: string) {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      if (sawNull !== undefined) {
+        resolve({ kind: "result", result: null, upstream: sawNull });
+        return;
+      }
+      if (lastError) {
+        // Every upstream failed, the last one with a JSON-RPC error: that error is the most useful answer.
+        resolve({ kind: "error", error: lastError, upstream: tried.at(-1)?.id ?? "" });
+        return;
+      }
+      const attempts = tried.map((upstream) => upstream.id).join(", ") || "none";
+      const error: DinError = new UpstreamUnavailableError(`${reason} (tried: ${attempts})`);
+      reject(error);
+    }
+
+    function cleanup() {
+      clearTimeout(deadlineTimer);
+      clearTimeout(hedgeTimer);
+      for (const controller of controllers) controller.abort();
+      controllers.clear();
+    }
+
+    function launch(isHedge: boolean): boolean {
+      if (settled || tried.length >= options.maxAttempts) return false;
+      const remaining = options.deadline - Date.now();
+      if (remaining <= 0) return false;
+      const upstream = pickNext(options.ranked, tried);
+      if (!upstream) return false;
+      const target = network.upstream(upstream.id);
+      if (!target) return false;
+      tried.push(upstream);
+      if (isHedge) network.metrics.hedges.inc({ network: network.name, result: "sent" });
+      else if (tried.length > 1)
+        network.metrics.failovers.inc({ network: network.name, reason: shortReason(lastReason) });
+      const controller = new AbortController();
+      controllers.add(controller);
+      const started = performance.now();
+      target
+        .call(options.method, options.params, {
+          timeoutMs: Math.min(options.attemptTimeoutMs, remaining),
+          signal: controller.signal,
+          nullIsMissing: options.nullIsMissing ?? false,
+        })
+        .then(
+          (outcome) => {
+            controllers.delete(controller);
+            observe(upstream.id, outcome, performance.now() - started);
+            if (settled || outcome.kind === "cancelled") return;
+            if (isHedge && outcome.kind !== "retry")
+              network.metrics.hedges.inc({ network: network.name, result: "won" });
+            onOutcome(upstream, outcome);
+          },
+          (error: unknown) => {
+            // Upstream.call classifies every failure; reaching here is a bug, not an upstream's fault.
+            controllers.delete(controller);
+            network.logger.error({ err: error, upstream: upstream.id }, "attempt failed unexpectedly");
+            if (!settled && controllers.size === 0 && !launch(false)) fail("internal error");
+          },
+        );
+      if (!isHedge && options.hedge && !hedgeTimer) {
+        const delay = target.hedgeDelayMs(network.routing.hedgeMinDelayMs, network.routing.hedgeMaxDelayMs);
+        hedgeTimer = setTimeout(() => {
+          if (!settled && controllers.size === 1) launch(true);
+        }, delay);
+      }
+      return true;
+    }
+
+    function onOutcome(upstream: RankedUpstream, outcome: AttemptOutcome) {
+      switch (outcome.kind) {
+        case "result":
+          finish({ kind: "result", result: outcome.result, upstream: upstream.id });
+          return;
+        case "error":
+          finish({ kind: "error", error: outcome.error, upstream: upstream.id });
+          return;
+        case "retry":
+          lastReason = outcome.reason;
+          if (outcome.error) lastError = outcome.error;
+          if (outcome.reason.startsWith("null")) sawNull ??= upstream.id;
+          if (controllers.size === 0 && !launch(false)) fail(outcome.reason);
+      }
+    }
+
+    function observe(upstream: string, outcome: AttemptOutcome | { kind: "cancelled" }, elapsedMs: number) {
+      network.metrics.upstreamRequests.inc({ network: network.name, upstream, outcome: outcome.kind });
+      if (outcome.kind === "result" || outcome.kind === "error") {
+        network.metrics.upstreamLatency.observe({ network: network.name, upstream }, elapsedMs / 1000);
+      }
+    }
+
+    if (!launch(false)) fail(options.ranked.length === 0 ? "no upstream serves this request" : lastReason);
+  });
+}
+
+function shortReason(reason: string): string {
+  if (/timed out/.test(reason)) return "timeout";
+  if (/ECONNREFUSED|ECONNRESET|socket|other side closed/i.test(reason)) return "transport";
+  if (/HTTP 429|rate/.test(reason)) return "throttled";
+  if (/HTTP 5/.test(reason)) return "5xx";
+  if (/missing|null/.test(reason)) return "missing_data";
+  return "other";
+}

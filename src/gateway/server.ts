@@ -1,0 +1,367 @@
+/**
+ * The gateway's HTTP server: `POST /v1/<network>[/<apiKey>]`, `GET /healthz`, `GET /metrics`.
+ * Reads bodies under a size limit, parses them strictly, runs each request through the pipeline and
+ * answers in JSON-RPC; a client never sees a stack trace and the process never dies of a request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino, { type Logger } from "pino";
+import {
+  DinError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  toDinError,
+  UnknownNetworkError,
+} from "../rpc/errors.js";
+import {
+  errorResponse,
+  type JsonRpcId,
+  type JsonRpcResponse,
+  type ParsedEntry,
+  parseRequestBody,
+  resultResponse,
+} from "../rpc/jsonrpc.js";
+import { methodSpec } from "../rpc/methods.js";
+import type { GatewayConfig } from "./config.js";
+import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
+import { Network } from "./network.js";
+import { handleRequest, type RequestContext } from "./pipeline.js";
+
+export const clientVersion = "OpenDIN/0.1.0";
+
+export interface GatewayOptions {
+  /** Logger for structured JSON logs. @default pino at the config's level, to stderr */
+  logger?: Logger;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  networks: ReadonlyMap<string, Network>;
+  metrics: GatewayMetrics;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Starts a gateway: polls every network's heads once, then listens. */
+export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? pino({ level: config.server.logLevel }, pino.destination(2));
+  const metrics = createGatewayMetrics();
+  const networks = new Map(
+    config.networks.map((network) => [
+      network.name,
+      new Network({
+        config: network,
+        routing: config.routing,
+        health: config.health,
+        cache: config.cache,
+        metrics,
+        logger,
+      }),
+    ]),
+  );
+  await Promise.all([...networks.values()].map((network) => network.start()));
+  const handler = createRequestHandler({ config, networks, metrics, logger });
+  const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = config.routing.requestTimeoutMs + 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
+  logger.info({ url, networks: [...networks.keys()] }, "gateway listening");
+  return {
+    url,
+    port,
+    networks,
+    metrics,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.all([...networks.values()].map((network) => network.stop()));
+    },
+  };
+}
+
+interface HandlerDeps {
+  config: GatewayConfig;
+  networks: ReadonlyMap<string, Network>;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+export function createRequestHandler(deps: HandlerDeps) {
+  const { config, networks, logger } = deps;
+  return (request: IncomingMessage, response: ServerResponse) => {
+    response.setHeader("access-control-allow-origin", "*");
+    response.setHeader("access-control-allow-headers", "content-type, din-session-id, din-quorum");
+    response.setHeader("access-control-allow-methods", "POST, GET, OPTIONS");
+    const path = (request.url ?? "/").split("?")[0]!;
+    if (request.method === "OPTIONS") {
+      response.writeHead(204).end();
+      return;
+    }
+    if (path === "/healthz" && request.method === "GET") {
+      const report = healthReport(networks);
+      sendJson(response, report.status === "down" ? 503 : 200, report);
+      return;
+    }
+    if (path === "/metrics" && request.method === "GET") {
+      deps.metrics.registry.metrics().then(
+        (text) => {
+          response.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(text);
+        },
+        () => sendJson(response, 500, { error: "metrics unavailable" }),
+      );
+      return;
+    }
+    const match = /^\/v1\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
+    if (!match) {
+      sendJson(response, 404, { error: `no route for ${request.method} ${path.slice(0, 100)}` });
+      return;
+    }
+    if (request.method !== "POST") {
+      sendRpcError(response, 405, new InvalidRequestError("JSON-RPC requests must be sent with POST"));
+      return;
+    }
+    const network = networks.get(decodeURIComponent(match[1]!));
+    if (!network) {
+      drain(request);
+      sendRpcError(response, 404, new UnknownNetworkError(match[1]!, [...networks.keys()]));
+      return;
+    }
+    const apiKey = match[2];
+    readBody(request, config.server.maxBodyBytes).then(
+      async (body) => {
+        if (body === undefined) {
+          sendRpcError(response, 413, new PayloadTooLargeError(config.server.maxBodyBytes), true);
+          return;
+        }
+        const headers = request.headers;
+        const sessionKey = headerValue(headers["din-session-id"]) ?? apiKey;
+        const quorumHeader = headerValue(headers["din-quorum"]);
+        let quorum: number | undefined;
+        if (quorumHeader !== undefined) {
+          quorum = Number(quorumHeader);
+          if (!Number.isInteger(quorum) || quorum < 1) {
+            sendRpcError(response, 400, new InvalidRequestError("din-quorum must be a positive integer"));
+            return;
+          }
+        }
+        const context: RequestContext = {
+          network,
+          session: network.session(sessionKey),
+          quorum,
+          deadline: Date.now() + config.routing.requestTimeoutMs,
+          transport: "http",
+          clientVersion,
+        };
+        const output = await answerBody(body.text, body.bytes, context, deps);
+        if (output === undefined) response.writeHead(204).end();
+        else response.writeHead(output.status, { "content-type": "application/json" }).end(output.body);
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, "request body could not be read");
+        if (!response.headersSent)
+          sendRpcError(response, 400, new InvalidRequestError("the request body could not be read"));
+      },
+    );
+  };
+}
+
+/** Parses a body and answers every request in it; undefined when there is nothing to send (notifications). */
+export async function answerBody(
+  text: string,
+  bytes: number,
+  context: RequestContext,
+  deps: Pick<HandlerDeps, "config" | "metrics" | "logger">,
+): Promise<{ status: number; body: string } | undefined> {
+  const parsed = parseRequestBody(
+    text,
+    {
+      maxBodyBytes: deps.config.server.maxBodyBytes,
+      maxBatchSize: deps.config.server.maxBatchSize,
+      maxParamsDepth: 32,
+    },
+    bytes,
+  );
+  if (!parsed.ok) {
+    return {
+      status: parsed.error.httpStatus,
+      body: JSON.stringify(errorResponse(null, parsed.error.toJsonRpc())),
+    };
+  }
+  if (!parsed.batch) {
+    const entry = parsed.entries[0]!;
+    const answer = await answerEntry(entry, context, deps);
+    if (answer === undefined) return undefined;
+    return { status: 200, body: JSON.stringify(answer) };
+  }
+  const answers = await Promise.all(parsed.entries.map((entry) => answerEntry(entry, context, deps)));
+  const visible = answers.filter((answer): answer is JsonRpcResponse => answer !== undefined);
+  if (visible.length === 0) return undefined;
+  return { status: 200, body: JSON.stringify(visible) };
+}
+
+async function answerEntry(
+  entry: ParsedEntry,
+  context: RequestContext,
+  deps: Pick<HandlerDeps, "metrics" | "logger">,
+): Promise<JsonRpcResponse | undefined> {
+  const { network } = context;
+  if (!entry.ok) {
+    deps.metrics.requests.inc({ network: network.name, method: "invalid", outcome: "rejected" });
+    return errorResponse(entry.id, entry.error.toJsonRpc());
+  }
+  const { request, notification } = entry;
+  const id: JsonRpcId = request.id ?? null;
+  const spec = methodSpec(request.method);
+  const methodLabel = spec ? request.method : "unknown";
+  const started = performance.now();
+  let response: JsonRpcResponse;
+  try {
+    const answer = await handleRequest(request, context);
+    response = "result" in answer ? resultResponse(id, answer.result) : errorResponse(id, answer.error);
+    deps.metrics.requests.inc({
+      network: network.name,
+      method: methodLabel,
+      outcome: "result" in answer ? "ok" : "error",
+    });
+  } catch (thrown) {
+    const error = toDinError(thrown);
+    if (!(thrown instanceof DinError))
+      deps.logger.error({ err: thrown, method: request.method }, "unexpected failure");
+    else if (error.code !== -32601 && error.code !== -32602) {
+      deps.logger.warn({ method: request.method, error: error.message }, "request failed");
+    }
+    deps.metrics.requests.inc({ network: network.name, method: methodLabel, outcome: "rejected" });
+    response = errorResponse(id, error.toJsonRpc());
+  }
+  deps.metrics.requestDuration.observe(
+    { network: network.name, class: spec?.class ?? "unknown" },
+    (performance.now() - started) / 1000,
+  );
+  return notification ? undefined : response;
+}
+
+export interface HealthReport {
+  status: "ok" | "degraded" | "down";
+  networks: Array<{
+    name: string;
+    chainId: number;
+    head: { latest: string | null; safe: string | null; finalized: string | null };
+    upstreams: Array<{
+      id: string;
+      cloud: string;
+      region: string;
+      health: string;
+      reasons: string[];
+      breaker: string;
+      head: string | null;
+      lagBlocks: number | null;
+      latencyMs: number;
+      errorRate: number;
+    }>;
+  }>;
+}
+
+export function healthReport(networks: ReadonlyMap<string, Network>): HealthReport {
+  const now = Date.now();
+  let status: HealthReport["status"] = "ok";
+  const list = [...networks.values()].map((network) => {
+    const head = network.head;
+    const upstreams = network.upstreams.map((upstream) => {
+      const view = upstream.view(head?.latest, now);
+      return {
+        id: upstream.id,
+        cloud: upstream.cloud,
+        region: upstream.region,
+        health: upstream.verdict.state,
+        reasons: upstream.verdict.reasons,
+        breaker: upstream.breaker.state(now),
+        head: upstream.head ? upstream.head.latest.toString() : null,
+        lagBlocks: view.lagBlocks ?? null,
+        latencyMs: Math.round(view.latencyMs * 100) / 100,
+        errorRate: Math.round(view.errorRate * 1000) / 1000,
+      };
+    });
+    const usable = upstreams.filter((u) => u.health !== "unhealthy").length;
+    if (usable === 0) status = "down";
+    else if (usable < upstreams.length && status === "ok") status = "degraded";
+    return {
+      name: network.name,
+      chainId: network.chainId,
+      head: {
+        latest: head?.latest.toString() ?? null,
+        safe: head?.safe?.toString() ?? null,
+        finalized: head?.finalized?.toString() ?? null,
+      },
+      upstreams,
+    };
+  });
+  return { status, networks: list };
+}
+
+/** Reads a body; undefined when it exceeds the limit (the rest is drained, the connection closed). */
+function readBody(
+  request: IncomingMessage,
+  limit: number,
+): Promise<{ text: string; bytes: number } | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(request.headers["content-length"] ?? -1);
+    if (declared > limit) {
+      drain(request);
+      resolve(undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    request.on("data", (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on("end", () => {
+      if (!over) {
+        const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        resolve({ text: buffer.toString("utf8"), bytes: size });
+      }
+    });
+    request.on("error", reject);
+  });
+}
+
+function drain(request: IncomingMessage): void {
+  request.resume();
+}
+
+function sendRpcError(response: ServerResponse, status: number, error: DinError, close = false): void {
+  if (response.headersSent) return;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (close) headers.connection = "close";
+  response.writeHead(status, headers).end(JSON.stringify(errorResponse(null, error.toJsonRpc())));
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const single = Array.isArray(value) ? value[0] : value;
+  return single === undefined || single === "" ? undefined : single.slice(0, 256);
+}
