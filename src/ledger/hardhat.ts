@@ -13,6 +13,7 @@ import {
   createWalletClient,
   custom,
   type EIP1193Provider,
+  getAddress,
   type Hash,
   type PublicClient,
   type TestClient,
@@ -62,7 +63,28 @@ export type HardhatLedgerOptions = {
 export async function createHardhatLedger(options: HardhatLedgerOptions = {}): Promise<HardhatLedger> {
   const hre = require("hardhat") as { network: { provider: EIP1193Provider } };
   const provider = hre.network.provider;
-  const transport = custom(provider);
+  // Hardhat's in-process errors carry the revert data but no JSON-RPC code; give them code 3 (execution
+  // reverted) so viem decodes custom errors by name.
+  const transport = custom(
+    {
+      async request(args) {
+        try {
+          return await provider.request(args);
+        } catch (error) {
+          if (
+            error &&
+            typeof error === "object" &&
+            "data" in error &&
+            !("code" in error && error.code !== undefined)
+          ) {
+            Object.assign(error, { code: 3 });
+          }
+          throw error;
+        }
+      },
+    },
+    { retryCount: 0 },
+  );
   const chain = hardhat;
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 1 }) as PublicClient<
     Transport,
@@ -73,7 +95,9 @@ export async function createHardhatLedger(options: HardhatLedgerOptions = {}): P
     Transport,
     Chain
   >;
-  const accounts = (await provider.request({ method: "eth_accounts" })) as Address[];
+  const accounts = ((await provider.request({ method: "eth_accounts" })) as Address[]).map((a) =>
+    getAddress(a),
+  );
   const gas = options.gas ?? 15_000_000n;
   const wallets = new Map<Address, WalletClient<Transport, Chain, Account>>();
   const wallet = (account: Address) => {
@@ -92,8 +116,17 @@ export async function createHardhatLedger(options: HardhatLedgerOptions = {}): P
     accounts,
     wallet,
     async write(from, call) {
-      // biome-ignore lint/suspicious/noExplicitAny: viem's writeContract generics do not narrow through this wrapper
-      const hash = await wallet(from).writeContract({ ...(call as any), gas });
+      let hash: Hash;
+      try {
+        // biome-ignore lint/suspicious/noExplicitAny: viem's writeContract generics do not narrow through this wrapper
+        hash = await wallet(from).writeContract({ ...(call as any), gas });
+      } catch (error) {
+        // Hardhat reports a reverted transaction without its revert data; replaying it as a call
+        // (same state: a reverted transaction changes nothing but the nonce) yields the decoded error.
+        // biome-ignore lint/suspicious/noExplicitAny: as above
+        await publicClient.simulateContract({ ...(call as any), account: from });
+        throw error;
+      }
       const receipt = await publicClient.getTransactionReceipt({ hash });
       if (receipt.status !== "success") throw new Error(`transaction reverted: ${call.functionName}`);
       return receipt;
