@@ -242,10 +242,10 @@ describe("deposits, delegation and withdrawals", () => {
       functionName: "depositIntoStrategy",
       args: [hookStrategy, hook, e18(10)],
     });
-    const read = (functionName: "lastCallSucceeded" | "lastRevertData") =>
-      f.ledger.public.readContract({ ...token, functionName });
-    expect(await read("lastCallSucceeded")).toBe(false);
-    expect((await read("lastRevertData")).slice(0, 10)).toBe(reentrancy);
+    const succeeded = () => f.ledger.public.readContract({ ...token, functionName: "lastCallSucceeded" });
+    const revertData = () => f.ledger.public.readContract({ ...token, functionName: "lastRevertData" });
+    expect(await succeeded()).toBe(false);
+    expect((await revertData()).slice(0, 10)).toBe(reentrancy);
     expect(await f.sm.read.stakerDepositShares([f.alice, hookStrategy])).toBe(e18(10));
 
     await f.ledger.write(f.alice, {
@@ -270,8 +270,8 @@ describe("deposits, delegation and withdrawals", () => {
       functionName: "completeQueuedWithdrawal",
       args: [withdrawal, [hook], true],
     });
-    expect(await read("lastCallSucceeded")).toBe(false);
-    expect((await read("lastRevertData")).slice(0, 10)).toBe(reentrancy);
+    expect(await succeeded()).toBe(false);
+    expect((await revertData()).slice(0, 10)).toBe(reentrancy);
     expect(await f.ledger.public.readContract({ ...token, functionName: "balanceOf", args: [f.alice] })).toBe(
       e18(10),
     );
