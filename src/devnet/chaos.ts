@@ -1,0 +1,77 @@
+// `din chaos`: fault injection on a running `din up`, by operator, cloud or region, through each
+// operator's chaos control (devnet mode only).
+import { type ChaosMode, type ChaosState, chaosModes } from "../operator/chaos.js";
+import { type NetworkStateOperator, readNetworkState } from "./state.js";
+
+export interface ChaosTarget {
+  operator?: string | undefined;
+  cloud?: string | undefined;
+  region?: string | undefined;
+  network?: string | undefined;
+}
+
+export interface ChaosChange {
+  operator: string;
+  network: string;
+  cloud: string;
+  region: string;
+  state: ChaosState | undefined;
+  error?: string;
+}
+
+export function isChaosMode(mode: string): mode is ChaosMode {
+  return (chaosModes as readonly string[]).includes(mode);
+}
+
+/** Operators of the running network that match every given criterion. */
+export function selectOperators(
+  operators: readonly NetworkStateOperator[],
+  target: ChaosTarget,
+): NetworkStateOperator[] {
+  return operators.filter(
+    (operator) =>
+      (target.operator === undefined || operator.id === target.operator) &&
+      (target.cloud === undefined || operator.cloud === target.cloud) &&
+      (target.region === undefined || operator.region === target.region) &&
+      (target.network === undefined || operator.network === target.network),
+  );
+}
+
+export async function applyChaos(
+  dataDir: string,
+  target: ChaosTarget,
+  state: ChaosState,
+): Promise<ChaosChange[]> {
+  const network = readNetworkState(dataDir);
+  const selected = selectOperators(network.operators, target);
+  if (selected.length === 0) {
+    const known = network.operators.map(
+      (operator) => `${operator.id} (${operator.cloud}, ${operator.region})`,
+    );
+    throw new Error(`no operator matches ${JSON.stringify(target)}; operators:\n  ${known.join("\n  ")}`);
+  }
+  return Promise.all(
+    selected.map(async (operator): Promise<ChaosChange> => {
+      const change = {
+        operator: operator.id,
+        network: operator.network,
+        cloud: operator.cloud,
+        region: operator.region,
+      };
+      if (!operator.controlUrl) return { ...change, state: undefined, error: "no chaos control" };
+      try {
+        const response = await fetch(`${operator.controlUrl}/chaos`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(state),
+        });
+        const body = (await response.json()) as { state?: ChaosState; error?: string } & ChaosState;
+        if (!response.ok)
+          return { ...change, state: undefined, error: body.error ?? `HTTP ${response.status}` };
+        return { ...change, state: body.state ?? { mode: body.mode, value: body.value } };
+      } catch (error) {
+        return { ...change, state: undefined, error: (error as Error).message };
+      }
+    }),
+  );
+}

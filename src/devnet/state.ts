@@ -1,0 +1,67 @@
+// The state file of a running local network (`<data-dir>/network.json`): what `din chaos` and
+// `din status` read to find the gateway and the operators' chaos controls.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export interface NetworkStateOperator {
+  id: string;
+  network: string;
+  cloud: string;
+  region: string;
+  url: string;
+  controlUrl: string | undefined;
+}
+
+export interface NetworkState {
+  pid: number;
+  startedAt: string;
+  gateway: string;
+  networks: Array<{ name: string; chainId: number; rpc: string; ws: string; chain: string }>;
+  operators: NetworkStateOperator[];
+}
+
+export const defaultDataDir = ".din";
+
+export function stateFile(dataDir: string): string {
+  return join(resolve(dataDir), "network.json");
+}
+
+export function writeNetworkState(dataDir: string, state: NetworkState): void {
+  mkdirSync(resolve(dataDir), { recursive: true });
+  const file = stateFile(dataDir);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+export function removeNetworkState(dataDir: string): void {
+  rmSync(stateFile(dataDir), { force: true });
+}
+
+export class NoNetworkError extends Error {
+  override name = "NoNetworkError";
+}
+
+/** The running network of a data dir; throws `NoNetworkError` with a hint when there is none. */
+export function readNetworkState(dataDir: string): NetworkState {
+  let state: NetworkState;
+  try {
+    state = JSON.parse(readFileSync(stateFile(dataDir), "utf8")) as NetworkState;
+  } catch {
+    throw new NoNetworkError(`no local network is running in ${resolve(dataDir)} (start one with: din up)`);
+  }
+  if (!isAlive(state.pid)) {
+    throw new NoNetworkError(
+      `the local network in ${resolve(dataDir)} is not running (pid ${state.pid} is gone); start it with: din up`,
+    );
+  }
+  return state;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,114 @@
+// `din gateway --config din.yaml`: a gateway in front of any operators or plain RPC URLs.
+import cluster from "node:cluster";
+import { type Command, InvalidArgumentError } from "commander";
+import pino from "pino";
+import { ConfigError, type GatewayConfig, loadGatewayConfig } from "./config.js";
+import { type Gateway, startGateway } from "./server.js";
+
+interface GatewayFlags {
+  config: string;
+  port?: number;
+  host?: string;
+  workers?: number;
+  logLevel?: GatewayConfig["server"]["logLevel"];
+}
+
+export function registerGatewayCommand(program: Command): void {
+  program
+    .command("gateway")
+    .description("run a gateway in front of the upstreams listed in a YAML configuration (no chain needed)")
+    .requiredOption("-c, --config <file>", "YAML configuration (see docs/gateway.md)")
+    .option("--port <port>", "override server.port (0 picks a free one)", parseInteger)
+    .option("--host <host>", "override server.host")
+    .option("--workers <n>", "processes sharing the port (scales with cores)", parseInteger)
+    .option(
+      "--log-level <level>",
+      "override server.logLevel (fatal, error, warn, info, debug, trace, silent)",
+    )
+    .addHelpText(
+      "after",
+      "\nEndpoints: POST /v1/<network>[/<apiKey>], GET /healthz, GET /metrics\n" +
+        "Headers: din-session-id (sticky primary, monotonic head), din-quorum: N (N operators must agree)\n" +
+        "Example:\n  din gateway --config din.yaml --port 8545 --workers 2",
+    )
+    .action(async (flags: GatewayFlags, command: Command) => {
+      let config: GatewayConfig;
+      try {
+        config = loadGatewayConfig(flags.config);
+      } catch (error) {
+        if (error instanceof ConfigError) command.error(`error: ${error.message}`, { exitCode: 2 });
+        throw error;
+      }
+      if (flags.port !== undefined) config.server.port = flags.port;
+      if (flags.host !== undefined) config.server.host = flags.host;
+      if (flags.workers !== undefined) config.server.workers = flags.workers;
+      if (flags.logLevel !== undefined) config.server.logLevel = flags.logLevel;
+      await runGateway(config);
+    });
+}
+
+/** Runs a gateway in this process, or in `workers` processes sharing the port; stops on SIGINT/SIGTERM. */
+export async function runGateway(config: GatewayConfig): Promise<void> {
+  const logger = pino({ level: config.server.logLevel }, pino.destination(2));
+  if (config.server.workers > 1 && cluster.isPrimary) {
+    runPrimary(config, logger);
+    return;
+  }
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(config, { logger });
+  } catch (error) {
+    logger.fatal({ err: error }, "gateway could not start");
+    process.exitCode = 1;
+    return;
+  }
+  if (cluster.isWorker) process.send?.({ ready: gateway.url });
+  else
+    process.stdout.write(
+      `${JSON.stringify({ gateway: gateway.url, networks: [...gateway.networks.keys()] })}\n`,
+    );
+  const stop = async () => {
+    await gateway.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+function runPrimary(config: GatewayConfig, logger: pino.Logger): void {
+  let ready = 0;
+  let stopping = false;
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on("message", (message: { ready?: string }) => {
+      if (message.ready && ++ready === config.server.workers) {
+        process.stdout.write(
+          `${JSON.stringify({ gateway: message.ready, workers: config.server.workers, networks: config.networks.map((n) => n.name) })}\n`,
+        );
+      }
+    });
+  };
+  for (let i = 0; i < config.server.workers; i++) fork();
+  cluster.on("exit", (worker, code) => {
+    if (stopping) return;
+    logger.error({ pid: worker.process.pid, code }, "gateway worker exited; starting another");
+    fork();
+  });
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill("SIGTERM");
+    setTimeout(() => process.exit(0), 3_000).unref();
+    cluster.on("exit", () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    });
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+function parseInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0)
+    throw new InvalidArgumentError("expected a non-negative integer");
+  return number;
+}
