@@ -1,0 +1,76 @@
+import fc from "fast-check";
+import { type Address, concat, getAddress, type Hex, keccak256, numberToHex } from "viem";
+import { describe, expect, it } from "vitest";
+import { buildRewardsTree, type Earnings, earningsKey, rewardsLeaf, splitOperatorReward } from "./rewards.js";
+
+const address = (n: number): Address => getAddress(numberToHex(n + 1, { size: 20 }));
+const STRATEGY = address(9999);
+const TOKEN = address(8888);
+
+/** OpenZeppelin MerkleProof.verify, in TypeScript. */
+function verify(proof: Hex[], root: Hex, leaf: Hex): boolean {
+  let hash = leaf;
+  for (const p of proof)
+    hash = BigInt(hash) < BigInt(p) ? keccak256(concat([hash, p])) : keccak256(concat([p, hash]));
+  return hash === root;
+}
+
+describe("splitOperatorReward", () => {
+  it("pays the commission and the stakers pro rata, never more than the amount, losing at most 1 wei per staker", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 1n, max: 10n ** 30n }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.array(fc.bigInt({ min: 0n, max: 10n ** 27n }), { minLength: 1, maxLength: 20 }),
+        (amount, split, shares) => {
+          const out = splitOperatorReward(
+            {
+              operator: address(0),
+              token: TOKEN,
+              amount,
+              splitBips: BigInt(split),
+              strategiesAndMultipliers: [{ strategy: STRATEGY, multiplier: 10n ** 18n }],
+            },
+            {
+              operator: address(0),
+              stakers: shares.map((s, i) => ({ staker: address(i + 1), shares: new Map([[STRATEGY, s]]) })),
+            },
+          );
+          const total = [...out.values()].reduce((a, b) => a + b, 0n);
+          expect(total).toBeLessThanOrEqual(amount);
+          expect(amount - total).toBeLessThanOrEqual(BigInt(shares.length));
+        },
+      ),
+    );
+  });
+
+  it("gives everything to the operator when nobody has stake", () => {
+    const out = splitOperatorReward(
+      { operator: address(0), token: TOKEN, amount: 100n, strategiesAndMultipliers: [] },
+      { operator: address(0), stakers: [] },
+    );
+    expect(out.get(earningsKey(address(0), TOKEN))).toBe(100n);
+  });
+});
+
+describe("buildRewardsTree", () => {
+  it("gives every earner a proof that OpenZeppelin's MerkleProof accepts, and none for others", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 1n, max: 10n ** 30n }), { minLength: 1, maxLength: 40 }),
+        (amounts) => {
+          const earnings: Earnings = new Map(amounts.map((a, i) => [earningsKey(address(i), TOKEN), a]));
+          const tree = buildRewardsTree(earnings);
+          amounts.forEach((a, i) => {
+            const claim = tree.claim(address(i), TOKEN);
+            expect(claim?.cumulativeEarnings).toBe(a);
+            expect(verify(claim?.proof ?? [], tree.root, rewardsLeaf(address(i), TOKEN, a))).toBe(true);
+            expect(verify(claim?.proof ?? [], tree.root, rewardsLeaf(address(i), TOKEN, a + 1n))).toBe(false);
+          });
+          expect(tree.claim(address(1000), TOKEN)).toBeUndefined();
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
