@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { fromQuantity, toQuantity } from "../rpc/blockTag.js";
 import {
   alterHash,
-  fromQuantity,
   headerNotFound,
   injectsError,
   laggedHeadOf,
@@ -11,7 +11,6 @@ import {
   parseChaosState,
   planLaggedCall,
   rewriteBlockParam,
-  toQuantity,
 } from "./chaos.js";
 
 const hash = `0x${"ab".repeat(32)}`;

@@ -2,6 +2,7 @@
 // healthy execution client look lagging or lying. The proxy (proxy.ts) applies them in front of the real
 // node; everything here works on plain JSON values and is tested without a network.
 import { z } from "zod";
+import { fromQuantity, toQuantity } from "../rpc/blockTag.js";
 
 /** The faults an operator can be told to show. `ok` means no fault. */
 export const chaosModes = ["ok", "down", "slow", "lag", "lie", "flap", "errors"] as const;
@@ -77,17 +78,6 @@ export function injectsError(percent: number, random: () => number = Math.random
 }
 
 // ---- block numbers ----
-
-/** Encodes a block number as a JSON-RPC quantity. */
-export function toQuantity(value: bigint): string {
-  return `0x${value.toString(16)}`;
-}
-
-/** Decodes a JSON-RPC quantity, or undefined if it is not one. */
-export function fromQuantity(value: unknown): bigint | undefined {
-  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{1,64}$/.test(value)) return undefined;
-  return BigInt(value);
-}
 
 /** The head a node lagging `lagBlocks` behind `realHead` would report. */
 export function laggedHeadOf(realHead: bigint, lagBlocks: number): bigint {

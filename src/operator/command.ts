@@ -1,8 +1,8 @@
 // `din operator serve`: runs an operator node in front of an execution client until SIGINT/SIGTERM.
 import { hostname } from "node:os";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { pino } from "pino";
-import { startOperatorNode } from "./proxy.js";
+import { type OperatorNode, startOperatorNode } from "./proxy.js";
 
 interface ServeFlags {
   upstream: string;
@@ -38,36 +38,47 @@ export function registerOperatorCommand(program: Command): void {
     .option("--chaos", "devnet only: expose a chaos control on 127.0.0.1 for fault injection", false)
     .option("--control-port <port>", "port of the chaos control (0 picks a free one)", parsePort, 0)
     .option("--max-body-bytes <bytes>", "largest request body accepted", parsePositiveInt, 1024 * 1024)
-    .option("--log-level <level>", "pino log level (trace, debug, info, warn, error, silent)", "info")
+    .addOption(
+      new Option("--log-level <level>", "log level")
+        .choices(["trace", "debug", "info", "warn", "error", "silent"])
+        .default("info"),
+    )
     .addHelpText(
       "after",
       "\nChaos control (with --chaos): GET /chaos, GET /stats, and\n" +
         '  POST /chaos {"mode":"down|slow|lag|lie|flap|errors|ok","value":N}\n' +
         "Example:\n  din operator serve --upstream http://127.0.0.1:8545 --port 9001 --cloud aws --region us-east-1",
     )
-    .action(async (flags: ServeFlags) => {
-      await serve(flags);
+    .action(async (flags: ServeFlags, command: Command) => {
+      await serve(flags, command);
     });
 }
 
-async function serve(flags: ServeFlags): Promise<void> {
+async function serve(flags: ServeFlags, command: Command): Promise<void> {
   // Logs go to stderr so stdout carries only the machine-readable line.
   const logger = pino({ level: flags.logLevel }, pino.destination({ dest: 2, sync: true }));
   const labels = {
     ...(flags.cloud !== undefined ? { cloud: flags.cloud } : {}),
     ...(flags.region !== undefined ? { region: flags.region } : {}),
   };
-  const node = await startOperatorNode({
-    id: flags.id ?? `operator-${hostname()}`,
-    upstream: flags.upstream,
-    host: flags.host,
-    port: flags.port,
-    chaos: flags.chaos,
-    controlPort: flags.controlPort,
-    maxBodyBytes: flags.maxBodyBytes,
-    labels,
-    logger,
-  });
+  let node: OperatorNode;
+  try {
+    node = await startOperatorNode({
+      id: flags.id ?? `operator-${hostname()}`,
+      upstream: flags.upstream,
+      host: flags.host,
+      port: flags.port,
+      chaos: flags.chaos,
+      controlPort: flags.controlPort,
+      maxBodyBytes: flags.maxBodyBytes,
+      labels,
+      logger,
+    });
+  } catch (error) {
+    // A taken port or a bad host is a user error: one clear line, no stack trace.
+    const reason = error instanceof Error ? error.message : String(error);
+    command.error(`error: operator node could not start: ${reason}`, { exitCode: 1 });
+  }
   process.stdout.write(`${JSON.stringify({ id: node.id, url: node.url, controlUrl: node.controlUrl })}\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -166,7 +166,10 @@ describe("bad input", () => {
       params: ["x".repeat(4096)],
     });
     expect(tooLarge.status).toBe(413);
-    expect((tooLarge.body as RpcResponse).error?.message).toMatch(/exceeds 1024 bytes/);
+    expect((tooLarge.body as RpcResponse).error).toMatchObject({
+      code: -32005,
+      message: expect.stringMatching(/1024 bytes/),
+    });
 
     // The execution client's own errors pass through unchanged.
     const unknownMethod = await post(node.url, { jsonrpc: "2.0", id: 3, method: "eth_noSuchMethod" });
@@ -181,7 +184,7 @@ describe("bad input", () => {
     nodes.push(node);
     const { status, body } = await post(node.url, { jsonrpc: "2.0", id: 9, method: "eth_chainId" });
     expect(status).toBe(502);
-    expect(body).toMatchObject({ id: 9, error: { code: -32603 } });
+    expect(body).toMatchObject({ id: 9, error: { code: -32002 } });
   });
 });
 
@@ -356,7 +359,7 @@ describe("chaos modes", () => {
     for (let i = 0; i < 5; i++) {
       const { status, body } = await post(node.url, { jsonrpc: "2.0", id: i, method: "eth_chainId" });
       expect(status).toBe(503);
-      expect(body).toMatchObject({ jsonrpc: "2.0", id: i, error: { code: -32603 } });
+      expect(body).toMatchObject({ jsonrpc: "2.0", id: i, error: { code: -32002 } });
     }
     const batch = await post(node.url, [
       { jsonrpc: "2.0", id: "x", method: "eth_chainId" },

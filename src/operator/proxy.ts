@@ -6,6 +6,15 @@ import type { AddressInfo } from "node:net";
 import { type Logger, pino } from "pino";
 import { Pool } from "undici";
 import {
+  DinError,
+  InternalError,
+  InvalidRequestError,
+  type JsonRpcErrorObject,
+  ParseError,
+  PayloadTooLargeError,
+  RpcErrorCode,
+} from "../rpc/errors.js";
+import {
   type ChaosState,
   injectsError,
   laggedHeadOf,
@@ -80,10 +89,9 @@ const defaults = {
 const headCacheMs = 200;
 const controlMaxBodyBytes = 64 * 1024;
 
-// JSON-RPC 2.0 error codes used at this edge.
-const parseErrorCode = -32700;
-const invalidRequestCode = -32600;
-const internalErrorCode = -32603;
+// What a client sees when the operator cannot answer (injected 503s, an unreachable execution client):
+// "resource unavailable", which the gateway treats as retryable on another operator.
+const operatorUnavailable = (reason: string) => new DinError(RpcErrorCode.ResourceUnavailable, reason);
 
 /** What goes back to the client: the single response path (see `respond`). */
 interface Answer {
@@ -91,11 +99,6 @@ interface Answer {
   /** JSON text, or undefined for an empty body (a lone notification). */
   body: string | Buffer | undefined;
   closeConnection?: boolean;
-}
-
-interface JsonRpcError {
-  code: number;
-  message: string;
 }
 
 /** Starts an operator node; resolves once its listeners accept connections. */
@@ -127,6 +130,7 @@ class OperatorProxy {
   // Listener open/close steps run one after another; a close racing a re-listen would lose the port.
   private listenerSteps: Promise<void> = Promise.resolve();
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private requestCount = 0;
   private readonly methodCounts = new Map<string, number>();
@@ -201,7 +205,7 @@ class OperatorProxy {
 
   async setChaos(input: ChaosState): Promise<void> {
     if (!this.chaosEnabled) throw new Error("chaos control is off: start the operator with chaos enabled");
-    if (this.closed) throw new Error("operator node is closed");
+    if (this.closing !== undefined) throw new Error("operator node is closed");
     const parsed = parseChaosState(input);
     if (!parsed.ok) throw new Error(parsed.message);
     const state = normalizeChaosState(parsed.state);
@@ -216,7 +220,8 @@ class OperatorProxy {
       const step = this.setListening(false, generation);
       this.flapTimer = setInterval(() => {
         up = !up;
-        void this.setListening(up, generation);
+        // A failed step is logged by setListening; the next tick tries again.
+        this.setListening(up, generation).catch(() => {});
       }, state.value);
       this.flapTimer.unref();
       return step;
@@ -264,33 +269,23 @@ class OperatorProxy {
       return respond(res, json(200, { ok: true, id: this.id, ...this.labels }));
     }
     if (req.method !== "POST") {
-      return respond(res, rpcErrorAnswer(405, null, invalidRequestCode, "JSON-RPC requests must use POST"));
+      return respond(res, errorAnswer(405, new InvalidRequestError("JSON-RPC requests must use POST")));
     }
     const body = await readBody(req, this.maxBodyBytes);
     if (body === undefined) {
-      const answer = rpcErrorAnswer(
-        413,
-        null,
-        invalidRequestCode,
-        `request body exceeds ${this.maxBodyBytes} bytes`,
-      );
-      return respond(res, { ...answer, closeConnection: true });
+      const tooLarge = new PayloadTooLargeError(this.maxBodyBytes);
+      return respond(res, { ...errorAnswer(tooLarge.httpStatus, tooLarge), closeConnection: true });
     }
     let payload: unknown;
     try {
       payload = JSON.parse(body.toString("utf8"));
     } catch {
-      return respond(res, rpcErrorAnswer(400, null, parseErrorCode, "parse error: body is not valid JSON"));
+      return respond(res, errorAnswer(400, new ParseError()));
     }
     if (Array.isArray(payload) ? payload.length === 0 : !isRecord(payload)) {
       return respond(
         res,
-        rpcErrorAnswer(
-          400,
-          null,
-          invalidRequestCode,
-          "invalid request: expected a request object or a batch",
-        ),
+        errorAnswer(400, new InvalidRequestError("expected a request object or a non-empty batch")),
       );
     }
     this.count(payload);
@@ -309,7 +304,7 @@ class OperatorProxy {
   private async serve(body: Buffer, payload: unknown): Promise<Answer> {
     const chaos = this.chaos;
     if (chaos.mode === "errors" && injectsError(chaos.value ?? 0)) {
-      return errorsFor(payload, 503, internalErrorCode, "operator temporarily unavailable");
+      return errorsFor(payload, 503, operatorUnavailable("operator temporarily unavailable"));
     }
     if (chaos.mode === "slow") await sleep(chaos.value ?? 0);
     try {
@@ -317,7 +312,7 @@ class OperatorProxy {
       return await this.forwardRaw(body);
     } catch (error) {
       this.log.warn({ err: error }, "execution client did not answer");
-      return errorsFor(payload, 502, internalErrorCode, "execution client unavailable");
+      return errorsFor(payload, 502, operatorUnavailable("execution client unavailable"));
     }
   }
 
@@ -375,7 +370,7 @@ class OperatorProxy {
     try {
       return JSON.parse(text);
     } catch {
-      return rpcError(id, { code: internalErrorCode, message: "execution client sent an unreadable answer" });
+      return rpcError(id, operatorUnavailable("execution client sent an unreadable answer").toJsonRpc());
     }
   }
 
@@ -433,11 +428,15 @@ class OperatorProxy {
       res.destroy();
       return;
     }
-    respond(res, rpcErrorAnswer(500, null, internalErrorCode, "internal error"));
+    respond(res, errorAnswer(500, new InternalError()));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.stopFlap();
     this.chaosGeneration++;
     await this.listenerSteps;
@@ -479,22 +478,22 @@ function rpcResult(id: unknown, result: unknown): unknown {
   return { jsonrpc: "2.0", id: id ?? null, result };
 }
 
-function rpcError(id: unknown, error: JsonRpcError): unknown {
+function rpcError(id: unknown, error: JsonRpcErrorObject): unknown {
   return { jsonrpc: "2.0", id: id ?? null, error };
 }
 
-function rpcErrorAnswer(status: number, id: unknown, code: number, message: string): Answer {
-  return json(status, rpcError(id, { code, message }));
+/** An error for a request that could not be read, so it has no id. */
+function errorAnswer(status: number, error: DinError): Answer {
+  return json(status, rpcError(null, error.toJsonRpc()));
 }
 
 /** The same error for every call of a request, keeping each call's id (batches get one per call). */
-function errorsFor(payload: unknown, status: number, code: number, message: string): Answer {
-  if (!Array.isArray(payload)) {
-    return rpcErrorAnswer(status, isRecord(payload) ? payload.id : null, code, message);
-  }
+function errorsFor(payload: unknown, status: number, error: DinError): Answer {
+  const body = error.toJsonRpc();
+  if (!Array.isArray(payload)) return json(status, rpcError(isRecord(payload) ? payload.id : null, body));
   return json(
     status,
-    payload.map((call) => rpcError(isRecord(call) ? call.id : null, { code, message })),
+    payload.map((call) => rpcError(isRecord(call) ? call.id : null, body)),
   );
 }
 
