@@ -68,7 +68,7 @@ describe("deposits, delegation and withdrawals", () => {
     });
     await f.deposit(f.alice, e18(1));
     const sharesOf = async (who: Address) => f.sm.read.stakerDepositShares([who, f.strategy]);
-    const valueOf = async (who: Address) =>
+    const tokensOf = async (who: Address) =>
       f.ledger.public.readContract({
         address: f.strategy,
         abi: [
@@ -83,8 +83,8 @@ describe("deposits, delegation and withdrawals", () => {
         functionName: "sharesToUnderlyingView",
         args: [await sharesOf(who)],
       });
-    expect(await valueOf(f.alice)).toBeGreaterThan((e18(1) * 999n) / 1000n); // victim keeps > 99.9%
-    expect(await valueOf(attacker)).toBeLessThan(e18(1) / 100n); // attacker recovers < 1% of the donation
+    expect(await tokensOf(f.alice)).toBeGreaterThan((e18(1) * 999n) / 1000n); // victim keeps > 99.9%
+    expect(await tokensOf(attacker)).toBeLessThan(e18(1) / 100n); // attacker recovers < 1% of the donation
   });
 
   it("zero amounts revert", async () => {
