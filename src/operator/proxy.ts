@@ -416,7 +416,13 @@ class OperatorProxy {
     }
     const parsed = parseChaosState(input);
     if (!parsed.ok) return respond(res, json(400, { error: parsed.message }));
-    await this.setChaos(parsed.state);
+    try {
+      await this.setChaos(parsed.state);
+    } catch (error) {
+      // e.g. the public port was taken while down: say so instead of pretending the change applied.
+      const reason = error instanceof Error ? error.message : String(error);
+      return respond(res, json(500, { error: `chaos change failed: ${reason}`, state: this.chaos }));
+    }
     return respond(res, json(200, this.chaos));
   }
 
