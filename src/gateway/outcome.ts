@@ -62,7 +62,9 @@ export function classifyRpcError(error: JsonRpcErrorBody, status = 200): Attempt
     // This node does not serve the method; another one may.
     return { kind: "retry", reason: "method not served", failure: false, throttled: false, error };
   }
-  if (status >= 500 || error.code === -32603 || error.code === -32000 || error.code === -32002) {
+  if (status >= 500)
+    return { kind: "retry", reason: `HTTP ${status}`, failure: true, throttled: false, error };
+  if (error.code === -32603 || error.code === -32000 || error.code === -32002) {
     return { kind: "retry", reason: `upstream error ${error.code}`, failure: true, throttled: false, error };
   }
   return { kind: "error", error };

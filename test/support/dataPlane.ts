@@ -30,6 +30,8 @@ export interface DataPlaneOptions {
   /** Overrides merged into the gateway configuration. */
   gateway?: Partial<Omit<GatewayConfigInput, "networks">>;
   network?: Record<string, unknown>;
+  /** Per-operator overrides of the upstream entries (priority, weight, methods…). */
+  upstreams?: Record<string, Record<string, unknown>>;
 }
 
 export async function startDataPlane(options: DataPlaneOptions = {}): Promise<DataPlane> {
@@ -54,7 +56,7 @@ export async function startDataPlane(options: DataPlaneOptions = {}): Promise<Da
   const config = parseGatewayConfig({
     server: { host: "127.0.0.1", port: 0, logLevel: "silent", ...(options.gateway?.server ?? {}) },
     routing: { attemptTimeoutMs: 1_000, requestTimeoutMs: 8_000, ...(options.gateway?.routing ?? {}) },
-    health: { headPollMs: 150, breakerCooldownMs: 500, ...(options.gateway?.health ?? {}) },
+    health: { headPollMs: 150, breakerCooldownMs: 500, banMs: 1_500, ...(options.gateway?.health ?? {}) },
     cache: options.gateway?.cache ?? {},
     networks: [
       {
@@ -65,6 +67,7 @@ export async function startDataPlane(options: DataPlaneOptions = {}): Promise<Da
           url: operators.get(layout.id)!.url,
           cloud: layout.cloud,
           region: layout.region,
+          ...(options.upstreams?.[layout.id] ?? {}),
         })),
         ...(options.network ?? {}),
       },
