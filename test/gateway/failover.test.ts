@@ -1,5 +1,6 @@
 // Failover under faults injected by real operator proxies in front of a real Hardhat devnet.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { requestDevnet } from "../../src/devnet/chain.js";
 import { type DataPlane, post, rpc, sleep, startDataPlane, waitFor } from "../support/dataPlane.js";
 
 /** Requests a wallet or dApp sends all the time; all head-dependent or head reads. */
@@ -27,7 +28,7 @@ interface LoadReport {
 async function steadyLoad(
   plane: DataPlane,
   clients: number,
-  during: () => Promise<void>,
+  during: () => Promise<unknown>,
   request: (index: number) => unknown = (index) => mixedRequest(plane, index),
 ): Promise<LoadReport> {
   const report: LoadReport = { sent: 0, errors: [], maxLatencyMs: 0 };
@@ -63,7 +64,7 @@ describe("failover across operators", () => {
   beforeAll(async () => {
     plane = await startDataPlane({ gateway: { routing: { hedge: false } } });
     // Enough history that a 20-block lag is a real lag.
-    await plane.chain.provider.request({ method: "hardhat_mine", params: ["0x30"] });
+    await requestDevnet(plane.chain.provider, "hardhat_mine", ["0x30"]);
     await waitFor(async () => Number((await healthOf(plane, "aws-use1"))?.head) >= 48, 10_000, "heads");
   });
 

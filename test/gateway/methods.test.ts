@@ -2,6 +2,7 @@
 import { createWalletClient, custom, type Hex, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requestDevnet } from "../../src/devnet/chain.js";
 import { type DataPlane, post, rpc, sleep, startDataPlane, waitFor } from "../support/dataPlane.js";
 
 /** Runtime code that always reverts: PUSH1 0 PUSH1 0 REVERT. */
@@ -27,10 +28,7 @@ describe("method rules", () => {
       network: { logsMaxRange: 7 },
       upstreams: { "gcp-usc1": { methods: ["debug_*"] } },
     });
-    await plane.chain.provider.request({
-      method: "hardhat_setCode",
-      params: [revertingAddress, revertingCode],
-    });
+    await requestDevnet(plane.chain.provider, "hardhat_setCode", [revertingAddress, revertingCode]);
     await waitFor(async () => {
       const { json } = await post(plane.rpcUrl, rpc("eth_blockNumber"));
       return Number(json.result) >= 12;
@@ -73,10 +71,10 @@ describe("method rules", () => {
   it("broadcasts a raw transaction to several operators once each and answers once, idempotently", async () => {
     const key = generatePrivateKey();
     const account = privateKeyToAccount(key);
-    await plane.chain.provider.request({
-      method: "hardhat_setBalance",
-      params: [account.address, `0x${parseEther("10").toString(16)}`],
-    });
+    await requestDevnet(plane.chain.provider, "hardhat_setBalance", [
+      account.address,
+      `0x${parseEther("10").toString(16)}`,
+    ]);
     const wallet = createWalletClient({ account, transport: custom(plane.chain.provider) });
     const raw = await wallet.signTransaction({
       chain: null,
