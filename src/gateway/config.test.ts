@@ -1,0 +1,72 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadGatewayConfig, parseGatewayConfig } from "./config.js";
+
+const minimal = {
+  networks: [{ name: "ethereum", chainId: 1, upstreams: [{ id: "a", url: "http://127.0.0.1:8545" }] }],
+};
+
+describe("gateway configuration", () => {
+  it("fills documented defaults", () => {
+    const config = parseGatewayConfig(minimal);
+    expect(config.server).toMatchObject({
+      port: 8545,
+      maxBodyBytes: 1_048_576,
+      maxBatchSize: 100,
+      workers: 1,
+    });
+    expect(config.routing.maxAttempts).toBe(5);
+    expect(config.networks[0]!.upstreams[0]).toMatchObject({
+      cloud: "unknown",
+      priority: 0,
+      weight: 1,
+      methods: [],
+    });
+  });
+
+  it("names every bad key", () => {
+    const bad = {
+      server: { port: "eighty", extra: true },
+      networks: [
+        {
+          name: "Ethereum Mainnet",
+          chainId: -1,
+          upstreams: [
+            { id: "a", url: "ftp://x" },
+            { id: "a", url: "http://y", weight: 0 },
+          ],
+        },
+      ],
+    };
+    try {
+      parseGatewayConfig(bad, "din.yaml");
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join("\n");
+      expect(problems).toMatch(/server\.port/);
+      expect(problems).toMatch(/server: Unrecognized key.*extra/);
+      expect(problems).toMatch(/networks\[0\]\.name/);
+      expect(problems).toMatch(/networks\[0\]\.chainId/);
+      expect(problems).toMatch(/networks\[0\]\.upstreams\[0\]\.url: must be an http/);
+      expect(problems).toMatch(/networks\[0\]\.upstreams\[1\]\.weight/);
+      expect(problems).toMatch(/networks\[0\]\.upstreams\[1\]\.id: duplicate upstream id "a"/);
+      expect((error as Error).message).toMatch(/din\.yaml/);
+    }
+  });
+
+  it("loads YAML and reports unreadable or invalid files clearly", () => {
+    const dir = mkdtempSync(join(tmpdir(), "din-config-"));
+    const file = join(dir, "din.yaml");
+    writeFileSync(
+      file,
+      "networks:\n  - name: ethereum\n    chainId: 1\n    upstreams:\n      - id: a\n        url: http://127.0.0.1:1\n        cloud: aws\n",
+    );
+    expect(loadGatewayConfig(file).networks[0]!.upstreams[0]!.cloud).toBe("aws");
+    writeFileSync(file, "networks: [");
+    expect(() => loadGatewayConfig(file)).toThrow(/not valid YAML/);
+    expect(() => loadGatewayConfig(join(dir, "missing.yaml"))).toThrow(/cannot read/);
+  });
+});
