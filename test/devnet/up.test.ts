@@ -1,0 +1,167 @@
+// `din up` as a newcomer runs it: one JSON line when ready, a gateway that serves both devnets,
+// `din chaos` and `din status` against it, and nothing left listening after SIGTERM.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { post, rpc, waitFor } from "../support/dataPlane.js";
+
+const run = promisify(execFile);
+const bin = join(import.meta.dirname, "../../bin/din.mjs");
+
+interface ReadyLine {
+  gateway: string;
+  networks: Array<{ name: string; chainId: number; rpc: string; ws: string }>;
+  operators: Array<{ id: string; network: string; cloud: string; region: string; url: string }>;
+}
+
+function refusesConnections(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(true));
+  });
+}
+
+describe("din up", () => {
+  let child: ChildProcess;
+  let ready: ReadyLine;
+  let stdoutLines: string[];
+  const dataDir = mkdtempSync(join(tmpdir(), "din-up-"));
+
+  beforeAll(async () => {
+    child = spawn(
+      process.execPath,
+      [bin, "up", "--json", "--port", "0", "--data-dir", dataDir, "--block-time", "500"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    stdoutLines = [];
+    const lines = createInterface({ input: child.stdout! });
+    let stderr = "";
+    child.stderr!.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    ready = await new Promise<ReadyLine>((resolve, reject) => {
+      lines.on("line", (line) => {
+        stdoutLines.push(line);
+        if (stdoutLines.length === 1) resolve(JSON.parse(line) as ReadyLine);
+      });
+      child.once("exit", (code) => reject(new Error(`din up exited (${code}): ${stderr.slice(-2000)}`)));
+    });
+  }, 120_000);
+
+  afterAll(() => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+
+  it("prints one JSON line with two networks and five diverse operators each", () => {
+    expect(ready.gateway).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.networks.map((network) => network.name)).toEqual(["ethereum", "polygon"]);
+    expect(new Set(ready.networks.map((network) => network.chainId)).size).toBe(2);
+    for (const network of ready.networks) {
+      const operators = ready.operators.filter((operator) => operator.network === network.name);
+      expect(operators).toHaveLength(5);
+      const clouds = operators.map((operator) => operator.cloud);
+      expect(clouds.filter((cloud) => cloud === "aws")).toHaveLength(2);
+      expect(clouds).toEqual(expect.arrayContaining(["gcp", "hetzner", "bare-metal"]));
+    }
+  });
+
+  it("serves both devnets through the gateway, with blocks, receipts and logs", async () => {
+    for (const network of ready.networks) {
+      const { json } = await post(network.rpc, rpc("eth_chainId"));
+      expect(Number(json.result)).toBe(network.chainId);
+    }
+    const ethereum = ready.networks[0]!.rpc;
+    const head = await waitFor(async () => {
+      const { json } = await post(ethereum, rpc("eth_blockNumber"));
+      return Number(json.result) >= 3 ? Number(json.result) : 0;
+    });
+    const { json: logs } = await post(
+      ethereum,
+      rpc("eth_getLogs", [{ fromBlock: "0x0", toBlock: `0x${head.toString(16)}` }]),
+    );
+    expect(logs.result.length).toBeGreaterThan(0);
+    const { json: receipt } = await post(
+      ethereum,
+      rpc("eth_getTransactionReceipt", [logs.result[0].transactionHash]),
+    );
+    expect(receipt.result.status).toBe("0x1");
+  });
+
+  it("takes a whole cloud down with din chaos; clients keep getting answers and din status shows it", async () => {
+    const { stdout } = await run(process.execPath, [
+      bin,
+      "chaos",
+      "--cloud",
+      "aws",
+      "--mode",
+      "down",
+      "--data-dir",
+      dataDir,
+      "--json",
+    ]);
+    const { changes } = JSON.parse(stdout) as {
+      changes: Array<{ operator: string; state: { mode: string } }>;
+    };
+    expect(changes).toHaveLength(4);
+    expect(changes.every((change) => change.state.mode === "down")).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      const { json } = await post(
+        ready.networks[i % 2]!.rpc,
+        rpc("eth_getBlockByNumber", ["latest", false], i),
+      );
+      expect(json.result.number).toMatch(/^0x/);
+    }
+    const status = await waitFor(async () => {
+      const { stdout: out } = await run(process.execPath, [bin, "status", "--data-dir", dataDir, "--json"]);
+      const report = JSON.parse(out);
+      const aws = report.networks[0].upstreams.filter(
+        (upstream: { cloud: string }) => upstream.cloud === "aws",
+      );
+      return aws.every((upstream: { health: string }) => upstream.health === "unhealthy")
+        ? report
+        : undefined;
+    });
+    expect(status.status).toBe("degraded");
+    const { stdout: table } = await run(process.execPath, [bin, "status", "--data-dir", dataDir]);
+    expect(table).toMatch(/ethereum-aws-us-east-1 +aws +us-east-1 +unhealthy/);
+  });
+
+  it("refuses a second din up on the same data dir with a clear message", async () => {
+    const second = await run(process.execPath, [
+      bin,
+      "up",
+      "--json",
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+    ]).catch((error: { stderr: string; code: number }) => error);
+    expect((second as { code: number }).code).toBe(1);
+    expect((second as { stderr: string }).stderr).toMatch(/already running/);
+  });
+
+  it("stops cleanly on SIGTERM, leaving nothing listening", async () => {
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stdoutLines).toHaveLength(1);
+    expect(await refusesConnections(ready.gateway)).toBe(true);
+    for (const operator of ready.operators) expect(await refusesConnections(operator.url)).toBe(true);
+    const status = await run(process.execPath, [bin, "status", "--data-dir", dataDir]).catch(
+      (error: { stderr: string }) => error,
+    );
+    expect((status as { stderr: string }).stderr).toMatch(/no local network is running/);
+  });
+});
