@@ -37,7 +37,6 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
     mapping(address staker => mapping(IStrategy strategy => uint256)) internal _depositScalingFactor;
     /// @inheritdoc IDelegationManager
     mapping(address staker => uint256) public cumulativeWithdrawalsQueued;
-    mapping(bytes32 root => bool) public pendingWithdrawals;
     mapping(bytes32 root => Withdrawal) internal _queuedWithdrawals;
     mapping(address staker => EnumerableSet.Bytes32Set) internal _stakerQueuedWithdrawalRoots;
     /// @dev cumulative scaled shares ever queued from an operator, by block: the slashable queue is the
@@ -231,7 +230,7 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
     {
         withdrawal = _queuedWithdrawals[withdrawalRoot];
         shares = new uint256[](withdrawal.strategies.length);
-        if (!pendingWithdrawals[withdrawalRoot]) return (withdrawal, shares);
+        if (withdrawal.staker == address(0)) return (withdrawal, shares); // not pending
         uint64[] memory m = _slashingFactorsAtCompletion(withdrawal);
         for (uint256 i; i < shares.length; ++i) {
             shares[i] = withdrawal.scaledShares[i].scaleForCompleteWithdrawal(m[i]);
@@ -343,7 +342,6 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
             scaledShares: scaledShares
         });
         root = calculateWithdrawalRoot(withdrawal);
-        pendingWithdrawals[root] = true;
         _queuedWithdrawals[root] = withdrawal;
         _stakerQueuedWithdrawalRoots[staker].add(root);
         emit SlashingWithdrawalQueued(root, withdrawal, withdrawable);
@@ -354,7 +352,8 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
     {
         if (msg.sender != withdrawal.withdrawer) revert WithdrawerNotCaller();
         bytes32 root = calculateWithdrawalRoot(withdrawal);
-        if (!pendingWithdrawals[root]) revert WithdrawalNotQueued();
+        // A pending withdrawal is stored under its root; completion deletes it.
+        if (_queuedWithdrawals[root].staker == address(0)) revert WithdrawalNotQueued();
         if (block.number <= uint256(withdrawal.startBlock) + MIN_WITHDRAWAL_DELAY_BLOCKS) {
             revert WithdrawalDelayNotElapsed();
         }
@@ -362,7 +361,6 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
 
         uint64[] memory m = _slashingFactorsAtCompletion(withdrawal);
         // Effects before any token moves.
-        delete pendingWithdrawals[root];
         delete _queuedWithdrawals[root];
         _stakerQueuedWithdrawalRoots[withdrawal.staker].remove(root);
         emit SlashingWithdrawalCompleted(root);

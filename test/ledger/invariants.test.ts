@@ -93,18 +93,32 @@ describe("restaking invariants under randomized sequences", () => {
         return;
       }
       case "queue": {
-        const s = stakers[a.staker] as Address;
-        const shares = await f.sm.read.stakerDepositShares([s, strategy]);
-        await f.queue(s, strategy, (shares * BigInt(a.percent)) / 100n);
-        return;
+        // Queue from the first staker (from the chosen one on) that holds something, so that most
+        // queue actions do something.
+        for (let k = 0; k < stakers.length; k++) {
+          const s = stakers[(a.staker + k) % stakers.length] as Address;
+          const [held, shares] = await f.sm.read.getDeposits([s]);
+          const i = held.length > 0 ? a.strategy % held.length : -1;
+          if (i < 0) continue;
+          await f.queue(s, held[i] as Address, ((shares[i] ?? 0n) * BigInt(a.percent) + 99n) / 100n);
+          return;
+        }
+        throw new Error("nothing to queue");
       }
       case "complete": {
-        const s = stakers[a.staker] as Address;
-        const roots = await f.dm.read.getQueuedWithdrawalRoots([s]);
-        if (!roots[0]) return;
-        const [w] = await f.dm.read.getQueuedWithdrawal([roots[0]]);
-        await f.complete(s, w, a.asTokens);
-        return;
+        // Completes the chosen staker's oldest withdrawal (or the next staker's), waiting out the delay.
+        for (let k = 0; k < stakers.length; k++) {
+          const s = stakers[(a.staker + k) % stakers.length] as Address;
+          const roots = await f.dm.read.getQueuedWithdrawalRoots([s]);
+          if (!roots[0]) continue;
+          const [w] = await f.dm.read.getQueuedWithdrawal([roots[0]]);
+          const ready = BigInt(w.startBlock + f.params.minWithdrawalDelayBlocks) + 1n;
+          const now = await f.ledger.blockNumber();
+          if (now + 1n < ready) await f.ledger.mine(Number(ready - now - 1n));
+          await f.complete(s, w, a.asTokens);
+          return;
+        }
+        throw new Error("nothing to complete");
       }
       case "allocate":
         await f.allocate(op, setId, [strategy], [a.magnitude]);
@@ -219,8 +233,10 @@ describe("restaking invariants under randomized sequences", () => {
         snap = await f.ledger.snapshot();
         const maxSeen = new Map<string, bigint>();
         // Start from some stake so that slashes have something to bite.
-        await f.deposit(f.alice, e18(100));
+        await f.deposit(f.alice, e18(100), strategies[0]);
+        await f.deposit(f.bob, e18(50), strategies[1]);
         await f.delegate(f.alice, f.operator);
+        await f.delegate(f.bob, f.operator2);
         await f.allocate(f.operator, SET_A, [strategies[0] as Address], [e18("0.5")]);
         for (const a of actions) {
           try {

@@ -4,6 +4,8 @@ import { type Address, encodeFunctionData, type Hash, toFunctionSelector } from 
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   delegationManagerAbi,
+  mockERC20Abi,
+  mockERC20Bytecode,
   reentrantTokenAbi,
   reentrantTokenBytecode,
   strategyManagerAbi,
@@ -85,6 +87,39 @@ describe("deposits, delegation and withdrawals", () => {
       });
     expect(await tokensOf(f.alice)).toBeGreaterThan((e18(1) * 999n) / 1000n); // victim keeps > 99.9%
     expect(await tokensOf(attacker)).toBeLessThan(e18(1) / 100n); // attacker recovers < 1% of the donation
+  });
+
+  it("a staker may hold at most 32 strategies", async () => {
+    const clients = { wallet: f.ledger.wallet(f.deployer), public: f.ledger.public };
+    const extra: Address[] = [];
+    for (let i = 0; i < 31; i++) {
+      const t = await deployContract(f.ledger, f.deployer, mockERC20Abi, mockERC20Bytecode, [
+        `T${i}`,
+        `T${i}`,
+      ]);
+      extra.push(await deployStrategy(clients, f.addresses.strategyManager, t));
+      extra.push(t);
+    }
+    await f.deposit(f.alice, 1000n);
+    const depositInto = async (strategy: Address, token: Address) => {
+      const t = { address: token, abi: mockERC20Abi } as const;
+      await f.ledger.write(f.alice, { ...t, functionName: "mint", args: [f.alice, 1000n] });
+      await f.ledger.write(f.alice, {
+        ...t,
+        functionName: "approve",
+        args: [f.addresses.strategyManager, 1000n],
+      });
+      return f.ledger.write(f.alice, {
+        ...f.smc,
+        functionName: "depositIntoStrategy",
+        args: [strategy, token, 1000n],
+      });
+    };
+    for (let i = 0; i < 30; i++) await depositInto(extra[2 * i] as Address, extra[2 * i + 1] as Address);
+    await depositInto(f.strategy2, f.token2);
+    expect(await f.sm.read.stakerStrategyListLength([f.alice])).toBe(32n);
+    await expectRevert(depositInto(extra[60] as Address, extra[61] as Address), "MaxStrategiesExceeded");
+    await depositInto(f.strategy, f.token); // adding to a strategy already held is fine
   });
 
   it("zero amounts revert", async () => {
