@@ -1,0 +1,207 @@
+/**
+ * The admission stage, run before the pipeline for every HTTP body (and every WebSocket message):
+ * auth (API key, secret or JWT) → allowlists (origin, user agent; then method and contracts per request)
+ * → credits (per second, per day). It refuses a whole body with the HTTP status that says why (401, 403,
+ * 429 with Retry-After, 402), or lets it through with per-request refusals for batch entries an
+ * allowlist refuses, and counts usage once the answers are known. Reads only memory (and Redis when
+ * limits are shared), never SQL.
+ */
+import type { DinError } from "../../rpc/errors.js";
+import type { JsonRpcRequest, JsonRpcResponse, ParsedEntry } from "../../rpc/jsonrpc.js";
+import { checkClient, checkRequest } from "./allowlist.js";
+import type { CreditTable } from "./credits.js";
+import { type AdmissionError, forbidden, quotaSpent, tooManyRequests, unauthorized } from "./errors.js";
+import { verifyJwt } from "./jwt.js";
+import type { CreditLimiter } from "./limiter.js";
+import type { KeyRegistry } from "./registry.js";
+import { type ApiKeyRecord, secretMatches } from "./store.js";
+import type { UsageRecorder } from "./usage.js";
+
+/** Who is asking: what the transport knows about the client. */
+export interface ClientCredentials {
+  /** Network name (the `/v1/<network>` segment). */
+  network: string;
+  /** The `<apiKey>` path segment, when present. */
+  apiKey: string | undefined;
+  /** `Authorization` header: `Basic base64(:secret)` or `Bearer <jwt>`. */
+  authorization?: string | undefined;
+  origin?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+export type Admission =
+  | { ok: false; error: AdmissionError }
+  | {
+      ok: true;
+      key: ApiKeyRecord;
+      /** The entries to run, with requests an allowlist refused replaced by their error. */
+      entries: ParsedEntry[];
+      /** Counts usage; call once with the answer to each entry (undefined for notifications). */
+      settle(answers: ReadonlyArray<JsonRpcResponse | undefined>): void;
+    };
+
+/** What `answerBody` calls: admits a parsed body or says why not. */
+export type AdmitBody = (body: { batch: boolean; entries: ParsedEntry[] }) => Promise<Admission>;
+
+/** Listener for keys whose daily quota is spent (WebSockets of that key are closed). */
+export type QuotaListener = (key: string) => void;
+
+export class KeyAdmission {
+  private readonly quotaListeners: QuotaListener[] = [];
+  private readonly quotaSpentOn = new Map<string, number>();
+
+  constructor(
+    private readonly registry: KeyRegistry,
+    private readonly limiter: CreditLimiter,
+    private readonly credits: CreditTable,
+    private readonly usage: UsageRecorder,
+  ) {}
+
+  onQuotaSpent(listener: QuotaListener): void {
+    this.quotaListeners.push(listener);
+  }
+
+  /** The admission hook for one client request (HTTP body or WebSocket message). */
+  admitter(client: ClientCredentials): AdmitBody {
+    return (body) => this.admit(client, body.batch, body.entries);
+  }
+
+  /** Authenticates the client alone (a WebSocket upgrade): the key, or the refusal. */
+  async authenticate(
+    client: ClientCredentials,
+    now = Date.now(),
+  ): Promise<
+    { ok: true; key: ApiKeyRecord; secretPresented: boolean } | { ok: false; error: AdmissionError }
+  > {
+    if (client.apiKey === undefined) {
+      return {
+        ok: false,
+        error: unauthorized("apiKey", `this gateway requires an API key: /v1/${client.network}/<apiKey>`),
+      };
+    }
+    const key = await this.registry.lookup(client.apiKey);
+    if (!key) return { ok: false, error: unauthorized("apiKey", "unknown API key") };
+    if (key.revokedAt !== null && key.revokedAt.getTime() <= now) {
+      return { ok: false, error: unauthorized("apiKey", "this API key has been revoked") };
+    }
+    const authorization = client.authorization;
+    let secretPresented = false;
+    let bearer: string | undefined;
+    if (authorization !== undefined) {
+      const [scheme, value = ""] = authorization.split(" ", 2);
+      if (scheme?.toLowerCase() === "basic") {
+        const decoded = Buffer.from(value, "base64").toString("utf8");
+        const secret = decoded.slice(decoded.indexOf(":") + 1);
+        if (!secretMatches(secret, key.secretHash)) {
+          return { ok: false, error: unauthorized("secret", "the API key secret does not match") };
+        }
+        secretPresented = true;
+      } else if (scheme?.toLowerCase() === "bearer") bearer = value;
+    }
+    if (key.secretRequired && !secretPresented) {
+      return {
+        ok: false,
+        error: unauthorized(
+          "secret",
+          "this API key requires its secret (HTTP basic auth, password = secret)",
+        ),
+      };
+    }
+    if (key.jwtRequired && !secretPresented) {
+      if (bearer === undefined) {
+        return {
+          ok: false,
+          error: unauthorized("jwt", "this API key requires a JWT (Authorization: Bearer <jwt>)"),
+        };
+      }
+      const verdict = verifyJwt(bearer, key.jwtPublicKeys, key.key, now);
+      if (!verdict.ok) return { ok: false, error: unauthorized("jwt", verdict.reason) };
+    }
+    if (!secretPresented) {
+      const refusal = checkClient(key.allowlists, client);
+      if (refusal)
+        return { ok: false, error: forbidden(refusal.rule as "origins" | "userAgents", refusal.reason) };
+    }
+    return { ok: true, key, secretPresented };
+  }
+
+  async admit(
+    client: ClientCredentials,
+    batch: boolean,
+    entries: ParsedEntry[],
+    now = Date.now(),
+  ): Promise<Admission> {
+    const auth = await this.authenticate(client, now);
+    if (!auth.ok) return auth;
+    const { key, secretPresented } = auth;
+    const admitted = entries.slice();
+    const charges: number[] = new Array(entries.length).fill(0);
+    let total = 0;
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
+      if (!entry.ok) continue;
+      if (!secretPresented) {
+        const refusal = checkRequest(key.allowlists, entry.request);
+        if (refusal) {
+          const error = forbidden(refusal.rule as "methods" | "contracts", refusal.reason);
+          if (!batch) {
+            this.record(key, client.network, entry.request, 0, true, now);
+            return { ok: false, error };
+          }
+          admitted[index] = { ok: false, id: entry.request.id ?? null, error: error as DinError };
+          continue;
+        }
+      }
+      charges[index] = this.credits(entry.request.method);
+      total += charges[index]!;
+    }
+    if (total > 0) {
+      const verdict = await this.limiter.take(key.key, total, key.limits);
+      if (!verdict.ok) {
+        for (const entry of entries)
+          if (entry.ok) this.record(key, client.network, entry.request, 0, true, now);
+        if (verdict.limit === "second") {
+          return {
+            ok: false,
+            error: tooManyRequests(key.limits.creditsPerSecond, verdict.retryAfterSeconds),
+          };
+        }
+        this.quotaWasSpent(key.key, now);
+        return { ok: false, error: quotaSpent(key.limits.creditsPerDay, verdict.retryAfterSeconds, now) };
+      }
+    }
+    return {
+      ok: true,
+      key,
+      entries: admitted,
+      settle: (answers) => {
+        for (let index = 0; index < entries.length; index++) {
+          const entry = entries[index]!;
+          if (!entry.ok) continue;
+          const answer = answers[index];
+          const error = !admitted[index]!.ok || (answer !== undefined && "error" in answer);
+          this.record(key, client.network, entry.request, charges[index]!, error, now);
+        }
+      },
+    };
+  }
+
+  private record(
+    key: ApiKeyRecord,
+    network: string,
+    request: JsonRpcRequest,
+    credits: number,
+    error: boolean,
+    now: number,
+  ): void {
+    this.usage.record(key, network, request.method, credits, error, now);
+  }
+
+  private quotaWasSpent(key: string, now: number): void {
+    // Tell listeners once per key and day, not on every refused request.
+    const day = Math.floor(now / 86_400_000);
+    if (this.quotaSpentOn.get(key) === day) return;
+    this.quotaSpentOn.set(key, day);
+    for (const listener of this.quotaListeners) listener(key);
+  }
+}

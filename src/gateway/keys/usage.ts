@@ -1,0 +1,104 @@
+/**
+ * Usage per key, network, method and UTC hour: requests, credits, errors. Counted in memory on the
+ * request path and written to the database in batches every `flushIntervalMs` and on a clean stop, so a
+ * crash loses at most one interval and a request never waits for SQL.
+ */
+import type { Logger } from "pino";
+import { methodSpec } from "../../rpc/methods.js";
+import type { KeyStore, UsageIncrement } from "./store.js";
+
+export interface UsageRecorderOptions {
+  /** How often pending counters are written. @default 5000 */
+  flushIntervalMs?: number;
+  logger?: Logger | undefined;
+}
+
+const hourMs = 3_600_000;
+
+export class UsageRecorder {
+  private pending = new Map<string, UsageIncrement>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly flushIntervalMs: number;
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly options: UsageRecorderOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 5_000;
+  }
+
+  start(): void {
+    const tick = () => {
+      this.timer = setTimeout(async () => {
+        await this.flush();
+        if (this.timer) tick();
+      }, this.flushIntervalMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Counts one request. Methods this gateway does not know are counted as `unknown` (bounded rows). */
+  record(
+    key: { key: string; projectId: string },
+    network: string,
+    method: string,
+    credits: number,
+    error: boolean,
+    now = Date.now(),
+  ): void {
+    const label = methodSpec(method) ? method : "unknown";
+    const hour = now - (now % hourMs);
+    const id = `${key.key}\u0000${network}\u0000${label}\u0000${hour}`;
+    let row = this.pending.get(id);
+    if (!row) {
+      row = {
+        key: key.key,
+        projectId: key.projectId,
+        network,
+        method: label,
+        hour: new Date(hour),
+        requests: 0,
+        credits: 0,
+        errors: 0,
+      };
+      this.pending.set(id, row);
+    }
+    row.requests += 1;
+    row.credits += credits;
+    if (error) row.errors += 1;
+  }
+
+  /** Writes what is pending. A failed write keeps the counters for the next flush. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => this.flush());
+    if (this.pending.size === 0) return Promise.resolve();
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = this.store
+      .addUsage([...batch.values()])
+      .catch((error: unknown) => {
+        this.options.logger?.warn({ err: error, rows: batch.size }, "usage flush failed; will retry");
+        for (const [id, row] of batch) {
+          const newer = this.pending.get(id);
+          if (newer) {
+            newer.requests += row.requests;
+            newer.credits += row.credits;
+            newer.errors += row.errors;
+          } else this.pending.set(id, row);
+        }
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
+  }
+
+  /** Stops the timer and writes everything pending. */
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}
