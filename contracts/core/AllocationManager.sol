@@ -497,6 +497,9 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
 
         uint64 encumbered = _encumberedMagnitude[operator][strategy];
         if (newMagnitude > a.currentMagnitude) {
+            // Magnitude on a strategy the set does not use could never be slashed: refuse the mistake.
+            // (Decreases stay allowed, so a strategy removed from a set can always be deallocated.)
+            if (!_setStrategies[k].contains(address(strategy))) revert InvalidStrategy();
             uint64 increase = newMagnitude - a.currentMagnitude;
             if (uint256(encumbered) + increase > _maxMagnitude(operator, strategy)) revert InsufficientMagnitude();
             encumbered += increase;

@@ -20,6 +20,8 @@ import {
   allocationManagerBytecode,
   delegationManagerAbi,
   delegationManagerBytecode,
+  mockERC20Abi,
+  mockERC20Bytecode,
   rewardsCoordinatorAbi,
   rewardsCoordinatorBytecode,
   strategyBaseAbi,
@@ -193,4 +195,13 @@ export async function deployStrategy(
   });
   await clients.public.waitForTransactionReceipt({ hash });
   return strategy;
+}
+
+/** Deploys a freely mintable ERC20 (contracts/test/MockERC20.sol) standing in for a staking token on a devnet. */
+export async function deployMockToken(
+  clients: LedgerClients,
+  name: string,
+  symbol: string,
+): Promise<Address> {
+  return deploy(clients, mockERC20Abi, mockERC20Bytecode, [name, symbol]);
 }

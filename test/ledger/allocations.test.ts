@@ -105,6 +105,20 @@ describe("operator sets and allocations", () => {
     );
   });
 
+  it("refuses magnitude on a strategy the set does not use, but always lets it be deallocated", async () => {
+    await f.registerForSets(f.operator, [SET_A]);
+    await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.4")]);
+    await f.ledger.write(f.avs, {
+      ...f.amc,
+      functionName: "removeStrategiesFromOperatorSet",
+      args: [f.avs, SET_A, [f.strategy]],
+    });
+    await expectRevert(f.allocate(f.operator, SET_A, [f.strategy], [e18("0.5")]), "InvalidStrategy");
+    // No longer slashable through this set, so the deallocation applies at once.
+    await f.allocate(f.operator, SET_A, [f.strategy], [0n]);
+    expect(await encumbered()).toBe(0n);
+  });
+
   it("minimum slashable stake at a future block subtracts pending deallocations, not pending increases", async () => {
     await f.registerForSets(f.operator, [SET_A]);
     await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.5")]);

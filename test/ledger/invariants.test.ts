@@ -17,8 +17,10 @@ type Action =
   | { kind: "slash"; operator: number; set: number; strategy: number; wad: bigint }
   | { kind: "mine"; blocks: number };
 
-const RUNS = Number(process.env.RESTAKING_FUZZ_RUNS ?? 10);
-const STEPS = Number(process.env.RESTAKING_FUZZ_STEPS ?? 25);
+const RUNS = Number(process.env.RESTAKING_FUZZ_RUNS ?? 20);
+const STEPS = Number(process.env.RESTAKING_FUZZ_STEPS ?? 30);
+/** Fixed by default so the suite is reproducible; set RESTAKING_FUZZ_SEED to explore other sequences. */
+const SEED = Number(process.env.RESTAKING_FUZZ_SEED ?? 20_260_101);
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({
@@ -41,7 +43,11 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     operator: fc.nat(1),
     set: fc.nat(1),
     strategy: fc.nat(1),
-    magnitude: fc.oneof(fc.constant(0n), fc.bigInt({ min: 10n ** 9n, max: WAD })),
+    magnitude: fc.oneof(
+      fc.constant(0n),
+      fc.bigInt({ min: 10n ** 9n, max: WAD / 3n }),
+      fc.bigInt({ min: 10n ** 9n, max: WAD }),
+    ),
   }),
   fc.record({ kind: fc.constant("register" as const), operator: fc.nat(1), set: fc.nat(1) }),
   fc.record({ kind: fc.constant("deregister" as const), operator: fc.nat(1), set: fc.nat(1) }),
@@ -228,7 +234,7 @@ describe("restaking invariants under randomized sequences", () => {
 
   it("keeps magnitudes, operator shares and solvency consistent after every step", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: STEPS }), async (actions) => {
+      fc.asyncProperty(fc.array(action, { minLength: 10, maxLength: STEPS }), async (actions) => {
         await f.ledger.revert(snap);
         snap = await f.ledger.snapshot();
         const maxSeen = new Map<string, bigint>();
@@ -250,7 +256,7 @@ describe("restaking invariants under randomized sequences", () => {
           await checkInvariants(maxSeen);
         }
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
     // The sequences must have exercised the interesting paths, not just been refused.
     for (const kind of ["deposit", "queue", "complete", "allocate", "slash"] as const) {

@@ -255,3 +255,43 @@ describe("rewards: operator-directed submissions and cumulative Merkle claims", 
     expect(earnings.has(`${zeroAddress}:${usdc}`)).toBe(false);
   });
 });
+
+describe("rewards with an activation delay", () => {
+  it("a root is claimable only after the delay and can be disabled before; a split change waits too", async () => {
+    const f = await deployFixture({ rewardsActivationDelay: 3600 });
+    await f.registerOperator(f.operator);
+    const now = async () => (await f.ledger.public.getBlock({ blockTag: "latest" })).timestamp;
+    const tree = buildRewardsTree(new Map([[`${f.operator}:${f.token}`, 1n]]));
+    const claim = tree.claim(f.operator, f.token);
+    const args = [
+      { rootIndex: 0, earner: f.operator, token: f.token, cumulativeEarnings: 1n, proof: claim?.proof ?? [] },
+      f.operator,
+    ] as const;
+    await f.ledger.write(f.deployer, {
+      ...f.rcc,
+      functionName: "submitRoot",
+      args: [tree.root, Number((await now()) - 1n)],
+    });
+    await expectRevert(
+      f.ledger.write(f.operator, { ...f.rcc, functionName: "processClaim", args }),
+      "RootNotActivatedYet",
+    );
+    await f.ledger.write(f.deployer, { ...f.rcc, functionName: "disableRoot", args: [0] });
+    await f.ledger.test.increaseTime({ seconds: 3601 });
+    await f.ledger.mine(1);
+    await expectRevert(
+      f.ledger.write(f.operator, { ...f.rcc, functionName: "processClaim", args }),
+      "RootDisabled",
+    );
+
+    await f.ledger.write(f.operator, {
+      ...f.rcc,
+      functionName: "setOperatorAVSSplit",
+      args: [f.operator, f.avs, 2500],
+    });
+    expect(await f.rc.read.getOperatorAVSSplit([f.operator, f.avs])).toBe(1000);
+    await f.ledger.test.increaseTime({ seconds: 3601 });
+    await f.ledger.mine(1);
+    expect(await f.rc.read.getOperatorAVSSplit([f.operator, f.avs])).toBe(2500);
+  });
+});

@@ -1,0 +1,36 @@
+// The ledger: the restaking core's compiled artifacts, its build, deployment, an in-process Hardhat chain
+// and the off-chain rewards calculation.
+export * from "./artifacts/index.js";
+export {
+  type BuildContractsOptions,
+  type BuildContractsResult,
+  buildContracts,
+  ContractCompileError,
+} from "./build.js";
+export {
+  DEVNET_RESTAKING_PARAMS,
+  type DeployRestakingCoreOptions,
+  deployMockToken,
+  deployRestakingCore,
+  deployStrategy,
+  type LedgerClients,
+  MAINNET_RESTAKING_PARAMS,
+  type RestakingAddresses,
+  type RestakingParams,
+  restakingContracts,
+} from "./deploy.js";
+export { createHardhatLedger, type HardhatLedger, type HardhatLedgerOptions } from "./hardhat.js";
+export {
+  accumulate,
+  buildRewardsTree,
+  type Earnings,
+  earningsKey,
+  MAX_BIPS,
+  type OperatorReward,
+  type OperatorStake,
+  type RewardsTree,
+  readStakeSnapshot,
+  rewardsLeaf,
+  type StakerStake,
+  splitOperatorReward,
+} from "./rewards.js";
