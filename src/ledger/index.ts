@@ -34,3 +34,8 @@ export {
   type StakerStake,
   splitOperatorReward,
 } from "./rewards.js";
+export {
+  type OperatorSetMemberStake,
+  type ReadOperatorSetStakeOptions,
+  readOperatorSetStake,
+} from "./stake.js";

@@ -3,6 +3,7 @@
 import { decodeEventLog, type Hash } from "viem";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { allocationManagerAbi } from "../../src/ledger/artifacts/index.js";
+import { readOperatorSetStake } from "../../src/ledger/stake.js";
 import { deployFixture, e18, expectRevert, type Fixture, SET_A, SET_B, WAD } from "./fixture.js";
 
 describe("operator sets and allocations", () => {
@@ -134,6 +135,25 @@ describe("operator sets and allocations", () => {
     expect(
       (await f.am.read.getMinimumSlashableStake([f.set(SET_B), [f.operator], [f.strategy], now]))[0]?.[0],
     ).toBe(0n);
+  });
+
+  it("readOperatorSetStake lists members with allocated and minimum slashable stake", async () => {
+    await f.registerForSets(f.operator, [SET_A]);
+    await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.5")]);
+    await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.2")]);
+    const now = await f.ledger.blockNumber();
+    const read = (atBlock: bigint) =>
+      readOperatorSetStake(f.ledger.public, f.addresses.allocationManager, f.set(SET_A), [f.strategy], {
+        atBlock,
+      });
+    expect(await read(now)).toEqual([
+      { operator: f.operator, allocated: [e18(50)], minimumSlashable: [e18(50)] },
+    ]);
+    const later = now + BigInt(f.params.deallocationDelay) + 1n;
+    expect((await read(later))[0]?.minimumSlashable).toEqual([e18(20)]);
+    expect(
+      await readOperatorSetStake(f.ledger.public, f.addresses.allocationManager, f.set(SET_B), [f.strategy]),
+    ).toEqual([]);
   });
 
   it("changing the allocation delay takes ALLOCATION_CONFIGURATION_DELAY blocks", async () => {
