@@ -103,7 +103,7 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
             OperatorSet memory operatorSet = OperatorSet(avs, params[i].operatorSetId);
             bytes32 k = operatorSet.key();
             if (_operatorSets[k].exists) revert OperatorSetAlreadyExists();
-            if (params[i].slasher == address(0)) revert InvalidCaller();
+            if (params[i].slasher == address(0)) revert InvalidSlasher();
             address recipient = params[i].redistributionRecipient;
             if (recipient == address(0)) recipient = burnAddress;
             _operatorSets[k] = OperatorSetInfo({exists: true, slasher: params[i].slasher, redistributionRecipient: recipient, slashCount: 0});

@@ -88,6 +88,8 @@ interface IAllocationManager {
     error InvalidOperatorSet();
     /// @notice The operator set already exists.
     error OperatorSetAlreadyExists();
+    /// @notice An operator set needs a slasher.
+    error InvalidSlasher();
     /// @notice Not a registered operator.
     error InvalidOperator();
     /// @notice The operator is already registered for the set.
