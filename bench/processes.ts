@@ -1,0 +1,284 @@
+/**
+ * The processes a gateway benchmark runs against, each a child stopped at the end: nginx as the stub
+ * upstream and as the `proxy_pass` baseline (own configuration in a temporary directory, never /etc/nginx),
+ * and the gateway itself through the `din gateway` command.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+/** Head the stub reports: latest 0x64, safe 0x60, finalized 0x50; reads at or below 0x50 are final. */
+export const stubHead = { latest: 0x64, safe: 0x60, finalized: 0x50 } as const;
+
+/** A child process this benchmark started; `stop` ends it and waits for its exit. */
+export interface Child {
+  name: string;
+  process: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const children = new Set<Child>();
+
+/** Stops every child still running (called at the end and on SIGINT/SIGTERM). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...children].map((child) => child.stop()));
+}
+
+/** Tells the missing tools and how to install them; empty when everything is present. */
+export function missingTools(): string[] {
+  const missing: string[] = [];
+  for (const [tool, args] of [
+    ["nginx", ["-v"]],
+    ["wrk", ["--version"]],
+  ] as const) {
+    const probe = spawnSync(tool, args, { stdio: "ignore" });
+    if (probe.error) missing.push(tool);
+  }
+  return missing;
+}
+
+/** A free TCP port on 127.0.0.1, chosen by the OS (closed again before the caller binds it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function track(name: string, child: ChildProcess): Child {
+  const exited = new Promise<void>((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    else child.once("exit", () => done());
+  });
+  const entry: Child = {
+    name,
+    process: child,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      children.delete(entry);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  children.add(entry);
+  return entry;
+}
+
+async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/`, {
+        method: "POST",
+        body: "{}",
+        headers: { "content-type": "application/json" },
+      });
+      await response.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`nothing answered on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+function nginxCommon(dir: string, name: string): string {
+  return `daemon off;
+pid ${join(dir, `${name}.pid`)};
+error_log ${join(dir, `${name}.error.log`)} warn;
+events { worker_connections 4096; }
+`;
+}
+
+function httpCommon(dir: string): string {
+  const temp = join(dir, "nginx-temp");
+  mkdirSync(temp, { recursive: true });
+  return `  access_log off;
+  keepalive_requests 10000000;
+  keepalive_timeout 120s;
+  client_body_temp_path ${temp}/body;
+  proxy_temp_path ${temp}/proxy;
+  fastcgi_temp_path ${temp}/fastcgi;
+  uwsgi_temp_path ${temp}/uwsgi;
+  scgi_temp_path ${temp}/scgi;
+`;
+}
+
+async function startNginx(dir: string, name: string, config: string, port: number): Promise<Child> {
+  const file = join(dir, `${name}.conf`);
+  writeFileSync(file, config);
+  const child = spawn("nginx", ["-c", file, "-p", dir, "-e", join(dir, `${name}.error.log`)], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const entry = track(name, child);
+  try {
+    await Promise.race([
+      waitForPort(port),
+      new Promise((_, reject) =>
+        child.once("exit", (code) => reject(new Error(`nginx ${name} exited (${code}): ${stderr.trim()}`))),
+      ),
+    ]);
+  } catch (error) {
+    await entry.stop();
+    throw error;
+  }
+  return entry;
+}
+
+/**
+ * The stub upstream, served by nginx from memory. A single call is answered `"0x1"`; the gateway's head
+ * poll (a batch of three eth_getBlockByNumber, the only body longer than 199 bytes that reaches a stub)
+ * is answered with blocks, so the gateway tracks a head and knows which blocks are final.
+ */
+export async function startStub(
+  dir: string,
+  name: string,
+  options: { workers: number | "auto"; masterProcess: boolean },
+): Promise<{ child: Child; url: string; port: number }> {
+  const port = await freePort();
+  const block = (id: number, number: number) =>
+    `{"jsonrpc":"2.0","id":${id},"result":{"number":"0x${number.toString(16)}","hash":"0x${number.toString(16).padStart(64, "0")}"}}`;
+  const batch = `[${block(1, stubHead.latest)},${block(2, stubHead.safe)},${block(3, stubHead.finalized)}]`;
+  const config = `${nginxCommon(dir, name)}worker_processes ${options.workers};
+master_process ${options.masterProcess ? "on" : "off"};
+http {
+${httpCommon(dir)}  default_type application/json;
+  map $http_content_length $head_poll { default 0; "~^([2-9][0-9][0-9]|[0-9]{4,})$" 1; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location / {
+      if ($head_poll) { return 200 '${batch}'; }
+      return 200 '{"jsonrpc":"2.0","id":1,"result":"0x1"}';
+    }
+  }
+}
+`;
+  const child = await startNginx(dir, name, config, port);
+  return { child, url: `http://127.0.0.1:${port}`, port };
+}
+
+/** nginx `proxy_pass` in front of the stub: one worker, keep-alive connections to the upstream. */
+export async function startNginxProxy(dir: string, stubPort: number): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const config = `${nginxCommon(dir, "proxy")}worker_processes 1;
+http {
+${httpCommon(dir)}  upstream stub {
+    server 127.0.0.1:${stubPort};
+    keepalive 128;
+    keepalive_requests 10000000;
+  }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location / {
+      proxy_pass http://stub;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+  const child = await startNginx(dir, "proxy", config, port);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+export interface GatewayProcess {
+  child: Child;
+  /** The JSON-RPC endpoint of the benchmark network. */
+  url: string;
+  pid: number;
+}
+
+/**
+ * Runs `din gateway` in its own process (so the load generator, nginx and the gateway never share an
+ * event loop). The configuration is written as JSON, which is valid YAML.
+ */
+export async function startGatewayProcess(
+  dir: string,
+  name: string,
+  options: {
+    upstreams: string[];
+    workers?: number;
+    attemptTimeoutMs?: number;
+    headPollMs?: number;
+    nodeFlags?: string[];
+  },
+): Promise<GatewayProcess> {
+  const config = {
+    server: { host: "127.0.0.1", logLevel: "warn" },
+    routing: options.attemptTimeoutMs ? { attemptTimeoutMs: options.attemptTimeoutMs } : {},
+    health: { headPollMs: options.headPollMs ?? 60_000 },
+    networks: [
+      {
+        name: "bench",
+        chainId: 1337,
+        upstreams: options.upstreams.map((url, index) => ({
+          id: `stub-${index + 1}`,
+          url,
+          cloud: `cloud-${index + 1}`,
+          region: `region-${index + 1}`,
+        })),
+      },
+    ],
+  };
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const root = resolve(import.meta.dirname, "..");
+  const args = [
+    ...(options.nodeFlags ?? []),
+    join(root, "bin/din.mjs"),
+    "gateway",
+    "--config",
+    file,
+    "--port",
+    "0",
+    ...(options.workers ? ["--workers", String(options.workers)] : []),
+  ];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const log = createWriteStream(join(dir, `${name}.log`));
+  child.stderr?.pipe(log);
+  const entry = track(name, child);
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<{ gateway: string }>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      try {
+        resolveReady(JSON.parse(line) as { gateway: string });
+      } catch {
+        reject(new Error(`${name} printed an unexpected line: ${line}`));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      let stderr = "";
+      try {
+        stderr = readFileSync(join(dir, `${name}.log`), "utf8");
+      } catch {}
+      reject(new Error(`${name} exited (${code}) before it was ready\n${stderr}`));
+    });
+  }).catch(async (error: unknown) => {
+    await entry.stop();
+    throw error;
+  });
+  return { child: entry, url: `${ready.gateway}/v1/bench`, pid: child.pid! };
+}
+
+/** Resident set size of a process in bytes, from /proc/<pid>/status. */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
+}
