@@ -71,6 +71,30 @@ export function createGatewayMetrics() {
       labelNames: ["network", "result"] as const,
       registers: [registry],
     }),
+    wsConnections: new Gauge({
+      name: "din_ws_connections",
+      help: "Open WebSocket connections",
+      labelNames: ["network"] as const,
+      registers: [registry],
+    }),
+    wsSubscriptions: new Gauge({
+      name: "din_ws_subscriptions",
+      help: "Active subscriptions, by type (newHeads, logs, newPendingTransactions)",
+      labelNames: ["network", "type"] as const,
+      registers: [registry],
+    }),
+    wsMessagesOut: new Counter({
+      name: "din_ws_messages_out_total",
+      help: "Messages sent to WebSocket clients (answers and notifications)",
+      labelNames: ["network"] as const,
+      registers: [registry],
+    }),
+    wsSourceSwitches: new Counter({
+      name: "din_ws_source_switches_total",
+      help: "Times the operator feeding subscriptions changed",
+      labelNames: ["network"] as const,
+      registers: [registry],
+    }),
     quorumDisagreements: new Counter({
       name: "din_quorum_disagreements_total",
       help: "Quorum requests whose upstreams disagreed",

@@ -57,6 +57,7 @@ export class Network {
   /** Block hashes seen at recent heights, to notice reorgs. */
   private readonly recentHashes = new Map<bigint, string>();
   private pollTimer: NodeJS.Timeout | undefined;
+  private readonly headListeners = new Set<() => void>();
   private polling: Promise<void> | undefined;
 
   constructor(options: NetworkOptions) {
@@ -117,6 +118,13 @@ export class Network {
   private async pollRound(): Promise<void> {
     await Promise.all(this.upstreams.map((upstream) => this.pollUpstream(upstream)));
     this.recomputeHead();
+    for (const listener of [...this.headListeners]) listener();
+  }
+
+  /** Calls `listener` after every head poll round; returns the function that stops it. */
+  onHead(listener: () => void): () => void {
+    this.headListeners.add(listener);
+    return () => this.headListeners.delete(listener);
   }
 
   private async pollUpstream(upstream: Upstream): Promise<void> {
@@ -210,6 +218,8 @@ export class Network {
   }
 
   private lastReorgAt = 0;
+  /** Reorgs seen so far; subscribers compare it to notice one. */
+  reorgs = 0;
 
   private detectReorg(samples: readonly HeadSample[], now = Date.now()): void {
     const finalized = this.headState?.finalized ?? -1n;
@@ -219,6 +229,7 @@ export class Network {
       if (known !== undefined && known !== sample.latestHash) {
         const dropped = this.cache?.invalidateFrom(sample.latest) ?? 0;
         this.lastReorgAt = now;
+        this.reorgs++;
         this.logger.info({ block: sample.latest.toString(), dropped }, "reorg: unfinalized answers dropped");
       }
       this.recentHashes.set(sample.latest, sample.latestHash);

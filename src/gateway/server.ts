@@ -16,6 +16,7 @@ import {
 import {
   errorResponse,
   type JsonRpcId,
+  type JsonRpcRequest,
   type JsonRpcResponse,
   type ParsedEntry,
   parseRequestBody,
@@ -25,13 +26,16 @@ import { methodSpec } from "../rpc/methods.js";
 import type { GatewayConfig } from "./config.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { Network } from "./network.js";
-import { handleRequest, type RequestContext } from "./pipeline.js";
+import { type Answer, handleRequest, type RequestContext } from "./pipeline.js";
+import { attachWebSockets, type WebSocketOptions } from "./ws.js";
 
 export const clientVersion = "OpenDIN/0.1.0";
 
 export interface GatewayOptions {
   /** Logger for structured JSON logs. @default pino at the config's level, to stderr */
   logger?: Logger;
+  /** WebSocket limits. @default defaultWebSocketOptions */
+  webSockets?: Partial<WebSocketOptions>;
 }
 
 export interface Gateway {
@@ -63,6 +67,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   await Promise.all([...networks.values()].map((network) => network.start()));
   const handler = createRequestHandler({ config, networks, metrics, logger });
   const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+  const webSockets = attachWebSockets(server, {
+    config,
+    networks,
+    metrics,
+    logger,
+    ...(options.webSockets ? { options: options.webSockets } : {}),
+  });
   server.headersTimeout = 20_000;
   server.requestTimeout = config.routing.requestTimeoutMs + 30_000;
   await new Promise<void>((resolve, reject) => {
@@ -82,6 +93,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metrics,
     server,
     async close() {
+      await webSockets.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -183,6 +195,7 @@ export async function answerBody(
   bytes: number,
   context: RequestContext,
   deps: Pick<HandlerDeps, "config" | "metrics" | "logger">,
+  handler: RequestHandler = handleRequest,
 ): Promise<{ status: number; body: string } | undefined> {
   const parsed = parseRequestBody(
     text,
@@ -201,20 +214,26 @@ export async function answerBody(
   }
   if (!parsed.batch) {
     const entry = parsed.entries[0]!;
-    const answer = await answerEntry(entry, context, deps);
+    const answer = await answerEntry(entry, context, deps, handler);
     if (answer === undefined) return undefined;
     return { status: 200, body: JSON.stringify(answer) };
   }
-  const answers = await Promise.all(parsed.entries.map((entry) => answerEntry(entry, context, deps)));
+  const answers = await Promise.all(
+    parsed.entries.map((entry) => answerEntry(entry, context, deps, handler)),
+  );
   const visible = answers.filter((answer): answer is JsonRpcResponse => answer !== undefined);
   if (visible.length === 0) return undefined;
   return { status: 200, body: JSON.stringify(visible) };
 }
 
+/** Answers one request of a body; the WebSocket endpoint passes a handler that also serves subscriptions. */
+export type RequestHandler = (request: JsonRpcRequest, context: RequestContext) => Promise<Answer>;
+
 async function answerEntry(
   entry: ParsedEntry,
   context: RequestContext,
   deps: Pick<HandlerDeps, "metrics" | "logger">,
+  handler: RequestHandler,
 ): Promise<JsonRpcResponse | undefined> {
   const { network } = context;
   if (!entry.ok) {
@@ -228,7 +247,7 @@ async function answerEntry(
   const started = performance.now();
   let response: JsonRpcResponse;
   try {
-    const answer = await handleRequest(request, context);
+    const answer = await handler(request, context);
     response = "result" in answer ? resultResponse(id, answer.result) : errorResponse(id, answer.error);
     deps.metrics.requests.inc({
       network: network.name,

@@ -5,6 +5,7 @@ import { type DevnetChain, startDevnetChain } from "../../src/devnet/chain.js";
 import { startTraffic, type Traffic } from "../../src/devnet/traffic.js";
 import { type GatewayConfigInput, parseGatewayConfig } from "../../src/gateway/config.js";
 import { type Gateway, startGateway } from "../../src/gateway/server.js";
+import type { WebSocketOptions } from "../../src/gateway/ws.js";
 import { type OperatorNode, startOperatorNode } from "../../src/operator/proxy.js";
 
 export const operatorLayout = [
@@ -21,6 +22,7 @@ export interface DataPlane {
   operators: Map<string, OperatorNode>;
   gateway: Gateway;
   rpcUrl: string;
+  wsUrl: string;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export interface DataPlaneOptions {
   /** Overrides merged into the gateway configuration. */
   gateway?: Partial<Omit<GatewayConfigInput, "networks">>;
   network?: Record<string, unknown>;
+  /** WebSocket limits of the gateway. */
+  webSockets?: Partial<WebSocketOptions>;
   /** Per-operator overrides of the upstream entries (priority, weight, methods…). */
   upstreams?: Record<string, Record<string, unknown>>;
 }
@@ -73,13 +77,17 @@ export async function startDataPlane(options: DataPlaneOptions = {}): Promise<Da
       },
     ],
   });
-  const gateway = await startGateway(config, { logger: pino({ level: "silent" }) });
+  const gateway = await startGateway(config, {
+    logger: pino({ level: "silent" }),
+    ...(options.webSockets ? { webSockets: options.webSockets } : {}),
+  });
   return {
     chain,
     traffic,
     operators,
     gateway,
     rpcUrl: `${gateway.url}/v1/ethereum`,
+    wsUrl: `${gateway.url.replace(/^http/, "ws")}/ws/v1/ethereum`,
     async close() {
       await gateway.close();
       await traffic.stop();
@@ -119,11 +127,11 @@ export async function waitFor<T>(
   check: () => T | Promise<T>,
   timeoutMs = 20_000,
   what = "condition",
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value;
+    if (value) return value as NonNullable<T>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
