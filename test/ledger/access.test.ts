@@ -102,9 +102,13 @@ describe("permissions and validation", () => {
   });
 
   it("only the AVS manages its operator sets and registrar", async () => {
-    const params = [
-      { operatorSetId: 7, strategies: [f.strategy], slasher: f.slasher, redistributionRecipient: ZERO },
-    ];
+    const set7 = {
+      operatorSetId: 7,
+      strategies: [f.strategy],
+      slasher: f.slasher,
+      redistributionRecipient: ZERO,
+    };
+    const params = [set7];
     await expectRevert(
       f.ledger.write(f.bob, { ...f.amc, functionName: "createOperatorSets", args: [f.avs, params] }),
       "InvalidCaller",
