@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { keysConfigSchema } from "./keys/config.js";
 
 const upstreamSchema = z
   .object({
@@ -141,6 +142,8 @@ export const gatewayConfigSchema = z
     routing: routingSchema.default({}),
     health: healthSchema.default({}),
     cache: cacheSchema.default({}),
+    /** API keys, allowlists, credits and usage (docs/keys.md). @default off */
+    keys: keysConfigSchema.default({}),
     networks: z.array(networkSchema).min(1, "list at least one network"),
   })
   .strict()
@@ -156,6 +159,13 @@ export const gatewayConfigSchema = z
       }
       names.add(network.name);
     });
+    if (config.keys.enabled && config.keys.databaseUrl === undefined && config.server.workers > 1) {
+      context.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["keys", "databaseUrl"],
+        message: "an embedded database has one owner process: with server.workers > 1 set keys.databaseUrl",
+      });
+    }
   });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
@@ -165,6 +175,7 @@ export type UpstreamConfig = NetworkConfig["upstreams"][number];
 export type RoutingConfig = GatewayConfig["routing"];
 export type HealthConfig = GatewayConfig["health"];
 export type CacheConfig = GatewayConfig["cache"];
+export type KeysConfig = GatewayConfig["keys"];
 
 export class ConfigError extends Error {
   override name = "ConfigError";

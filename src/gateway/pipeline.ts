@@ -14,6 +14,7 @@ import { type MethodClass, methodSpec, subscriptionOverHttpError, validateReques
 import { broadcastTransaction } from "./broadcast.js";
 import { cacheVerdict, type PinnedParams, pinBlockParam } from "./consistency.js";
 import { handleFilterRequest } from "./filters.js";
+import type { AdmitBody } from "./keys/admission.js";
 import { getLogs } from "./logs.js";
 import type { Network, SessionState } from "./network.js";
 import { highestNonce } from "./nonce.js";
@@ -33,6 +34,8 @@ export interface RequestContext {
   transport: "http" | "ws";
   /** Client version string answered to web3_clientVersion. */
   clientVersion: string;
+  /** Admission stage (API key → allowlists → credits) run on a body before its requests; absent = keys off. */
+  admit?: AdmitBody | undefined;
 }
 
 export async function handleRequest(request: JsonRpcRequest, context: RequestContext): Promise<Answer> {

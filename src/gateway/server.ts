@@ -16,7 +16,6 @@ import {
 import {
   errorResponse,
   type JsonRpcId,
-  type JsonRpcRequest,
   type JsonRpcResponse,
   type ParsedEntry,
   parseRequestBody,
@@ -24,18 +23,17 @@ import {
 } from "../rpc/jsonrpc.js";
 import { methodSpec } from "../rpc/methods.js";
 import type { GatewayConfig } from "./config.js";
+import { refusalReply } from "./keys/admission.js";
+import { type KeyService, startKeyService } from "./keys/service.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { Network } from "./network.js";
-import { type Answer, handleRequest, type RequestContext } from "./pipeline.js";
-import { attachWebSockets, type WebSocketOptions } from "./ws.js";
+import { handleRequest, type RequestContext } from "./pipeline.js";
 
 export const clientVersion = "OpenDIN/0.1.0";
 
 export interface GatewayOptions {
   /** Logger for structured JSON logs. @default pino at the config's level, to stderr */
   logger?: Logger;
-  /** WebSocket limits. @default defaultWebSocketOptions */
-  webSockets?: Partial<WebSocketOptions>;
 }
 
 export interface Gateway {
@@ -44,6 +42,8 @@ export interface Gateway {
   networks: ReadonlyMap<string, Network>;
   metrics: GatewayMetrics;
   server: Server;
+  /** API keys, limits and usage; undefined when keys are off. */
+  keys: KeyService | undefined;
   close(): Promise<void>;
 }
 
@@ -51,6 +51,7 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? pino({ level: config.server.logLevel }, pino.destination(2));
   const metrics = createGatewayMetrics();
+  const keys = config.keys.enabled ? await startKeyService(config.keys, { logger }) : undefined;
   const networks = new Map(
     config.networks.map((network) => [
       network.name,
@@ -65,15 +66,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ]),
   );
   await Promise.all([...networks.values()].map((network) => network.start()));
-  const handler = createRequestHandler({ config, networks, metrics, logger });
+  const handler = createRequestHandler({ config, networks, metrics, logger, keys });
   const server = createServer({ keepAliveTimeout: 65_000 }, handler);
-  const webSockets = attachWebSockets(server, {
-    config,
-    networks,
-    metrics,
-    logger,
-    ...(options.webSockets ? { options: options.webSockets } : {}),
-  });
   server.headersTimeout = 20_000;
   server.requestTimeout = config.routing.requestTimeoutMs + 30_000;
   await new Promise<void>((resolve, reject) => {
@@ -92,13 +86,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     networks,
     metrics,
     server,
+    keys,
     async close() {
-      await webSockets.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await Promise.all([...networks.values()].map((network) => network.stop()));
+      await keys?.close(); // after the server: every answered request's usage is written
     },
   };
 }
@@ -108,13 +103,17 @@ interface HandlerDeps {
   networks: ReadonlyMap<string, Network>;
   metrics: GatewayMetrics;
   logger: Logger;
+  keys?: KeyService | undefined;
 }
 
 export function createRequestHandler(deps: HandlerDeps) {
   const { config, networks, logger } = deps;
   return (request: IncomingMessage, response: ServerResponse) => {
     response.setHeader("access-control-allow-origin", "*");
-    response.setHeader("access-control-allow-headers", "content-type, din-session-id, din-quorum");
+    response.setHeader(
+      "access-control-allow-headers",
+      "content-type, authorization, din-session-id, din-quorum",
+    );
     response.setHeader("access-control-allow-methods", "POST, GET, OPTIONS");
     const path = (request.url ?? "/").split("?")[0]!;
     if (request.method === "OPTIONS") {
@@ -133,6 +132,10 @@ export function createRequestHandler(deps: HandlerDeps) {
         },
         () => sendJson(response, 500, { error: "metrics unavailable" }),
       );
+      return;
+    }
+    if (path.startsWith("/admin/") && deps.keys) {
+      void deps.keys.admin(request, response, path);
       return;
     }
     const match = /^\/v1\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
@@ -175,10 +178,20 @@ export function createRequestHandler(deps: HandlerDeps) {
           deadline: Date.now() + config.routing.requestTimeoutMs,
           transport: "http",
           clientVersion,
+          admit: deps.keys?.admitter({
+            network: network.name,
+            apiKey,
+            authorization: Array.isArray(headers.authorization) ? undefined : headers.authorization,
+            origin: headerValue(headers.origin),
+            userAgent: headerValue(headers["user-agent"]),
+          }),
         };
         const output = await answerBody(body.text, body.bytes, context, deps);
         if (output === undefined) response.writeHead(204).end();
-        else response.writeHead(output.status, { "content-type": "application/json" }).end(output.body);
+        else
+          response
+            .writeHead(output.status, { "content-type": "application/json", ...output.headers })
+            .end(output.body);
       },
       (error: unknown) => {
         logger.warn({ err: error }, "request body could not be read");
@@ -195,8 +208,7 @@ export async function answerBody(
   bytes: number,
   context: RequestContext,
   deps: Pick<HandlerDeps, "config" | "metrics" | "logger">,
-  handler: RequestHandler = handleRequest,
-): Promise<{ status: number; body: string } | undefined> {
+): Promise<{ status: number; body: string; headers?: Record<string, string> } | undefined> {
   const parsed = parseRequestBody(
     text,
     {
@@ -212,28 +224,31 @@ export async function answerBody(
       body: JSON.stringify(errorResponse(null, parsed.error.toJsonRpc())),
     };
   }
+  let settle: ((answers: ReadonlyArray<JsonRpcResponse | undefined>) => void) | undefined;
+  if (context.admit) {
+    const admission = await context.admit(parsed);
+    if (!admission.ok) return refusalReply(parsed, admission.error);
+    parsed.entries = admission.entries;
+    settle = admission.settle;
+  }
   if (!parsed.batch) {
     const entry = parsed.entries[0]!;
-    const answer = await answerEntry(entry, context, deps, handler);
+    const answer = await answerEntry(entry, context, deps);
+    settle?.([answer]);
     if (answer === undefined) return undefined;
     return { status: 200, body: JSON.stringify(answer) };
   }
-  const answers = await Promise.all(
-    parsed.entries.map((entry) => answerEntry(entry, context, deps, handler)),
-  );
+  const answers = await Promise.all(parsed.entries.map((entry) => answerEntry(entry, context, deps)));
+  settle?.(answers);
   const visible = answers.filter((answer): answer is JsonRpcResponse => answer !== undefined);
   if (visible.length === 0) return undefined;
   return { status: 200, body: JSON.stringify(visible) };
 }
 
-/** Answers one request of a body; the WebSocket endpoint passes a handler that also serves subscriptions. */
-export type RequestHandler = (request: JsonRpcRequest, context: RequestContext) => Promise<Answer>;
-
 async function answerEntry(
   entry: ParsedEntry,
   context: RequestContext,
   deps: Pick<HandlerDeps, "metrics" | "logger">,
-  handler: RequestHandler,
 ): Promise<JsonRpcResponse | undefined> {
   const { network } = context;
   if (!entry.ok) {
@@ -247,7 +262,7 @@ async function answerEntry(
   const started = performance.now();
   let response: JsonRpcResponse;
   try {
-    const answer = await handler(request, context);
+    const answer = await handleRequest(request, context);
     response = "result" in answer ? resultResponse(id, answer.result) : errorResponse(id, answer.error);
     deps.metrics.requests.inc({
       network: network.name,

@@ -1,0 +1,28 @@
+// vitest globalSetup: one Redis and one PostgreSQL for every test file that needs them, stopped at the
+// end. When they cannot start (binaries missing), the reason is provided instead of URLs, so the tests
+// that need them fail saying how to install them, and every other test still runs.
+import type { TestProject } from "vitest/node";
+import { type RunningService, startPostgres, startRedis } from "./services.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    keysServices: { redisUrl: string; postgresUrl: string } | { error: string };
+  }
+}
+
+let running: RunningService[] = [];
+
+export async function setup(project: TestProject): Promise<void> {
+  try {
+    const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+    running = [redis, postgres];
+    project.provide("keysServices", { redisUrl: redis.url, postgresUrl: postgres.url });
+  } catch (error) {
+    project.provide("keysServices", { error: (error as Error).message });
+  }
+}
+
+export async function teardown(): Promise<void> {
+  await Promise.all(running.map((service) => service.stop()));
+  running = [];
+}
