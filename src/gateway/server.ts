@@ -16,6 +16,7 @@ import {
 import {
   errorResponse,
   type JsonRpcId,
+  type JsonRpcRequest,
   type JsonRpcResponse,
   type ParsedEntry,
   parseRequestBody,
@@ -27,13 +28,16 @@ import { refusalReply } from "./keys/admission.js";
 import { type KeyService, startKeyService } from "./keys/service.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { Network } from "./network.js";
-import { handleRequest, type RequestContext } from "./pipeline.js";
+import { type Answer, handleRequest, type RequestContext } from "./pipeline.js";
+import { attachWebSockets, type WebSocketOptions } from "./ws.js";
 
 export const clientVersion = "OpenDIN/0.1.0";
 
 export interface GatewayOptions {
   /** Logger for structured JSON logs. @default pino at the config's level, to stderr */
   logger?: Logger;
+  /** WebSocket limits. @default defaultWebSocketOptions */
+  webSockets?: Partial<WebSocketOptions>;
 }
 
 export interface Gateway {
@@ -68,6 +72,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   await Promise.all([...networks.values()].map((network) => network.start()));
   const handler = createRequestHandler({ config, networks, metrics, logger, keys });
   const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+  const webSockets = attachWebSockets(server, {
+    config,
+    networks,
+    metrics,
+    logger,
+    ...(options.webSockets ? { options: options.webSockets } : {}),
+  });
   server.headersTimeout = 20_000;
   server.requestTimeout = config.routing.requestTimeoutMs + 30_000;
   await new Promise<void>((resolve, reject) => {
@@ -88,6 +99,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     server,
     keys,
     async close() {
+      await webSockets.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -208,6 +220,7 @@ export async function answerBody(
   bytes: number,
   context: RequestContext,
   deps: Pick<HandlerDeps, "config" | "metrics" | "logger">,
+  handler: RequestHandler = handleRequest,
 ): Promise<{ status: number; body: string; headers?: Record<string, string> } | undefined> {
   const parsed = parseRequestBody(
     text,
@@ -233,22 +246,28 @@ export async function answerBody(
   }
   if (!parsed.batch) {
     const entry = parsed.entries[0]!;
-    const answer = await answerEntry(entry, context, deps);
+    const answer = await answerEntry(entry, context, deps, handler);
     settle?.([answer]);
     if (answer === undefined) return undefined;
     return { status: 200, body: JSON.stringify(answer) };
   }
-  const answers = await Promise.all(parsed.entries.map((entry) => answerEntry(entry, context, deps)));
+  const answers = await Promise.all(
+    parsed.entries.map((entry) => answerEntry(entry, context, deps, handler)),
+  );
   settle?.(answers);
   const visible = answers.filter((answer): answer is JsonRpcResponse => answer !== undefined);
   if (visible.length === 0) return undefined;
   return { status: 200, body: JSON.stringify(visible) };
 }
 
+/** Answers one request of a body; the WebSocket endpoint passes a handler that also serves subscriptions. */
+export type RequestHandler = (request: JsonRpcRequest, context: RequestContext) => Promise<Answer>;
+
 async function answerEntry(
   entry: ParsedEntry,
   context: RequestContext,
   deps: Pick<HandlerDeps, "metrics" | "logger">,
+  handler: RequestHandler,
 ): Promise<JsonRpcResponse | undefined> {
   const { network } = context;
   if (!entry.ok) {
@@ -262,7 +281,7 @@ async function answerEntry(
   const started = performance.now();
   let response: JsonRpcResponse;
   try {
-    const answer = await handleRequest(request, context);
+    const answer = await handler(request, context);
     response = "result" in answer ? resultResponse(id, answer.result) : errorResponse(id, answer.error);
     deps.metrics.requests.inc({
       network: network.name,

@@ -7,7 +7,12 @@
  * limits are shared), never SQL.
  */
 import type { DinError } from "../../rpc/errors.js";
-import type { JsonRpcRequest, JsonRpcResponse, ParsedEntry } from "../../rpc/jsonrpc.js";
+import {
+  errorResponse,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type ParsedEntry,
+} from "../../rpc/jsonrpc.js";
 import { checkClient, checkRequest } from "./allowlist.js";
 import type { CreditTable } from "./credits.js";
 import { type AdmissionError, forbidden, quotaSpent, tooManyRequests, unauthorized } from "./errors.js";
@@ -204,4 +209,18 @@ export class KeyAdmission {
     this.quotaSpentOn.set(key, day);
     for (const listener of this.quotaListeners) listener(key);
   }
+}
+
+/** The reply to a body refused as a whole: the error under the request's id (null for a batch). */
+export function refusalReply(
+  body: { batch: boolean; entries: ParsedEntry[] },
+  error: AdmissionError,
+): { status: number; body: string; headers: Record<string, string> } {
+  const first = body.entries[0];
+  const id = !body.batch && first ? (first.ok ? (first.request.id ?? null) : first.id) : null;
+  return {
+    status: error.httpStatus,
+    body: JSON.stringify(errorResponse(id, error.toJsonRpc())),
+    headers: error.headers,
+  };
 }
