@@ -116,17 +116,9 @@ export async function createHardhatLedger(options: HardhatLedgerOptions = {}): P
     accounts,
     wallet,
     async write(from, call) {
-      let hash: Hash;
-      try {
-        // biome-ignore lint/suspicious/noExplicitAny: viem's writeContract generics do not narrow through this wrapper
-        hash = await wallet(from).writeContract({ ...(call as any), gas });
-      } catch (error) {
-        // Hardhat reports a reverted transaction without its revert data; replaying it as a call
-        // (same state: a reverted transaction changes nothing but the nonce) yields the decoded error.
-        // biome-ignore lint/suspicious/noExplicitAny: as above
-        await publicClient.simulateContract({ ...(call as any), account: from });
-        throw error;
-      }
+      // Automine: the transaction is mined (or its revert decoded into a viem error) when this returns.
+      // biome-ignore lint/suspicious/noExplicitAny: viem's writeContract generics do not narrow through this wrapper
+      const hash = await wallet(from).writeContract({ ...(call as any), gas });
       const receipt = await publicClient.getTransactionReceipt({ hash });
       if (receipt.status !== "success") throw new Error(`transaction reverted: ${call.functionName}`);
       return receipt;
