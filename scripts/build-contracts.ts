@@ -6,7 +6,7 @@ try {
   if (!result.compiled) console.error(`contracts up to date (${result.contracts.length} artifacts)`);
 } catch (error) {
   if (error instanceof ContractCompileError) {
-    console.error(error.message);
+    console.error(error.format());
     process.exit(1);
   }
   throw error;

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DinError, RpcErrorCode } from "../rpc/errors.js";
 
 const require = createRequire(import.meta.url);
 
@@ -29,15 +30,19 @@ export type BuildContractsResult = {
   hash: string;
 };
 
-/** A compilation failure; `message` lists every error as `file:line:column: message`. */
-export class ContractCompileError extends Error {
+/** A compilation failure; `errors` lists every error as `file:line:column: type: message`. */
+export class ContractCompileError extends DinError {
   override name = "ContractCompileError";
   constructor(
-    message: string,
-    /** Each error as `file:line:column: message`. */
+    /** Each error as `file:line:column: type: message`. */
     readonly errors: string[],
   ) {
-    super(message);
+    super(RpcErrorCode.InternalError, "Solidity compilation failed", { details: errors.join("\n") });
+  }
+
+  /** The errors, one per line, under a heading: what a terminal should show. */
+  format(): string {
+    return `${this.shortMessage}:\n${this.errors.join("\n")}`;
   }
 }
 
@@ -153,7 +158,7 @@ export function buildContracts(options: BuildContractsOptions = {}): BuildContra
       log(`warning: ${text}`);
   }
   if (errors.length > 0) {
-    throw new ContractCompileError(`Solidity compilation failed:\n${errors.join("\n")}`, errors);
+    throw new ContractCompileError(errors);
   }
 
   rmSync(outDir, { recursive: true, force: true });
