@@ -215,7 +215,7 @@ function updateDocs(table: string, slashLine: string, claimRatio: number) {
     doc = `${doc.trimEnd()}\n\n${section}`;
   } else {
     const next = doc.indexOf("\n## ", start + 1);
-    doc = doc.slice(0, start) + section + (next === -1 ? "" : doc.slice(next + 1));
+    doc = doc.slice(0, start) + section + (next === -1 ? "" : `\n${doc.slice(next + 1)}`);
   }
   writeFileSync(path, doc.endsWith("\n") ? doc : `${doc}\n`);
   console.error(`updated ${path}`);
