@@ -35,6 +35,17 @@ export {
   splitOperatorReward,
 } from "./rewards.js";
 export {
+  divWad,
+  magnitudeSlashed,
+  mulDivUp,
+  mulWad,
+  newDepositScalingFactor,
+  queuedSharesSlashed,
+  slashedAmount,
+  WAD,
+  withdrawableShares,
+} from "./slashing.js";
+export {
   type OperatorSetMemberStake,
   type ReadOperatorSetStakeOptions,
   readOperatorSetStake,
