@@ -5,6 +5,7 @@ import { parseGatewayConfig } from "../gateway/config.js";
 import { type Gateway, startGateway } from "../gateway/server.js";
 import { type OperatorNode, startOperatorNode } from "../operator/proxy.js";
 import { type ChainProcessHandle, spawnChainProcess } from "./chainProcess.js";
+import { devnetKeysConfig, ensureDevnetKey } from "./keys.js";
 import {
   isAlive,
   type NetworkState,
@@ -107,6 +108,8 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
     const config = parseGatewayConfig({
       server: { host: options.host, port: options.port, logLevel: logger.level as "info" },
       health: { headPollMs: Math.max(100, Math.min(1_000, Math.floor(options.blockTimeMs / 2))) },
+      // Keys on, as a developer meets a hosted gateway: /v1/<network> alone is refused.
+      keys: devnetKeysConfig(options.dataDir),
       networks: devnetNetworks.map((network) => ({
         name: network.name,
         chainId: network.chainId,
@@ -117,6 +120,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
     });
     gateway = await startGateway(config, { logger });
     const gatewayUrl = gateway.url;
+    const apiKey = await ensureDevnetKey(gateway);
     const state: NetworkState = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
@@ -124,8 +128,8 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       networks: devnetNetworks.map((network, index) => ({
         name: network.name,
         chainId: network.chainId,
-        rpc: `${gatewayUrl}/v1/${network.name}`,
-        ws: `${gatewayUrl.replace(/^http/, "ws")}/ws/v1/${network.name}`,
+        rpc: `${gatewayUrl}/v1/${network.name}/${apiKey}`,
+        ws: `${gatewayUrl.replace(/^http/, "ws")}/ws/v1/${network.name}/${apiKey}`,
         chain: chains[index]!.info.url,
       })),
       operators: operators.map(({ node, network, cloud, region }) => ({
@@ -199,6 +203,7 @@ export function summary(state: NetworkState): string {
     `           --data '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}' ${state.networks[0]?.rpc}`,
     "         din status            # operator health as the gateway sees it",
     "         din chaos --cloud aws --mode down   # take a whole cloud out",
+    "         din keys list · din usage           # API keys and what they used",
     "",
     "  Ctrl-C stops everything.",
   );

@@ -11,6 +11,8 @@ interface GatewayFlags {
   host?: string;
   workers?: number;
   logLevel?: GatewayConfig["server"]["logLevel"];
+  databaseUrl?: string;
+  redisUrl?: string;
 }
 
 export function registerGatewayCommand(program: Command): void {
@@ -22,12 +24,22 @@ export function registerGatewayCommand(program: Command): void {
     .option("--host <host>", "override server.host")
     .option("--workers <n>", "processes sharing the port (scales with cores)", parseInteger)
     .option(
+      "--database-url <url>",
+      "PostgreSQL for keys and usage (turns keys on; default: embedded PGlite)",
+      (url) => parseUrl(url, /^postgres(ql)?:\/\//, "a postgres:// URL"),
+    )
+    .option(
+      "--redis-url <url>",
+      "Redis shared by gateways for limits and key changes (turns keys on)",
+      (url) => parseUrl(url, /^rediss?:\/\//, "a redis:// URL"),
+    )
+    .option(
       "--log-level <level>",
       "override server.logLevel (fatal, error, warn, info, debug, trace, silent)",
     )
     .addHelpText(
       "after",
-      "\nEndpoints: POST /v1/<network>[/<apiKey>], GET /healthz, GET /metrics\n" +
+      "\nEndpoints: POST /v1/<network>[/<apiKey>], GET /healthz, GET /metrics, /admin/… (keys on; docs/keys.md)\n" +
         "Headers: din-session-id (sticky primary, monotonic head), din-quorum: N (N operators must agree)\n" +
         "Example:\n  din gateway --config din.yaml --port 8545 --workers 2",
     )
@@ -43,6 +55,18 @@ export function registerGatewayCommand(program: Command): void {
       if (flags.host !== undefined) config.server.host = flags.host;
       if (flags.workers !== undefined) config.server.workers = flags.workers;
       if (flags.logLevel !== undefined) config.server.logLevel = flags.logLevel;
+      if (flags.databaseUrl !== undefined)
+        config.keys = { ...config.keys, enabled: true, databaseUrl: flags.databaseUrl };
+      if (flags.redisUrl !== undefined)
+        config.keys = { ...config.keys, enabled: true, redisUrl: flags.redisUrl };
+      if (config.keys.enabled && config.keys.databaseUrl === undefined && config.server.workers > 1) {
+        command.error(
+          "error: an embedded database has one owner process: with --workers > 1 give --database-url",
+          {
+            exitCode: 2,
+          },
+        );
+      }
       await runGateway(config);
     });
 }
@@ -104,6 +128,11 @@ function runPrimary(config: GatewayConfig, logger: pino.Logger): void {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+}
+
+function parseUrl(value: string, pattern: RegExp, what: string): string {
+  if (!pattern.test(value)) throw new InvalidArgumentError(`expected ${what}`);
+  return value;
 }
 
 function parseInteger(value: string): number {

@@ -77,6 +77,15 @@ describe("din up", () => {
     }
   });
 
+  it("prints keyed RPC URLs and refuses /v1/<network> without a key", async () => {
+    for (const network of ready.networks) {
+      expect(network.rpc).toMatch(new RegExp(`^${ready.gateway}/v1/${network.name}/[0-9a-f]{32}$`));
+      const bare = await post(`${ready.gateway}/v1/${network.name}`, rpc("eth_chainId"));
+      expect(bare.status).toBe(401);
+      expect(bare.json.error.data.rule).toBe("apiKey");
+    }
+  });
+
   it("serves both devnets through the gateway, with blocks, receipts and logs", async () => {
     for (const network of ready.networks) {
       const { json } = await post(network.rpc, rpc("eth_chainId"));
