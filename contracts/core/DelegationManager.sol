@@ -77,7 +77,7 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
 
     /// @inheritdoc IDelegationManager
     function updateOperatorMetadataURI(address operator, string calldata metadataURI) external {
-        if (msg.sender != operator) revert CallerCannotUndelegate();
+        if (msg.sender != operator) revert CallerNotOperator();
         if (!_isOperator[operator]) revert NotOperator();
         emit OperatorMetadataURIUpdated(operator, metadataURI);
     }

@@ -44,6 +44,8 @@ interface IDelegationManager {
     error OperatorsCannotUndelegate();
     /// @notice Caller may not act for this staker.
     error CallerCannotUndelegate();
+    /// @notice Only the operator itself may do this.
+    error CallerNotOperator();
     /// @notice The operator's max magnitude for the strategy is zero: no new stake may be delegated.
     error FullySlashed();
     /// @notice Zero amounts are not accepted.

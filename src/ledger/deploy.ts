@@ -205,3 +205,31 @@ export async function deployMockToken(
 ): Promise<Address> {
   return deploy(clients, mockERC20Abi, mockERC20Bytecode, [name, symbol]);
 }
+
+/** A token and its strategy on a devnet. */
+export type DevnetStrategy = { symbol: string; token: Address; strategy: Address };
+
+/**
+ * Everything a local network needs from the restaking core: the four contracts with devnet delays, and a
+ * mintable token with a whitelisted strategy for each of `tokens` (default: stETH and rETH stand-ins).
+ */
+export async function deployRestakingDevnet(
+  clients: LedgerClients,
+  options: DeployRestakingCoreOptions & { tokens?: { name: string; symbol: string }[] } = {},
+): Promise<{ addresses: RestakingAddresses; params: RestakingParams; strategies: DevnetStrategy[] }> {
+  const { addresses, params } = await deployRestakingCore(clients, options);
+  const tokens = options.tokens ?? [
+    { name: "Staked Ether (devnet)", symbol: "stETH" },
+    { name: "Rocket Pool Ether (devnet)", symbol: "rETH" },
+  ];
+  const strategies: DevnetStrategy[] = [];
+  for (const { name, symbol } of tokens) {
+    const token = await deployMockToken(clients, name, symbol);
+    strategies.push({
+      symbol,
+      token,
+      strategy: await deployStrategy(clients, addresses.strategyManager, token),
+    });
+  }
+  return { addresses, params, strategies };
+}

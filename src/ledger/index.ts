@@ -10,8 +10,10 @@ export {
 export {
   DEVNET_RESTAKING_PARAMS,
   type DeployRestakingCoreOptions,
+  type DevnetStrategy,
   deployMockToken,
   deployRestakingCore,
+  deployRestakingDevnet,
   deployStrategy,
   type LedgerClients,
   MAINNET_RESTAKING_PARAMS,

@@ -183,7 +183,7 @@ describe("permissions and validation", () => {
         functionName: "updateOperatorMetadataURI",
         args: [f.operator, "https://evil.example"],
       }),
-      "CallerCannotUndelegate",
+      "CallerNotOperator",
     );
   });
 });
