@@ -29,6 +29,31 @@ describe("buildContracts", () => {
     expect(buildContracts({ root, quiet: true })).toMatchObject({ compiled: false, hash: first.hash });
   });
 
+  it("emits contracts of any folder but interfaces/ and libraries/, and refuses two contracts with one name", () => {
+    mkdirSync(join(root, "contracts", "din"), { recursive: true });
+    mkdirSync(join(root, "contracts", "libraries"), { recursive: true });
+    const header = "// SPDX-License-Identifier: Apache-2.0\npragma solidity ^0.8.27;\n";
+    writeFileSync(
+      join(root, "contracts", "din", "Registry.sol"),
+      `${header}contract Registry { uint256 public n; }`,
+    );
+    writeFileSync(
+      join(root, "contracts", "libraries", "Lib.sol"),
+      `${header}library Lib { function f() internal {} }`,
+    );
+    expect(buildContracts({ root, quiet: true }).contracts).toEqual(["Counter", "Registry"]);
+    writeFileSync(
+      join(root, "contracts", "din", "Counter.sol"),
+      `${header}contract Counter { uint256 public m; }`,
+    );
+    expect(() => buildContracts({ root, quiet: true })).toThrow(/Counter is also defined in/);
+    expect(readFileSync(join(root, "src", "ledger", "artifacts", "index.ts"), "utf8")).toContain(
+      "registryAbi",
+    );
+    rmSync(join(root, "contracts", "din"), { recursive: true });
+    rmSync(join(root, "contracts", "libraries"), { recursive: true });
+  });
+
   it("reports a compile error with file, line and message", () => {
     writeFileSync(
       source,
