@@ -24,6 +24,7 @@ export {
 export { createHardhatLedger, type HardhatLedger, type HardhatLedgerOptions } from "./hardhat.js";
 export {
   accumulate,
+  averageOperatorStake,
   buildRewardsTree,
   type Earnings,
   earningsKey,

@@ -1,7 +1,14 @@
 import fc from "fast-check";
 import { type Address, concat, getAddress, type Hex, keccak256, numberToHex } from "viem";
 import { describe, expect, it } from "vitest";
-import { buildRewardsTree, type Earnings, earningsKey, rewardsLeaf, splitOperatorReward } from "./rewards.js";
+import {
+  averageOperatorStake,
+  buildRewardsTree,
+  type Earnings,
+  earningsKey,
+  rewardsLeaf,
+  splitOperatorReward,
+} from "./rewards.js";
 
 const address = (n: number): Address => getAddress(numberToHex(n + 1, { size: 20 }));
 const STRATEGY = address(9999);
@@ -72,5 +79,24 @@ describe("buildRewardsTree", () => {
       ),
       { numRuns: 30 },
     );
+  });
+});
+
+describe("averageOperatorStake", () => {
+  it("weights stake by the share of snapshots it was present in", () => {
+    const op = address(0);
+    const early = { staker: address(1), shares: new Map([[STRATEGY, 100n]]) };
+    const late = { staker: address(2), shares: new Map([[STRATEGY, 400n]]) };
+    const avg = averageOperatorStake([
+      { operator: op, stakers: [early] },
+      { operator: op, stakers: [early] },
+      { operator: op, stakers: [early] },
+      { operator: op, stakers: [early, late] },
+    ]);
+    expect(avg.stakers.map((s) => [s.staker, s.shares.get(STRATEGY)])).toEqual([
+      [address(1), 100n],
+      [address(2), 100n],
+    ]);
+    expect(() => averageOperatorStake([])).toThrow();
   });
 });

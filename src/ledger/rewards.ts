@@ -139,6 +139,36 @@ export function buildRewardsTree(earnings: Earnings): RewardsTree {
 }
 
 /**
+ * The average of several snapshots of one operator's stake (e.g. one per day of the reward period), so
+ * that stake added just before the period ends earns only for the time it was there. A staker missing from
+ * a snapshot counts as zero in it; each average is rounded down.
+ */
+export function averageOperatorStake(snapshots: readonly OperatorStake[]): OperatorStake {
+  const first = snapshots[0];
+  if (!first) throw new Error("averageOperatorStake needs at least one snapshot");
+  const n = BigInt(snapshots.length);
+  const sums = new Map<Address, Map<Address, bigint>>();
+  for (const snapshot of snapshots) {
+    for (const { staker, shares } of snapshot.stakers) {
+      const key = getAddress(staker);
+      const sum = sums.get(key) ?? new Map<Address, bigint>();
+      for (const [strategy, value] of shares) {
+        const s = getAddress(strategy);
+        sum.set(s, (sum.get(s) ?? 0n) + value);
+      }
+      sums.set(key, sum);
+    }
+  }
+  return {
+    operator: first.operator,
+    stakers: [...sums].map(([staker, sum]) => ({
+      staker,
+      shares: new Map([...sum].map(([strategy, total]) => [strategy, total / n])),
+    })),
+  };
+}
+
+/**
  * Reads the stake delegated to `operator` at `blockNumber`: stakers found from the DelegationManager's
  * StakerDelegated events, with their withdrawable shares (slashes applied) in `strategies`.
  */
