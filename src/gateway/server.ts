@@ -77,6 +77,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     networks,
     metrics,
     logger,
+    keys,
     ...(options.webSockets ? { options: options.webSockets } : {}),
   });
   server.headersTimeout = 20_000;

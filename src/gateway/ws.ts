@@ -6,7 +6,7 @@
  * connection, connections per key, message size, ping/pong liveness and a bounded send buffer.
  */
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, Server } from "node:http";
+import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -14,6 +14,8 @@ import { InvalidParamsError, LimitExceededError, UnknownNetworkError } from "../
 import { type JsonRpcRequest, positionalParams } from "../rpc/jsonrpc.js";
 import { type ChainEvent, ChainFollower } from "./chainFollower.js";
 import type { GatewayConfig } from "./config.js";
+import type { AdmitBody } from "./keys/admission.js";
+import type { KeyService } from "./keys/service.js";
 import { type LogFilter, matchesLogFilter, parseLogFilter } from "./logFilter.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { Network } from "./network.js";
@@ -29,6 +31,10 @@ export const wsCloseCodes = {
   tooManyConnections: 4029,
   /** The gateway is shutting down; reconnect. */
   goingAway: 1001,
+  /** The API key was revoked or no longer authenticates. */
+  keyRefused: 4401,
+  /** The key's daily quota is spent; reconnect after 00:00 UTC. */
+  quotaSpent: 4402,
 } as const;
 
 export interface WebSocketOptions {
@@ -65,6 +71,8 @@ export interface WebSocketDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   options?: Partial<WebSocketOptions>;
+  /** API keys: connections are authenticated at the upgrade and messages admitted like HTTP bodies. */
+  keys?: KeyService | undefined;
 }
 
 export interface WebSocketEndpoint {
@@ -78,6 +86,19 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
   const options = { ...defaultWebSocketOptions, ...deps.options };
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes });
   const perKey = new Map<string, number>();
+  // Open sockets per API key, so a revoked key or a spent daily quota closes them.
+  const socketsOfKey = new Map<string, Set<WebSocket>>();
+  const closeKey = (key: string, code: number, reason: string) => {
+    for (const socket of socketsOfKey.get(key) ?? []) socket.close(code, reason);
+  };
+  deps.keys?.admission.onQuotaSpent((key) =>
+    closeKey(key, wsCloseCodes.quotaSpent, "daily quota spent until 00:00 UTC"),
+  );
+  deps.keys?.registry.onChange((record) => {
+    if (record.revokedAt !== null && record.revokedAt.getTime() <= Date.now()) {
+      closeKey(record.key, wsCloseCodes.keyRefused, "API key revoked");
+    }
+  });
   interface NetworkFollowers {
     chain: ChainFollower;
     pending: PendingFollower;
@@ -101,7 +122,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     return created;
   };
 
-  server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  server.on("upgrade", async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? "/").split("?")[0]!;
     const match = /^\/ws\/v1\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
     const network = match ? deps.networks.get(decodeURIComponent(match[1]!)) : undefined;
@@ -111,6 +132,24 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       return;
     }
     const apiKey = match[2];
+    let admit: AdmitBody | undefined;
+    if (deps.keys) {
+      const credentials = {
+        network: network.name,
+        apiKey,
+        authorization: Array.isArray(request.headers.authorization)
+          ? undefined
+          : request.headers.authorization,
+        origin: headerValue(request.headers.origin),
+        userAgent: headerValue(request.headers["user-agent"]),
+      };
+      const auth = await deps.keys.admission.authenticate(credentials);
+      if (!auth.ok) {
+        rejectUpgrade(socket, auth.error.httpStatus, auth.error.shortMessage);
+        return;
+      }
+      admit = deps.keys.admitter(credentials);
+    }
     const owner = apiKey ?? request.socket.remoteAddress ?? "unknown";
     if ((perKey.get(owner) ?? 0) >= options.maxConnectionsPerKey) {
       rejectUpgrade(socket, 429, `more than ${options.maxConnectionsPerKey} connections for this key`);
@@ -118,18 +157,39 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       perKey.set(owner, (perKey.get(owner) ?? 0) + 1);
+      if (admit && apiKey !== undefined) {
+        const sockets = socketsOfKey.get(apiKey) ?? new Set<WebSocket>();
+        sockets.add(ws);
+        socketsOfKey.set(apiKey, sockets);
+        ws.once("close", () => {
+          sockets.delete(ws);
+          if (sockets.size === 0) socketsOfKey.delete(apiKey);
+        });
+      }
       deps.metrics.wsConnections.inc({ network: network.name });
       const sessionKey =
         headerValue(request.headers["din-session-id"]) ?? apiKey ?? `ws-${randomBytes(8).toString("hex")}`;
-      serveConnection(ws, network, sessionKey, () => {
-        perKey.set(owner, (perKey.get(owner) ?? 1) - 1);
-        if (perKey.get(owner) === 0) perKey.delete(owner);
-        deps.metrics.wsConnections.dec({ network: network.name });
-      });
+      serveConnection(
+        ws,
+        network,
+        sessionKey,
+        () => {
+          perKey.set(owner, (perKey.get(owner) ?? 1) - 1);
+          if (perKey.get(owner) === 0) perKey.delete(owner);
+          deps.metrics.wsConnections.dec({ network: network.name });
+        },
+        admit,
+      );
     });
   });
 
-  function serveConnection(ws: WebSocket, network: Network, sessionKey: string, onClose: () => void): void {
+  function serveConnection(
+    ws: WebSocket,
+    network: Network,
+    sessionKey: string,
+    onClose: () => void,
+    admit?: AdmitBody,
+  ): void {
     const subscriptions = new Map<string, Subscription>();
     let alive = true;
     let closed = false;
@@ -241,10 +301,14 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
         deadline: Date.now() + deps.config.routing.requestTimeoutMs,
         transport: "ws",
         clientVersion,
+        admit,
       };
       answerBody(text, Buffer.byteLength(text), context, deps, handler).then(
         (output) => {
           if (output) send(output.body);
+          if (output?.status === 401) ws.close(wsCloseCodes.keyRefused, "API key refused");
+          else if (output?.status === 402)
+            ws.close(wsCloseCodes.quotaSpent, "daily quota spent until 00:00 UTC");
         },
         (error: unknown) => {
           deps.logger.error({ err: error }, "WebSocket message failed unexpectedly");
@@ -278,7 +342,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ error: message });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Too Many Requests"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 

@@ -207,7 +207,10 @@ export class KeyAdmission {
     const day = Math.floor(now / 86_400_000);
     if (this.quotaSpentOn.get(key) === day) return;
     this.quotaSpentOn.set(key, day);
-    for (const listener of this.quotaListeners) listener(key);
+    // After the refused request's own answer has gone out, so its client learns why before the close.
+    setImmediate(() => {
+      for (const listener of this.quotaListeners) listener(key);
+    });
   }
 }
 
