@@ -50,7 +50,9 @@ async function main() {
   const register = await f.registerForSets(f.operator, [SET_A]);
   record("registerForOperatorSets (1 set, registrar callback)", register.gasUsed);
   const { receipt: queue, withdrawal } = await f.queue(f.alice, f.strategy, e18(20));
-  record("queueWithdrawals (1 strategy)", queue.gasUsed);
+  record("queueWithdrawals (1 strategy)", queue.gasUsed, "first withdrawal of the staker");
+  const { receipt: queueAgain } = await f.queue(f.alice, f.strategy, e18(10));
+  record("queueWithdrawals (1 strategy)", queueAgain.gasUsed, "a later withdrawal");
   await f.ledger.mine(f.params.minWithdrawalDelayBlocks);
   const complete = await f.complete(f.alice, withdrawal.withdrawal, true);
   record("completeQueuedWithdrawal (as tokens)", complete.gasUsed);

@@ -37,7 +37,18 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
     mapping(address staker => mapping(IStrategy strategy => uint256)) internal _depositScalingFactor;
     /// @inheritdoc IDelegationManager
     mapping(address staker => uint256) public cumulativeWithdrawalsQueued;
-    mapping(bytes32 root => Withdrawal) internal _queuedWithdrawals;
+    /// @dev A pending withdrawal as stored: its withdrawer is its staker, and staker, start block and nonce
+    ///      share one slot (three storage slots, about 66k gas, less per queue than the interface struct).
+    struct StoredWithdrawal {
+        address staker;
+        uint32 startBlock;
+        uint64 nonce;
+        address delegatedTo;
+        IStrategy[] strategies;
+        uint256[] scaledShares;
+    }
+
+    mapping(bytes32 root => StoredWithdrawal) internal _queuedWithdrawals;
     mapping(address staker => EnumerableSet.Bytes32Set) internal _stakerQueuedWithdrawalRoots;
     /// @dev cumulative scaled shares ever queued from an operator, by block: the slashable queue is the
     ///      difference between now and `now − MIN_WITHDRAWAL_DELAY_BLOCKS − 1`
@@ -228,7 +239,16 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
         view
         returns (Withdrawal memory withdrawal, uint256[] memory shares)
     {
-        withdrawal = _queuedWithdrawals[withdrawalRoot];
+        StoredWithdrawal storage stored = _queuedWithdrawals[withdrawalRoot];
+        withdrawal = Withdrawal({
+            staker: stored.staker,
+            delegatedTo: stored.delegatedTo,
+            withdrawer: stored.staker,
+            nonce: stored.nonce,
+            startBlock: stored.startBlock,
+            strategies: stored.strategies,
+            scaledShares: stored.scaledShares
+        });
         shares = new uint256[](withdrawal.strategies.length);
         if (withdrawal.staker == address(0)) return (withdrawal, shares); // not pending
         uint64[] memory m = _slashingFactorsAtCompletion(withdrawal);
@@ -342,7 +362,14 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
             scaledShares: scaledShares
         });
         root = calculateWithdrawalRoot(withdrawal);
-        _queuedWithdrawals[root] = withdrawal;
+        _queuedWithdrawals[root] = StoredWithdrawal({
+            staker: staker,
+            startBlock: withdrawal.startBlock,
+            nonce: SafeCast.toUint64(withdrawal.nonce),
+            delegatedTo: operator,
+            strategies: strategies,
+            scaledShares: scaledShares
+        });
         _stakerQueuedWithdrawalRoots[staker].add(root);
         emit SlashingWithdrawalQueued(root, withdrawal, withdrawable);
     }
