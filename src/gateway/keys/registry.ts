@@ -25,6 +25,7 @@ export class KeyRegistry {
   private readonly keys = new Map<string, ApiKeyRecord>();
   private version = 0;
   private syncing: Promise<void> | undefined;
+  private missSync: Promise<void> | undefined;
   private lastSync = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: KeyChangeListener[] = [];
@@ -62,12 +63,22 @@ export class KeyRegistry {
     return this.keys.get(key);
   }
 
-  /** The key; an unknown key triggers one (coalesced, rate-limited) sync before the answer. */
+  /**
+   * The key; an unknown key waits for one sync (shared by every miss, at most one per `missSyncMs`), so
+   * a key created a moment ago on another gateway is served, and random keys cost no more queries.
+   */
   async lookup(key: string): Promise<ApiKeyRecord | undefined> {
     const known = this.keys.get(key);
     if (known) return known;
-    if (Date.now() - this.lastSync < this.missSyncMs) return undefined;
-    await this.sync();
+    this.missSync ??= (async () => {
+      const wait = this.lastSync + this.missSyncMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await this.syncing; // one in flight may have read before the key was committed
+      await this.sync();
+    })().finally(() => {
+      this.missSync = undefined;
+    });
+    await this.missSync;
     return this.keys.get(key);
   }
 

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type SqlDatabase } from "./database.js";
 import { migrate, migrations } from "./migrations.js";
+import { KeyRegistry } from "./registry.js";
 import { KeyStateError, KeyStore, secretMatches } from "./store.js";
 import { UsageRecorder } from "./usage.js";
 
@@ -72,6 +73,36 @@ describe("key store on PGlite", () => {
     expect(rotated!.previous.revokedAt!.getTime()).toBeGreaterThan(Date.now() + 3_500_000);
     await store.revokeKey(rotated!.record.key);
     await expect(store.rotateKey(rotated!.record.key)).rejects.toBeInstanceOf(KeyStateError);
+  });
+
+  it("finds a key created elsewhere a moment ago, even right after a sync, with one query for many misses", async () => {
+    const registry = new KeyRegistry(store, { syncIntervalMs: 60_000, missSyncMs: 200 });
+    await registry.start();
+    try {
+      const project = await store.createProject("registry");
+      const { record } = await store.createKey({ projectId: project.id, name: "late", limits: unlimited });
+      await registry.sync(); // a sync has just run: the miss must wait for the next, not refuse
+      const other = await store.createKey({ projectId: project.id, name: "later", limits: unlimited });
+      expect(registry.get(other.record.key)).toBeUndefined();
+      let queries = 0;
+      const counted = store.keysChangedSince.bind(store);
+      store.keysChangedSince = (version) => {
+        queries++;
+        return counted(version);
+      };
+      const found = await Promise.all([
+        registry.lookup(other.record.key),
+        registry.lookup("0123456789abcdef0123456789abcdef"),
+        registry.lookup("fedcba9876543210fedcba9876543210"),
+      ]);
+      store.keysChangedSince = counted;
+      expect(found[0]?.key).toBe(other.record.key);
+      expect(found.slice(1)).toEqual([undefined, undefined]);
+      expect(queries).toBe(1);
+      expect(registry.get(record.key)?.name).toBe("late");
+    } finally {
+      registry.stop();
+    }
   });
 
   it("adds usage counters per key, network, method and hour, across flushes", async () => {
