@@ -271,13 +271,13 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IAllocationManager
-    function getEncumberedMagnitude(address operator, IStrategy strategy) external view returns (uint64) {
-        return _encumberedMagnitude[operator][strategy];
+    function getEncumberedMagnitude(address operator, IStrategy strategy) public view returns (uint64) {
+        return _encumberedMagnitude[operator][strategy] - _maturedDeallocations(operator, strategy);
     }
 
     /// @inheritdoc IAllocationManager
     function getAllocatableMagnitude(address operator, IStrategy strategy) external view returns (uint64) {
-        return _maxMagnitude(operator, strategy) - _encumberedMagnitude[operator][strategy];
+        return _maxMagnitude(operator, strategy) - getEncumberedMagnitude(operator, strategy);
     }
 
     /// @inheritdoc IAllocationManager
@@ -522,6 +522,18 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
         _encumberedMagnitude[operator][strategy] = encumbered;
         emit AllocationUpdated(operator, k.decode(), strategy, newMagnitude, a.effectBlock);
         emit EncumberedMagnitudeUpdated(operator, strategy, encumbered);
+    }
+
+    /// @dev Magnitude of deallocations that took effect but are not cleared yet (what clearing would free).
+    function _maturedDeallocations(address operator, IStrategy strategy) internal view returns (uint64 freed) {
+        DoubleEndedQueue.Bytes32Deque storage queue = _deallocationQueue[operator][strategy];
+        uint256 n = queue.length();
+        for (uint256 i; i < n; ++i) {
+            Allocation memory a = _allocations[operator][queue.pos(i)][strategy];
+            if (a.pendingDiff >= 0) continue; // already applied
+            if (a.effectBlock > block.number) break;
+            freed += uint64(uint128(-a.pendingDiff));
+        }
     }
 
     function _clearDeallocationQueue(address operator, IStrategy strategy, uint16 numToClear) internal {

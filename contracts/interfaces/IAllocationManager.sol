@@ -214,7 +214,8 @@ interface IAllocationManager {
         view
         returns (Allocation memory);
 
-    /// @notice An operator's encumbered magnitude (allocated plus pending, not yet freed).
+    /// @notice An operator's encumbered magnitude: allocated plus pending increases plus deallocations not yet
+    ///         in effect (deallocations in effect count as freed here, even before a call clears them).
     function getEncumberedMagnitude(address operator, IStrategy strategy) external view returns (uint64);
 
     /// @notice Max magnitude minus encumbered magnitude.

@@ -168,15 +168,17 @@ describe("restaking invariants under randomized sequences", () => {
     return out;
   }
 
-  async function checkInvariants(maxSeen: Map<string, bigint>): Promise<void> {
+  async function checkInvariants(maxSeen: Map<string, bigint>, clear: boolean): Promise<void> {
     for (const op of operators) {
-      // Encumbered magnitude of matured deallocations is freed lazily; free it, then check in the same
-      // block (views see the block of the last transaction).
-      await f.ledger.write(f.deployer, {
-        ...f.amc,
-        functionName: "clearDeallocationQueue",
-        args: [op, strategies, strategies.map(() => 100)],
-      });
+      // Deallocations in effect are freed in storage lazily (or by anyone clearing the queue); the views
+      // count them as freed already. Clear on some steps only, so both paths are checked.
+      if (clear) {
+        await f.ledger.write(f.deployer, {
+          ...f.amc,
+          functionName: "clearDeallocationQueue",
+          args: [op, strategies, strategies.map(() => 100)],
+        });
+      }
       for (const s of strategies) {
         // Invariant 1: Σ (current + pending increase) over sets = encumbered ≤ max magnitude ≤ 1e18.
         let sum = 0n;
@@ -251,7 +253,7 @@ describe("restaking invariants under randomized sequences", () => {
         await f.delegate(f.alice, f.operator);
         await f.delegate(f.bob, f.operator2);
         await f.allocate(f.operator, SET_A, [strategies[0] as Address], [e18("0.5")]);
-        for (const a of actions) {
+        for (const [index, a] of actions.entries()) {
           try {
             await run(a);
             succeeded.set(a.kind, (succeeded.get(a.kind) ?? 0) + 1);
@@ -260,7 +262,7 @@ describe("restaking invariants under randomized sequences", () => {
             if (error instanceof Error && error.message.startsWith("AssertionError")) throw error;
             if (error instanceof Error && error.name === "AssertionError") throw error;
           }
-          await checkInvariants(maxSeen);
+          await checkInvariants(maxSeen, index % 2 === 0);
         }
       }),
       { numRuns: RUNS, seed: SEED },
