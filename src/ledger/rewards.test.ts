@@ -75,6 +75,13 @@ describe("buildRewardsTree", () => {
             expect(verify(claim?.proof ?? [], tree.root, rewardsLeaf(address(i), TOKEN, a + 1n))).toBe(false);
           });
           expect(tree.claim(address(1000), TOKEN)).toBeUndefined();
+          const published = JSON.parse(JSON.stringify(tree)) as ReturnType<typeof tree.toJSON>;
+          expect(published.root).toBe(tree.root);
+          for (const c of published.claims) {
+            expect(
+              verify(c.proof, tree.root, rewardsLeaf(c.earner, c.token, BigInt(c.cumulativeEarnings))),
+            ).toBe(true);
+          }
         },
       ),
       { numRuns: 30 },

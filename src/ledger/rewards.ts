@@ -99,6 +99,11 @@ export type RewardsTree = {
   root: Hex;
   /** Cumulative earnings and proof for an earner and token, or undefined if it earned nothing. */
   claim(earner: Address, token: Address): { cumulativeEarnings: bigint; proof: Hex[] } | undefined;
+  /** Every claim, to publish next to the root (amounts as decimal strings, so it serializes as JSON). */
+  toJSON(): {
+    root: Hex;
+    claims: { earner: Address; token: Address; cumulativeEarnings: string; proof: Hex[] }[];
+  };
 };
 
 /** Builds the tree of `earnings`. An odd node is carried up unhashed, so a proof may skip a level. */
@@ -134,6 +139,18 @@ export function buildRewardsTree(earnings: Earnings): RewardsTree {
         index >>= 1;
       }
       return { cumulativeEarnings: earnings.get(key) ?? 0n, proof };
+    },
+    toJSON() {
+      const claims = entries.map((e) => {
+        const [earner, token] = e.key.split(":") as [Address, Address];
+        return {
+          earner,
+          token,
+          cumulativeEarnings: e.value.toString(),
+          proof: this.claim(earner, token)?.proof ?? [],
+        };
+      });
+      return { root, claims };
     },
   };
 }
