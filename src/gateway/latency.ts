@@ -22,6 +22,9 @@ export class SampleWindow {
   private readonly samples: Float64Array;
   private count = 0;
   private next = 0;
+  /** Quantiles are asked on every request: sort once per `refreshEvery` new samples, not per call. */
+  private sorted: Float64Array | undefined;
+  private addedSinceSort = 0;
 
   constructor(size = 128) {
     this.samples = new Float64Array(size);
@@ -31,6 +34,7 @@ export class SampleWindow {
     this.samples[this.next] = sample;
     this.next = (this.next + 1) % this.samples.length;
     if (this.count < this.samples.length) this.count++;
+    this.addedSinceSort++;
   }
 
   get size(): number {
@@ -38,9 +42,13 @@ export class SampleWindow {
   }
 
   /** The q-quantile (0..1) of the window, or `undefined` when empty. */
-  quantile(q: number): number | undefined {
+  quantile(q: number, refreshEvery = 16): number | undefined {
     if (this.count === 0) return undefined;
-    const sorted = Array.from(this.samples.subarray(0, this.count)).sort((a, b) => a - b);
+    if (!this.sorted || this.addedSinceSort >= refreshEvery || this.sorted.length !== this.count) {
+      this.sorted = this.samples.slice(0, this.count).sort(); // typed arrays sort numerically
+      this.addedSinceSort = 0;
+    }
+    const sorted = this.sorted;
     return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
   }
 }

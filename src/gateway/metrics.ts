@@ -2,10 +2,45 @@
  * Prometheus metrics of the gateway (`GET /metrics`). Method labels are bounded to the method table,
  * so a client cannot blow up the series count with made-up method names.
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * prom-client hashes a label object on every update; the hot path keeps the child of each label set
+ * instead (label values are bounded: networks, upstreams and the method table).
+ */
+function memoize<Child>(labels: (...values: string[]) => Child): (...values: string[]) => Child {
+  const children = new Map<string, Child>();
+  return (...values) => {
+    const key = values.join("\u0000");
+    let child = children.get(key);
+    if (!child) {
+      child = labels(...values);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
 
 export function createGatewayMetrics() {
+  const metrics = createMetrics();
+  return {
+    ...metrics,
+    /** Cached children for the per-request updates. */
+    hot: {
+      request: memoize((network, method, outcome) => metrics.requests.labels(network, method, outcome)),
+      duration: memoize((network, methodClass) => metrics.requestDuration.labels(network, methodClass)),
+      attempt: memoize((network, upstream, outcome) =>
+        metrics.upstreamRequests.labels(network, upstream, outcome),
+      ),
+      attemptLatency: memoize((network, upstream) => metrics.upstreamLatency.labels(network, upstream)),
+      cache: memoize((network, result) => metrics.cache.labels(network, result)),
+    },
+  };
+}
+
+function createMetrics() {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "din_" });
   const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   return {
     registry,

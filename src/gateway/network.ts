@@ -10,7 +10,11 @@ import { InflightRequests, ResponseCache } from "./cache.js";
 import type { CacheConfig, HealthConfig, NetworkConfig, RoutingConfig } from "./config.js";
 import { type HeadSample, p75, tagViolation } from "./health.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { type RankedUpstream, rankUpstreams, type SelectionContext } from "./selection.js";
+import { preferSticky, type RankedUpstream, rankUpstreams, type SelectionContext } from "./selection.js";
+
+/** How long a ranking is shared by requests when nothing notable happened. */
+const rankingTtlMs = 20;
+
 import { Upstream } from "./upstream.js";
 
 export interface SessionState {
@@ -58,6 +62,8 @@ export class Network {
   private readonly recentHashes = new Map<bigint, string>();
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly headListeners = new Set<() => void>();
+  private readonly rankings = new Map<number, { at: number; version: number; ranked: RankedUpstream[] }>();
+  private headVersion = 0;
   private polling: Promise<void> | undefined;
 
   constructor(options: NetworkOptions) {
@@ -202,6 +208,7 @@ export class Network {
       };
       this.metrics.networkHead.set({ network: this.name }, Number(this.headState.latest));
     }
+    this.headVersion++;
     for (const upstream of this.upstreams) {
       const verdict = upstream.assess(this.headState?.latest, now);
       this.metrics.upstreamHealth.set(
@@ -240,14 +247,41 @@ export class Network {
     }
   }
 
-  /** Upstreams in the order to try them for a request with the given constraints. */
+  /**
+   * Upstreams in the order to try them for a request with the given constraints. The ranking is shared
+   * by requests for a few milliseconds (ranking every request costs more than it changes), and redone at
+   * once when an upstream's breaker or the head moves.
+   */
   rank(context: SelectionContext = {}): RankedUpstream[] {
     const now = Date.now();
+    if (context.eligible) {
+      return rankUpstreams(this.views(now), { rivalFactor: this.routing.stickyRivalFactor, ...context });
+    }
+    const key = context.maxLagBlocks ?? -1;
+    const version = this.rankingVersion();
+    let cached = this.rankings.get(key);
+    if (!cached || cached.version !== version || now - cached.at > rankingTtlMs) {
+      const ranked = rankUpstreams(
+        this.views(now),
+        context.maxLagBlocks === undefined ? {} : { maxLagBlocks: key },
+      );
+      cached = { at: now, version, ranked };
+      this.rankings.set(key, cached);
+    }
+    return context.sticky === undefined
+      ? cached.ranked
+      : preferSticky(cached.ranked, context.sticky, this.routing.stickyRivalFactor);
+  }
+
+  private views(now: number) {
     const head = this.headState?.latest;
-    return rankUpstreams(
-      this.upstreams.map((upstream) => upstream.view(head, now)),
-      { rivalFactor: this.routing.stickyRivalFactor, ...context },
-    );
+    return this.upstreams.map((upstream) => upstream.view(head, now));
+  }
+
+  private rankingVersion(): number {
+    let version = this.headVersion;
+    for (const upstream of this.upstreams) version += upstream.changes;
+    return version;
   }
 
   session(key: string | undefined): SessionState | undefined {

@@ -131,7 +131,7 @@ export async function readCall(
   if (cache && key !== undefined) {
     const cached = cache.get(key);
     if (cached !== undefined) {
-      network.metrics.cache.inc({ network: network.name, result: "hit" });
+      network.metrics.hot.cache(network.name, "hit").inc();
       return { result: cached };
     }
   }
@@ -150,7 +150,7 @@ export async function readCall(
   };
   if (key === undefined) return compute();
   const { promise, shared } = network.inflight.run(key, compute);
-  if (cache) network.metrics.cache.inc({ network: network.name, result: shared ? "shared" : "miss" });
+  if (cache) network.metrics.hot.cache(network.name, shared ? "shared" : "miss").inc();
   return (await promise) as Answer;
 }
 

@@ -39,11 +39,7 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
     let lastReason = "no upstream available";
     let sawNull: string | undefined;
     let hedgeTimer: NodeJS.Timeout | undefined;
-
-    const deadlineTimer = setTimeout(
-      () => fail(`deadline of ${Math.max(0, options.deadline - Date.now())} ms exceeded`),
-      Math.max(0, options.deadline - Date.now()),
-    );
+    let inFlight = 0;
 
     const finish = (result: RouteResult) => {
       if (settled) return;
@@ -71,7 +67,6 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
     }
 
     function cleanup() {
-      clearTimeout(deadlineTimer);
       clearTimeout(hedgeTimer);
       for (const controller of controllers) controller.abort();
       controllers.clear();
@@ -79,8 +74,12 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
 
     function launch(isHedge: boolean): boolean {
       if (settled || tried.length >= options.maxAttempts) return false;
+      // Every attempt's timeout ends by the deadline, so the deadline needs no timer of its own.
       const remaining = options.deadline - Date.now();
-      if (remaining <= 0) return false;
+      if (remaining <= 0) {
+        lastReason = "request deadline exceeded";
+        return false;
+      }
       const upstream = pickNext(options.ranked, tried);
       if (!upstream) return false;
       const target = network.upstream(upstream.id);
@@ -89,18 +88,21 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
       if (isHedge) network.metrics.hedges.inc({ network: network.name, result: "sent" });
       else if (tried.length > 1)
         network.metrics.failovers.inc({ network: network.name, reason: shortReason(lastReason) });
-      const controller = new AbortController();
-      controllers.add(controller);
+      // Only a hedged request can have a loser to cancel; the others need no controller.
+      const controller = options.hedge ? new AbortController() : undefined;
+      if (controller) controllers.add(controller);
+      inFlight++;
       const started = performance.now();
       target
         .call(options.method, options.params, {
           timeoutMs: Math.min(options.attemptTimeoutMs, remaining),
-          signal: controller.signal,
+          signal: controller?.signal,
           nullIsMissing: options.nullIsMissing ?? false,
         })
         .then(
           (outcome) => {
-            controllers.delete(controller);
+            inFlight--;
+            if (controller) controllers.delete(controller);
             observe(upstream.id, outcome, performance.now() - started);
             if (settled || outcome.kind === "cancelled") return;
             if (isHedge && outcome.kind !== "retry")
@@ -109,16 +111,19 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
           },
           (error: unknown) => {
             // Upstream.call classifies every failure; reaching here is a bug, not an upstream's fault.
-            controllers.delete(controller);
+            inFlight--;
+            if (controller) controllers.delete(controller);
             network.logger.error({ err: error, upstream: upstream.id }, "attempt failed unexpectedly");
-            if (!settled && controllers.size === 0 && !launch(false)) fail("internal error");
+            if (!settled && inFlight === 0 && !launch(false)) fail("internal error");
           },
         );
       if (!isHedge && options.hedge && !hedgeTimer) {
         const delay = target.hedgeDelayMs(network.routing.hedgeMinDelayMs, network.routing.hedgeMaxDelayMs);
-        hedgeTimer = setTimeout(() => {
-          if (!settled && controllers.size === 1) launch(true);
-        }, delay);
+        if (delay < Math.min(options.attemptTimeoutMs, remaining)) {
+          hedgeTimer = setTimeout(() => {
+            if (!settled && inFlight === 1) launch(true);
+          }, delay);
+        }
       }
       return true;
     }
@@ -135,14 +140,14 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
           lastReason = outcome.reason;
           if (outcome.error) lastError = outcome.error;
           if (outcome.reason.startsWith("null")) sawNull ??= upstream.id;
-          if (controllers.size === 0 && !launch(false)) fail(outcome.reason);
+          if (inFlight === 0 && !launch(false)) fail(outcome.reason);
       }
     }
 
     function observe(upstream: string, outcome: AttemptOutcome | { kind: "cancelled" }, elapsedMs: number) {
-      network.metrics.upstreamRequests.inc({ network: network.name, upstream, outcome: outcome.kind });
+      network.metrics.hot.attempt(network.name, upstream, outcome.kind).inc();
       if (outcome.kind === "result" || outcome.kind === "error") {
-        network.metrics.upstreamLatency.observe({ network: network.name, upstream }, elapsedMs / 1000);
+        network.metrics.hot.attemptLatency(network.name, upstream).observe(elapsedMs / 1000);
       }
     }
 

@@ -42,6 +42,7 @@ export function score(view: UpstreamView): number {
 export interface RankedUpstream extends UpstreamView {
   /** 0: a normal candidate; 1: unhealthy; 2: lagging for a head-dependent read; 3: circuit open. */
   tier: number;
+  score: number;
 }
 
 /** The order in which upstreams should be tried; ineligible ones are left out, poor ones put last. */
@@ -59,24 +60,40 @@ export function rankUpstreams(
       (a.view.health === "warning" ? 1 : 0) - (b.view.health === "warning" ? 1 : 0) ||
       b.score - a.score,
   );
-  const ranked: RankedUpstream[] = scored.map((entry) => ({ ...entry.view, tier: entry.lastResort }));
-  if (context.sticky !== undefined && ranked.length > 1) {
-    const index = ranked.findIndex((view) => view.id === context.sticky);
-    const best = scored[0]!;
-    const sticky = scored[index];
-    if (
-      index > 0 &&
-      sticky &&
-      sticky.lastResort === best.lastResort &&
-      sticky.view.priority === best.view.priority &&
-      sticky.view.health !== "unhealthy" &&
-      best.score < sticky.score * (context.rivalFactor ?? 1.3)
-    ) {
-      const [primary] = ranked.splice(index, 1);
-      ranked.unshift(primary!);
-    }
+  const ranked: RankedUpstream[] = scored.map((entry) => ({
+    ...entry.view,
+    tier: entry.lastResort,
+    score: entry.score,
+  }));
+  return context.sticky === undefined
+    ? ranked
+    : preferSticky(ranked, context.sticky, context.rivalFactor ?? 1.3);
+}
+
+/**
+ * Puts a session's primary first unless the best rival (same tier and priority) scores `rivalFactor`
+ * times better. Returns a new array when it reorders; `ranked` is never modified.
+ */
+export function preferSticky(
+  ranked: readonly RankedUpstream[],
+  sticky: string,
+  rivalFactor: number,
+): RankedUpstream[] {
+  const index = ranked.findIndex((view) => view.id === sticky);
+  const best = ranked[0];
+  const primary = ranked[index];
+  if (
+    index > 0 &&
+    best &&
+    primary &&
+    primary.tier === best.tier &&
+    primary.priority === best.priority &&
+    primary.health !== "unhealthy" &&
+    best.score < primary.score * rivalFactor
+  ) {
+    return [primary, ...ranked.slice(0, index), ...ranked.slice(index + 1)];
   }
-  return ranked;
+  return ranked as RankedUpstream[];
 }
 
 function lastResortLevel(view: UpstreamView, context: SelectionContext): number {

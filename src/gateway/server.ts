@@ -119,18 +119,22 @@ interface HandlerDeps {
   keys?: KeyService | undefined;
 }
 
+/** Browser dApps call the gateway cross-origin; every answer carries these. Built once, not per request. */
+const corsHeaders: Readonly<Record<string, string>> = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-headers": "content-type, authorization, din-session-id, din-quorum",
+  "access-control-allow-methods": "POST, GET, OPTIONS",
+};
+const jsonHeaders: Readonly<Record<string, string>> = { ...corsHeaders, "content-type": "application/json" };
+
 export function createRequestHandler(deps: HandlerDeps) {
   const { config, networks, logger } = deps;
   return (request: IncomingMessage, response: ServerResponse) => {
-    response.setHeader("access-control-allow-origin", "*");
-    response.setHeader(
-      "access-control-allow-headers",
-      "content-type, authorization, din-session-id, din-quorum",
-    );
-    response.setHeader("access-control-allow-methods", "POST, GET, OPTIONS");
-    const path = (request.url ?? "/").split("?")[0]!;
+    const url = request.url ?? "/";
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
     if (request.method === "OPTIONS") {
-      response.writeHead(204).end();
+      response.writeHead(204, corsHeaders).end();
       return;
     }
     if (path === "/healthz" && request.method === "GET") {
@@ -141,7 +145,9 @@ export function createRequestHandler(deps: HandlerDeps) {
     if (path === "/metrics" && request.method === "GET") {
       deps.metrics.registry.metrics().then(
         (text) => {
-          response.writeHead(200, { "content-type": deps.metrics.registry.contentType }).end(text);
+          response
+            .writeHead(200, { ...corsHeaders, "content-type": deps.metrics.registry.contentType })
+            .end(text);
         },
         () => sendJson(response, 500, { error: "metrics unavailable" }),
       );
@@ -200,10 +206,10 @@ export function createRequestHandler(deps: HandlerDeps) {
           }),
         };
         const output = await answerBody(body.text, body.bytes, context, deps);
-        if (output === undefined) response.writeHead(204).end();
+        if (output === undefined) response.writeHead(204, corsHeaders).end();
         else
           response
-            .writeHead(output.status, { "content-type": "application/json", ...output.headers })
+            .writeHead(output.status, output.headers ? { ...jsonHeaders, ...output.headers } : jsonHeaders)
             .end(output.body);
       },
       (error: unknown) => {
@@ -272,7 +278,7 @@ async function answerEntry(
 ): Promise<JsonRpcResponse | undefined> {
   const { network } = context;
   if (!entry.ok) {
-    deps.metrics.requests.inc({ network: network.name, method: "invalid", outcome: "rejected" });
+    deps.metrics.hot.request(network.name, "invalid", "rejected").inc();
     return errorResponse(entry.id, entry.error.toJsonRpc());
   }
   const { request, notification } = entry;
@@ -284,11 +290,7 @@ async function answerEntry(
   try {
     const answer = await handler(request, context);
     response = "result" in answer ? resultResponse(id, answer.result) : errorResponse(id, answer.error);
-    deps.metrics.requests.inc({
-      network: network.name,
-      method: methodLabel,
-      outcome: "result" in answer ? "ok" : "error",
-    });
+    deps.metrics.hot.request(network.name, methodLabel, "result" in answer ? "ok" : "error").inc();
   } catch (thrown) {
     const error = toDinError(thrown);
     if (!(thrown instanceof DinError))
@@ -296,13 +298,12 @@ async function answerEntry(
     else if (error.code !== -32601 && error.code !== -32602) {
       deps.logger.warn({ method: request.method, error: error.message }, "request failed");
     }
-    deps.metrics.requests.inc({ network: network.name, method: methodLabel, outcome: "rejected" });
+    deps.metrics.hot.request(network.name, methodLabel, "rejected").inc();
     response = errorResponse(id, error.toJsonRpc());
   }
-  deps.metrics.requestDuration.observe(
-    { network: network.name, class: spec?.class ?? "unknown" },
-    (performance.now() - started) / 1000,
-  );
+  deps.metrics.hot
+    .duration(network.name, spec?.class ?? "unknown")
+    .observe((performance.now() - started) / 1000);
   return notification ? undefined : response;
 }
 
@@ -406,13 +407,12 @@ function drain(request: IncomingMessage): void {
 
 function sendRpcError(response: ServerResponse, status: number, error: DinError, close = false): void {
   if (response.headersSent) return;
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (close) headers.connection = "close";
+  const headers: Record<string, string> = close ? { ...jsonHeaders, connection: "close" } : jsonHeaders;
   response.writeHead(status, headers).end(JSON.stringify(errorResponse(null, error.toJsonRpc())));
 }
 
 function sendJson(response: ServerResponse, status: number, value: unknown): void {
-  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+  response.writeHead(status, jsonHeaders).end(JSON.stringify(value));
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -13,6 +13,22 @@ import type { UpstreamView } from "./selection.js";
 
 /** Largest answer accepted from an operator; a hostile one must not exhaust memory. */
 const maxReplyBytes = 64 * 1024 * 1024;
+const jsonContentType = { "content-type": "application/json" };
+
+/** Reads a body of unknown length, giving up (undefined) past `limit` bytes. */
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 export interface UpstreamReply {
   status: number;
@@ -47,6 +63,8 @@ export class Upstream {
   bannedUntil = 0;
   lastThrottledAt = 0;
   verdict: HealthVerdict = { state: "unhealthy", reasons: ["head unknown"] };
+  /** Bumped when something that changes its ranking happens (failure, recovery, half-open probe). */
+  changes = 0;
   private readonly methodPatterns: readonly string[];
   private readonly pool: Pool;
   private readonly path: string;
@@ -93,43 +111,30 @@ export class Upstream {
 
   /** Sends a JSON body; throws on transport failure or timeout. */
   async send(body: string, options: SendOptions): Promise<UpstreamReply> {
-    // One controller and a timer cleared on completion: AbortSignal.timeout leaves a live timer per call
-    // until it fires, and AbortSignal.any retains its sources, which cost GC time at high request rates.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, options.timeoutMs);
-    const external = options.signal;
-    const onAbort = () => controller.abort();
-    if (external?.aborted) controller.abort();
-    else external?.addEventListener("abort", onAbort, { once: true });
-    const signal = controller.signal;
+    // undici's own headers/body timeouts bound the attempt: no timer or AbortController of ours per call
+    // (those cost measurable GC at high request rates); a caller's signal is passed only when it has one.
     try {
       const response = await this.pool.request({
         path: this.path,
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: jsonContentType,
         body,
-        signal,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
       });
-      const declared = Number(response.headers["content-length"] ?? 0);
-      if (declared > maxReplyBytes) {
+      const declared = response.headers["content-length"];
+      let text: string;
+      if (declared !== undefined && Number(declared) <= maxReplyBytes) {
+        text = await response.body.text();
+      } else if (declared !== undefined) {
         response.body.destroy();
         return { status: 502, body: undefined };
+      } else {
+        const read = await readLimited(response.body, maxReplyBytes);
+        if (read === undefined) return { status: 502, body: undefined };
+        text = read;
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of response.body) {
-        size += chunk.length;
-        if (size > maxReplyBytes) {
-          response.body.destroy();
-          return { status: 502, body: undefined };
-        }
-        chunks.push(chunk);
-      }
-      const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
       let decoded: unknown;
       try {
         decoded = JSON.parse(text);
@@ -138,11 +143,11 @@ export class Upstream {
       }
       return { status: response.statusCode, body: decoded };
     } catch (error) {
-      if (timedOut) throw new UpstreamTimeoutError(`timed out after ${options.timeoutMs} ms`);
+      const code = (error as { code?: string } | null)?.code;
+      if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+        throw new UpstreamTimeoutError(`timed out after ${options.timeoutMs} ms`);
+      }
       throw error;
-    } finally {
-      clearTimeout(timer);
-      external?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -155,6 +160,7 @@ export class Upstream {
     const body = JSON.stringify({ jsonrpc: "2.0", id: this.requestId(), method, params: params ?? [] });
     const started = performance.now();
     const now = Date.now();
+    if (this.breaker.state(now) !== "closed") this.changes++;
     this.breaker.onAttempt(now);
     let outcome: AttemptOutcome;
     try {
@@ -175,6 +181,7 @@ export class Upstream {
 
   record(outcome: AttemptOutcome, elapsedMs: number): void {
     if (outcome.kind === "retry" && outcome.failure) {
+      this.changes++;
       this.errorRate.record(true);
       this.throttleRate.record(false);
       this.breaker.onFailure(Date.now());
@@ -186,6 +193,7 @@ export class Upstream {
     const throttled = outcome.kind === "retry" && outcome.throttled;
     this.throttleRate.record(throttled);
     if (throttled) this.lastThrottledAt = Date.now();
+    if (this.breaker.failures > 0) this.changes++;
     this.breaker.onSuccess();
   }
 
