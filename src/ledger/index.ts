@@ -38,6 +38,13 @@ export {
   splitOperatorReward,
 } from "./rewards.js";
 export {
+  blockAtTimestamp,
+  type CalculateEarningsOptions,
+  calculateEarnings,
+  type RewardsSubmission,
+  readRewardsSubmissions,
+} from "./rewards-calculator.js";
+export {
   divWad,
   magnitudeSlashed,
   mulDivUp,

@@ -10,6 +10,7 @@ import {
   readStakeSnapshot,
   splitOperatorReward,
 } from "../../src/ledger/rewards.js";
+import { calculateEarnings, readRewardsSubmissions } from "../../src/ledger/rewards-calculator.js";
 import { deployContract, deployFixture, e18, expectRevert, type Fixture } from "./fixture.js";
 
 describe("rewards: operator-directed submissions and cumulative Merkle claims", () => {
@@ -199,6 +200,31 @@ describe("rewards: operator-directed submissions and cumulative Merkle claims", 
       args: [claimOf(second.tree, second.rootIndex, f.bob), f.carol],
     });
     expect(await usdcOf(f.carol)).toBe(e18(810));
+  });
+
+  it("the rewards calculator reads submissions from the chain and pays by stake averaged over the period", async () => {
+    await f.ledger.test.increaseTime({ seconds: 7200 });
+    await f.ledger.mine(1);
+    const from = await f.ledger.blockNumber();
+    // Carol joins after the period has ended: she must earn nothing from it.
+    await f.deposit(f.carol, e18(1000));
+    await f.delegate(f.carol, f.operator);
+    await fund(e18(1000));
+    const submissions = await readRewardsSubmissions(
+      f.ledger.public,
+      f.addresses.rewardsCoordinator,
+      from,
+      await f.ledger.blockNumber(),
+    );
+    expect(submissions).toHaveLength(1);
+    const earnings = await calculateEarnings(f.ledger.public, f.addresses, submissions);
+    expect(earnings.get(`${f.operator}:${usdc}`)).toBe(e18(280));
+    expect(earnings.get(`${f.alice}:${usdc}`)).toBe(e18(180));
+    expect(earnings.get(`${f.bob}:${usdc}`)).toBe(e18(540));
+    expect(earnings.has(`${f.carol}:${usdc}`)).toBe(false);
+    // Cumulative: a second calculation adds to what the previous root committed.
+    const again = await calculateEarnings(f.ledger.public, f.addresses, submissions, earnings);
+    expect(again.get(`${f.alice}:${usdc}`)).toBe(e18(360));
   });
 
   it("roots need a later calculation end, come only from the rewards updater, and can be disabled before activation", async () => {
