@@ -89,43 +89,64 @@ function takeInMemory(
 }
 
 /**
- * The same rules as `takeInMemory`, atomically in Redis. Windows come from Redis's TIME so gateways with
- * skewed clocks still share one window. Returns {verdict, retryAfterSeconds}: 0 ok, 1 second, 2 day.
+ * The same rules as `takeInMemory`, atomically in Redis, for a batch of requests of one key (admitted in
+ * order, each seeing the ones before it). Windows come from Redis's TIME so gateways with skewed clocks
+ * still share one window. ARGV: perSecond, perDay (-1 = unlimited), then each request's credits.
+ * Returns per request: 0 admitted, else the refusing limit (1 second, 2 day) then retry-after seconds.
  */
 export const takeCreditsScript = `
 local now = redis.call('TIME')
 local second = tonumber(now[1])
 local day = math.floor(second / 86400)
-local credits = tonumber(ARGV[1])
-local perSecond = tonumber(ARGV[2])
-local perDay = tonumber(ARGV[3])
+local perSecond = tonumber(ARGV[1])
+local perDay = tonumber(ARGV[2])
 local secondKey = KEYS[1] .. ':s:' .. second
 local dayKey = KEYS[1] .. ':d:' .. day
-if perDay >= 0 then
-  local usedDay = tonumber(redis.call('GET', dayKey) or '0')
-  if usedDay + credits > perDay then return {2, 86400 - (second % 86400)} end
+local usedSecond = tonumber(redis.call('GET', secondKey) or '0')
+local usedDay = tonumber(redis.call('GET', dayKey) or '0')
+local addedSecond = 0
+local addedDay = 0
+local verdicts = {}
+for i = 3, #ARGV do
+  local credits = tonumber(ARGV[i])
+  if perDay >= 0 and usedDay + addedDay + credits > perDay then
+    verdicts[#verdicts + 1] = 2
+    verdicts[#verdicts + 1] = 86400 - (second % 86400)
+  elseif perSecond >= 0 and usedSecond + addedSecond > 0 and usedSecond + addedSecond + credits > perSecond then
+    verdicts[#verdicts + 1] = 1
+    verdicts[#verdicts + 1] = 1
+  else
+    addedSecond = addedSecond + credits
+    addedDay = addedDay + credits
+    verdicts[#verdicts + 1] = 0
+    verdicts[#verdicts + 1] = 0
+  end
 end
-if perSecond >= 0 then
-  local usedSecond = tonumber(redis.call('GET', secondKey) or '0')
-  if usedSecond > 0 and usedSecond + credits > perSecond then return {1, 1} end
-  redis.call('INCRBY', secondKey, credits)
+if perSecond >= 0 and addedSecond > 0 then
+  redis.call('INCRBY', secondKey, addedSecond)
   redis.call('EXPIRE', secondKey, 2)
 end
-if perDay >= 0 then
-  redis.call('INCRBY', dayKey, credits)
+if perDay >= 0 and addedDay > 0 then
+  redis.call('INCRBY', dayKey, addedDay)
   redis.call('EXPIRE', dayKey, 172800)
 end
-return {0, 0}
+return verdicts
 `;
 
 interface CreditCommands {
-  dinTakeCredits(key: string, credits: number, perSecond: number, perDay: number): Promise<[number, number]>;
+  dinTakeCredits(key: string, ...args: number[]): Promise<number[]>;
+}
+
+interface PendingTake {
+  credits: number;
+  resolve: (verdict: LimitVerdict) => void;
 }
 
 /**
- * Limits shared by every gateway on one Redis. When Redis cannot answer, the gateway keeps serving and
- * enforces the limits on its own in memory (logged): an outage of the limiter must not become an outage
- * of the RPC service.
+ * Limits shared by every gateway on one Redis. Requests of one key that arrive in the same turn of the
+ * event loop share one script call (no added wait; under load, far fewer round trips). When Redis cannot
+ * answer, the gateway keeps serving and enforces the limits on its own in memory (logged): an outage of
+ * the limiter must not become an outage of the RPC service.
  */
 export function redisLimiter(
   redis: Redis,
@@ -135,35 +156,67 @@ export function redisLimiter(
   redis.defineCommand("dinTakeCredits", { numberOfKeys: 1, lua: takeCreditsScript });
   const commands = redis as unknown as CreditCommands;
   const fallback = new Map<string, Windows>();
+  const pending = new Map<string, { limits: KeyLimits; takes: PendingTake[] }>();
+  let scheduled = false;
   let lastWarning = 0;
-  return {
-    async take(key, credits, limits) {
-      if (limits.creditsPerSecond === null && limits.creditsPerDay === null) return { ok: true };
-      try {
-        const [verdict, retryAfterSeconds] = await commands.dinTakeCredits(
-          `${prefix}${key}`,
-          credits,
-          limits.creditsPerSecond ?? -1,
-          limits.creditsPerDay ?? -1,
+
+  const send = async (key: string, limits: KeyLimits, takes: PendingTake[]) => {
+    try {
+      const verdicts = await commands.dinTakeCredits(
+        `${prefix}${key}`,
+        limits.creditsPerSecond ?? -1,
+        limits.creditsPerDay ?? -1,
+        ...takes.map((take) => take.credits),
+      );
+      takes.forEach((take, index) => {
+        const verdict = Number(verdicts[index * 2]);
+        take.resolve(
+          verdict === 0
+            ? { ok: true }
+            : {
+                ok: false,
+                limit: verdict === 2 ? "day" : "second",
+                retryAfterSeconds: Number(verdicts[index * 2 + 1]),
+              },
         );
-        if (verdict === 0) return { ok: true };
-        return {
-          ok: false,
-          limit: verdict === 2 ? "day" : "second",
-          retryAfterSeconds: Number(retryAfterSeconds),
-        };
-      } catch (error) {
-        if (Date.now() - lastWarning > 10_000) {
-          lastWarning = Date.now();
-          options.logger?.warn(
-            { err: error },
-            "redis limiter unavailable; enforcing limits in this gateway only",
-          );
-        }
-        return takeInMemory(fallback, key, credits, limits, Date.now());
+      });
+    } catch (error) {
+      if (Date.now() - lastWarning > 10_000) {
+        lastWarning = Date.now();
+        options.logger?.warn(
+          { err: error },
+          "redis limiter unavailable; enforcing limits in this gateway only",
+        );
       }
+      for (const take of takes) take.resolve(takeInMemory(fallback, key, take.credits, limits, Date.now()));
+    }
+  };
+
+  const flush = () => {
+    scheduled = false;
+    const batch = [...pending];
+    pending.clear();
+    for (const [key, { limits, takes }] of batch) void send(key, limits, takes);
+  };
+
+  return {
+    take(key, credits, limits) {
+      if (limits.creditsPerSecond === null && limits.creditsPerDay === null)
+        return Promise.resolve({ ok: true });
+      return new Promise<LimitVerdict>((resolve) => {
+        const entry = pending.get(key);
+        if (entry) {
+          entry.limits = limits;
+          entry.takes.push({ credits, resolve });
+        } else pending.set(key, { limits, takes: [{ credits, resolve }] });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
     },
     async close() {
+      if (scheduled) flush();
       fallback.clear();
     },
   };
