@@ -67,6 +67,11 @@ export function registerGatewayCommand(program: Command): void {
           },
         );
       }
+      if (config.keys.enabled && config.keys.redisUrl === undefined && config.server.workers > 1) {
+        process.stderr.write(
+          `warning: without --redis-url each of the ${config.server.workers} workers enforces key limits on its own\n`,
+        );
+      }
       await runGateway(config);
     });
 }

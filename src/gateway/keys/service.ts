@@ -33,6 +33,11 @@ export interface KeyService {
 export async function startKeyService(config: KeysConfig, options: { logger: Logger }): Promise<KeyService> {
   const { logger } = options;
   const adminToken = readAdminToken(config);
+  if (adminToken === undefined) {
+    logger.warn(
+      "keys are on but the admin API is off: set keys.adminToken, keys.adminTokenFile or DIN_ADMIN_TOKEN",
+    );
+  }
   let db: SqlDatabase | undefined;
   let redis: RedisLink | undefined;
   try {
