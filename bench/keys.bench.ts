@@ -1,12 +1,13 @@
 /**
  * Gateway throughput with API keys + credits + usage on, against the same gateway with keys off, in one
- * run (`node bin/run-ts.mjs bench/keys.bench.ts [--quick]`): keys on embedded PGlite, and keys on PostgreSQL + Redis (the
- * setup several gateways share). Target: ≥ 0.9× the keys-off throughput.
+ * run (`node bin/run-ts.mjs bench/keys.bench.ts [--quick]`): keys on embedded PGlite, and keys on
+ * PostgreSQL + Redis (the setup several gateways share). Target: ≥ 0.9× the keys-off throughput.
  *
  * Two workloads: `eth_chainId` (answered by the gateway itself, so admission is the largest share of the
- * work: the worst case for the ratio) and `eth_getBalance` at a final block passed through to the stub
- * upstream (nginx answering from memory, as in bench/gateway.bench.ts). The key has limits high enough
- * never to refuse, so every request still pays the credit check and the usage count.
+ * work: the worst case for the ratio) and `eth_getBalance` at a final block (the gateway caches it after
+ * the first answer from the stub upstream, nginx answering from memory as in bench/gateway.bench.ts).
+ * The key has limits high enough never to refuse, so every request still pays the credit check and the
+ * usage count.
  *
  * Flags: --quick (3 s per measurement), --rounds N (interleaved repeats, best kept), --duration S,
  * --connections C.
@@ -109,7 +110,7 @@ const workloads = [
   { key: "local", label: "eth_chainId (answered by the gateway)", method: "eth_chainId", params: [] },
   {
     key: "passThrough",
-    label: "eth_getBalance at a final block (to the stub)",
+    label: "eth_getBalance at a final block (cached)",
     method: "eth_getBalance",
     params: ["0x00000000000000000000000000000000000000aa", "0x10"],
   },
