@@ -9,6 +9,7 @@ import type { JsonRpcErrorBody } from "../rpc/jsonrpc.js";
 import type { Network } from "./network.js";
 import type { AttemptOutcome } from "./outcome.js";
 import { pickNext, type RankedUpstream } from "./selection.js";
+import { type CancelHandle, cancelAttempt } from "./upstream.js";
 
 export interface RouteOptions {
   method: string;
@@ -33,7 +34,7 @@ export type RouteResult =
 export function route(network: Network, options: RouteOptions): Promise<RouteResult> {
   return new Promise<RouteResult>((resolve, reject) => {
     const tried: RankedUpstream[] = [];
-    const controllers = new Set<AbortController>();
+    const cancels = new Set<CancelHandle>();
     let settled = false;
     let lastError: JsonRpcErrorBody | undefined;
     let lastReason = "no upstream available";
@@ -68,8 +69,8 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
 
     function cleanup() {
       clearTimeout(hedgeTimer);
-      for (const controller of controllers) controller.abort();
-      controllers.clear();
+      for (const handle of cancels) cancelAttempt(handle);
+      cancels.clear();
     }
 
     function launch(isHedge: boolean): boolean {
@@ -88,21 +89,21 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
       if (isHedge) network.metrics.hedges.inc({ network: network.name, result: "sent" });
       else if (tried.length > 1)
         network.metrics.failovers.inc({ network: network.name, reason: shortReason(lastReason) });
-      // Only a hedged request can have a loser to cancel; the others need no controller.
-      const controller = options.hedge ? new AbortController() : undefined;
-      if (controller) controllers.add(controller);
+      // Only a hedged request can have a loser to cancel; the others need no cancel handle.
+      const cancel: CancelHandle | undefined = options.hedge ? { cancelled: false } : undefined;
+      if (cancel) cancels.add(cancel);
       inFlight++;
       const started = performance.now();
       target
         .call(options.method, options.params, {
           timeoutMs: Math.min(options.attemptTimeoutMs, remaining),
-          signal: controller?.signal,
+          cancel,
           nullIsMissing: options.nullIsMissing ?? false,
         })
         .then(
           (outcome) => {
             inFlight--;
-            if (controller) controllers.delete(controller);
+            if (cancel) cancels.delete(cancel);
             observe(upstream.id, outcome, performance.now() - started);
             if (settled || outcome.kind === "cancelled") return;
             if (isHedge && outcome.kind !== "retry")
@@ -112,7 +113,7 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
           (error: unknown) => {
             // Upstream.call classifies every failure; reaching here is a bug, not an upstream's fault.
             inFlight--;
-            if (controller) controllers.delete(controller);
+            if (cancel) cancels.delete(cancel);
             network.logger.error({ err: error, upstream: upstream.id }, "attempt failed unexpectedly");
             if (!settled && inFlight === 0 && !launch(false)) fail("internal error");
           },

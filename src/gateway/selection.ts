@@ -115,6 +115,8 @@ export function pickNext(
   ranked: readonly RankedUpstream[],
   tried: readonly UpstreamView[],
 ): RankedUpstream | undefined {
+  // The first attempt of every request: the ranking is sorted by tier first, so its head is the answer.
+  if (tried.length === 0) return ranked[0];
   const triedIds = new Set(tried.map((view) => view.id));
   const left = ranked.filter((view) => !triedIds.has(view.id));
   if (left.length === 0) return undefined;

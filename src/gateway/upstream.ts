@@ -15,30 +15,28 @@ import type { UpstreamView } from "./selection.js";
 const maxReplyBytes = 64 * 1024 * 1024;
 const jsonContentType = { "content-type": "application/json" };
 
-/** Reads a body of unknown length, giving up (undefined) past `limit` bytes. */
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 export interface UpstreamReply {
   status: number;
   /** Decoded JSON, or undefined when the body was not JSON. */
   body: unknown;
 }
 
+export interface CancelHandle {
+  cancelled: boolean;
+  /** Set by the attempt once it is on the wire. */
+  abort?: (() => void) | undefined;
+}
+
+/** Cancels an attempt, whether or not it has reached the wire yet. */
+export function cancelAttempt(handle: CancelHandle): void {
+  handle.cancelled = true;
+  handle.abort?.();
+}
+
 export interface SendOptions {
   timeoutMs: number;
-  signal?: AbortSignal | undefined;
+  /** Lets a caller cancel the attempt (a hedge race's loser); cheaper than an AbortSignal per call. */
+  cancel?: CancelHandle | undefined;
 }
 
 export class UpstreamTimeoutError extends Error {
@@ -110,48 +108,84 @@ export class Upstream {
   }
 
   /** Sends a JSON body; throws on transport failure or timeout. */
-  async send(body: string, options: SendOptions): Promise<UpstreamReply> {
-    // undici's own headers/body timeouts bound the attempt: no timer or AbortController of ours per call
-    // (those cost measurable GC at high request rates); a caller's signal is passed only when it has one.
-    try {
-      const response = await this.pool.request({
-        path: this.path,
-        method: "POST",
-        headers: jsonContentType,
-        body,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      const declared = response.headers["content-length"];
-      let text: string;
-      if (declared !== undefined && Number(declared) <= maxReplyBytes) {
-        text = await response.body.text();
-      } else if (declared !== undefined) {
-        response.body.destroy();
-        return { status: 502, body: undefined };
-      } else {
-        const read = await readLimited(response.body, maxReplyBytes);
-        if (read === undefined) return { status: 502, body: undefined };
-        text = read;
+  /**
+   * Sends a JSON body; throws on transport failure or timeout. Uses undici's dispatch API directly: the
+   * stream-based `request` API costs a Readable and its machinery per call, which showed up as a large
+   * share of the gateway's CPU under load. undici's headers/body timeouts bound the attempt.
+   */
+  send(body: string, options: SendOptions): Promise<UpstreamReply> {
+    return new Promise<UpstreamReply>((resolve, reject) => {
+      const cancel = options.cancel;
+      let status = 0;
+      let size = 0;
+      const chunks: Buffer[] = [];
+      let done = false;
+      const finish = (error: unknown, reply?: UpstreamReply) => {
+        if (done) return;
+        done = true;
+        if (cancel) cancel.abort = undefined;
+        if (reply) resolve(reply);
+        else reject(error);
+      };
+      if (cancel?.cancelled) {
+        finish(new Error("cancelled"));
+        return;
       }
-      let decoded: unknown;
-      try {
-        decoded = JSON.parse(text);
-      } catch {
-        decoded = undefined;
-      }
-      return { status: response.statusCode, body: decoded };
-    } catch (error) {
-      const code = (error as { code?: string } | null)?.code;
-      if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-        throw new UpstreamTimeoutError(`timed out after ${options.timeoutMs} ms`);
-      }
-      throw error;
-    }
+      this.pool.dispatch(
+        {
+          origin: this.url.origin,
+          path: this.path,
+          method: "POST",
+          headers: jsonContentType,
+          body,
+          headersTimeout: options.timeoutMs,
+          bodyTimeout: options.timeoutMs,
+        },
+        {
+          onRequestStart: (requestController) => {
+            if (!cancel) return;
+            if (cancel.cancelled) requestController.abort(new Error("cancelled"));
+            else cancel.abort = () => requestController.abort(new Error("cancelled"));
+          },
+          onResponseStart: (requestController, statusCode, headers) => {
+            status = statusCode;
+            if (Number(headers["content-length"] ?? 0) > maxReplyBytes) {
+              requestController.abort(new Error("reply too large"));
+              finish(undefined, { status: 502, body: undefined });
+            }
+          },
+          onResponseData: (requestController, chunk) => {
+            size += chunk.length;
+            if (size > maxReplyBytes) {
+              requestController.abort(new Error("reply too large"));
+              finish(undefined, { status: 502, body: undefined });
+              return;
+            }
+            chunks.push(chunk);
+          },
+          onResponseEnd: () => {
+            const text =
+              chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+            let decoded: unknown;
+            try {
+              decoded = JSON.parse(text);
+            } catch {
+              decoded = undefined;
+            }
+            finish(undefined, { status, body: decoded });
+          },
+          onResponseError: (_requestController, error) => {
+            const code = (error as { code?: string }).code;
+            if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+              finish(new UpstreamTimeoutError(`timed out after ${options.timeoutMs} ms`));
+            } else finish(error);
+          },
+        },
+      );
+    });
   }
 
-  /** One JSON-RPC call, classified. `signal` aborted by the caller yields a "cancelled" outcome. */
+  /** One JSON-RPC call, classified. An attempt cancelled by the caller yields a "cancelled" outcome. */
   async call(
     method: string,
     params: readonly unknown[] | Record<string, unknown> | undefined,
@@ -167,7 +201,7 @@ export class Upstream {
       const reply = await this.send(body, options);
       outcome = classifyReply(reply.status, reply.body, options.nullIsMissing ?? false);
     } catch (error) {
-      if (options.signal?.aborted) {
+      if (options.cancel?.cancelled) {
         // Lost a hedge race: not a failure, but the time it had taken so far is a lower bound of its latency.
         this.breaker.onCancel();
         this.latency.add(performance.now() - started);

@@ -138,6 +138,8 @@ function isValidId(id: unknown): boolean {
 
 /** Iterative depth check: deeply nested input must not overflow the stack here or later. */
 export function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  // Most params are a flat array with at most one level of objects: answer those without a stack.
+  if (Array.isArray(value) && maxDepth >= 3 && value.every(isShallow)) return false;
   const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
   while (stack.length > 0) {
     const { value: current, depth } = stack.pop()!;
@@ -149,6 +151,13 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
     }
   }
   return false;
+}
+
+/** A primitive, or an object/array whose members are all primitives. */
+function isShallow(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  const members = Array.isArray(value) ? value : Object.values(value);
+  return members.every((member) => typeof member !== "object" || member === null);
 }
 
 export function resultResponse(id: JsonRpcId, result: unknown): JsonRpcResponse {
