@@ -528,11 +528,20 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
     function _maturedDeallocations(address operator, IStrategy strategy) internal view returns (uint64 freed) {
         DoubleEndedQueue.Bytes32Deque storage queue = _deallocationQueue[operator][strategy];
         uint256 n = queue.length();
+        bytes32[] memory seen = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
-            Allocation memory a = _allocations[operator][queue.pos(i)][strategy];
+            bytes32 k = queue.pos(i);
+            Allocation memory a = _allocations[operator][k][strategy];
             if (a.pendingDiff >= 0) continue; // already applied
             if (a.effectBlock > block.number) break;
-            freed += uint64(uint128(-a.pendingDiff));
+            // A set can be queued twice (an entry left behind by a slash that cancelled its deallocation,
+            // then a new one); its pending deallocation counts once.
+            bool counted;
+            for (uint256 j; j < i && !counted; ++j) {
+                counted = seen[j] == k;
+            }
+            seen[i] = k;
+            if (!counted) freed += uint64(uint128(-a.pendingDiff));
         }
     }
 

@@ -31,14 +31,14 @@ describe("buildContracts", () => {
 
   it("emits contracts of any folder but interfaces/ and libraries/, and refuses two contracts with one name", () => {
     mkdirSync(join(root, "contracts", "din"), { recursive: true });
-    mkdirSync(join(root, "contracts", "libraries"), { recursive: true });
+    mkdirSync(join(root, "contracts", "din", "libraries"), { recursive: true });
     const header = "// SPDX-License-Identifier: Apache-2.0\npragma solidity ^0.8.27;\n";
     writeFileSync(
       join(root, "contracts", "din", "Registry.sol"),
       `${header}contract Registry { uint256 public n; }`,
     );
     writeFileSync(
-      join(root, "contracts", "libraries", "Lib.sol"),
+      join(root, "contracts", "din", "libraries", "Lib.sol"),
       `${header}library Lib { function f() internal {} }`,
     );
     expect(buildContracts({ root, quiet: true }).contracts).toEqual(["Counter", "Registry"]);
@@ -51,7 +51,6 @@ describe("buildContracts", () => {
       "registryAbi",
     );
     rmSync(join(root, "contracts", "din"), { recursive: true });
-    rmSync(join(root, "contracts", "libraries"), { recursive: true });
   });
 
   it("reports a compile error with file, line and message", () => {

@@ -47,8 +47,8 @@ export class ContractCompileError extends DinError {
 }
 
 /**
- * Folders of contracts/ whose contracts get no artifacts: interfaces and libraries are not deployed.
- * Every other folder (core/, test/, and those other parts of the protocol add) does.
+ * Folders (at any depth under contracts/) whose contracts get no artifacts: interfaces and libraries are
+ * not deployed. Every other folder (core/, test/, and those other parts of the protocol add) does.
  */
 const NON_DEPLOYABLE_DIRS = ["interfaces", "libraries"];
 
@@ -167,8 +167,8 @@ export function buildContracts(options: BuildContractsOptions = {}): BuildContra
   // Collect first, so a clash leaves the previous artifacts in place.
   const artifacts = new Map<string, { path: string; abi: unknown[]; bytecode: string }>();
   for (const [path, contracts] of Object.entries(output.contracts ?? {})) {
-    const folder = path.split("/")[1] ?? "";
-    if (!path.startsWith("contracts/") || NON_DEPLOYABLE_DIRS.includes(folder)) continue;
+    const folders = path.split("/").slice(1, -1);
+    if (!path.startsWith("contracts/") || folders.some((f) => NON_DEPLOYABLE_DIRS.includes(f))) continue;
     for (const [name, artifact] of Object.entries(contracts)) {
       if (artifact.evm.bytecode.object.length === 0) continue; // abstract contract or interface
       const other = artifacts.get(name);

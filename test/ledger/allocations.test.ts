@@ -78,6 +78,27 @@ describe("operator sets and allocations", () => {
     expect(await f.am.read.getDeallocationQueueLength([f.operator, f.strategy])).toBe(0n);
   });
 
+  it("counts a set's deallocation once even when a slash left an older queue entry for it", async () => {
+    await f.registerForSets(f.operator, [SET_A, SET_B]);
+    await f.allocate(f.operator, SET_B, [f.strategy], [e18("0.3")]);
+    await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.5")]);
+    await f.allocate(f.operator, SET_B, [f.strategy], [e18("0.1")]); // queued first
+    await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.2")]); // queued behind it
+    await f.slash(f.operator, SET_A, [f.strategy], [WAD]); // takes all of A, its pending deallocation too
+    await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.1")]);
+    await f.allocate(f.operator, SET_A, [f.strategy], [0n]); // A is queued a second time
+    expect(await f.am.read.getDeallocationQueueLength([f.operator, f.strategy])).toBe(3n);
+    await f.ledger.mine(f.params.deallocationDelay + 1);
+    expect(await encumbered()).toBe(e18("0.1"));
+    await f.ledger.write(f.carol, {
+      ...f.amc,
+      functionName: "clearDeallocationQueue",
+      args: [f.operator, [f.strategy], [10]],
+    });
+    expect(await encumbered()).toBe(e18("0.1"));
+    expect(await f.am.read.getDeallocationQueueLength([f.operator, f.strategy])).toBe(0n);
+  });
+
   it("a deallocation while not slashable applies at once", async () => {
     await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.5")]);
     await f.allocate(f.operator, SET_A, [f.strategy], [0n]);
