@@ -42,6 +42,9 @@ program
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
       let network: Awaited<ReturnType<typeof up>>;
       try {
+        // The ledger's contracts are compiled when their sources changed since the last build.
+        const { buildContracts } = await import("../ledger/build.js");
+        buildContracts({ quiet: true });
         network = await up({
           dataDir: flags.dataDir,
           port: flags.port,
