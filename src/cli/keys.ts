@@ -217,12 +217,18 @@ export function registerKeysCommands(program: Command): void {
       const target = adminTarget(flags);
       const query = flags.project ? `?project=${encodeURIComponent(String(flags.project))}` : "";
       const listed = await callAdmin<{ keys: KeyView[] }>(target, "GET", `/admin/keys${query}`);
+      const projects = await callAdmin<{ projects: Array<{ id: string; name: string }> }>(
+        target,
+        "GET",
+        "/admin/projects",
+      );
+      const projectName = new Map(projects.projects.map((project) => [project.id, project.name]));
       const lines = [
         `${"key".padEnd(34)} ${"project".padEnd(20)} ${"name".padEnd(16)} ${"status".padEnd(9)} limits`,
       ];
       for (const key of listed.keys) {
         lines.push(
-          `${key.key.padEnd(34)} ${key.project.padEnd(20)} ${key.name.slice(0, 16).padEnd(16)} ${key.status.padEnd(9)} ${key.limits.creditsPerSecond ?? "∞"}/s ${key.limits.creditsPerDay ?? "∞"}/day`,
+          `${key.key.padEnd(34)} ${(projectName.get(key.project) ?? key.project).slice(0, 20).padEnd(20)} ${key.name.slice(0, 16).padEnd(16)} ${key.status.padEnd(9)} ${key.limits.creditsPerSecond ?? "∞"}/s ${key.limits.creditsPerDay ?? "∞"}/day`,
         );
       }
       print(
