@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.27;
+
+/// @title IDinEpochs
+/// @notice SLA epochs of the DIN service: watchers' reports, the median per operator, the governed SLA
+///         table, and the per-network fee pool split by relays served × performance multiplier.
+interface IDinEpochs {
+    /// @notice One operator's service in an epoch, as one watcher measured it.
+    struct Metrics {
+        address operator;
+        /// @dev share of probes answered correctly, in bps (10000 = all)
+        uint16 availabilityBps;
+        uint32 p50LatencyMs;
+        /// @dev mean blocks behind the network head
+        uint32 lagBlocks;
+    }
+
+    /// @notice The governed SLA table. Defaults follow DIN's published table.
+    struct SlaTable {
+        /// @dev below this availability the operator is slashed `availabilityWad` (9990 = 99.9%)
+        uint16 minAvailabilityBps;
+        /// @dev availability at which the performance multiplier reaches 0 (linear from 1.0 at the minimum)
+        uint16 floorAvailabilityBps;
+        /// @dev above this p50 latency the operator is slashed `latencyWad` (200 ms)
+        uint32 maxP50LatencyMs;
+        /// @dev above this lag the multiplier falls as maxLag / lag (no slash)
+        uint32 maxLagBlocks;
+        /// @dev 0.1% = 1e15
+        uint64 availabilityWad;
+        /// @dev 0.05% = 5e14
+        uint64 latencyWad;
+        /// @dev no answer all epoch: 2% = 2e16
+        uint64 downWad;
+    }
+
+    /// @notice Epoch timing (blocks) and the number of reports that finalizes an epoch before its deadline.
+    struct EpochParams {
+        uint32 epochLength;
+        uint32 reportWindow;
+        uint32 reportQuorum;
+    }
+
+    /// @notice Caller lacks the role, or is not an active watcher / gateway.
+    error InvalidCaller();
+    /// @notice A parameter is zero or out of range.
+    error InvalidParameter();
+    /// @notice The network does not exist.
+    error UnknownNetwork(uint32 networkId);
+    /// @notice The epoch has not ended yet.
+    error EpochNotOver();
+    /// @notice The report window of the epoch is over.
+    error ReportWindowOver();
+    /// @notice The epoch is already finalized.
+    error AlreadyFinalized();
+    /// @notice This watcher already reported the epoch.
+    error AlreadyReported();
+    /// @notice Operators in a report must be strictly ascending.
+    error NotSorted();
+    /// @notice Neither a quorum of reports nor the deadline is reached.
+    error NotFinalizable();
+    /// @notice The reports passed to finalize are not the ones submitted.
+    error ReportsMismatch();
+    /// @notice Array lengths differ.
+    error LengthMismatch();
+    /// @notice Usage can be reported for the current or a past epoch only.
+    error FutureEpoch();
+
+    /// @notice Fees were paid into an epoch's pool.
+    event FeesPaid(uint32 indexed networkId, uint256 indexed epoch, address indexed payer, uint256 amount);
+    /// @notice A gateway reported relays served per operator.
+    event UsageReported(
+        uint32 indexed networkId, uint256 indexed epoch, address indexed gateway, address[] operators, uint64[] relays
+    );
+    /// @notice A watcher's report (its hash is stored; finalize re-supplies it).
+    event ReportSubmitted(
+        uint32 indexed networkId, uint256 indexed epoch, address indexed watcher, uint256 index, Metrics[] metrics
+    );
+    /// @notice The median of an operator's metrics and its performance multiplier (bps).
+    event OperatorJudged(
+        uint32 indexed networkId,
+        uint256 indexed epoch,
+        address indexed operator,
+        uint16 availabilityBps,
+        uint32 p50LatencyMs,
+        uint32 lagBlocks,
+        uint256 multiplierBps
+    );
+    /// @notice An epoch was finalized: `paid` went to the RewardsCoordinator, `carried` to the next pool.
+    event EpochFinalized(uint32 indexed networkId, uint256 indexed epoch, uint256 reports, uint256 paid, uint256 carried);
+    /// @notice The SLA table changed.
+    event SlaTableSet(SlaTable table);
+    /// @notice Epoch parameters changed; a new length applies from `fromEpoch` (starting at `fromBlock`).
+    event EpochParamsSet(EpochParams params, uint256 fromEpoch, uint256 fromBlock);
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.27;
+
+/// @title IDinSlasher
+/// @notice Evidence and punishment of the DIN service: signed relays checked against the chain, slashes
+///         queued behind a veto window, executed by anyone after it, jail and ejection of repeat offenders.
+interface IDinSlasher {
+    /// @notice What an operator signs (EIP-712) when asked to: the request, the response, and what the
+    ///         response claims about the chain (zero block when nothing).
+    struct Relay {
+        uint256 chainId;
+        bytes32 requestHash;
+        bytes32 responseHash;
+        uint256 blockNumber;
+        bytes32 blockHash;
+        uint256 servedAt;
+    }
+
+    /// @notice Why a slash was queued.
+    enum Reason {
+        WrongData,
+        Unavailable,
+        SlowLatency,
+        Down
+    }
+
+    /// @notice Where a queued slash stands.
+    enum Status {
+        None,
+        Queued,
+        Vetoed,
+        Executed
+    }
+
+    /// @notice A slash waiting for its veto window.
+    struct QueuedSlash {
+        address operator;
+        uint32 networkId;
+        uint32 queuedAt;
+        Status status;
+        Reason reason;
+        uint64 wad;
+    }
+
+    /// @notice The governed slashing parameters (blocks and WAD fractions).
+    struct SlashParams {
+        /// @dev blocks during which the veto committee may cancel a queued slash
+        uint32 vetoWindow;
+        /// @dev blocks reserved to get an execution mined after the window
+        uint32 submissionMargin;
+        /// @dev blocks an operator stays jailed after each slash
+        uint32 jailCooldown;
+        /// @dev executed slashes on a network after which the operator is ejected from it
+        uint32 ejectAfter;
+        /// @dev distinct watchers that must attest a canonical block hash of another chain
+        uint32 attestQuorum;
+        /// @dev wrong data, first offence (1% = 1e16)
+        uint64 wrongDataWad;
+        /// @dev wrong data, repeat offence (5% = 5e16)
+        uint64 repeatWrongDataWad;
+    }
+
+    /// @notice Caller lacks the role.
+    error InvalidCaller();
+    /// @notice detection + veto window + margin must stay below the deallocation and withdrawal delays.
+    error TimingRuleViolated(uint256 required, uint256 limit);
+    /// @notice A parameter is zero or out of range.
+    error InvalidParameter();
+    /// @notice The relay was already used as evidence.
+    error RelayAlreadyUsed();
+    /// @notice The signer is not bound to an operator of the relay's network.
+    error UnknownSigner();
+    /// @notice No network serves the relay's chain.
+    error UnknownChain(uint256 chainId);
+    /// @notice The relay claims no block, or its block hash is the canonical one.
+    error NotFraudulent();
+    /// @notice The canonical hash is not available (not this chain / older than 256 blocks / not attested).
+    error CanonicalHashUnavailable();
+    /// @notice The relay is for the ledger's own chain: prove it against blockhash() instead.
+    error UseOnChainProof();
+    /// @notice No such queued slash, or it is no longer queued.
+    error NotQueued();
+    /// @notice The veto window is over.
+    error VetoWindowOver();
+    /// @notice The veto window is not over yet.
+    error VetoWindowOpen();
+    /// @notice The watcher already attested this block.
+    error AlreadyAttested();
+    /// @notice The epochs contract can be wired once.
+    error AlreadyWired();
+
+    /// @notice A slash was queued (the operator stays registered; it is jailed meanwhile).
+    event SlashQueued(
+        uint256 indexed slashId, address indexed operator, uint32 indexed networkId, Reason reason, uint64 wad
+    );
+    /// @notice The veto committee cancelled a queued slash.
+    event SlashVetoed(uint256 indexed slashId, address indexed vetoer);
+    /// @notice A slash went through the restaking core.
+    event SlashExecuted(uint256 indexed slashId, address indexed operator, uint32 indexed networkId, uint64 wad);
+    /// @notice A signed relay contradicting the chain was proven.
+    event FraudProven(
+        bytes32 indexed relayDigest, address indexed operator, uint32 indexed networkId, uint256 blockNumber
+    );
+    /// @notice A watcher attested a canonical block hash of another chain.
+    event BlockHashAttested(address indexed watcher, uint256 indexed chainId, uint256 blockNumber, bytes32 blockHash);
+    /// @notice A canonical block hash reached the attestation quorum.
+    event CanonicalHashSet(uint256 indexed chainId, uint256 blockNumber, bytes32 blockHash);
+    /// @notice Parameters changed.
+    event SlashParamsSet(SlashParams params);
+
+    /// @notice Queues a slash and jails the operator (the epochs contract only).
+    function queueSlash(address operator, uint32 networkId, uint64 wad, Reason reason) external returns (uint256);
+
+    /// @notice Reverts unless `detection + vetoWindow + margin` is below both core delays.
+    function checkTiming(uint256 detectionBlocks, uint256 vetoWindow, uint256 margin) external view;
+
+    /// @notice Veto window plus submission margin, in blocks.
+    function vetoAndMargin() external view returns (uint256);
+}

@@ -1,0 +1,59 @@
+// Reading SLA epochs back from the ledger: the reports watchers submitted (the contract keeps only their
+// hashes; finalize takes them back in submission order) and the medians and payouts of a finalized epoch.
+import type { Address, PublicClient } from "viem";
+import { dinEpochsAbi } from "../artifacts/index.js";
+
+/** One operator's metrics in a watcher's report (IDinEpochs.Metrics). */
+export type OperatorMetrics = {
+  operator: Address;
+  /** Share of probes answered correctly, bps. */
+  availabilityBps: number;
+  p50LatencyMs: number;
+  lagBlocks: number;
+};
+
+/** Sorts metrics by operator address, as submitReport requires. */
+export function sortMetrics(metrics: readonly OperatorMetrics[]): OperatorMetrics[] {
+  return [...metrics].sort((a, b) => (BigInt(a.operator) < BigInt(b.operator) ? -1 : 1));
+}
+
+/** The reports submitted for (network, epoch), in submission order: the argument finalize expects. */
+export async function readEpochReports(
+  client: PublicClient,
+  epochs: Address,
+  networkId: number,
+  epoch: bigint,
+  fromBlock = 0n,
+): Promise<OperatorMetrics[][]> {
+  const logs = await client.getContractEvents({
+    address: epochs,
+    abi: dinEpochsAbi,
+    eventName: "ReportSubmitted",
+    args: { networkId, epoch },
+    fromBlock,
+    strict: true,
+  });
+  const byIndex = new Map<bigint, OperatorMetrics[]>();
+  for (const log of logs) {
+    byIndex.set(
+      log.args.index,
+      log.args.metrics.map((m) => ({
+        operator: m.operator,
+        availabilityBps: m.availabilityBps,
+        p50LatencyMs: m.p50LatencyMs,
+        lagBlocks: m.lagBlocks,
+      })),
+    );
+  }
+  return [...byIndex.keys()].sort((a, b) => (a < b ? -1 : 1)).map((i) => byIndex.get(i) ?? []);
+}
+
+/**
+ * The median the contract takes of `values` (one per watcher covering the operator): the middle value,
+ * and with an even count the middle value that favours the operator.
+ */
+export function medianFor(values: readonly number[], favour: "high" | "low"): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  return sorted[favour === "high" ? Math.floor(n / 2) : Math.floor((n - 1) / 2)] ?? 0;
+}

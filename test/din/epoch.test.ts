@@ -1,0 +1,207 @@
+// A full SLA epoch: three watchers report (one lies wildly), the medians decide, slashes are queued and
+// jail without deregistering, one is vetoed and one executed, fees are split by relays × performance and
+// delegators claim exactly their share through the restaking core's rewards.
+import type { Address } from "viem";
+import { beforeAll, describe, expect, it } from "vitest";
+import { mulDivUp } from "../../src/ledger/slashing.js";
+import { expectRevert } from "../ledger/fixture.js";
+import { type DinFixture, deployDinFixture, ETHEREUM, healthy, WAD } from "./fixture.js";
+
+const E18 = WAD;
+
+describe("an SLA epoch", () => {
+  let f: DinFixture;
+  let op0: Address; // healthy; alice and bob delegate to it
+  let op1: Address; // availability 99.5%: slashed 0.1%, executed; carol delegates to it
+  let op2: Address; // p50 300 ms: slashed 0.05%, vetoed
+  let startBlock: bigint;
+  let epoch: bigint;
+
+  beforeAll(async () => {
+    f = await deployDinFixture();
+    startBlock = await f.ledger.blockNumber();
+    [op0, op1, op2] = f.operators;
+    await f.registerWatchersAndGateway();
+    for (const op of f.operators) await f.registerOperator(op);
+    for (const [staker, op, amount] of [
+      [f.alice, op0, 30n],
+      [f.bob, op0, 10n],
+      [f.carol, op1, 20n],
+    ] as const) {
+      await f.deposit(staker, amount * E18);
+      await f.delegate(staker, op);
+    }
+    epoch = await f.currentEpoch();
+  });
+
+  it("takes the median across watchers, queues slashes, jails without deregistering and pays the rest", async () => {
+    await f.payFees(ETHEREUM, 1000n * E18);
+    await f.reportUsage(ETHEREUM, epoch, [
+      [op0, 100n],
+      [op1, 50n],
+      [op2, 50n],
+    ]);
+    await f.endEpoch(epoch);
+    const honest = [
+      healthy(op0),
+      { ...healthy(op1), availabilityBps: 9950 },
+      { ...healthy(op2), p50LatencyMs: 300 },
+    ];
+    await f.submitReport(f.watchers[0] as Address, ETHEREUM, epoch, honest);
+    await f.submitReport(f.watchers[1] as Address, ETHEREUM, epoch, honest);
+    // The third watcher lies wildly: op0 down, op1 perfect, op2 instant, and an invented operator.
+    await f.submitReport(f.watchers[2] as Address, ETHEREUM, epoch, [
+      { ...healthy(op0), availabilityBps: 0, p50LatencyMs: 9000, lagBlocks: 999 },
+      healthy(op1),
+      { ...healthy(op2), p50LatencyMs: 1 },
+      healthy(f.outsider),
+    ]);
+    const receipt = await f.finalize(ETHEREUM, epoch);
+    const judged = await f.ledger.public.getContractEvents({
+      ...f.epochs,
+      eventName: "OperatorJudged",
+      fromBlock: receipt.blockNumber,
+      toBlock: receipt.blockNumber,
+      strict: true,
+    });
+    const byOperator = new Map(judged.map((e) => [e.args.operator, e.args]));
+    expect(byOperator.size).toBe(3); // the invented operator is in a minority of reports: ignored
+    expect(byOperator.get(op0)).toMatchObject({ availabilityBps: 10_000, p50LatencyMs: 50, lagBlocks: 0 });
+    expect(byOperator.get(op1)).toMatchObject({ availabilityBps: 9950 });
+    expect(byOperator.get(op2)).toMatchObject({ p50LatencyMs: 300 });
+
+    expect(await f.queueLength()).toBe(2n);
+    const s0 = await f.queuedSlash(0n);
+    const s1 = await f.queuedSlash(1n);
+    expect(s0).toMatchObject({ operator: op1, networkId: ETHEREUM, wad: E18 / 1000n, status: 1, reason: 1 });
+    expect(s1).toMatchObject({ operator: op2, networkId: ETHEREUM, wad: E18 / 2000n, status: 1, reason: 2 });
+    // Queuing jails but never deregisters, and takes nothing yet.
+    for (const op of [op1, op2]) {
+      expect(await f.jailed(op)).toBe(true);
+      expect(await f.isMember(op)).toBe(true);
+      expect(await f.maxMagnitude(op)).toBe(WAD);
+    }
+    expect(await f.jailed(op0)).toBe(false);
+
+    // Only op0 met the SLA: it gets the whole pool, escrowed in the RewardsCoordinator.
+    const submissions = await f.ledger.public.getContractEvents({
+      ...f.rc,
+      eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
+      fromBlock: receipt.blockNumber,
+      toBlock: receipt.blockNumber,
+      strict: true,
+    });
+    expect(submissions).toHaveLength(1);
+    expect(submissions[0]?.args.submission.operatorRewards).toEqual([{ operator: op0, amount: 1000n * E18 }]);
+    expect(await f.balanceOf(f.addresses.rewardsCoordinator)).toBe(1000n * E18);
+  });
+
+  it("refuses a second report, a late one and a second finalization", async () => {
+    await expectRevert(
+      f.submitReport(f.watchers[0] as Address, ETHEREUM, epoch, [healthy(op0)]),
+      "AlreadyFinalized",
+    );
+    await expectRevert(f.finalize(ETHEREUM, epoch), "AlreadyFinalized");
+    await expectRevert(f.submitReport(f.outsider, ETHEREUM, epoch, [healthy(op0)]), "InvalidCaller");
+  });
+
+  it("lets the veto committee cancel a slash within the window: the operator stays registered and whole", async () => {
+    await expectRevert(
+      f.ledger.write(f.outsider, { ...f.slasher, functionName: "veto", args: [1n] }),
+      "AccessControlUnauthorizedAccount",
+    );
+    await f.ledger.write(f.guardian, { ...f.slasher, functionName: "veto", args: [1n] });
+    expect((await f.queuedSlash(1n)).status).toBe(2);
+    expect(await f.jailed(op2)).toBe(false);
+    expect(await f.isMember(op2)).toBe(true);
+    expect(await f.allocatedStake(op2)).toBe(5n * E18);
+    await expectRevert(
+      f.ledger.write(f.outsider, { ...f.slasher, functionName: "execute", args: [1n] }),
+      "NotQueued",
+    );
+  });
+
+  it("executes a slash after the window (anyone): stake and delegators' shares fall as the restaking math says", async () => {
+    await expectRevert(
+      f.ledger.write(f.outsider, { ...f.slasher, functionName: "execute", args: [0n] }),
+      "VetoWindowOpen",
+    );
+    const s0 = await f.queuedSlash(0n);
+    const vetoWindow = BigInt(f.deployment.params.slash.vetoWindow);
+    const now = await f.ledger.blockNumber();
+    const due = BigInt(s0.queuedAt) + vetoWindow + 1n;
+    if (now + 1n < due) await f.ledger.mine(Number(due - now - 1n));
+    const opBefore = await f.operatorShares(op1);
+    await f.ledger.write(f.outsider, { ...f.slasher, functionName: "execute", args: [0n] });
+    // Allocated magnitude 0.5: slashed = ceil(0.5e18 × 1e15 / 1e18), and max magnitude falls by it.
+    const slashed = mulDivUp(WAD / 2n, E18 / 1000n, WAD);
+    const newMax = WAD - slashed;
+    expect(await f.maxMagnitude(op1)).toBe(newMax);
+    expect(await f.operatorShares(op1)).toBe(mulDivUp(opBefore, newMax, WAD));
+    expect(await f.withdrawable(f.carol)).toBe((20n * E18 * newMax) / WAD);
+    expect(await f.withdrawable(f.alice)).toBe(30n * E18);
+    // One offence: still registered (ejection comes with the repeat), still jailed.
+    expect(await f.isMember(op1)).toBe(true);
+    expect(await f.jailed(op1)).toBe(true);
+    await expectRevert(
+      f.ledger.write(f.guardian, { ...f.slasher, functionName: "veto", args: [0n] }),
+      "NotQueued",
+    );
+  });
+
+  it("excludes the jailed operator from the next epoch's rewards; delegators claim exactly their share", async () => {
+    const next = await f.currentEpoch(); // the epoch after the slash (the veto window took us past epoch + 1)
+    await f.payFees(ETHEREUM, 900n * E18);
+    await f.reportUsage(ETHEREUM, next, [
+      [op0, 100n],
+      [op1, 100n],
+      [op2, 100n],
+    ]);
+    await f.endEpoch(next);
+    const all = [healthy(op0), healthy(op1), healthy(op2)];
+    await f.submitReport(f.watchers[0] as Address, ETHEREUM, next, all);
+    await f.submitReport(f.watchers[1] as Address, ETHEREUM, next, all);
+    expect(await f.jailed(op1)).toBe(true);
+    const receipt = await f.finalize(ETHEREUM, next);
+    const [submission] = await f.ledger.public.getContractEvents({
+      ...f.rc,
+      eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
+      fromBlock: receipt.blockNumber,
+      toBlock: receipt.blockNumber,
+      strict: true,
+    });
+    const paid = [...(submission?.args.submission.operatorRewards ?? [])];
+    const expected = [
+      { operator: op0, amount: 450n * E18 },
+      { operator: op2, amount: 450n * E18 },
+    ].sort((a, b) => (BigInt(a.operator) < BigInt(b.operator) ? -1 : 1));
+    expect(paid).toEqual(expected);
+
+    const { tree, rootIndex } = await f.publishRewards(startBlock);
+    // op0's stake: itself 10, alice 30, bob 10; commission 10% of each submission, the rest pro rata.
+    const share = (amount: bigint, stake: bigint, total: bigint) => ((amount - amount / 10n) * stake) / total;
+    const aliceExpected = share(1000n * E18, 30n, 50n) + share(450n * E18, 30n, 50n);
+    const bobExpected = share(1000n * E18, 10n, 50n) + share(450n * E18, 10n, 50n);
+    for (const [who, amount] of [
+      [f.alice, aliceExpected],
+      [f.bob, bobExpected],
+    ] as const) {
+      await f.claim(who, tree, rootIndex);
+      expect(await f.balanceOf(who)).toBe(amount);
+    }
+    expect(tree.claim(f.carol, f.addresses.feeToken)).toBeUndefined();
+    await expectRevert(f.claim(f.alice, tree, rootIndex), "EarningsNotGreaterThanClaimed");
+  });
+
+  it("finalizes after the deadline with no reports and carries the pool to the next epoch", async () => {
+    const e = await f.currentEpoch();
+    await f.payFees(ETHEREUM, 7n * E18);
+    await f.endEpoch(e);
+    await expectRevert(f.finalize(ETHEREUM, e), "NotFinalizable");
+    await f.ledger.mine(f.deployment.params.epochs.reportWindow + 1);
+    await f.finalize(ETHEREUM, e);
+    expect(
+      await f.ledger.public.readContract({ ...f.epochs, functionName: "carriedFees", args: [ETHEREUM] }),
+    ).toBe(7n * E18);
+  });
+});

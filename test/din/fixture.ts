@@ -1,0 +1,284 @@
+// A DIN deployment on an in-process Hardhat chain: the restaking core with devnet DIN delays, the service
+// and its governance, three admitted watchers and a gateway, and helpers that stake, register, report,
+// finalize and claim in the words of the design.
+import { type Address, encodeAbiParameters, getAddress, type Hex, parseAbiParameters } from "viem";
+import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
+import {
+  allocationManagerAbi,
+  delegationManagerAbi,
+  dinEpochsAbi,
+  dinRegistryAbi,
+  dinSlasherAbi,
+  mockERC20Abi,
+  rewardsCoordinatorAbi,
+  strategyBaseAbi,
+  strategyManagerAbi,
+} from "../../src/ledger/artifacts/index.js";
+import { type DeployDinOptions, deployDin } from "../../src/ledger/din/deploy.js";
+import { type OperatorMetrics, readEpochReports, sortMetrics } from "../../src/ledger/din/epochs.js";
+import { createHardhatLedger } from "../../src/ledger/hardhat.js";
+import { buildRewardsTree, type Earnings } from "../../src/ledger/rewards.js";
+import { calculateEarnings, readRewardsSubmissions } from "../../src/ledger/rewards-calculator.js";
+
+export const WAD = 10n ** 18n;
+export const ETHEREUM = 1;
+export const POLYGON = 2;
+export const WATCHER_SET = 1_000_000;
+export const GATEWAY_SET = 1_000_001;
+
+/** Healthy metrics for `operator`. */
+export const healthy = (operator: Address): OperatorMetrics => ({
+  operator,
+  availabilityBps: 10_000,
+  p50LatencyMs: 50,
+  lagBlocks: 0,
+});
+
+export type DinFixture = Awaited<ReturnType<typeof deployDinFixture>>;
+
+export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers" | "gateways"> = {}) {
+  const ledger = await createHardhatLedger();
+  const a = ledger.accounts;
+  const at = (i: number) => a[i] as Address;
+  const deployer = at(0);
+  const guardian = at(1);
+  const watchers = [at(2), at(3), at(4)];
+  const gateway = at(5);
+  const operators = [at(6), at(7), at(8)] as [Address, Address, Address];
+  const [alice, bob, carol, payer, outsider] = [at(9), at(10), at(11), at(12), at(13)];
+  const clients = { wallet: ledger.wallet(deployer), public: ledger.public };
+  const deployment = await deployDin(clients, {
+    keepDeployerRoles: true,
+    guardian,
+    watchers,
+    gateways: [gateway],
+    ...options,
+  });
+  const d = deployment.addresses;
+  const strategy = d.strategies[0] as Address;
+  const token = await ledger.public.readContract({
+    address: strategy,
+    abi: strategyBaseAbi,
+    functionName: "underlyingToken",
+  });
+  const registry = { address: d.registry, abi: dinRegistryAbi } as const;
+  const slasher = { address: d.slasher, abi: dinSlasherAbi } as const;
+  const epochs = { address: d.epochs, abi: dinEpochsAbi } as const;
+  const am = { address: d.allocationManager, abi: allocationManagerAbi } as const;
+  const dm = { address: d.delegationManager, abi: delegationManagerAbi } as const;
+  const rc = { address: d.rewardsCoordinator, abi: rewardsCoordinatorAbi } as const;
+  const read = ledger.public.readContract.bind(ledger.public);
+
+  /** Operators' signing keys (not funded: they only sign). */
+  const signers = new Map<Address, PrivateKeyAccount>();
+  let endpointCounter = 0;
+
+  const f = {
+    ledger,
+    deployment,
+    addresses: d,
+    deployer,
+    guardian,
+    watchers,
+    gateway,
+    operators,
+    alice,
+    bob,
+    carol,
+    payer,
+    outsider,
+    strategy,
+    token,
+    registry,
+    slasher,
+    epochs,
+    am,
+    dm,
+    rc,
+    signers,
+
+    async mint(to: Address, amount: bigint, t: Address = token) {
+      await ledger.write(to, { address: t, abi: mockERC20Abi, functionName: "mint", args: [to, amount] });
+    },
+    async deposit(staker: Address, amount: bigint) {
+      await f.mint(staker, amount);
+      await ledger.write(staker, {
+        address: token,
+        abi: mockERC20Abi,
+        functionName: "approve",
+        args: [d.strategyManager, amount],
+      });
+      await ledger.write(staker, {
+        address: d.strategyManager,
+        abi: strategyManagerAbi,
+        functionName: "depositIntoStrategy",
+        args: [strategy, token, amount],
+      });
+    },
+    delegate: (staker: Address, operator: Address) =>
+      ledger.write(staker, { ...dm, functionName: "delegateTo", args: [operator] }),
+    /** Registers `who` as a restaking operator with `selfStake` and allocates `magnitude` of it to `setId`. */
+    async stake(who: Address, selfStake: bigint, setId: number, magnitude = WAD / 2n) {
+      if (!(await read({ ...dm, functionName: "isOperator", args: [who] }))) {
+        await ledger.write(who, {
+          ...dm,
+          functionName: "registerAsOperator",
+          args: [0, "https://op.example"],
+        });
+      }
+      if (selfStake > 0n) await f.deposit(who, selfStake);
+      await ledger.write(who, {
+        ...am,
+        functionName: "modifyAllocations",
+        args: [
+          who,
+          [
+            {
+              operatorSet: { avs: d.registry, id: setId },
+              strategies: [strategy],
+              newMagnitudes: [magnitude],
+            },
+          ],
+        ],
+      });
+    },
+    metadata(operator: Address, overrides: Partial<{ endpoint: string; signer: Address }> = {}) {
+      let signer = signers.get(operator);
+      if (!signer) {
+        signer = privateKeyToAccount(generatePrivateKey());
+        signers.set(operator, signer);
+      }
+      return {
+        endpoint: overrides.endpoint ?? `https://node-${++endpointCounter}.example:8545`,
+        cloud: "aws",
+        region: "eu-west-1",
+        client: "geth/1.14",
+        signer: overrides.signer ?? signer.address,
+      };
+    },
+    encodeMetadata(m: {
+      endpoint: string;
+      cloud: string;
+      region: string;
+      client: string;
+      signer: Address;
+    }): Hex {
+      return encodeAbiParameters(
+        parseAbiParameters("(string endpoint, string cloud, string region, string client, address signer)"),
+        [m],
+      );
+    },
+    registerForSet: (who: Address, setId: number, data: Hex = "0x") =>
+      ledger.write(who, {
+        ...am,
+        functionName: "registerForOperatorSets",
+        args: [who, { avs: d.registry, operatorSetIds: [setId], data }],
+      }),
+    /** Stakes, allocates and registers an operator on a network with fresh metadata. */
+    async registerOperator(operator: Address, networkId = ETHEREUM, selfStake = 10n * WAD) {
+      await f.stake(operator, selfStake, networkId);
+      await f.registerForSet(operator, networkId, f.encodeMetadata(f.metadata(operator)));
+    },
+    async registerWatchersAndGateway() {
+      for (const w of watchers) {
+        await f.stake(w, 2n * WAD, WATCHER_SET);
+        await f.registerForSet(w, WATCHER_SET);
+      }
+      await f.stake(gateway, 2n * WAD, GATEWAY_SET);
+      await f.registerForSet(gateway, GATEWAY_SET);
+    },
+    isMember: (operator: Address, networkId = ETHEREUM) =>
+      read({
+        ...am,
+        functionName: "isMemberOfOperatorSet",
+        args: [operator, { avs: d.registry, id: networkId }],
+      }),
+    allocatedStake: async (operator: Address, networkId = ETHEREUM) =>
+      read({ ...registry, functionName: "allocatedStake", args: [operator, networkId] }),
+    withdrawable: async (staker: Address) =>
+      (await read({ ...dm, functionName: "getWithdrawableShares", args: [staker, [strategy]] }))[0][0] ?? 0n,
+    operatorShares: (operator: Address) =>
+      read({ ...dm, functionName: "operatorShares", args: [operator, strategy] }),
+    maxMagnitude: async (operator: Address) =>
+      (await read({ ...am, functionName: "getMaxMagnitudes", args: [operator, [strategy]] }))[0] ?? 0n,
+    currentEpoch: () => read({ ...epochs, functionName: "currentEpoch" }),
+    epochBounds: (epoch: bigint) => read({ ...epochs, functionName: "epochBounds", args: [epoch] }),
+    /** Mines until `epoch` has ended (the first block after it). */
+    async endEpoch(epoch: bigint) {
+      const [, end] = await f.epochBounds(epoch);
+      const now = await ledger.blockNumber();
+      // The next transaction is mined in block now + 1.
+      if (now + 1n < end) await ledger.mine(Number(end - now - 1n));
+    },
+    async payFees(networkId: number, amount: bigint, t: Address = d.feeToken) {
+      await f.mint(payer, amount, t);
+      await ledger.write(payer, {
+        address: t,
+        abi: mockERC20Abi,
+        functionName: "approve",
+        args: [d.epochs, amount],
+      });
+      return ledger.write(payer, { ...epochs, functionName: "payFees", args: [networkId, amount] });
+    },
+    reportUsage: (networkId: number, epoch: bigint, usage: [Address, bigint][]) =>
+      ledger.write(gateway, {
+        ...epochs,
+        functionName: "reportUsage",
+        args: [networkId, epoch, usage.map((u) => u[0]), usage.map((u) => u[1])],
+      }),
+    submitReport: (watcher: Address, networkId: number, epoch: bigint, metrics: OperatorMetrics[]) =>
+      ledger.write(watcher, {
+        ...epochs,
+        functionName: "submitReport",
+        args: [networkId, epoch, sortMetrics(metrics)],
+      }),
+    async finalize(networkId: number, epoch: bigint, from: Address = outsider) {
+      const reports = await readEpochReports(ledger.public, d.epochs, networkId, epoch);
+      return ledger.write(from, { ...epochs, functionName: "finalize", args: [networkId, epoch, reports] });
+    },
+    queuedSlash: (id: bigint) => read({ ...slasher, functionName: "getQueuedSlash", args: [id] }),
+    queueLength: () => read({ ...slasher, functionName: "queueLength" }),
+    jailed: (operator: Address, networkId = ETHEREUM) =>
+      read({ ...registry, functionName: "isJailed", args: [operator, networkId] }),
+    /**
+     * The rewards updater's round: every submission escrowed since `fromBlock`, split with the core's
+     * calculator, published as a root. Returns the tree.
+     */
+    async publishRewards(fromBlock: bigint, previous: Earnings = new Map()) {
+      const latest = await ledger.blockNumber();
+      const submissions = await readRewardsSubmissions(
+        ledger.public,
+        d.rewardsCoordinator,
+        fromBlock,
+        latest,
+      );
+      const earnings = await calculateEarnings(ledger.public, d, submissions, previous, { samples: 1 });
+      const tree = buildRewardsTree(earnings);
+      await ledger.test.increaseTime({ seconds: 2 });
+      await ledger.mine(1);
+      const end = (await ledger.public.getBlock()).timestamp - 1n;
+      await ledger.write(deployer, { ...rc, functionName: "submitRoot", args: [tree.root, Number(end)] });
+      const rootIndex = Number(await read({ ...rc, functionName: "getDistributionRootsLength" })) - 1;
+      return { tree, earnings, rootIndex, submissions };
+    },
+    async claim(earner: Address, tree: ReturnType<typeof buildRewardsTree>, rootIndex: number) {
+      const c = tree.claim(earner, d.feeToken);
+      if (!c) throw new Error(`no earnings for ${earner}`);
+      await ledger.fund(earner);
+      return ledger.write(earner, {
+        ...rc,
+        functionName: "processClaim",
+        args: [
+          { rootIndex, earner, token: d.feeToken, cumulativeEarnings: c.cumulativeEarnings, proof: c.proof },
+          earner,
+        ],
+      });
+    },
+    balanceOf: (who: Address, t: Address = d.feeToken) =>
+      read({ address: t, abi: mockERC20Abi, functionName: "balanceOf", args: [who] }),
+  };
+  return f;
+}
+
+export const sortAddresses = (xs: Address[]) =>
+  [...xs].map((x) => getAddress(x)).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
