@@ -4,8 +4,7 @@
 import type { Address } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mulDivUp } from "../../src/ledger/slashing.js";
-import { expectRevert } from "../ledger/fixture.js";
-import { type DinFixture, deployDinFixture, ETHEREUM, healthy, WAD } from "./fixture.js";
+import { type DinFixture, deployDinFixture, ETHEREUM, expectRevert, healthy, WAD } from "./fixture.js";
 
 const E18 = WAD;
 

@@ -1,12 +1,23 @@
 // A DIN deployment on an in-process Hardhat chain: the restaking core with devnet DIN delays, the service
 // and its governance, three admitted watchers and a gateway, and helpers that stake, register, report,
 // finalize and claim in the words of the design.
-import { type Address, encodeAbiParameters, getAddress, type Hex, parseAbiParameters } from "viem";
+import {
+  type Abi,
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  encodeAbiParameters,
+  getAddress,
+  type Hex,
+  parseAbiParameters,
+} from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import {
   allocationManagerAbi,
   delegationManagerAbi,
   dinEpochsAbi,
+  dinGovernorAbi,
   dinRegistryAbi,
   dinSlasherAbi,
   mockERC20Abi,
@@ -282,3 +293,37 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
 
 export const sortAddresses = (xs: Address[]) =>
   [...xs].map((x) => getAddress(x)).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+
+const ERRORS = [
+  ...dinRegistryAbi,
+  ...dinSlasherAbi,
+  ...dinEpochsAbi,
+  ...dinGovernorAbi,
+  ...allocationManagerAbi,
+  ...delegationManagerAbi,
+  ...rewardsCoordinatorAbi,
+].filter((item) => item.type === "error") as Abi;
+
+/** Resolves when `promise` rejects with the custom error `errorName` of any DIN or core contract. */
+export async function expectRevert(promise: Promise<unknown>, errorName: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof BaseError) {
+      const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+      if (reverted instanceof ContractFunctionRevertedError) {
+        if (reverted.data?.errorName === errorName) return;
+        if (reverted.raw) {
+          try {
+            if (decodeErrorResult({ abi: ERRORS, data: reverted.raw }).errorName === errorName) return;
+          } catch {
+            // not one of ours: reported below
+          }
+        }
+      }
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`expected revert ${errorName}, got: ${message.slice(0, 500)}`);
+  }
+  throw new Error(`expected revert ${errorName}, but the call succeeded`);
+}

@@ -1,0 +1,135 @@
+// Signed relays as evidence: a wrong block hash about the ledger's own chain is proven against blockhash()
+// and slashed at once; about another chain, against a hash attested by a quorum of watchers, queued.
+import { type Address, type Hex, keccak256, toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { hashRequest, hashResponse, type Relay, relayDigest, signRelay } from "../../src/ledger/din/relay.js";
+import { mulDivUp } from "../../src/ledger/slashing.js";
+import { type DinFixture, deployDinFixture, ETHEREUM, expectRevert, POLYGON, WAD } from "./fixture.js";
+
+describe("relay evidence", () => {
+  let f: DinFixture;
+  let op: Address;
+  let chainId: number;
+  let snapshot: Hex;
+
+  const relayAt = async (
+    blockNumber: bigint,
+    blockHash: Hex,
+    servedAt = 1n,
+    chain = BigInt(chainId),
+  ): Promise<Relay> => ({
+    chainId: chain,
+    requestHash: hashRequest("eth_getBlockByNumber", [toHex(blockNumber), false]),
+    responseHash: hashResponse({ result: { number: toHex(blockNumber), hash: blockHash } }),
+    blockNumber,
+    blockHash,
+    servedAt,
+  });
+  const sign = (relay: Relay, operator: Address = op) => {
+    const signer = f.signers.get(operator);
+    if (!signer) throw new Error("no signer");
+    return signRelay(signer, relay, chainId, f.addresses.slasher);
+  };
+  const prove = (relay: Relay, signature: Hex) =>
+    f.ledger.write(f.outsider, {
+      ...f.slasher,
+      functionName: "proveWrongBlockHash",
+      args: [relay, signature],
+    });
+
+  beforeAll(async () => {
+    f = await deployDinFixture();
+    chainId = f.ledger.chain.id;
+    [op] = f.operators;
+    await f.registerWatchersAndGateway();
+    await f.registerOperator(op);
+    await f.ledger.mine(5);
+    snapshot = await f.ledger.snapshot();
+  });
+  beforeEach(async () => {
+    await f.ledger.revert(snapshot);
+    snapshot = await f.ledger.snapshot();
+  });
+
+  it("computes the same EIP-712 digest as the contract", async () => {
+    const relay = await relayAt(3n, keccak256("0x01"));
+    const onChain = await f.ledger.public.readContract({
+      ...f.slasher,
+      functionName: "relayDigest",
+      args: [relay],
+    });
+    expect(onChain).toBe(relayDigest(relay, chainId, f.addresses.slasher));
+  });
+
+  it("slashes a signed wrong block hash at once (1%), 5% on repeat, and ejects the repeat offender", async () => {
+    const head = await f.ledger.blockNumber();
+    const first = await relayAt(head - 2n, keccak256("0xbad1"));
+    await prove(first, await sign(first));
+    const afterFirst = WAD - mulDivUp(WAD / 2n, WAD / 100n, WAD);
+    expect(await f.maxMagnitude(op)).toBe(afterFirst);
+    expect(await f.jailed(op)).toBe(true);
+    expect(await f.isMember(op)).toBe(true);
+
+    // The same relay a second time is rejected.
+    await expectRevert(prove(first, await sign(first)), "RelayAlreadyUsed");
+
+    const second = await relayAt(head - 1n, keccak256("0xbad2"), 2n);
+    await prove(second, await sign(second));
+    const current = WAD / 2n - (WAD - afterFirst);
+    expect(await f.maxMagnitude(op)).toBe(afterFirst - mulDivUp(current, (5n * WAD) / 100n, WAD));
+    // Second offence on the network (ejectAfter = 2): deregistered, still slashable for the delay.
+    expect(await f.isMember(op)).toBe(false);
+    expect(
+      await f.ledger.public.readContract({ ...f.slasher, functionName: "offences", args: [op, ETHEREUM] }),
+    ).toBe(2n);
+  });
+
+  it("rejects a relay with the canonical hash, one signed by an unknown key, and one older than 256 blocks", async () => {
+    const head = await f.ledger.blockNumber();
+    const block = await f.ledger.public.getBlock({ blockNumber: head - 1n });
+    const honest = await relayAt(head - 1n, block.hash);
+    await expectRevert(prove(honest, await sign(honest)), "NotFraudulent");
+    const wrong = await relayAt(head - 1n, keccak256("0xbad"));
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    await expectRevert(
+      prove(wrong, await signRelay(stranger, wrong, chainId, f.addresses.slasher)),
+      "UnknownSigner",
+    );
+    await f.ledger.mine(300);
+    await expectRevert(prove(wrong, await sign(wrong)), "CanonicalHashUnavailable");
+  });
+
+  it("queues a slash for a relay about another chain once a quorum of watchers attests the canonical hash", async () => {
+    const polygonOp = f.operators[1];
+    await f.registerOperator(polygonOp, POLYGON);
+    const canonical = keccak256("0xcafe");
+    const relay = await relayAt(1000n, keccak256("0xbeef"), 1n, 137n);
+    const signature = await sign(relay, polygonOp);
+    const proveAttested = () =>
+      f.ledger.write(f.outsider, {
+        ...f.slasher,
+        functionName: "proveWrongBlockHashAttested",
+        args: [relay, signature],
+      });
+    const attest = (w: Address) =>
+      f.ledger.write(w, { ...f.slasher, functionName: "attestBlockHash", args: [137n, 1000n, canonical] });
+    await attest(f.watchers[0] as Address);
+    await expectRevert(proveAttested(), "CanonicalHashUnavailable");
+    await expectRevert(attest(f.watchers[0] as Address), "AlreadyAttested");
+    await expectRevert(attest(f.outsider), "InvalidCaller");
+    await attest(f.watchers[1] as Address);
+    await proveAttested();
+    const slash = await f.queuedSlash((await f.queueLength()) - 1n);
+    expect(slash).toMatchObject({
+      operator: polygonOp,
+      networkId: POLYGON,
+      wad: WAD / 100n,
+      status: 1,
+      reason: 0,
+    });
+    expect(await f.maxMagnitude(polygonOp)).toBe(WAD); // queued: nothing taken yet
+    expect(await f.isMember(polygonOp, POLYGON)).toBe(true);
+    await expectRevert(proveAttested(), "RelayAlreadyUsed");
+  });
+});
