@@ -10,11 +10,12 @@
  * the best of each is kept), --duration S, --connections C, --profile (CPU profile of the gateway),
  * --write-docs (also with --quick; a full run always updates docs/performance.md).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { hotSpots } from "./cpuProfile.js";
+import { writePerformanceSection } from "./docs.js";
 import { type PacedResult, runPaced } from "./pacedLoad.js";
 import {
   type GatewayProcess,
@@ -218,7 +219,7 @@ async function main(): Promise<number> {
     });
     process.stdout.write(`\n${report.terminal}\n`);
     if (!quick || flags["write-docs"]) {
-      writeDocsSection(report.markdown);
+      writePerformanceSection("## Gateway throughput and latency", report.markdown);
       log("docs/performance.md updated (section “Gateway throughput and latency”).");
     } else {
       log("--quick: docs/performance.md left unchanged (pass --write-docs to update it).");
@@ -454,26 +455,6 @@ function markdownTable(rows: string[][]): string {
 function textTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ")).join("\n");
-}
-
-/** Replaces this benchmark's section of docs/performance.md, keeping every other section as it is. */
-function writeDocsSection(section: string): void {
-  const file = resolve(import.meta.dirname, "../docs/performance.md");
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    text = "# Performance\n";
-  }
-  const heading = "## Gateway throughput and latency";
-  const start = text.indexOf(`${heading}\n`);
-  if (start === -1) {
-    writeFileSync(file, `${text.trimEnd()}\n\n${section}`);
-    return;
-  }
-  const next = text.indexOf("\n## ", start + heading.length);
-  const rest = next === -1 ? "" : text.slice(next + 1);
-  writeFileSync(file, `${text.slice(0, start)}${section}${rest ? `\n${rest}` : ""}`);
 }
 
 function printHotSpots(profileDir: string): void {

@@ -9,11 +9,12 @@
  *
  *   npm run bench:ws [-- --quick]
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import WebSocket from "ws";
 import { spawnChainProcess } from "../src/devnet/chainProcess.js";
+import { writePerformanceSection } from "./docs.js";
 import { residentBytes, startGatewayProcess, stopAll } from "./processes.js";
 
 const quick = process.argv.includes("--quick");
@@ -151,30 +152,13 @@ async function main(): Promise<number> {
       "",
     ].join("\n");
     process.stdout.write(`${section}\n`);
-    if (!quick || process.argv.includes("--write-docs")) writeSection(section);
+    if (!quick || process.argv.includes("--write-docs"))
+      writePerformanceSection("## WebSocket fan-out", section);
     return 0;
   } finally {
     await stopAll();
     await chain.stop();
   }
-}
-
-/** Replaces this benchmark's section of docs/performance.md, keeping the others. */
-function writeSection(section: string): void {
-  const file = resolve(import.meta.dirname, "../docs/performance.md");
-  let text = "# Performance\n";
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {}
-  const heading = "## WebSocket fan-out";
-  const start = text.indexOf(`${heading}\n`);
-  if (start === -1) {
-    writeFileSync(file, `${text.trimEnd()}\n\n${section}`);
-    return;
-  }
-  const next = text.indexOf("\n## ", start + heading.length);
-  const rest = next === -1 ? "" : text.slice(next + 1);
-  writeFileSync(file, `${text.slice(0, start)}${section}${rest ? `\n${rest}` : ""}`);
 }
 
 process.exitCode = await main();
