@@ -294,12 +294,14 @@ export async function deployDin(
   const deployer = clients.wallet.account.address;
   const guardian = options.guardian ?? deployer;
   const chainId = await clients.public.getChainId();
+  if (preset === "production" && (!options.strategies || !options.feeToken)) {
+    throw new Error("production deployments name their strategies and fee token");
+  }
 
   const restaking =
     options.restaking ?? (await deployRestakingCore(clients, { params: params.restaking })).addresses;
   let strategies = options.strategies;
   if (!strategies) {
-    if (preset === "production") throw new Error("production deployments name their strategies");
     strategies = [];
     for (const [name, symbol] of [
       ["Staked Ether (devnet)", "stETH"],
@@ -312,7 +314,6 @@ export async function deployDin(
   strategies = [...strategies].map((s) => getAddress(s)).sort(ascending);
   let feeToken = options.feeToken;
   if (!feeToken) {
-    if (preset === "production") throw new Error("production deployments name their fee token");
     feeToken = await deploy(clients, mockERC20Abi, mockERC20Bytecode, ["USD Coin (devnet)", "USDC"]);
   }
 
