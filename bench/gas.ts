@@ -11,6 +11,7 @@ import {
   splitOperatorReward,
 } from "../src/ledger/rewards.js";
 import { deployFixture, e18, type Fixture, SET_A, SET_B } from "../test/ledger/fixture.js";
+import { runDinGasBench } from "./din-gas.js";
 
 const argv = process.argv.slice(2);
 const STAKERS = Number(argv[argv.indexOf("--stakers") + 1] ?? 500) || 500;
@@ -224,3 +225,5 @@ function updateDocs(table: string, slashLine: string, claimRatio: number) {
 }
 
 await main();
+// The DIN service's section (bench/din-gas.ts): reports, finalization, fraud proofs, delegator claims.
+if (!(await runDinGasBench({ delegators: STAKERS, updateDocs: UPDATE_DOCS }))) process.exitCode = 1;

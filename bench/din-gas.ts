@@ -1,0 +1,215 @@
+// The DIN service's gas (run by `npm run bench:gas` after the restaking core's table): epoch reports and
+// finalization as a function of the number of operators, usage reports, fraud proofs, the slash queue, and
+// a delegator's claim of epoch fees with 1 vs N delegators behind the operator.
+import { readFileSync, writeFileSync } from "node:fs";
+import { type Address, getAddress, keccak256, numberToHex, toHex } from "viem";
+import { hashRequest, hashResponse, signRelay } from "../src/ledger/din/relay.js";
+import { deployDinFixture, ETHEREUM, healthy, POLYGON, WAD } from "../test/din/fixture.js";
+
+/** Options of {@link runDinGasBench}. */
+export type DinGasBenchOptions = {
+  /** Delegators behind the large operator in the claim comparison. @default 500 */
+  delegators?: number;
+  /** Operator counts for the report and finalization rows. @default [5, 50, 200] */
+  operatorCounts?: number[];
+  /** Rewrite the "Gas (DIN service)" section of docs/performance.md. @default false */
+  updateDocs?: boolean;
+};
+
+const MAX_RATIO = 1.05;
+
+/** Runs the DIN gas bench, prints its table and the claim ratio line; returns false when the bound fails. */
+export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<boolean> {
+  const delegators = options.delegators ?? 500;
+  const counts = options.operatorCounts ?? [5, 50, 200];
+  const rows: { operation: string; gas: bigint; note: string }[] = [];
+  const record = (operation: string, gas: bigint, note = "") => rows.push({ operation, gas, note });
+  const f = await deployDinFixture();
+  await f.registerWatchersAndGateway();
+  const [w0, w1, w2] = f.watchers as [Address, Address, Address];
+
+  // Registration through the DIN registrar.
+  const [op, op2, op3] = f.operators;
+  await f.stake(op, 10n * WAD, ETHEREUM);
+  const register = await f.registerForSet(op, ETHEREUM, f.encodeMetadata(f.metadata(op)));
+  record("registerForOperatorSets (DIN network: metadata, stake, endpoint checks)", register.gasUsed);
+
+  // Epochs with N operators: usage, three reports, finalization (all healthy; fees split across all N).
+  for (const n of counts) {
+    const operators = Array.from({ length: n }, (_, i) =>
+      getAddress(numberToHex(0xee_0000_0000n + BigInt(n * 1000 + i), { size: 20 })),
+    );
+    const epoch = await f.currentEpoch();
+    await f.payFees(ETHEREUM, 1000n * WAD);
+    const usage = await f.reportUsage(
+      ETHEREUM,
+      epoch,
+      operators.map((o, i) => [o, BigInt(100 + i)]),
+    );
+    await f.endEpoch(epoch);
+    const metrics = operators.map(healthy);
+    const first = await f.submitReport(w0, ETHEREUM, epoch, metrics);
+    await f.submitReport(w1, ETHEREUM, epoch, metrics);
+    await f.submitReport(w2, ETHEREUM, epoch, metrics);
+    const finalize = await f.finalize(ETHEREUM, epoch);
+    record(`reportUsage (gateway, ${n} operators)`, usage.gasUsed);
+    record(`submitReport (watcher, ${n} operators)`, first.gasUsed);
+    record(
+      `finalize (3 reports, ${n} operators, fees escrowed)`,
+      finalize.gasUsed,
+      "medians, SLA, split, RewardsCoordinator",
+    );
+  }
+
+  // Fraud proofs and the slash queue.
+  const chainId = f.ledger.chain.id;
+  const head = await f.ledger.blockNumber();
+  const relay = {
+    chainId: BigInt(chainId),
+    requestHash: hashRequest("eth_getBlockByNumber", [toHex(head - 1n), false]),
+    responseHash: hashResponse({ result: { hash: keccak256("0xbad") } }),
+    blockNumber: head - 1n,
+    blockHash: keccak256("0xbad"),
+    servedAt: 1n,
+  };
+  const signer = f.signers.get(op);
+  if (!signer) throw new Error("no signer");
+  const proof = await f.ledger.write(f.outsider, {
+    ...f.slasher,
+    functionName: "proveWrongBlockHash",
+    args: [relay, await signRelay(signer, relay, chainId, f.addresses.slasher)],
+  });
+  record("proveWrongBlockHash (blockhash() check, immediate 1% slash, jail)", proof.gasUsed);
+  await f.registerOperator(op2, POLYGON);
+  const attested = keccak256("0xcafe");
+  const attest = await f.ledger.write(w0, {
+    ...f.slasher,
+    functionName: "attestBlockHash",
+    args: [137n, 1000n, attested],
+  });
+  record("attestBlockHash (watcher, other chain)", attest.gasUsed);
+  await f.ledger.write(w1, { ...f.slasher, functionName: "attestBlockHash", args: [137n, 1000n, attested] });
+  const other = { ...relay, chainId: 137n, blockNumber: 1000n };
+  const signer2 = f.signers.get(op2);
+  if (!signer2) throw new Error("no signer");
+  const queued = await f.ledger.write(f.outsider, {
+    ...f.slasher,
+    functionName: "proveWrongBlockHashAttested",
+    args: [other, await signRelay(signer2, other, chainId, f.addresses.slasher)],
+  });
+  record("proveWrongBlockHashAttested (queued slash, jail)", queued.gasUsed);
+  const slashId = (await f.queueLength()) - 1n;
+  await f.registerOperator(op3);
+  const epoch = await f.currentEpoch();
+  await f.endEpoch(epoch);
+  await f.submitReport(w0, ETHEREUM, epoch, [{ ...healthy(op3), availabilityBps: 9950 }]);
+  await f.submitReport(w1, ETHEREUM, epoch, [{ ...healthy(op3), availabilityBps: 9950 }]);
+  await f.finalize(ETHEREUM, epoch);
+  const vetoId = (await f.queueLength()) - 1n;
+  const veto = await f.ledger.write(f.guardian, { ...f.slasher, functionName: "veto", args: [vetoId] });
+  record("veto (guardian)", veto.gasUsed);
+  await f.ledger.mine(f.deployment.params.slash.vetoWindow + 1);
+  const execute = await f.ledger.write(f.outsider, {
+    ...f.slasher,
+    functionName: "execute",
+    args: [slashId],
+  });
+  record("execute (queued slash through slashOperator)", execute.gasUsed);
+
+  // A delegator's claim: operator A with 1 delegator, operator B with N, both paid in the same epoch.
+  const [a, b] = [f.carol, f.bob];
+  const delegatorOf = (i: number) => getAddress(numberToHex(0xd7_0000_0000n + BigInt(i), { size: 20 }));
+  const fromBlock = await f.ledger.blockNumber();
+  const t0 = performance.now();
+  for (const [operator, count, offset] of [
+    [a, 1, 0],
+    [b, delegators, 1],
+  ] as const) {
+    await f.registerOperator(operator);
+    for (let i = 0; i < count; i++) {
+      const d = delegatorOf(offset + i);
+      await f.ledger.fund(d);
+      await f.deposit(d, 10n * WAD);
+      await f.delegate(d, operator);
+    }
+  }
+  const setupSeconds = (performance.now() - t0) / 1000;
+  const claimEpoch = await f.currentEpoch();
+  await f.payFees(ETHEREUM, 1000n * WAD);
+  await f.reportUsage(ETHEREUM, claimEpoch, [
+    [a, 100n],
+    [b, 100n],
+  ]);
+  await f.endEpoch(claimEpoch);
+  await f.submitReport(w0, ETHEREUM, claimEpoch, [healthy(a), healthy(b)]);
+  await f.submitReport(w1, ETHEREUM, claimEpoch, [healthy(a), healthy(b)]);
+  await f.finalize(ETHEREUM, claimEpoch);
+  const { tree, rootIndex } = await f.publishRewards(fromBlock);
+  const claimSmall = await f.claim(delegatorOf(0), tree, rootIndex);
+  const claimLarge = await f.claim(delegatorOf(delegators), tree, rootIndex);
+  const ratio = Number(claimLarge.gasUsed) / Number(claimSmall.gasUsed);
+  record("delegator claim of DIN epoch fees, 1 delegator", claimSmall.gasUsed, "processClaim");
+  record(
+    `delegator claim of DIN epoch fees, ${delegators} delegators`,
+    claimLarge.gasUsed,
+    `ratio ${ratio.toFixed(4)}`,
+  );
+
+  const table = [
+    "| operation | gas | note |",
+    "|---|---:|---|",
+    ...rows.map((r) => `| ${r.operation} | ${r.gas.toLocaleString("en-US")} | ${r.note} |`),
+  ].join("\n");
+  const verdict = ratio <= MAX_RATIO ? "PASS" : "FAIL";
+  const claimLine = `DIN delegator claim gas with 1 delegator = ${claimSmall.gasUsed}, with ${delegators} delegators = ${claimLarge.gasUsed}: ratio ${ratio.toFixed(4)} (bound ${MAX_RATIO}: ${verdict})`;
+  console.log();
+  console.log("DIN service");
+  console.log(table);
+  console.log();
+  console.log(claimLine);
+  console.error(`(${delegators} DIN delegators set up in ${setupSeconds.toFixed(1)} s)`);
+  if (options.updateDocs) updateDocs(table, claimLine);
+  return verdict === "PASS";
+}
+
+function updateDocs(table: string, claimLine: string) {
+  const path = "docs/performance.md";
+  let doc = "";
+  try {
+    doc = readFileSync(path, "utf8");
+  } catch {
+    doc = "# Performance\n";
+  }
+  const heading = "## Gas (DIN service)";
+  const section = [
+    heading,
+    "",
+    "Measured by `npm run bench:gas` after the restaking core's table (same chain and compiler settings);",
+    "`npm run bench:gas -- --update-docs` rewrites this section. Epoch rows: every operator healthy in three",
+    "watchers' reports and paid from the epoch's fee pool, so finalization includes the medians, the SLA check",
+    "and the escrow of one operator-directed rewards submission with an entry per operator.",
+    "",
+    table,
+    "",
+    `**${claimLine}.**`,
+    "",
+    "Epoch fees reach delegators through the restaking core's RewardsCoordinator: finalization escrows one",
+    "amount per operator, the rewards updater splits it (commission, then stake pro rata) into a cumulative",
+    "Merkle root, and a claim verifies one proof of about log2(earners) hashes. Nothing loops over delegators on",
+    "chain, so the claim costs the same behind 1 or 500 delegators (the difference is proof length).",
+    "",
+  ].join("\n");
+  const start = doc.indexOf(heading);
+  if (start === -1) {
+    // Right after the restaking core's gas section when there is one, else at the end.
+    const core = doc.indexOf("## Gas (restaking core)");
+    const next = core === -1 ? -1 : doc.indexOf("\n## ", core + 1);
+    if (next === -1) doc = `${doc.trimEnd()}\n\n${section}`;
+    else doc = `${doc.slice(0, next + 1)}${section}\n${doc.slice(next + 1)}`;
+  } else {
+    const next = doc.indexOf("\n## ", start + 1);
+    doc = doc.slice(0, start) + section + (next === -1 ? "" : `\n${doc.slice(next + 1)}`);
+  }
+  writeFileSync(path, doc.endsWith("\n") ? doc : `${doc}\n`);
+  console.error(`updated ${path} (DIN service)`);
+}
