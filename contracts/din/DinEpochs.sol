@@ -167,8 +167,9 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         EpochState storage state = _epochs[networkId][epoch];
         if (state.finalized) revert AlreadyFinalized();
         if (hasReported[networkId][epoch][msg.sender]) revert AlreadyReported();
-        for (uint256 i = 1; i < metrics.length; ++i) {
-            if (metrics[i].operator <= metrics[i - 1].operator) revert NotSorted();
+        for (uint256 i; i < metrics.length; ++i) {
+            if (i > 0 && metrics[i].operator <= metrics[i - 1].operator) revert NotSorted();
+            if (metrics[i].availabilityBps > MAX_BPS) revert InvalidParameter();
         }
         hasReported[networkId][epoch][msg.sender] = true;
         uint256 index = state.reportCount++;
@@ -178,7 +179,8 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
 
     /// @notice Finalizes an epoch (anyone) with the reports submitted for it, in submission order: medians,
     ///         SLA slashes queued, fee pool split and escrowed. Allowed once a quorum reported, or after the
-    ///         report window (with however many reports came, possibly none).
+    ///         report window with however many reports came (below the quorum nobody is judged or paid, and
+    ///         the pool is carried to the next epoch).
     function finalize(uint32 networkId, uint256 epoch, Metrics[][] calldata reports)
         external
         whenNotPaused
@@ -201,8 +203,14 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         }
         state.finalized = true;
 
-        (address[] memory operators, uint256[] memory weights, uint256 totalWeight) =
-            _judgeAll(networkId, epoch, reports, bound);
+        // Fewer reports than the quorum (the deadline passed): nobody is judged and the pool is carried,
+        // so a lone watcher can neither slash nor pay anyone.
+        address[] memory operators;
+        uint256[] memory weights;
+        uint256 totalWeight;
+        if (count >= _epochParams.reportQuorum) {
+            (operators, weights, totalWeight) = _judgeAll(networkId, epoch, reports, bound);
+        }
         _payout(networkId, epoch, count, operators, weights, totalWeight);
     }
 

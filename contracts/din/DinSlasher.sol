@@ -237,9 +237,9 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         return wrongDataOffences[operator][networkId]++ == 0 ? _params.wrongDataWad : _params.repeatWrongDataWad;
     }
 
+    /// @dev Not pausable: a pause stops proofs and executions, never an epoch's finalization.
     function _queueSlash(address operator, uint32 networkId, uint64 wad, Reason reason)
         internal
-        whenNotPaused
         returns (uint256 slashId)
     {
         slashId = _queue.length;

@@ -3,6 +3,7 @@
 // delegators claim exactly their share through the restaking core's rewards.
 import type { Address } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
+import { sortMetrics } from "../../src/ledger/din/epochs.js";
 import { mulDivUp } from "../../src/ledger/slashing.js";
 import { type DinFixture, deployDinFixture, ETHEREUM, expectRevert, healthy, WAD } from "./fixture.js";
 
@@ -192,15 +193,55 @@ describe("an SLA epoch", () => {
     await expectRevert(f.claim(f.alice, tree, rootIndex), "EarningsNotGreaterThanClaimed");
   });
 
-  it("finalizes after the deadline with no reports and carries the pool to the next epoch", async () => {
+  it("finalizes after the deadline below the quorum: a lone watcher judges nobody and the pool is carried", async () => {
     const e = await f.currentEpoch();
+    const carried = await f.ledger.public.readContract({
+      ...f.epochs,
+      functionName: "carriedFees",
+      args: [ETHEREUM],
+    });
     await f.payFees(ETHEREUM, 7n * E18);
+    await f.reportUsage(ETHEREUM, e, [[op0, 10n]]);
     await f.endEpoch(e);
+    await f.submitReport(f.watchers[2] as Address, ETHEREUM, e, [{ ...healthy(op0), availabilityBps: 0 }]);
     await expectRevert(f.finalize(ETHEREUM, e), "NotFinalizable");
     await f.ledger.mine(f.deployment.params.epochs.reportWindow + 1);
+    const queued = await f.queueLength();
     await f.finalize(ETHEREUM, e);
+    expect(await f.queueLength()).toBe(queued);
+    expect(await f.jailed(op0)).toBe(false);
     expect(
       await f.ledger.public.readContract({ ...f.epochs, functionName: "carriedFees", args: [ETHEREUM] }),
-    ).toBe(7n * E18);
+    ).toBe(carried + 7n * E18);
+  });
+  it("refuses unsorted reports, impossible metrics, and reports altered at finalization", async () => {
+    const e = await f.currentEpoch();
+    await f.endEpoch(e);
+    const [w0, w1] = f.watchers as [Address, Address];
+    const sorted = sortMetrics([healthy(op0), healthy(op1)]);
+    await expectRevert(
+      f.ledger.write(w0, {
+        ...f.epochs,
+        functionName: "submitReport",
+        args: [ETHEREUM, e, [...sorted].reverse()],
+      }),
+      "NotSorted",
+    );
+    await expectRevert(
+      f.submitReport(w0, ETHEREUM, e, [{ ...healthy(op0), availabilityBps: 10_001 }]),
+      "InvalidParameter",
+    );
+    await f.submitReport(w0, ETHEREUM, e, sorted);
+    await f.submitReport(w1, ETHEREUM, e, sorted);
+    const altered = [sorted, sorted.map((m) => ({ ...m, availabilityBps: 0 }))];
+    await expectRevert(
+      f.ledger.write(f.outsider, { ...f.epochs, functionName: "finalize", args: [ETHEREUM, e, altered] }),
+      "ReportsMismatch",
+    );
+    await expectRevert(
+      f.ledger.write(f.outsider, { ...f.epochs, functionName: "finalize", args: [ETHEREUM, e, [sorted]] }),
+      "ReportsMismatch",
+    );
+    await f.finalize(ETHEREUM, e);
   });
 });
