@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { post, rpc } from "../support/dataPlane.js";
+import { post, rpc, sleep } from "../support/dataPlane.js";
 import { type HardhatServer, startHardhatServer } from "../support/hardhatServer.js";
 import { sharedServices } from "./keyedGateway.js";
 import { createDatabase } from "./services.js";
@@ -87,6 +87,66 @@ describe("din gateway with keys", () => {
     }).catch((error: { code: number; stderr: string }) => error);
     expect((wrongToken as { code: number }).code).toBe(1);
     expect((wrongToken as { stderr: string }).stderr).toMatch(/wrong admin token/);
+  });
+
+  it("loses at most the last flush interval of usage when killed, and nothing of what was flushed", async () => {
+    const crashConfig = join(dir, "crash.yaml");
+    writeFileSync(
+      crashConfig,
+      [
+        "server: { logLevel: warn }",
+        `keys: { enabled: true, adminTokenFile: "${tokenFile}", dataDir: "${join(dir, "pglite")}", usageFlushIntervalMs: 100 }`,
+        "networks:",
+        "  - name: local",
+        "    chainId: 31337",
+        `    upstreams: [{ id: node-a, url: "${chain.url}" }]`,
+        "",
+      ].join("\n"),
+    );
+    const start = async () => {
+      const process_ = spawn(process.execPath, [bin, "gateway", "--config", crashConfig, "--port", "0"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const { gateway } = await new Promise<{ gateway: string }>((resolve, reject) => {
+        createInterface({ input: process_.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
+        process_.once("exit", (code) => reject(new Error(`gateway exited with ${code}`)));
+      });
+      return { process_, gateway };
+    };
+    const first = await start();
+    const remote = ["--gateway", first.gateway, "--admin-token-file", tokenFile, "--json"];
+    const { stdout } = await run(process.execPath, [bin, "keys", "create", "--project", "crash", ...remote]);
+    const key = JSON.parse(stdout).key.key as string;
+    for (let i = 0; i < 5; i++) await post(`${first.gateway}/v1/local/${key}`, rpc("eth_chainId"));
+    await sleep(1_000); // ten flush intervals: the five requests are written
+    const killed = new Promise((resolve) => first.process_.once("exit", resolve));
+    first.process_.kill("SIGKILL");
+    await killed;
+    const second = await start();
+    try {
+      const usage = JSON.parse(
+        (
+          await run(process.execPath, [
+            bin,
+            "usage",
+            "--key",
+            key,
+            "--group-by",
+            "key",
+            "--gateway",
+            second.gateway,
+            "--admin-token-file",
+            tokenFile,
+            "--json",
+          ])
+        ).stdout,
+      );
+      expect(usage.totals.requests).toBe(5);
+    } finally {
+      const exited = new Promise((resolve) => second.process_.once("exit", resolve));
+      second.process_.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("refuses a bad --database-url, a bad keys section and an embedded database with workers", async () => {
