@@ -7,10 +7,8 @@ import {
   BaseError,
   ContractFunctionRevertedError,
   decodeErrorResult,
-  encodeAbiParameters,
   getAddress,
   type Hex,
-  parseAbiParameters,
 } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import {
@@ -28,6 +26,7 @@ import {
 } from "../../src/ledger/artifacts/index.js";
 import { type DeployDinOptions, deployDin } from "../../src/ledger/din/deploy.js";
 import { type OperatorMetrics, readEpochReports, sortMetrics } from "../../src/ledger/din/epochs.js";
+import { encodeOperatorMetadata } from "../../src/ledger/din/registry.js";
 import { createHardhatLedger } from "../../src/ledger/hardhat.js";
 import { buildRewardsTree, type Earnings } from "../../src/ledger/rewards.js";
 import { calculateEarnings, readRewardsSubmissions } from "../../src/ledger/rewards-calculator.js";
@@ -168,18 +167,7 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
         signer: overrides.signer ?? signer.address,
       };
     },
-    encodeMetadata(m: {
-      endpoint: string;
-      cloud: string;
-      region: string;
-      client: string;
-      signer: Address;
-    }): Hex {
-      return encodeAbiParameters(
-        parseAbiParameters("(string endpoint, string cloud, string region, string client, address signer)"),
-        [m],
-      );
-    },
+    encodeMetadata: encodeOperatorMetadata,
     registerForSet: (who: Address, setId: number, data: Hex = "0x") =>
       ledger.write(who, {
         ...am,

@@ -1,7 +1,8 @@
 // Reading SLA epochs back from the ledger: the reports watchers submitted (the contract keeps only their
 // hashes; finalize takes them back in submission order) and the medians and payouts of a finalized epoch.
-import type { Address, PublicClient } from "viem";
+import type { Address, Hash, PublicClient } from "viem";
 import { dinEpochsAbi } from "../artifacts/index.js";
+import type { LedgerClients } from "../deploy.js";
 
 /** One operator's metrics in a watcher's report (IDinEpochs.Metrics). */
 export type OperatorMetrics = {
@@ -56,4 +57,23 @@ export function medianFor(values: readonly number[], favour: "high" | "low"): nu
   const sorted = [...values].sort((a, b) => a - b);
   const n = sorted.length;
   return sorted[favour === "high" ? Math.floor(n / 2) : Math.floor((n - 1) / 2)] ?? 0;
+}
+
+/** Finalizes (network, epoch) with the reports read back from the chain; returns the transaction hash. */
+export async function finalizeEpoch(
+  clients: LedgerClients,
+  epochs: Address,
+  networkId: number,
+  epoch: bigint,
+  fromBlock = 0n,
+): Promise<Hash> {
+  const reports = await readEpochReports(clients.public, epochs, networkId, epoch, fromBlock);
+  return clients.wallet.writeContract({
+    address: epochs,
+    abi: dinEpochsAbi,
+    functionName: "finalize",
+    args: [networkId, epoch, reports],
+    account: clients.wallet.account,
+    chain: clients.wallet.chain,
+  });
 }

@@ -22,7 +22,14 @@ export {
   toJson,
   VETO_ROLE,
 } from "./deploy.js";
-export { medianFor, type OperatorMetrics, readEpochReports, sortMetrics } from "./epochs.js";
+export {
+  finalizeEpoch,
+  medianFor,
+  type OperatorMetrics,
+  readEpochReports,
+  sortMetrics,
+} from "./epochs.js";
+export { encodeOperatorMetadata, GATEWAY_SET, type OperatorMetadata, WATCHER_SET } from "./registry.js";
 export {
   canonicalJson,
   hashRequest,
