@@ -60,8 +60,8 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
     mapping(uint32 networkId => mapping(uint256 epoch => EpochState)) internal _epochs;
     mapping(uint32 networkId => mapping(uint256 epoch => bytes32[])) internal _reportHashes;
     mapping(uint32 networkId => mapping(uint256 epoch => mapping(address watcher => bool))) public hasReported;
-    /// @notice Relays served, summed over gateways' reports.
-    mapping(uint32 networkId => mapping(uint256 epoch => mapping(address operator => uint256))) public relaysServed;
+    mapping(uint32 networkId => mapping(uint256 epoch => bytes32[])) internal _usageHashes;
+    mapping(uint32 networkId => mapping(uint256 epoch => mapping(address gateway => bool))) public hasReportedUsage;
     /// @notice Fees not paid out yet (rounding dust, epochs with nobody to pay): added to the next finalized pool.
     mapping(uint32 networkId => uint256) public carriedFees;
     /// @notice End of the last rewards period escrowed for a network (seconds).
@@ -139,19 +139,22 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         feeToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Reports relays served per operator in an epoch (active gateways; summed across gateways).
-    function reportUsage(uint32 networkId, uint256 epoch, address[] calldata operators, uint64[] calldata relays)
-        external
-        whenNotPaused
-    {
+    /// @notice Reports relays served per operator in an epoch (active gateways; once per epoch and network;
+    ///         operators strictly ascending). Only the hash is stored: finalize takes the reports back and
+    ///         sums them, so a report costs calldata, not a storage slot per operator.
+    function reportUsage(uint32 networkId, uint256 epoch, Usage[] calldata usage) external whenNotPaused {
         if (!registry.isActiveGateway(msg.sender)) revert InvalidCaller();
-        if (operators.length != relays.length) revert LengthMismatch();
+        if (!registry.networkExists(networkId)) revert UnknownNetwork(networkId);
         if (epoch > currentEpoch()) revert FutureEpoch();
         if (_epochs[networkId][epoch].finalized) revert AlreadyFinalized();
-        for (uint256 i; i < operators.length; ++i) {
-            relaysServed[networkId][epoch][operators[i]] += relays[i];
+        if (hasReportedUsage[networkId][epoch][msg.sender]) revert UsageAlreadyReported();
+        for (uint256 i = 1; i < usage.length; ++i) {
+            if (usage[i].operator <= usage[i - 1].operator) revert NotSorted();
         }
-        emit UsageReported(networkId, epoch, msg.sender, operators, relays);
+        hasReportedUsage[networkId][epoch][msg.sender] = true;
+        bytes32[] storage hashes = _usageHashes[networkId][epoch];
+        emit UsageReported(networkId, epoch, msg.sender, hashes.length, usage);
+        hashes.push(keccak256(abi.encode(usage)));
     }
 
     // ───────────────────────────── reports ─────────────────────────────
@@ -177,11 +180,12 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         emit ReportSubmitted(networkId, epoch, msg.sender, index, metrics);
     }
 
-    /// @notice Finalizes an epoch (anyone) with the reports submitted for it, in submission order: medians,
+    /// @notice Finalizes an epoch (anyone) with the watchers' reports and the gateways' usage reports
+    ///         submitted for it, each in submission order: medians,
     ///         SLA slashes queued, fee pool split and escrowed. Allowed once a quorum reported, or after the
     ///         report window with however many reports came (below the quorum nobody is judged or paid, and
     ///         the pool is carried to the next epoch).
-    function finalize(uint32 networkId, uint256 epoch, Metrics[][] calldata reports)
+    function finalize(uint32 networkId, uint256 epoch, Metrics[][] calldata reports, Usage[][] calldata usage)
         external
         whenNotPaused
         nonReentrant
@@ -201,6 +205,11 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
             if (keccak256(abi.encode(reports[i])) != hashes[i]) revert ReportsMismatch();
             bound += reports[i].length;
         }
+        bytes32[] storage usageHashes = _usageHashes[networkId][epoch];
+        if (usage.length != usageHashes.length) revert ReportsMismatch();
+        for (uint256 i; i < usage.length; ++i) {
+            if (keccak256(abi.encode(usage[i])) != usageHashes[i]) revert ReportsMismatch();
+        }
         state.finalized = true;
 
         // Fewer reports than the quorum (the deadline passed): nobody is judged and the pool is carried,
@@ -209,7 +218,7 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         uint256[] memory weights;
         uint256 totalWeight;
         if (count >= _epochParams.reportQuorum) {
-            (operators, weights, totalWeight) = _judgeAll(networkId, epoch, reports, bound);
+            (operators, weights, totalWeight) = _judgeAll(networkId, epoch, reports, usage, bound);
         }
         _payout(networkId, epoch, count, operators, weights, totalWeight);
     }
@@ -249,6 +258,11 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         return _epochParams;
     }
 
+    /// @notice Usage reports received for an epoch.
+    function usageReportCount(uint32 networkId, uint256 epoch) external view returns (uint256) {
+        return _usageHashes[networkId][epoch].length;
+    }
+
     /// @notice Fees paid into an epoch, reports received and whether it is finalized.
     function getEpoch(uint32 networkId, uint256 epoch)
         external
@@ -282,9 +296,11 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
 
     // ───────────────────────────── internals ─────────────────────────────
 
-    /// @dev Per-finalization scratch space: one cursor per report, one value per report for each metric.
+    /// @dev Per-finalization scratch space: one cursor per report and per usage report, one value per report
+    ///      for each metric.
     struct Scratch {
         uint256[] cursor;
+        uint256[] usageCursor;
         uint256[] availability;
         uint256[] latency;
         uint256[] lag;
@@ -292,24 +308,26 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
 
     /// @dev Merges the reports (each sorted by operator), takes the medians, queues slashes and returns the
     ///      operators with a positive reward weight, ascending. O(watchers² × operators), no storage loops.
-    function _judgeAll(uint32 networkId, uint256 epoch, Metrics[][] calldata reports, uint256 bound)
-        internal
-        returns (address[] memory operators, uint256[] memory weights, uint256 totalWeight)
-    {
-        uint256 count = reports.length;
+    function _judgeAll(
+        uint32 networkId,
+        uint256 epoch,
+        Metrics[][] calldata reports,
+        Usage[][] calldata usage,
+        uint256 bound
+    ) internal returns (address[] memory operators, uint256[] memory weights, uint256 totalWeight) {
         operators = new address[](bound);
         weights = new uint256[](bound);
         Scratch memory scratch = Scratch(
-            new uint256[](count), new uint256[](count), new uint256[](count), new uint256[](count)
+            new uint256[](reports.length),
+            new uint256[](usage.length),
+            new uint256[](reports.length),
+            new uint256[](reports.length),
+            new uint256[](reports.length)
         );
         uint256 k;
         while (true) {
-            (bool any, address next) = _nextOperator(reports, scratch.cursor);
+            (bool any, address next, uint256 w) = _step(networkId, epoch, reports, usage, scratch);
             if (!any) break;
-            uint256 n = _collect(reports, scratch, next);
-            // Judged only when a majority of the reports cover it: a minority cannot add or remove anyone.
-            if (2 * n <= count) continue;
-            uint256 w = _judge(networkId, epoch, next, scratch, n);
             if (w == 0) continue;
             operators[k] = next;
             weights[k] = w;
@@ -320,6 +338,24 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
             mstore(operators, k)
             mstore(weights, k)
         }
+    }
+
+    /// @dev Judges the next operator in the merge; its weight is relays × multiplier (0 if not judged).
+    function _step(
+        uint32 networkId,
+        uint256 epoch,
+        Metrics[][] calldata reports,
+        Usage[][] calldata usage,
+        Scratch memory scratch
+    ) internal returns (bool any, address next, uint256 weight) {
+        (any, next) = _nextOperator(reports, scratch.cursor);
+        if (!any) return (false, next, 0);
+        uint256 n = _collect(reports, scratch, next);
+        // Judged only when a majority of the reports cover it: a minority cannot add or remove anyone.
+        if (2 * n <= reports.length) return (true, next, 0);
+        uint256 multiplier = _judge(networkId, epoch, next, scratch, n);
+        if (multiplier == 0) return (true, next, 0);
+        weight = multiplier * _relays(usage, scratch.usageCursor, next);
     }
 
     /// @dev The smallest operator at the reports' cursors.
@@ -356,11 +392,28 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         }
     }
 
+    /// @dev Relays served by `operator`, summed over the usage reports (each sorted; cursors only move forward
+    ///      because operators are judged in ascending order).
+    function _relays(Usage[][] calldata usage, uint256[] memory cursor, address operator)
+        internal
+        pure
+        returns (uint256 relays)
+    {
+        for (uint256 i; i < usage.length; ++i) {
+            uint256 c = cursor[i];
+            uint256 length = usage[i].length;
+            while (c < length && usage[i][c].operator < operator) ++c;
+            if (c < length && usage[i][c].operator == operator) relays += usage[i][c++].relays;
+            cursor[i] = c;
+        }
+    }
+
     /// @dev Medians for `n` values; with an even count, the middle value that favours the operator
     ///      (higher availability, lower latency and lag), so one liar among two cannot hurt an operator.
+    /// @return multiplier the performance multiplier in bps; 0 when slashed or jailed
     function _judge(uint32 networkId, uint256 epoch, address operator, Scratch memory scratch, uint256 n)
         internal
-        returns (uint256 weight)
+        returns (uint256)
     {
         uint16 a = uint16(_sorted(scratch.availability, n)[n / 2]);
         uint32 l = uint32(_sorted(scratch.latency, n)[(n - 1) / 2]);
@@ -375,7 +428,7 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         // Slashed or jailed operators earn nothing for the epoch.
         if (downWad > 0 || availabilityWad > 0 || latencyWad > 0) return 0;
         if (registry.isJailed(operator, networkId)) return 0;
-        weight = relaysServed[networkId][epoch][operator] * multiplier;
+        return multiplier;
     }
 
     /// @dev Insertion sort of the first `n` values, in place (n is the number of watchers: small).

@@ -5,7 +5,15 @@ import type { Address } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sortMetrics } from "../../src/ledger/din/epochs.js";
 import { mulDivUp } from "../../src/ledger/slashing.js";
-import { type DinFixture, deployDinFixture, ETHEREUM, expectRevert, healthy, WAD } from "./fixture.js";
+import {
+  type DinFixture,
+  deployDinFixture,
+  ETHEREUM,
+  expectRevert,
+  GATEWAY_SET,
+  healthy,
+  WAD,
+} from "./fixture.js";
 
 const E18 = WAD;
 
@@ -16,12 +24,18 @@ describe("an SLA epoch", () => {
   let op2: Address; // p50 300 ms: slashed 0.05%, vetoed
   let startBlock: bigint;
   let epoch: bigint;
+  let gateway2: Address;
 
   beforeAll(async () => {
     f = await deployDinFixture();
     startBlock = await f.ledger.blockNumber();
     [op0, op1, op2] = f.operators;
     await f.registerWatchersAndGateway();
+    // A second gateway, admitted by governance and staked.
+    gateway2 = f.ledger.accounts[14] as Address;
+    await f.ledger.write(f.deployer, { ...f.registry, functionName: "setGateway", args: [gateway2, true] });
+    await f.stake(gateway2, 2n * E18, GATEWAY_SET);
+    await f.registerForSet(gateway2, GATEWAY_SET);
     for (const op of f.operators) await f.registerOperator(op);
     for (const [staker, op, amount] of [
       [f.alice, op0, 30n],
@@ -152,11 +166,23 @@ describe("an SLA epoch", () => {
   it("excludes the jailed operator from the next epoch's rewards; delegators claim exactly their share", async () => {
     const next = await f.currentEpoch(); // the epoch after the slash (the veto window took us past epoch + 1)
     await f.payFees(ETHEREUM, 900n * E18);
+    // Two gateways' counts are summed: 100 relays each.
     await f.reportUsage(ETHEREUM, next, [
-      [op0, 100n],
+      [op0, 60n],
       [op1, 100n],
-      [op2, 100n],
+      [op2, 40n],
     ]);
+    await f.reportUsage(
+      ETHEREUM,
+      next,
+      [
+        [op2, 60n],
+        [op0, 40n],
+      ],
+      gateway2,
+    );
+    await expectRevert(f.reportUsage(ETHEREUM, next, [[op0, 1n]], gateway2), "UsageAlreadyReported");
+    await expectRevert(f.reportUsage(ETHEREUM, next, [[op0, 1n]], f.outsider), "InvalidCaller");
     await f.endEpoch(next);
     const all = [healthy(op0), healthy(op1), healthy(op2)];
     await f.submitReport(f.watchers[0] as Address, ETHEREUM, next, all);
@@ -235,11 +261,15 @@ describe("an SLA epoch", () => {
     await f.submitReport(w1, ETHEREUM, e, sorted);
     const altered = [sorted, sorted.map((m) => ({ ...m, availabilityBps: 0 }))];
     await expectRevert(
-      f.ledger.write(f.outsider, { ...f.epochs, functionName: "finalize", args: [ETHEREUM, e, altered] }),
+      f.ledger.write(f.outsider, { ...f.epochs, functionName: "finalize", args: [ETHEREUM, e, altered, []] }),
       "ReportsMismatch",
     );
     await expectRevert(
-      f.ledger.write(f.outsider, { ...f.epochs, functionName: "finalize", args: [ETHEREUM, e, [sorted]] }),
+      f.ledger.write(f.outsider, {
+        ...f.epochs,
+        functionName: "finalize",
+        args: [ETHEREUM, e, [sorted], []],
+      }),
       "ReportsMismatch",
     );
     await f.finalize(ETHEREUM, e);

@@ -25,7 +25,13 @@ import {
   strategyManagerAbi,
 } from "../../src/ledger/artifacts/index.js";
 import { type DeployDinOptions, deployDin } from "../../src/ledger/din/deploy.js";
-import { type OperatorMetrics, readEpochReports, sortMetrics } from "../../src/ledger/din/epochs.js";
+import {
+  type OperatorMetrics,
+  readEpochReports,
+  readEpochUsage,
+  sortMetrics,
+  sortUsage,
+} from "../../src/ledger/din/epochs.js";
 import { encodeOperatorMetadata } from "../../src/ledger/din/registry.js";
 import { createHardhatLedger } from "../../src/ledger/hardhat.js";
 import { buildRewardsTree, type Earnings } from "../../src/ledger/rewards.js";
@@ -220,12 +226,13 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
       });
       return ledger.write(payer, { ...epochs, functionName: "payFees", args: [networkId, amount] });
     },
-    reportUsage: (networkId: number, epoch: bigint, usage: [Address, bigint][]) =>
-      ledger.write(gateway, {
+    reportUsage: (networkId: number, epoch: bigint, usage: [Address, bigint][], from: Address = gateway) =>
+      ledger.write(from, {
         ...epochs,
         functionName: "reportUsage",
-        args: [networkId, epoch, usage.map((u) => u[0]), usage.map((u) => u[1])],
+        args: [networkId, epoch, sortUsage(usage.map(([operator, relays]) => ({ operator, relays })))],
       }),
+
     submitReport: (watcher: Address, networkId: number, epoch: bigint, metrics: OperatorMetrics[]) =>
       ledger.write(watcher, {
         ...epochs,
@@ -234,7 +241,12 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
       }),
     async finalize(networkId: number, epoch: bigint, from: Address = outsider) {
       const reports = await readEpochReports(ledger.public, d.epochs, networkId, epoch);
-      return ledger.write(from, { ...epochs, functionName: "finalize", args: [networkId, epoch, reports] });
+      const usage = await readEpochUsage(ledger.public, d.epochs, networkId, epoch);
+      return ledger.write(from, {
+        ...epochs,
+        functionName: "finalize",
+        args: [networkId, epoch, reports, usage],
+      });
     },
     queuedSlash: (id: bigint) => read({ ...slasher, functionName: "getQueuedSlash", args: [id] }),
     queueLength: () => read({ ...slasher, functionName: "queueLength" }),

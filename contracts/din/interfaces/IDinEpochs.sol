@@ -15,6 +15,12 @@ interface IDinEpochs {
         uint32 lagBlocks;
     }
 
+    /// @notice Relays one operator served in an epoch, as one gateway counted them.
+    struct Usage {
+        address operator;
+        uint64 relays;
+    }
+
     /// @notice The governed SLA table. Defaults follow DIN's published table.
     struct SlaTable {
         /// @dev below this availability the operator is slashed `availabilityWad` (9990 = 99.9%)
@@ -60,16 +66,16 @@ interface IDinEpochs {
     error NotFinalizable();
     /// @notice The reports passed to finalize are not the ones submitted.
     error ReportsMismatch();
-    /// @notice Array lengths differ.
-    error LengthMismatch();
+    /// @notice This gateway already reported the epoch's usage.
+    error UsageAlreadyReported();
     /// @notice Usage can be reported for the current or a past epoch only.
     error FutureEpoch();
 
     /// @notice Fees were paid into an epoch's pool.
     event FeesPaid(uint32 indexed networkId, uint256 indexed epoch, address indexed payer, uint256 amount);
-    /// @notice A gateway reported relays served per operator.
+    /// @notice A gateway reported relays served per operator (its hash is stored; finalize re-supplies it).
     event UsageReported(
-        uint32 indexed networkId, uint256 indexed epoch, address indexed gateway, address[] operators, uint64[] relays
+        uint32 indexed networkId, uint256 indexed epoch, address indexed gateway, uint256 index, Usage[] usage
     );
     /// @notice A watcher's report (its hash is stored; finalize re-supplies it).
     event ReportSubmitted(

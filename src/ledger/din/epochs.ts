@@ -1,5 +1,5 @@
-// Reading SLA epochs back from the ledger: the reports watchers submitted (the contract keeps only their
-// hashes; finalize takes them back in submission order) and the medians and payouts of a finalized epoch.
+// Reading SLA epochs back from the ledger: the reports watchers and gateways submitted (the contract keeps
+// only their hashes; finalize takes them back in submission order), and finalizing with them.
 import type { Address, Hash, PublicClient } from "viem";
 import { dinEpochsAbi } from "../artifacts/index.js";
 import type { LedgerClients } from "../deploy.js";
@@ -13,9 +13,20 @@ export type OperatorMetrics = {
   lagBlocks: number;
 };
 
+/** Relays one operator served, as one gateway counted them (IDinEpochs.Usage). */
+export type OperatorUsage = { operator: Address; relays: bigint };
+
+const byOperator = (a: { operator: Address }, b: { operator: Address }) =>
+  BigInt(a.operator) < BigInt(b.operator) ? -1 : 1;
+
+/** Sorts usage by operator address, as reportUsage requires. */
+export function sortUsage(usage: readonly OperatorUsage[]): OperatorUsage[] {
+  return [...usage].sort(byOperator);
+}
+
 /** Sorts metrics by operator address, as submitReport requires. */
 export function sortMetrics(metrics: readonly OperatorMetrics[]): OperatorMetrics[] {
-  return [...metrics].sort((a, b) => (BigInt(a.operator) < BigInt(b.operator) ? -1 : 1));
+  return [...metrics].sort(byOperator);
 }
 
 /** The reports submitted for (network, epoch), in submission order: the argument finalize expects. */
@@ -49,6 +60,32 @@ export async function readEpochReports(
   return [...byIndex.keys()].sort((a, b) => (a < b ? -1 : 1)).map((i) => byIndex.get(i) ?? []);
 }
 
+/** The usage reports submitted for (network, epoch), in submission order: finalize's last argument. */
+export async function readEpochUsage(
+  client: PublicClient,
+  epochs: Address,
+  networkId: number,
+  epoch: bigint,
+  fromBlock = 0n,
+): Promise<OperatorUsage[][]> {
+  const logs = await client.getContractEvents({
+    address: epochs,
+    abi: dinEpochsAbi,
+    eventName: "UsageReported",
+    args: { networkId, epoch },
+    fromBlock,
+    strict: true,
+  });
+  const byIndex = new Map<bigint, OperatorUsage[]>();
+  for (const log of logs) {
+    byIndex.set(
+      log.args.index,
+      log.args.usage.map((u) => ({ operator: u.operator, relays: u.relays })),
+    );
+  }
+  return [...byIndex.keys()].sort((a, b) => (a < b ? -1 : 1)).map((i) => byIndex.get(i) ?? []);
+}
+
 /**
  * The median the contract takes of `values` (one per watcher covering the operator): the middle value,
  * and with an even count the middle value that favours the operator.
@@ -59,7 +96,10 @@ export function medianFor(values: readonly number[], favour: "high" | "low"): nu
   return sorted[favour === "high" ? Math.floor(n / 2) : Math.floor((n - 1) / 2)] ?? 0;
 }
 
-/** Finalizes (network, epoch) with the reports read back from the chain; returns the transaction hash. */
+/**
+ * Finalizes (network, epoch) with the watchers' reports and gateways' usage read back from the chain;
+ * returns the transaction hash.
+ */
 export async function finalizeEpoch(
   clients: LedgerClients,
   epochs: Address,
@@ -68,11 +108,12 @@ export async function finalizeEpoch(
   fromBlock = 0n,
 ): Promise<Hash> {
   const reports = await readEpochReports(clients.public, epochs, networkId, epoch, fromBlock);
+  const usage = await readEpochUsage(clients.public, epochs, networkId, epoch, fromBlock);
   return clients.wallet.writeContract({
     address: epochs,
     abi: dinEpochsAbi,
     functionName: "finalize",
-    args: [networkId, epoch, reports],
+    args: [networkId, epoch, reports, usage],
     account: clients.wallet.account,
     chain: clients.wallet.chain,
   });

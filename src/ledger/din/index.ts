@@ -26,8 +26,11 @@ export {
   finalizeEpoch,
   medianFor,
   type OperatorMetrics,
+  type OperatorUsage,
   readEpochReports,
+  readEpochUsage,
   sortMetrics,
+  sortUsage,
 } from "./epochs.js";
 export { encodeOperatorMetadata, GATEWAY_SET, type OperatorMetadata, WATCHER_SET } from "./registry.js";
 export {
