@@ -76,6 +76,14 @@ export class ResponseCache {
     return dropped;
   }
 
+  /** Forgets everything; returns how many answers were dropped. */
+  clear(): number {
+    const dropped = this.entries.size;
+    this.entries.clear();
+    this.unfinalizedByBlock.clear();
+    return dropped;
+  }
+
   get size(): number {
     return this.entries.size;
   }

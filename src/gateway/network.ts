@@ -12,6 +12,12 @@ import { type HeadSample, p75, tagViolation } from "./health.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { preferSticky, type RankedUpstream, rankUpstreams, type SelectionContext } from "./selection.js";
 
+interface PollResult {
+  upstream: Upstream;
+  answered: boolean;
+  violation: string | undefined;
+}
+
 /** How long a ranking is shared by requests when nothing notable happened. */
 const rankingTtlMs = 20;
 
@@ -122,7 +128,8 @@ export class Network {
   }
 
   private async pollRound(): Promise<void> {
-    await Promise.all(this.upstreams.map((upstream) => this.pollUpstream(upstream)));
+    const polled = await Promise.all(this.upstreams.map((upstream) => this.pollUpstream(upstream)));
+    this.banInconsistent(polled);
     this.recomputeHead();
     for (const listener of [...this.headListeners]) listener();
   }
@@ -133,7 +140,7 @@ export class Network {
     return () => this.headListeners.delete(listener);
   }
 
-  private async pollUpstream(upstream: Upstream): Promise<void> {
+  private async pollUpstream(upstream: Upstream): Promise<PollResult> {
     const body = JSON.stringify(
       ["latest", "safe", "finalized"].map((tag, index) => ({
         jsonrpc: "2.0",
@@ -153,18 +160,39 @@ export class Network {
           { kind: "retry", reason: "bad head reply", failure: true, throttled: reply.status === 429 },
           0,
         );
-        return;
+        return { upstream, answered: false, violation: undefined };
       }
       upstream.record({ kind: "result", result: null }, performance.now() - started);
       const violation = tagViolation(upstream.head, sample);
-      if (violation && this.healthConfig.banMs > 0) {
-        upstream.bannedUntil = Date.now() + this.healthConfig.banMs;
-        this.logger.warn({ upstream: upstream.id, violation }, "upstream banned: inconsistent block tags");
-      }
       upstream.head = sample;
       upstream.headUpdatedAt = Date.now();
+      return { upstream, answered: true, violation };
     } catch (error) {
       upstream.record({ kind: "retry", reason: String(error), failure: true, throttled: false }, 0);
+      return { upstream, answered: false, violation: undefined };
+    }
+  }
+
+  /**
+   * proxyd's rule — an upstream whose tags go out of order or whose finalized block goes backwards is
+   * banned — applied only to a minority: when most operators report the same jump, the chain itself
+   * moved (a deep reorg, a devnet revert) and banning everyone would take the network down.
+   */
+  private banInconsistent(polled: readonly PollResult[]): void {
+    if (this.healthConfig.banMs <= 0) return;
+    const answered = polled.filter((result) => result.answered);
+    const violators = answered.filter((result) => result.violation !== undefined);
+    if (violators.length === 0) return;
+    if (violators.length * 2 > answered.length) {
+      this.logger.warn(
+        { upstreams: violators.length },
+        "most operators' block tags moved back together: a chain reorg, no ban",
+      );
+      return;
+    }
+    for (const { upstream, violation } of violators) {
+      upstream.bannedUntil = Date.now() + this.healthConfig.banMs;
+      this.logger.warn({ upstream: upstream.id, violation }, "upstream banned: inconsistent block tags");
     }
   }
 
@@ -200,9 +228,14 @@ export class Network {
       this.headState = {
         latest: previous && !reorged && previous.latest > latest ? previous.latest : latest,
         safe:
-          previous?.safe !== undefined && safe !== undefined && previous.safe > safe ? previous.safe : safe,
+          previous?.safe !== undefined && !reorged && safe !== undefined && previous.safe > safe
+            ? previous.safe
+            : safe,
         finalized:
-          previous?.finalized !== undefined && finalized !== undefined && previous.finalized > finalized
+          previous?.finalized !== undefined &&
+          !reorged &&
+          finalized !== undefined &&
+          previous.finalized > finalized
             ? previous.finalized
             : finalized,
       };
@@ -228,18 +261,31 @@ export class Network {
   /** Reorgs seen so far; subscribers compare it to notice one. */
   reorgs = 0;
 
+  /**
+   * A reorg is when the hash most operators report at a height changes. One operator alone (a liar, or
+   * one briefly on a fork) never decides it: a height needs at least two operators agreeing.
+   */
   private detectReorg(samples: readonly HeadSample[], now = Date.now()): void {
-    const finalized = this.headState?.finalized ?? -1n;
+    const votes = new Map<bigint, Map<string, number>>();
     for (const sample of samples) {
-      if (sample.latestHash === undefined || sample.latest <= finalized) continue;
-      const known = this.recentHashes.get(sample.latest);
-      if (known !== undefined && known !== sample.latestHash) {
-        const dropped = this.cache?.invalidateFrom(sample.latest) ?? 0;
+      if (sample.latestHash === undefined) continue;
+      const atHeight = votes.get(sample.latest) ?? new Map<string, number>();
+      atHeight.set(sample.latestHash, (atHeight.get(sample.latestHash) ?? 0) + 1);
+      votes.set(sample.latest, atHeight);
+    }
+    for (const [height, hashes] of votes) {
+      const [hash, count] = [...hashes].sort((a, b) => b[1] - a[1])[0]!;
+      if (count < 2 || count * 2 <= [...hashes.values()].reduce((sum, n) => sum + n, 0)) continue;
+      const known = this.recentHashes.get(height);
+      if (known !== undefined && known !== hash) {
+        // Past finality the cache cannot tell what is affected: a finalized reorg drops everything.
+        const final = this.headState?.finalized !== undefined && height <= this.headState.finalized;
+        const dropped = final ? this.cache?.clear() : this.cache?.invalidateFrom(height);
         this.lastReorgAt = now;
         this.reorgs++;
-        this.logger.info({ block: sample.latest.toString(), dropped }, "reorg: unfinalized answers dropped");
+        this.logger.warn({ block: height.toString(), final, dropped }, "reorg: cached answers dropped");
       }
-      this.recentHashes.set(sample.latest, sample.latestHash);
+      this.recentHashes.set(height, hash);
     }
     for (const block of this.recentHashes.keys()) {
       if (this.recentHashes.size <= 256) break;

@@ -153,16 +153,23 @@ describe("WebSocket subscriptions", () => {
       .result;
     await waitFor(() => client.notifications(headsId).length >= 2, 20_000, "heads before the snapshot");
     const snapshot = await requestDevnet(plane.chain.provider, "evm_snapshot");
-    await waitFor(() => client.notifications(logsId).length >= 3, 20_000, "logs to be reorged away");
-    const before = client.notifications(headsId).length;
-    await waitFor(() => client.notifications(headsId).length >= before + 1, 20_000, "one more head");
+    const logsAtSnapshot = client.notifications(logsId).length;
+    const headsAtSnapshot = client.notifications(headsId).length;
+    // Blocks with logs after the snapshot: the revert takes them out of the chain.
+    await waitFor(
+      () =>
+        client.notifications(logsId).length >= logsAtSnapshot + 3 &&
+        client.notifications(headsId).length >= headsAtSnapshot + 3,
+      30_000,
+      "blocks and logs after the snapshot",
+    );
     await requestDevnet(plane.chain.provider, "evm_revert", [snapshot]);
     const removed = await waitFor(
       () => {
         const found = client.notifications(logsId).filter((log: { removed: boolean }) => log.removed);
         return found.length > 0 ? found : undefined;
       },
-      20_000,
+      40_000,
       "removed logs",
     );
     await sleep(1_500);

@@ -78,7 +78,7 @@ export async function startDataPlane(options: DataPlaneOptions = {}): Promise<Da
     ],
   });
   const gateway = await startGateway(config, {
-    logger: pino({ level: "silent" }),
+    logger: pino({ level: process.env.DIN_TEST_LOG ?? "silent" }),
     ...(options.webSockets ? { webSockets: options.webSockets } : {}),
   });
   return {
