@@ -90,6 +90,17 @@ function nonNegativeInteger(value: string): number {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+function limitValue(value: string): number | null {
+  if (value === "unlimited") return null;
+  return nonNegativeInteger(value);
+}
+
+function yesNo(value: string): boolean {
+  if (value === "yes" || value === "true") return true;
+  if (value === "no" || value === "false") return false;
+  throw new InvalidArgumentError("expected yes or no");
+}
+
 function run(action: (flags: AdminFlags & Record<string, unknown>, ...args: string[]) => Promise<void>) {
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
@@ -131,7 +142,7 @@ function describeKey(key: KeyView): string {
 export function registerKeysCommands(program: Command): void {
   const keys = program
     .command("keys")
-    .description("API keys of a gateway: create, list, show, revoke, rotate")
+    .description("API keys of a gateway: create, list, show, update, revoke, rotate")
     .addHelpText(
       "after",
       "\nA key is used as POST /v1/<network>/<key>. Examples:\n" +
@@ -236,6 +247,58 @@ export function registerKeysCommands(program: Command): void {
         listed,
         listed.keys.length ? lines.join("\n") : "no keys yet: din keys create --project <name>",
       );
+    }),
+  );
+
+  withAdminOptions(
+    keys
+      .command("update")
+      .description("change a key's limits, allowlists or requirements (each --allow-* replaces that list)")
+      .argument("<key>", "the API key")
+      .option("--name <name>", "a new label")
+      .option("--credits-per-second <n>", "credits per second, or 'unlimited'", limitValue)
+      .option("--credits-per-day <n>", "credits per UTC day, or 'unlimited'", limitValue)
+      .option("--allow-contract <address>", "contract allowlist entry (repeatable)", collect)
+      .option("--allow-origin <origin>", "origin allowlist entry (repeatable)", collect)
+      .option("--allow-user-agent <text>", "user-agent allowlist entry (repeatable)", collect)
+      .option("--allow-method <method>", "method allowlist entry (repeatable)", collect)
+      .option("--clear-allowlists", "remove every allowlist (before any --allow-* given here)", false)
+      .option("--secret-required <yes|no>", "refuse requests without the secret", yesNo)
+      .option("--jwt-required <yes|no>", "refuse requests without a valid JWT", yesNo),
+  ).action(
+    run(async (flags, key) => {
+      const target = adminTarget(flags);
+      const path = `/admin/keys/${encodeURIComponent(key!)}`;
+      const changes: Record<string, unknown> = {};
+      if (flags.name !== undefined) changes.name = flags.name;
+      if (flags.secretRequired !== undefined) changes.secretRequired = flags.secretRequired;
+      if (flags.jwtRequired !== undefined) changes.jwtRequired = flags.jwtRequired;
+      const limits: Record<string, number | null> = {};
+      if (flags.creditsPerSecond !== undefined)
+        limits.creditsPerSecond = flags.creditsPerSecond as number | null;
+      if (flags.creditsPerDay !== undefined) limits.creditsPerDay = flags.creditsPerDay as number | null;
+      if (Object.keys(limits).length > 0) changes.limits = limits;
+      const given = {
+        contracts: flags.allowContract as string[] | undefined,
+        origins: flags.allowOrigin as string[] | undefined,
+        userAgents: flags.allowUserAgent as string[] | undefined,
+        methods: flags.allowMethod as string[] | undefined,
+      };
+      if (flags.clearAllowlists || Object.values(given).some((list) => list !== undefined)) {
+        const current = flags.clearAllowlists
+          ? { contracts: [], origins: [], userAgents: [], methods: [] }
+          : (await callAdmin<{ key: KeyView }>(target, "GET", path)).key.allowlists;
+        changes.allowlists = {
+          contracts: given.contracts ?? current.contracts,
+          origins: given.origins ?? current.origins,
+          userAgents: given.userAgents ?? current.userAgents,
+          methods: given.methods ?? current.methods,
+        };
+      }
+      if (Object.keys(changes).length === 0)
+        throw new AdminRequestError("nothing to change: see din keys update --help");
+      const updated = await callAdmin<{ key: KeyView }>(target, "PATCH", path, changes);
+      print(flags, updated, describeKey(updated.key));
     }),
   );
 

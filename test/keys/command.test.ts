@@ -82,6 +82,25 @@ describe("din gateway with keys", () => {
       (await run(process.execPath, [bin, "usage", "--key", key, "--group-by", "method", ...remote])).stdout,
     );
     expect(usage.usage).toEqual([{ method: "eth_chainId", requests: 1, credits: 3, errors: 0 }]);
+    await run(process.execPath, [bin, "keys", "update", key, "--allow-method", "eth_blockNumber", ...remote]);
+    const refused = await post(`${gateway}/v1/local/${key}`, rpc("eth_chainId"));
+    expect(refused.json.error.data.rule).toBe("methods");
+    const updated = JSON.parse(
+      (
+        await run(process.execPath, [
+          bin,
+          "keys",
+          "update",
+          key,
+          "--clear-allowlists",
+          "--credits-per-day",
+          "5",
+          ...remote,
+        ])
+      ).stdout,
+    );
+    expect(updated.key).toMatchObject({ allowlists: { methods: [] }, limits: { creditsPerDay: 5 } });
+    expect((await post(`${gateway}/v1/local/${key}`, rpc("eth_chainId"))).status).toBe(402); // 3 + 3 > 5
     const wrongToken = await run(process.execPath, [bin, "keys", "list", "--gateway", gateway, "--json"], {
       env: { ...process.env, DIN_ADMIN_TOKEN: "not-the-admin-token-at-all" },
     }).catch((error: { code: number; stderr: string }) => error);

@@ -66,6 +66,15 @@ describe("Redis credit limiter", () => {
     expect((await limiter.take(key, 1, limits)).ok).toBe(false);
   });
 
+  it("counts the day's credits before a daily limit is set", async () => {
+    const redis = connect(services.redisUrl);
+    await redis.connect();
+    const limiter = redisLimiter(redis);
+    const key = `later-limit-${Date.now()}`;
+    expect((await limiter.take(key, 8, { creditsPerSecond: null, creditsPerDay: null })).ok).toBe(true);
+    expect((await limiter.take(key, 3, { creditsPerSecond: null, creditsPerDay: 10 })).ok).toBe(false);
+  });
+
   it("keeps enforcing limits in memory when Redis goes away", async () => {
     const own = await startRedis();
     const redis = connect(own.url);

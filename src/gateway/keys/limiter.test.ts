@@ -34,6 +34,12 @@ describe("memory credit limiter", () => {
     expect((await limiter.take("k", 10, limits)).ok).toBe(true);
   });
 
+  it("counts the day's credits before a daily limit is set", async () => {
+    const limiter = memoryLimiter(() => Date.UTC(2026, 0, 1, 12));
+    expect((await limiter.take("k", 8, { creditsPerSecond: null, creditsPerDay: null })).ok).toBe(true);
+    expect((await limiter.take("k", 3, { creditsPerSecond: null, creditsPerDay: 10 })).ok).toBe(false);
+  });
+
   it("keeps keys apart", async () => {
     const limiter = memoryLimiter(() => 0);
     const limits = { creditsPerSecond: 1, creditsPerDay: null };

@@ -91,7 +91,8 @@ function takeInMemory(
 /**
  * The same rules as `takeInMemory`, atomically in Redis, for a batch of requests of one key (admitted in
  * order, each seeing the ones before it). Windows come from Redis's TIME so gateways with skewed clocks
- * still share one window. ARGV: perSecond, perDay (-1 = unlimited), then each request's credits.
+ * still share one window. ARGV: perSecond, perDay (-1 = unlimited), then each request's credits. The day's
+ * credits are counted even without a daily limit, so a limit set during the day counts what was used.
  * Returns per request: 0 admitted, else the refusing limit (1 second, 2 day) then retry-after seconds.
  */
 export const takeCreditsScript = `
@@ -126,7 +127,7 @@ if perSecond >= 0 and addedSecond > 0 then
   redis.call('INCRBY', secondKey, addedSecond)
   redis.call('EXPIRE', secondKey, 2)
 end
-if perDay >= 0 and addedDay > 0 then
+if addedDay > 0 then
   redis.call('INCRBY', dayKey, addedDay)
   redis.call('EXPIRE', dayKey, 172800)
 end
@@ -201,8 +202,6 @@ export function redisLimiter(
 
   return {
     take(key, credits, limits) {
-      if (limits.creditsPerSecond === null && limits.creditsPerDay === null)
-        return Promise.resolve({ ok: true });
       return new Promise<LimitVerdict>((resolve) => {
         const entry = pending.get(key);
         if (entry) {
