@@ -43,3 +43,4 @@ export {
   relayTypes,
   signRelay,
 } from "./relay.js";
+export { type Assessment, assess, type Judgment, judgeReports } from "./sla.js";

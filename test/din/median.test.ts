@@ -1,0 +1,85 @@
+// Property: for any reports, the contract judges exactly the operators, medians, multipliers and slashes that
+// the pure SLA math (src/ledger/din/sla.ts) predicts — including reports that disagree, omit operators or
+// lie wildly.
+import fc from "fast-check";
+import { type Address, getAddress, numberToHex } from "viem";
+import { beforeAll, describe, expect, it } from "vitest";
+import { judgeReports } from "../../src/ledger/din/sla.js";
+import { type DinFixture, deployDinFixture, ETHEREUM } from "./fixture.js";
+
+const OPERATORS = [1, 2, 3, 4].map((i) => getAddress(numberToHex(0xab_0000n + BigInt(i), { size: 20 })));
+
+const metrics = fc.record({
+  availabilityBps: fc.oneof(
+    fc.constantFrom(0, 9000, 9500, 9989, 9990, 10_000),
+    fc.integer({ min: 0, max: 10_000 }),
+  ),
+  p50LatencyMs: fc.oneof(fc.constantFrom(1, 200, 201, 5000), fc.integer({ min: 0, max: 400 })),
+  lagBlocks: fc.integer({ min: 0, max: 6 }),
+});
+const report = fc
+  .tuple(...OPERATORS.map(() => fc.option(metrics, { nil: undefined })))
+  .map((entries) => entries.flatMap((m, i) => (m ? [{ operator: OPERATORS[i] as Address, ...m }] : [])));
+
+describe("epoch judgments", () => {
+  let f: DinFixture;
+
+  beforeAll(async () => {
+    f = await deployDinFixture();
+    await f.registerWatchersAndGateway();
+  });
+
+  it("match the pure SLA math for random reports from two or three watchers", async () => {
+    const table = f.deployment.params.sla;
+    const quorum = f.deployment.params.epochs.reportQuorum;
+    await fc.assert(
+      fc.asyncProperty(fc.array(report, { minLength: 2, maxLength: 3 }), async (reports) => {
+        const epoch = await f.currentEpoch();
+        await f.endEpoch(epoch);
+        for (const [i, r] of reports.entries())
+          await f.submitReport(f.watchers[i] as Address, ETHEREUM, epoch, r);
+        const receipt = await f.finalize(ETHEREUM, epoch);
+        const range = { fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber, strict: true } as const;
+        const judged = await f.ledger.public.getContractEvents({
+          ...f.epochs,
+          eventName: "OperatorJudged",
+          ...range,
+        });
+        const queued = await f.ledger.public.getContractEvents({
+          ...f.slasher,
+          eventName: "SlashQueued",
+          ...range,
+        });
+        const expected = judgeReports(
+          reports.map((r) => [...r]),
+          table,
+          quorum,
+        );
+        expect(
+          judged.map((e) => ({
+            operator: e.args.operator,
+            availabilityBps: e.args.availabilityBps,
+            p50LatencyMs: e.args.p50LatencyMs,
+            lagBlocks: e.args.lagBlocks,
+            multiplierBps: e.args.multiplierBps,
+          })),
+        ).toEqual(
+          expected.map((j) => ({
+            operator: j.operator,
+            availabilityBps: j.availabilityBps,
+            p50LatencyMs: j.p50LatencyMs,
+            lagBlocks: j.lagBlocks,
+            multiplierBps: j.multiplierBps,
+          })),
+        );
+        const expectedSlashes = expected.flatMap((j) =>
+          [j.downWad, j.availabilityWad, j.latencyWad]
+            .filter((w) => w > 0n)
+            .map((wad) => ({ operator: j.operator, wad })),
+        );
+        expect(queued.map((e) => ({ operator: e.args.operator, wad: e.args.wad }))).toEqual(expectedSlashes);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
