@@ -223,9 +223,9 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
     }
 
     /// @inheritdoc IDinRegistry
-    function unjail(address operator, uint32 networkId) external onlySlasher {
-        delete jailedUntil[operator][networkId];
-        emit OperatorUnjailed(operator, networkId);
+    function unjail(address operator, uint32 networkId, uint256 untilBlock) external onlySlasher {
+        if (untilBlock < jailedUntil[operator][networkId]) jailedUntil[operator][networkId] = untilBlock;
+        emit OperatorUnjailed(operator, networkId, jailedUntil[operator][networkId]);
     }
 
     /// @inheritdoc IDinRegistry

@@ -56,6 +56,10 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
     mapping(address operator => mapping(uint32 networkId => uint256)) public wrongDataOffences;
     /// @notice Canonical block hashes of other chains, once attested by a quorum of watchers.
     mapping(uint256 chainId => mapping(uint256 blockNumber => bytes32)) public canonicalHash;
+    /// @notice Queued slashes of an operator on a network not yet vetoed or executed.
+    mapping(address operator => mapping(uint32 networkId => uint256)) public pendingSlashes;
+    /// @notice The jail that stands whatever is vetoed: the end of the jails of executed and immediate slashes.
+    mapping(address operator => mapping(uint32 networkId => uint256)) public jailFloor;
     mapping(bytes32 attestation => uint256) internal _attestations;
     mapping(bytes32 attestation => mapping(address watcher => bool)) internal _attested;
 
@@ -117,6 +121,7 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, canonical);
         uint64 wad = _wrongDataWad(operator, networkId);
         emit FraudProven(digest, operator, networkId, relay.blockNumber);
+        _raiseJailFloor(operator, networkId, block.number);
         _jail(operator, networkId);
         _slash(operator, networkId, wad, type(uint256).max);
     }
@@ -166,13 +171,17 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         return _queueSlash(operator, networkId, wad, reason);
     }
 
-    /// @notice Cancels a queued slash within its veto window and lifts the jail (the veto committee only).
+    /// @notice Cancels a queued slash within its veto window (the veto committee only). When no other slash of
+    ///         the operator on the network is pending, its jail falls back to what executed and immediate
+    ///         slashes imposed (usually: none).
     function veto(uint256 slashId) external onlyRole(VETO_ROLE) {
         QueuedSlash storage s = _queued(slashId);
         if (block.number > uint256(s.queuedAt) + _params.vetoWindow) revert VetoWindowOver();
         s.status = Status.Vetoed;
         emit SlashVetoed(slashId, msg.sender);
-        registry.unjail(s.operator, s.networkId);
+        if (--pendingSlashes[s.operator][s.networkId] == 0) {
+            registry.unjail(s.operator, s.networkId, jailFloor[s.operator][s.networkId]);
+        }
     }
 
     /// @notice Executes a queued slash after its veto window (anyone): slashes through the restaking core
@@ -181,6 +190,8 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         QueuedSlash storage s = _queued(slashId);
         if (block.number <= uint256(s.queuedAt) + _params.vetoWindow) revert VetoWindowOpen();
         s.status = Status.Executed;
+        --pendingSlashes[s.operator][s.networkId];
+        _raiseJailFloor(s.operator, s.networkId, s.queuedAt);
         emit SlashExecuted(slashId, s.operator, s.networkId, s.wad);
         _slash(s.operator, s.networkId, s.wad, slashId);
     }
@@ -253,9 +264,16 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
                 wad: wad
             })
         );
+        ++pendingSlashes[operator][networkId];
         emit SlashQueued(slashId, operator, networkId, reason, wad);
         // Jailed, not deregistered: if the slash is vetoed the operator is whole and still registered.
         _jail(operator, networkId);
+    }
+
+    /// @dev A slash that stands keeps the operator jailed until `from + jailCooldown`, whatever is vetoed.
+    function _raiseJailFloor(address operator, uint32 networkId, uint256 from) internal {
+        uint256 until = from + _params.jailCooldown;
+        if (until > jailFloor[operator][networkId]) jailFloor[operator][networkId] = until;
     }
 
     function _jail(address operator, uint32 networkId) internal {

@@ -132,4 +132,43 @@ describe("relay evidence", () => {
     expect(await f.isMember(polygonOp, POLYGON)).toBe(true);
     await expectRevert(proveAttested(), "RelayAlreadyUsed");
   });
+  it("lifts a jail on veto only when no other slash of the operator stands", async () => {
+    const epochSlashes = async (metrics: { availabilityBps: number; p50LatencyMs: number }) => {
+      const e = await f.currentEpoch();
+      await f.endEpoch(e);
+      const m = [{ operator: op, lagBlocks: 0, ...metrics }];
+      await f.submitReport(f.watchers[0] as Address, ETHEREUM, e, m);
+      await f.submitReport(f.watchers[1] as Address, ETHEREUM, e, m);
+      await f.finalize(ETHEREUM, e);
+      return f.queueLength();
+    };
+    const veto = (id: bigint) =>
+      f.ledger.write(f.guardian, { ...f.slasher, functionName: "veto", args: [id] });
+    // Availability and latency both missed: two queued slashes.
+    const length = await epochSlashes({ availabilityBps: 9950, p50LatencyMs: 300 });
+    await veto(length - 2n);
+    expect(await f.jailed(op)).toBe(true);
+    await veto(length - 1n);
+    expect(await f.jailed(op)).toBe(false);
+
+    // A proven wrong block hash stands: vetoing a later queued slash leaves that jail in place.
+    const head = await f.ledger.blockNumber();
+    const relay = await relayAt(head - 1n, keccak256("0xbad3"));
+    await prove(relay, await sign(relay));
+    const proofJail = await f.ledger.public.readContract({
+      ...f.registry,
+      functionName: "jailedUntil",
+      args: [op, ETHEREUM],
+    });
+    const after = await epochSlashes({ availabilityBps: 9950, p50LatencyMs: 50 });
+    await veto(after - 1n);
+    expect(await f.jailed(op)).toBe(true);
+    expect(
+      await f.ledger.public.readContract({
+        ...f.registry,
+        functionName: "jailedUntil",
+        args: [op, ETHEREUM],
+      }),
+    ).toBe(proofJail);
+  });
 });

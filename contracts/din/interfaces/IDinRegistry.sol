@@ -84,8 +84,8 @@ interface IDinRegistry {
     event GatewayAdmissionSet(address indexed gateway, bool admitted);
     /// @notice An operator is jailed (excluded from routing and rewards) on a network until `untilBlock`.
     event OperatorJailed(address indexed operator, uint32 indexed networkId, uint256 untilBlock);
-    /// @notice A jail was lifted (its slash was vetoed).
-    event OperatorUnjailed(address indexed operator, uint32 indexed networkId);
+    /// @notice A jail was shortened to `untilBlock` (its slash was vetoed; other offences may keep a jail).
+    event OperatorUnjailed(address indexed operator, uint32 indexed networkId, uint256 untilBlock);
     /// @notice A repeat offender was removed from a network.
     event OperatorEjected(address indexed operator, uint32 indexed networkId);
 
@@ -116,8 +116,8 @@ interface IDinRegistry {
     /// @notice Jails an operator (the slasher only).
     function jail(address operator, uint32 networkId, uint256 untilBlock) external;
 
-    /// @notice Lifts a jail (the slasher only).
-    function unjail(address operator, uint32 networkId) external;
+    /// @notice Shortens a jail to `untilBlock` (the slasher only; never lengthens it).
+    function unjail(address operator, uint32 networkId, uint256 untilBlock) external;
 
     /// @notice Deregisters an operator from a network (the slasher only).
     function eject(address operator, uint32 networkId) external;
