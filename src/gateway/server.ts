@@ -55,7 +55,9 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? pino({ level: config.server.logLevel }, pino.destination(2));
   const metrics = createGatewayMetrics();
-  const keys = config.keys.enabled ? await startKeyService(config.keys, { logger }) : undefined;
+  const keys = config.keys.enabled
+    ? await startKeyService(config.keys, { logger, registry: metrics.registry })
+    : undefined;
   const networks = new Map(
     config.networks.map((network) => [
       network.name,

@@ -37,6 +37,8 @@ describe("gateway with API keys (PGlite)", () => {
     const unknown = await post(url("0123456789abcdef0123456789abcdef"), rpc("eth_chainId", [], 7));
     expect(unknown.status).toBe(401);
     expect(unknown.json).toMatchObject({ id: 7, error: { message: "Unauthorized: unknown API key" } });
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/din_key_refusals_total\{rule="apiKey"\} 2/);
   });
 
   it("serves a key's requests and counts them per method in usage", async () => {

@@ -15,7 +15,14 @@ import {
 } from "../../rpc/jsonrpc.js";
 import { checkClient, checkRequest } from "./allowlist.js";
 import type { CreditTable } from "./credits.js";
-import { type AdmissionError, forbidden, quotaSpent, tooManyRequests, unauthorized } from "./errors.js";
+import {
+  AdmissionError,
+  type AdmissionRule,
+  forbidden,
+  quotaSpent,
+  tooManyRequests,
+  unauthorized,
+} from "./errors.js";
 import { verifyJwt } from "./jwt.js";
 import type { CreditLimiter } from "./limiter.js";
 import type { KeyRegistry } from "./registry.js";
@@ -45,11 +52,21 @@ export type Admission =
       settle(answers: ReadonlyArray<JsonRpcResponse | undefined>): void;
     };
 
+export type Authentication =
+  | { ok: true; key: ApiKeyRecord; secretPresented: boolean }
+  | { ok: false; error: AdmissionError };
+
 /** What `answerBody` calls: admits a parsed body or says why not. */
 export type AdmitBody = (body: { batch: boolean; entries: ParsedEntry[] }) => Promise<Admission>;
 
 /** Listener for keys whose daily quota is spent (WebSockets of that key are closed). */
 export type QuotaListener = (key: string) => void;
+
+/** What admission reports for metrics: each refusal by rule, and credits charged per network. */
+export interface AdmissionObserver {
+  refused(rule: AdmissionRule): void;
+  charged(network: string, credits: number): void;
+}
 
 export class KeyAdmission {
   private readonly quotaListeners: QuotaListener[] = [];
@@ -60,6 +77,7 @@ export class KeyAdmission {
     private readonly limiter: CreditLimiter,
     private readonly credits: CreditTable,
     private readonly usage: UsageRecorder,
+    private readonly observer?: AdmissionObserver,
   ) {}
 
   onQuotaSpent(listener: QuotaListener): void {
@@ -72,12 +90,13 @@ export class KeyAdmission {
   }
 
   /** Authenticates the client alone (a WebSocket upgrade): the key, or the refusal. */
-  async authenticate(
-    client: ClientCredentials,
-    now = Date.now(),
-  ): Promise<
-    { ok: true; key: ApiKeyRecord; secretPresented: boolean } | { ok: false; error: AdmissionError }
-  > {
+  async authenticate(client: ClientCredentials, now = Date.now()): Promise<Authentication> {
+    const auth = await this.authenticateClient(client, now);
+    if (!auth.ok) this.observer?.refused(auth.error.rule);
+    return auth;
+  }
+
+  private async authenticateClient(client: ClientCredentials, now: number): Promise<Authentication> {
     if (client.apiKey === undefined) {
       return {
         ok: false,
@@ -136,7 +155,25 @@ export class KeyAdmission {
     entries: ParsedEntry[],
     now = Date.now(),
   ): Promise<Admission> {
-    const auth = await this.authenticate(client, now);
+    const admission = await this.admitBody(client, batch, entries, now);
+    if (this.observer) {
+      if (!admission.ok) this.observer.refused(admission.error.rule);
+      else {
+        for (const entry of admission.entries) {
+          if (!entry.ok && entry.error instanceof AdmissionError) this.observer.refused(entry.error.rule);
+        }
+      }
+    }
+    return admission;
+  }
+
+  private async admitBody(
+    client: ClientCredentials,
+    batch: boolean,
+    entries: ParsedEntry[],
+    now: number,
+  ): Promise<Admission> {
+    const auth = await this.authenticateClient(client, now);
     if (!auth.ok) return auth;
     const { key, secretPresented } = auth;
     const admitted = entries.slice();
@@ -174,6 +211,7 @@ export class KeyAdmission {
         this.quotaWasSpent(key.key, now);
         return { ok: false, error: quotaSpent(key.limits.creditsPerDay, verdict.retryAfterSeconds, now) };
       }
+      this.observer?.charged(client.network, total);
     }
     return {
       ok: true,

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { Counter, type Registry } from "prom-client";
 import { createAdminHandler } from "./admin.js";
 import { type AdmitBody, type ClientCredentials, KeyAdmission } from "./admission.js";
 import type { KeysConfig } from "./config.js";
@@ -30,8 +31,34 @@ export interface KeyService {
   close(): Promise<void>;
 }
 
-export async function startKeyService(config: KeysConfig, options: { logger: Logger }): Promise<KeyService> {
+export async function startKeyService(
+  config: KeysConfig,
+  options: {
+    logger: Logger;
+    /** Prometheus registry for the keys' metrics (the gateway's, served on /metrics). */
+    registry?: Registry | undefined;
+  },
+): Promise<KeyService> {
   const { logger } = options;
+  const registers = options.registry ? [options.registry] : [];
+  const refusals = new Counter({
+    name: "din_key_refusals_total",
+    help: "Requests refused by the admission stage, by the rule that refused (apiKey, secret, jwt, origins, userAgents, methods, contracts, creditsPerSecond, creditsPerDay)",
+    labelNames: ["rule"] as const,
+    registers,
+  });
+  const credits = new Counter({
+    name: "din_key_credits_total",
+    help: "Credits charged to API keys, by network",
+    labelNames: ["network"] as const,
+    registers,
+  });
+  const flushes = new Counter({
+    name: "din_usage_flushes_total",
+    help: "Writes of usage counters to the database, by result (ok, failed)",
+    labelNames: ["result"] as const,
+    registers,
+  });
   const adminToken = readAdminToken(config);
   if (adminToken === undefined) {
     logger.warn(
@@ -54,9 +81,16 @@ export async function startKeyService(config: KeysConfig, options: { logger: Log
   const registry = new KeyRegistry(store, { syncIntervalMs: config.syncIntervalMs, redis, logger });
   await registry.start();
   const limiter: CreditLimiter = redis ? redisLimiter(redis.commands, { logger }) : memoryLimiter();
-  const usage = new UsageRecorder(store, { flushIntervalMs: config.usageFlushIntervalMs, logger });
+  const usage = new UsageRecorder(store, {
+    flushIntervalMs: config.usageFlushIntervalMs,
+    logger,
+    onFlush: (ok) => flushes.inc({ result: ok ? "ok" : "failed" }),
+  });
   usage.start();
-  const admission = new KeyAdmission(registry, limiter, creditTable(config.credits), usage);
+  const admission = new KeyAdmission(registry, limiter, creditTable(config.credits), usage, {
+    refused: (rule) => refusals.inc({ rule }),
+    charged: (network, amount) => credits.inc({ network }, amount),
+  });
   const admin = createAdminHandler({
     store,
     registry,

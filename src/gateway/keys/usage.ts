@@ -11,6 +11,8 @@ export interface UsageRecorderOptions {
   /** How often pending counters are written. @default 5000 */
   flushIntervalMs?: number;
   logger?: Logger | undefined;
+  /** Told of every write: whether it succeeded and how many rows it carried. */
+  onFlush?: ((ok: boolean, rows: number) => void) | undefined;
 }
 
 const hourMs = 3_600_000;
@@ -78,7 +80,9 @@ export class UsageRecorder {
     this.pending = new Map();
     this.flushing = this.store
       .addUsage([...batch.values()])
+      .then(() => this.options.onFlush?.(true, batch.size))
       .catch((error: unknown) => {
+        this.options.onFlush?.(false, batch.size);
         this.options.logger?.warn({ err: error, rows: batch.size }, "usage flush failed; will retry");
         for (const [id, row] of batch) {
           const newer = this.pending.get(id);
