@@ -13,7 +13,8 @@
  * machine barely disturb; Redis and PostgreSQL CPU is not counted (in production they run elsewhere).
  *
  * Flags: --quick (3 s per measurement), --rounds N (interleaved repeats, best kept), --duration S,
- * --connections C.
+ * --connections C, --write-docs (also with --quick; a full run always updates its section of
+ * docs/performance.md).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -31,6 +32,7 @@ import { KeyStore } from "../src/gateway/keys/store.js";
 import { UsageRecorder } from "../src/gateway/keys/usage.js";
 import { parseRequestBody } from "../src/rpc/jsonrpc.js";
 import { createDatabase, type RunningService, startPostgres, startRedis } from "../test/keys/services.js";
+import { writePerformanceSection } from "./docs.js";
 import { missingTools, startStub, stopAll } from "./processes.js";
 import { runWrk, type WrkResult, wrkScript } from "./wrk.js";
 
@@ -40,6 +42,7 @@ const { values: flags } = parseArgs({
     rounds: { type: "string" },
     duration: { type: "string" },
     connections: { type: "string", default: "32" },
+    "write-docs": { type: "boolean", default: false },
   },
 });
 const quick = flags.quick;
@@ -270,6 +273,9 @@ async function main(): Promise<void> {
       `Admission alone (key lookup, allowlists, credits, usage count; in process, no I/O): ${microsPerRequest.toFixed(2)} µs per request.`,
     );
     process.stdout.write(`${lines.join("\n")}\n`);
+    if (!quick || flags["write-docs"]) {
+      writePerformanceSection("## API keys on vs off", `## API keys on vs off\n\n${lines.join("\n")}\n`);
+    }
     if (!allPass) process.exitCode = 1;
   } finally {
     await Promise.all(gateways.map((gateway) => gateway.stop()));
