@@ -19,6 +19,8 @@ describe("din gateway with keys", () => {
   let services: Awaited<ReturnType<typeof sharedServices>>;
   let chain: HardhatServer;
   let child: ChildProcess | undefined;
+  // Every gateway process a test starts, stopped at the end even when the test fails midway.
+  const started: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), "din-keys-command-"));
   const tokenFile = join(dir, "admin-token");
   const config = join(dir, "din.yaml");
@@ -42,11 +44,15 @@ describe("din gateway with keys", () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
+    await Promise.all(
+      started
+        .filter((process_) => process_.exitCode === null && process_.signalCode === null)
+        .map((process_) => {
+          const exited = new Promise((resolve) => process_.once("exit", resolve));
+          process_.kill("SIGTERM");
+          return exited;
+        }),
+    );
     await chain?.close();
     await services?.stop();
   });
@@ -69,6 +75,7 @@ describe("din gateway with keys", () => {
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
+    started.push(child);
     const { gateway } = await new Promise<{ gateway: string }>((resolve, reject) => {
       createInterface({ input: child!.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
       child!.once("exit", (code) => reject(new Error(`gateway exited with ${code}`)));
@@ -126,6 +133,7 @@ describe("din gateway with keys", () => {
       const process_ = spawn(process.execPath, [bin, "gateway", "--config", crashConfig, "--port", "0"], {
         stdio: ["ignore", "pipe", "pipe"],
       });
+      started.push(process_);
       const { gateway } = await new Promise<{ gateway: string }>((resolve, reject) => {
         createInterface({ input: process_.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
         process_.once("exit", (code) => reject(new Error(`gateway exited with ${code}`)));
