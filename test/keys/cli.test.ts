@@ -1,6 +1,6 @@
 // `din keys` and `din usage` against a running `din up`, found through --data-dir, as a developer uses them.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -63,6 +63,7 @@ describe("din keys and din usage on a running din up", () => {
 
   afterAll(async () => {
     if (child) await stop(child);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("puts a keyed URL in the ready line and refuses /v1/<network> without a key", async () => {

@@ -1,7 +1,7 @@
 // `din gateway` with keys from YAML, --database-url and --redis-url, managed remotely with
 // `din keys --gateway … --admin-token-file …`; bad flags and bad keys configuration refused clearly.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -55,6 +55,7 @@ describe("din gateway with keys", () => {
     );
     await chain?.close();
     await services?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("runs on PostgreSQL and Redis from flags, managed with din keys --gateway", async () => {

@@ -1,7 +1,7 @@
 // One gateway with keys on an embedded PGlite, in front of a real Hardhat chain: what a developer who
 // signed up sees — keys, secrets, JWTs, allowlists, credits, usage — and what the admin API refuses.
 import { generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +27,7 @@ describe("gateway with API keys (PGlite)", () => {
   afterAll(async () => {
     await gateway?.close();
     await chain?.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("refuses /v1/<network> without a key, and unknown keys, with 401 naming the rule", async () => {

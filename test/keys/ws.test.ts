@@ -1,6 +1,6 @@
 // WebSockets with keys on: the upgrade is authenticated like an HTTP request, messages are charged
 // credits, and a key's sockets close when its daily quota is spent or it is revoked.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,17 +39,19 @@ function closed(socket: WebSocket): Promise<number> {
 describe("WebSockets with API keys", () => {
   let chain: HardhatServer;
   let gateway: Gateway;
+  const dataDir = mkdtempSync(join(tmpdir(), "din-keys-ws-"));
   const wsUrl = (key?: string) =>
     `${gateway.url.replace(/^http/, "ws")}/ws/v1/ethereum${key === undefined ? "" : `/${key}`}`;
 
   beforeAll(async () => {
     chain = await startHardhatServer();
-    gateway = await startKeyedGateway(chain.url, { dataDir: mkdtempSync(join(tmpdir(), "din-keys-ws-")) });
+    gateway = await startKeyedGateway(chain.url, { dataDir });
   }, 120_000);
 
   afterAll(async () => {
     await gateway?.close();
     await chain?.close();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("refuses the upgrade without a key or with an unknown one (HTTP 401)", async () => {
