@@ -230,6 +230,23 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
 
     /// @inheritdoc IDinRegistry
     function eject(address operator, uint32 networkId) external onlySlasher {
+        _eject(operator, networkId);
+    }
+
+    /// @notice Ejects (anyone) an operator whose allocated stake fell below the network's minimum after it
+    ///         registered (by deallocating or being slashed).
+    function ejectUnderstaked(address operator, uint32 networkId) external {
+        Network storage network = _networks[networkId];
+        if (!network.exists) revert UnknownNetwork(networkId);
+        if (!allocationManager.isMemberOfOperatorSet(operator, OperatorSet(address(this), networkId))) {
+            revert NotRegistered();
+        }
+        uint256 allocated = allocatedStake(operator, networkId);
+        if (allocated >= network.minStake) revert StakeNotBelowMinimum(allocated, network.minStake);
+        _eject(operator, networkId);
+    }
+
+    function _eject(address operator, uint32 networkId) internal {
         OperatorSet memory set = OperatorSet(address(this), networkId);
         if (!allocationManager.isMemberOfOperatorSet(operator, set)) return;
         uint32[] memory ids = new uint32[](1);

@@ -180,4 +180,18 @@ describe("service registry", () => {
     await f.ledger.write(f.guardian, { ...f.registry, functionName: "pause", args: [] });
     await expectRevert(f.registerForSet(op, ETHEREUM, f.encodeMetadata(f.metadata(op))), "EnforcedPause");
   });
+  it("lets anyone eject an operator whose allocated stake fell below the minimum", async () => {
+    await f.registerOperator(op); // 5 allocated, minimum 1
+    const ejectUnderstaked = () =>
+      f.ledger.write(f.outsider, { ...f.registry, functionName: "ejectUnderstaked", args: [op, ETHEREUM] });
+    await expectRevert(ejectUnderstaked(), "StakeNotBelowMinimum");
+    await f.ledger.write(f.deployer, {
+      ...f.registry,
+      functionName: "setMinStake",
+      args: [ETHEREUM, 6n * WAD],
+    });
+    await ejectUnderstaked();
+    expect(await f.isMember(op)).toBe(false);
+    await expectRevert(ejectUnderstaked(), "NotRegistered");
+  });
 });

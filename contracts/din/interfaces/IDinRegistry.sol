@@ -55,6 +55,8 @@ interface IDinRegistry {
     error NotAdmitted();
     /// @notice The operator is not registered on the network.
     error NotRegistered();
+    /// @notice The operator's allocated stake is not below the network's minimum.
+    error StakeNotBelowMinimum(uint256 allocated, uint256 minimum);
     /// @notice Modules can be wired once.
     error AlreadyWired();
     /// @notice Strategies must be strictly ascending and non-empty.
