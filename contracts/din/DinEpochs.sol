@@ -30,6 +30,9 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
     /// @notice May pause reports, fees and finalization: the guardian.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    /// @notice Most operators a watcher's or gateway's report may list: keeps every finalization (about 30k gas
+    ///         per operator plus calldata per report) well inside a block, whatever one reporter sends.
+    uint256 public constant MAX_REPORT_LENGTH = 500;
     uint256 internal constant MAX_BPS = 10_000;
     uint256 internal constant WAD = 1e18;
 
@@ -148,6 +151,7 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         if (epoch > currentEpoch()) revert FutureEpoch();
         if (_epochs[networkId][epoch].finalized) revert AlreadyFinalized();
         if (hasReportedUsage[networkId][epoch][msg.sender]) revert UsageAlreadyReported();
+        if (usage.length > MAX_REPORT_LENGTH) revert ReportTooLong();
         for (uint256 i = 1; i < usage.length; ++i) {
             if (usage[i].operator <= usage[i - 1].operator) revert NotSorted();
         }
@@ -170,6 +174,7 @@ contract DinEpochs is IDinEpochs, AccessControl, Pausable, ReentrancyGuard {
         EpochState storage state = _epochs[networkId][epoch];
         if (state.finalized) revert AlreadyFinalized();
         if (hasReported[networkId][epoch][msg.sender]) revert AlreadyReported();
+        if (metrics.length > MAX_REPORT_LENGTH) revert ReportTooLong();
         for (uint256 i; i < metrics.length; ++i) {
             if (i > 0 && metrics[i].operator <= metrics[i - 1].operator) revert NotSorted();
             if (metrics[i].availabilityBps > MAX_BPS) revert InvalidParameter();

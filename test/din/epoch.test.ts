@@ -1,7 +1,7 @@
 // A full SLA epoch: three watchers report (one lies wildly), the medians decide, slashes are queued and
 // jail without deregistering, one is vetoed and one executed, fees are split by relays × performance and
 // delegators claim exactly their share through the restaking core's rewards.
-import type { Address } from "viem";
+import { type Address, numberToHex } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sortMetrics } from "../../src/ledger/din/epochs.js";
 import { mulDivUp } from "../../src/ledger/slashing.js";
@@ -256,6 +256,18 @@ describe("an SLA epoch", () => {
     await expectRevert(
       f.submitReport(w0, ETHEREUM, e, [{ ...healthy(op0), availabilityBps: 10_001 }]),
       "InvalidParameter",
+    );
+    const tooMany = Array.from({ length: 501 }, (_, i) =>
+      healthy(numberToHex(0xf000n + BigInt(i), { size: 20 })),
+    );
+    await expectRevert(f.submitReport(w0, ETHEREUM, e, tooMany), "ReportTooLong");
+    await expectRevert(
+      f.reportUsage(
+        ETHEREUM,
+        e,
+        tooMany.map((m) => [m.operator, 1n]),
+      ),
+      "ReportTooLong",
     );
     await f.submitReport(w0, ETHEREUM, e, sorted);
     await f.submitReport(w1, ETHEREUM, e, sorted);

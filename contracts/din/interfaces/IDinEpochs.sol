@@ -60,6 +60,8 @@ interface IDinEpochs {
     error AlreadyFinalized();
     /// @notice This watcher already reported the epoch.
     error AlreadyReported();
+    /// @notice A report lists more than MAX_REPORT_LENGTH operators.
+    error ReportTooLong();
     /// @notice Operators in a report must be strictly ascending.
     error NotSorted();
     /// @notice Neither a quorum of reports nor the deadline is reached.
