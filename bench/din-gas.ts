@@ -1,10 +1,10 @@
 // The DIN service's gas (run by `npm run bench:gas` after the restaking core's table): epoch reports and
 // finalization as a function of the number of operators, usage reports, fraud proofs, the slash queue, and
 // a delegator's claim of epoch fees with 1 vs N delegators behind the operator.
-import { readFileSync, writeFileSync } from "node:fs";
 import { type Address, getAddress, keccak256, numberToHex, toHex } from "viem";
 import { hashRequest, hashResponse, signRelay } from "../src/ledger/din/relay.js";
 import { deployDinFixture, ETHEREUM, healthy, POLYGON, WAD } from "../test/din/fixture.js";
+import { writePerformanceSection } from "./docs.js";
 
 /** Options of {@link runDinGasBench}. */
 export type DinGasBenchOptions = {
@@ -173,13 +173,6 @@ export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<
 }
 
 function updateDocs(table: string, claimLine: string) {
-  const path = "docs/performance.md";
-  let doc = "";
-  try {
-    doc = readFileSync(path, "utf8");
-  } catch {
-    doc = "# Performance\n";
-  }
   const heading = "## Gas (DIN service)";
   const section = [
     heading,
@@ -199,17 +192,6 @@ function updateDocs(table: string, claimLine: string) {
     "chain, so the claim costs the same behind 1 or 500 delegators (the difference is proof length).",
     "",
   ].join("\n");
-  const start = doc.indexOf(heading);
-  if (start === -1) {
-    // Right after the restaking core's gas section when there is one, else at the end.
-    const core = doc.indexOf("## Gas (restaking core)");
-    const next = core === -1 ? -1 : doc.indexOf("\n## ", core + 1);
-    if (next === -1) doc = `${doc.trimEnd()}\n\n${section}`;
-    else doc = `${doc.slice(0, next + 1)}${section}\n${doc.slice(next + 1)}`;
-  } else {
-    const next = doc.indexOf("\n## ", start + 1);
-    doc = doc.slice(0, start) + section + (next === -1 ? "" : `\n${doc.slice(next + 1)}`);
-  }
-  writeFileSync(path, doc.endsWith("\n") ? doc : `${doc}\n`);
-  console.error(`updated ${path} (DIN service)`);
+  writePerformanceSection(heading, section);
+  console.error("updated docs/performance.md (DIN service)");
 }
