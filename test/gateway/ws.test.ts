@@ -8,11 +8,15 @@ import { requestDevnet } from "../../src/devnet/chain.js";
 import { PING_ABI } from "../../src/devnet/traffic.js";
 import { type DataPlane, post, rpc, sleep, startDataPlane, waitFor } from "../support/dataPlane.js";
 
+// Tests read arbitrary JSON-RPC messages field by field.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type Message = any;
+
 /** A raw WebSocket JSON-RPC client that records every message. */
 async function openSocket(url: string) {
   const socket = new WebSocket(url);
-  const messages: any[] = [];
-  const waiters = new Map<unknown, (message: any) => void>();
+  const messages: Message[] = [];
+  const waiters = new Map<unknown, (message: Message) => void>();
   socket.on("message", (data) => {
     const message = JSON.parse(data.toString());
     if (!Array.isArray(message) && message.id !== undefined && waiters.has(message.id)) {
@@ -26,13 +30,13 @@ async function openSocket(url: string) {
   });
   let nextId = 1;
   const call = (method: string, params: unknown[] = []) =>
-    new Promise<any>((resolve) => {
+    new Promise<Message>((resolve) => {
       const id = nextId++;
       waiters.set(id, resolve);
       socket.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
     });
   const raw = (text: string) =>
-    new Promise<any>((resolve) => {
+    new Promise<Message>((resolve) => {
       socket.once("message", (data) => resolve(JSON.parse(data.toString())));
       socket.send(text);
     });
