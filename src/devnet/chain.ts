@@ -161,6 +161,14 @@ function urlHost(address: string): string {
 }
 
 /** Starts one devnet chain and resolves once its JSON-RPC server listens. */
+let providerQueue: Promise<unknown> = Promise.resolve();
+
+function oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+  const run = providerQueue.then(task, task);
+  providerQueue = run.catch(() => undefined);
+  return run;
+}
+
 export async function startDevnetChain(options: DevnetChainOptions): Promise<DevnetChain> {
   const blockTimeMs = options.blockTimeMs ?? DEFAULT_BLOCK_TIME_MS;
   if (!Number.isInteger(options.chainId) || options.chainId <= 0) {
@@ -198,7 +206,15 @@ export async function startDevnetChain(options: DevnetChainOptions): Promise<Dev
     ...hre.config,
     networks: { ...hre.config.networks, hardhat: networkConfig },
   };
-  const provider = await createProvider(config, "hardhat");
+  // Hardhat's network provider initializes lazily on its first request, and two initializing at once in
+  // one process can fail ("Provider for provided chain type does not exist"): create them one at a time.
+  const provider = await oneAtATime(async () => {
+    const created = await createProvider(config, "hardhat");
+    await (created as unknown as { request(args: { method: string }): Promise<unknown> }).request({
+      method: "eth_chainId",
+    });
+    return created;
+  });
 
   const server = new JsonRpcServer({
     hostname: options.host ?? DEFAULT_HOST,
