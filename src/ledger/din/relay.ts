@@ -2,6 +2,7 @@
 // request and the response (keccak256 of their canonical JSON: keys sorted, no whitespace).
 import type { Account, Address, Hex, LocalAccount, TypedDataDomain } from "viem";
 import { hashTypedData, keccak256, toHex } from "viem";
+import { canonicalJson } from "../../rpc/canonical.js";
 
 /** What an operator signs (IDinSlasher.Relay). */
 export type Relay = {
@@ -34,15 +35,8 @@ export function relayDomain(ledgerChainId: number, slasher: Address): TypedDataD
   return { name: "OpenDIN", version: "1", chainId: ledgerChainId, verifyingContract: slasher };
 }
 
-/** JSON with object keys sorted and no whitespace, so equal values hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
+/** JSON with object keys sorted and no whitespace, so equal values hash equally (the gateway's own). */
+export { canonicalJson } from "../../rpc/canonical.js";
 
 /** requestHash of a JSON-RPC request: its method and params. */
 export function hashRequest(method: string, params: unknown): Hex {
