@@ -24,6 +24,7 @@ import {
   parseChaosState,
   planLaggedCall,
 } from "./chaos.js";
+import { type RelaySignerOptions, signServedRelay } from "./relaySigner.js";
 
 export interface OperatorNodeOptions {
   /** Operator id, as registered for the network. */
@@ -43,6 +44,8 @@ export interface OperatorNodeOptions {
   controlPort?: number;
   /** Where the operator runs; informational, reported by `/healthz`. */
   labels?: { cloud?: string; region?: string };
+  /** Signs relays for callers that send `din-sign: 1`. @default none (such callers get `din-sign-error`) */
+  relaySigner?: RelaySignerOptions;
   /** Largest request body accepted, in bytes. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
   /** Time allowed for the execution client to answer, in ms. @default 30000 */
@@ -99,6 +102,8 @@ interface Answer {
   /** JSON text, or undefined for an empty body (a lone notification). */
   body: string | Buffer | undefined;
   closeConnection?: boolean;
+  /** Extra headers (a signed relay's). */
+  headers?: Record<string, string>;
 }
 
 /** Starts an operator node; resolves once its listeners accept connections. */
@@ -114,6 +119,7 @@ class OperatorProxy {
   private readonly chaosEnabled: boolean;
   private readonly controlPort: number;
   private readonly labels: { cloud?: string; region?: string };
+  private readonly relaySigner: RelaySignerOptions | undefined;
   private readonly maxBodyBytes: number;
   private readonly log: Logger;
   private readonly pool: Pool;
@@ -145,6 +151,7 @@ class OperatorProxy {
     this.chaosEnabled = options.chaos ?? defaults.chaos;
     this.controlPort = options.controlPort ?? defaults.controlPort;
     this.labels = options.labels ?? {};
+    this.relaySigner = options.relaySigner;
     this.maxBodyBytes = options.maxBodyBytes ?? defaults.maxBodyBytes;
     this.log = (options.logger ?? pino({ level: "silent" })).child({ operator: this.id });
     const upstream = new URL(options.upstream);
@@ -289,7 +296,34 @@ class OperatorProxy {
       );
     }
     this.count(payload);
-    return respond(res, await this.serve(body, payload));
+    const answer = await this.serve(body, payload);
+    if (req.headers["din-sign"] === "1") return respond(res, await this.signed(payload, answer));
+    return respond(res, answer);
+  }
+
+  /**
+   * Adds a signed relay to the answer of a single request (a batch is signed request by request by
+   * asking for them one at a time). Without a signing key, the caller is told so rather than ignored.
+   */
+  private async signed(payload: unknown, answer: Answer): Promise<Answer> {
+    if (!this.relaySigner)
+      return { ...answer, headers: { "din-sign-error": "this operator has no signing key" } };
+    if (!isRecord(payload) || typeof payload.method !== "string" || answer.status !== 200 || !answer.body) {
+      return { ...answer, headers: { "din-sign-error": "only a single successful request is signed" } };
+    }
+    let response: unknown;
+    try {
+      response = JSON.parse(answer.body.toString());
+    } catch {
+      return answer;
+    }
+    if (!isRecord(response)) return answer;
+    const { headers } = await signServedRelay(
+      this.relaySigner,
+      { method: payload.method, params: payload.params },
+      "error" in response ? { error: response.error } : { result: response.result },
+    );
+    return { ...answer, headers: { ...headers } };
   }
 
   private count(payload: unknown): void {
@@ -472,6 +506,7 @@ function respond(res: ServerResponse, answer: Answer): void {
     headers["content-length"] = Buffer.byteLength(answer.body);
   }
   if (answer.closeConnection === true) headers.connection = "close";
+  if (answer.headers) Object.assign(headers, answer.headers);
   res.writeHead(answer.status, headers);
   res.end(answer.body);
 }
