@@ -150,7 +150,7 @@ export async function startStub(
   const port = await freePort();
   const block = (id: number, number: number) =>
     `{"jsonrpc":"2.0","id":${id},"result":{"number":"0x${number.toString(16)}","hash":"0x${number.toString(16).padStart(64, "0")}"}}`;
-  const batch = `[${block(1, stubHead.latest)},${block(2, stubHead.safe)},${block(3, stubHead.finalized)}]`;
+  const batch = `[${block(1, stubHead.finalized)},${block(2, stubHead.safe)},${block(3, stubHead.latest)}]`;
   const config = `${nginxCommon(dir, name)}worker_processes ${options.workers};
 master_process ${options.masterProcess ? "on" : "off"};
 http {

@@ -90,10 +90,15 @@ function nonNegativeInteger(value: string): number {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function limitValue(value: string): number | null {
-  if (value === "unlimited") return null;
+/** "unlimited" as a number: commander turns a parser's `null` into an empty string. */
+const unlimited = -1;
+
+function limitValue(value: string): number {
+  if (value === "unlimited") return unlimited;
   return nonNegativeInteger(value);
 }
+
+const asLimit = (value: unknown): number | null => (value === unlimited ? null : (value as number));
 
 function yesNo(value: string): boolean {
   if (value === "yes" || value === "true") return true;
@@ -274,9 +279,8 @@ export function registerKeysCommands(program: Command): void {
       if (flags.secretRequired !== undefined) changes.secretRequired = flags.secretRequired;
       if (flags.jwtRequired !== undefined) changes.jwtRequired = flags.jwtRequired;
       const limits: Record<string, number | null> = {};
-      if (flags.creditsPerSecond !== undefined)
-        limits.creditsPerSecond = flags.creditsPerSecond as number | null;
-      if (flags.creditsPerDay !== undefined) limits.creditsPerDay = flags.creditsPerDay as number | null;
+      if (flags.creditsPerSecond !== undefined) limits.creditsPerSecond = asLimit(flags.creditsPerSecond);
+      if (flags.creditsPerDay !== undefined) limits.creditsPerDay = asLimit(flags.creditsPerDay);
       if (Object.keys(limits).length > 0) changes.limits = limits;
       const given = {
         contracts: flags.allowContract as string[] | undefined,

@@ -56,7 +56,7 @@ program
         fail(`could not start the local network: ${(error as Error).message}`);
       }
       process.stdout.write(
-        `${flags.json ? readyLine(network.state, flags.dataDir) : summary(network.state)}\n`,
+        `${flags.json ? readyLine(network.state, flags.dataDir) : summary(network.state, flags.dataDir)}\n`,
       );
       let stopping = false;
       const stop = async (code: number) => {
@@ -69,9 +69,15 @@ program
       process.on("SIGINT", () => void stop(0));
       process.on("SIGTERM", () => void stop(0));
       network.failed.then((error) => {
-        logger.error({ err: error }, "a devnet chain died; stopping");
+        if (stopping) return; // chains exit because we asked them to
+        logger.error({ error: error.message }, "a devnet chain died; stopping");
         void stop(1);
       });
+      // npm and npx may exit on SIGTERM without passing it on: a network whose launcher is gone stops too.
+      const launcher = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== launcher) void stop(0);
+      }, 1_000).unref();
     },
   );
 

@@ -186,7 +186,9 @@ export function readyLine(state: NetworkState, dataDir: string): string {
 }
 
 /** The human summary `din up` prints when ready. */
-export function summary(state: NetworkState): string {
+export function summary(state: NetworkState, dataDir = ".din"): string {
+  const at = (command: string) =>
+    dataDir === ".din" ? `npx din ${command}` : `npx din ${command} --data-dir ${dataDir}`;
   const lines = [`OpenDIN local network is up (gateway ${state.gateway})`, ""];
   for (const network of state.networks) {
     lines.push(`  ${network.name.padEnd(9)} chainId ${String(network.chainId).padEnd(6)} RPC ${network.rpc}`);
@@ -201,9 +203,9 @@ export function summary(state: NetworkState): string {
     "",
     "  try:   curl -s -X POST -H 'content-type: application/json' \\",
     `           --data '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}' ${state.networks[0]?.rpc}`,
-    "         din status            # operator health as the gateway sees it",
-    "         din chaos --cloud aws --mode down   # take a whole cloud out",
-    "         din keys list · din usage           # API keys and what they used",
+    `         ${at("status")}            # operator health as the gateway sees it`,
+    `         ${at("chaos --cloud aws --mode down")}   # take a whole cloud out`,
+    `         ${at("keys list")} · ${at("usage")}   # API keys and what they used`,
     "",
     "  Ctrl-C stops everything.",
   );

@@ -142,7 +142,9 @@ export class Network {
 
   private async pollUpstream(upstream: Upstream): Promise<PollResult> {
     const body = JSON.stringify(
-      ["latest", "safe", "finalized"].map((tag, index) => ({
+      // Ascending: a block mined while the node answers the batch can only raise the later tags, so
+      // the answer never looks out of order when it is not.
+      ["finalized", "safe", "latest"].map((tag, index) => ({
         jsonrpc: "2.0",
         id: index + 1,
         method: "eth_getBlockByNumber",
@@ -352,13 +354,13 @@ export function parseHeadReply(body: unknown): HeadSample | undefined {
     const item = byId.get(index + 1) as { result?: { number?: unknown; hash?: unknown } } | undefined;
     return item?.result && typeof item.result === "object" ? item.result : undefined;
   };
-  const latest = block(0);
+  const latest = block(2);
   const latestNumber = fromQuantity(latest?.number);
   if (latestNumber === undefined) return undefined;
   return {
     latest: latestNumber,
     latestHash: typeof latest?.hash === "string" ? latest.hash : undefined,
     safe: fromQuantity(block(1)?.number),
-    finalized: fromQuantity(block(2)?.number),
+    finalized: fromQuantity(block(0)?.number),
   };
 }

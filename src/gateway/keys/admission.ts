@@ -100,7 +100,10 @@ export class KeyAdmission {
     if (client.apiKey === undefined) {
       return {
         ok: false,
-        error: unauthorized("apiKey", `this gateway requires an API key: /v1/${client.network}/<apiKey>`),
+        error: unauthorized(
+          "apiKey",
+          `this gateway requires an API key: /v1/${client.network}/<apiKey> (WebSocket: /ws/v1/${client.network}/<apiKey>)`,
+        ),
       };
     }
     const key = await this.registry.lookup(client.apiKey);
