@@ -417,7 +417,8 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
   response.writeHead(status, jsonHeaders).end(JSON.stringify(value));
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
+/** One header's value (the first if repeated), bounded in length; undefined when absent or empty. */
+export function headerValue(value: string | string[] | undefined): string | undefined {
   const single = Array.isArray(value) ? value[0] : value;
   return single === undefined || single === "" ? undefined : single.slice(0, 256);
 }

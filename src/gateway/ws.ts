@@ -21,7 +21,7 @@ import type { GatewayMetrics } from "./metrics.js";
 import type { Network } from "./network.js";
 import { PendingFollower } from "./pendingFollower.js";
 import { type Answer, handleRequest, type RequestContext } from "./pipeline.js";
-import { answerBody, clientVersion } from "./server.js";
+import { answerBody, clientVersion, headerValue } from "./server.js";
 
 /** Close codes a client can act on (4000–4999 are the application's). */
 export const wsCloseCodes = {
@@ -344,9 +344,4 @@ function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  const single = Array.isArray(value) ? value[0] : value;
-  return single === undefined || single === "" ? undefined : single.slice(0, 256);
 }

@@ -229,6 +229,6 @@ export function lieResult(method: string, result: unknown): unknown {
   return result;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

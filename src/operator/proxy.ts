@@ -3,6 +3,7 @@
 // separate control listener lets tests and `din chaos` inject faults in front of the real node.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Logger, pino } from "pino";
 import { Pool } from "undici";
 import {
@@ -17,6 +18,7 @@ import {
 import {
   type ChaosState,
   injectsError,
+  isRecord,
   laggedHeadOf,
   lagResult,
   lieResult,
@@ -581,12 +583,4 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 function displayHost(host: string): string {
   if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
   return host.includes(":") ? `[${host}]` : host;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
