@@ -51,7 +51,7 @@ export function assessHealth(input: HealthInput, rules: HealthRules): HealthVerd
     unhealthy.push(`${input.consecutiveFailures} consecutive failures`);
   }
   if (input.head === undefined) {
-    unhealthy.push("head unknown");
+    unhealthy.push("no head reported recently"); // the last one known may still be shown
   } else if (input.networkHead !== undefined) {
     const offset = input.head - input.networkHead;
     const distance = offset < 0n ? -offset : offset;

@@ -60,7 +60,7 @@ export class Upstream {
   headUpdatedAt = 0;
   bannedUntil = 0;
   lastThrottledAt = 0;
-  verdict: HealthVerdict = { state: "unhealthy", reasons: ["head unknown"] };
+  verdict: HealthVerdict = { state: "unhealthy", reasons: ["no head reported recently"] };
   /** Bumped when something that changes its ranking happens (failure, recovery, half-open probe). */
   changes = 0;
   private readonly methodPatterns: readonly string[];
@@ -247,10 +247,6 @@ export class Upstream {
       this.healthConfig,
     );
     return this.verdict;
-  }
-
-  get health(): HealthState {
-    return this.verdict.state;
   }
 
   view(networkHead: bigint | undefined, now = Date.now()): UpstreamView {
