@@ -6,7 +6,7 @@
 import { Pool } from "undici";
 import { CircuitBreaker } from "./circuitBreaker.js";
 import type { HealthConfig, UpstreamConfig } from "./config.js";
-import { assessHealth, type HeadSample, type HealthState, type HealthVerdict } from "./health.js";
+import { assessHealth, type HeadSample, type HealthVerdict } from "./health.js";
 import { DecayingRate, Ewma, SampleWindow } from "./latency.js";
 import { type AttemptOutcome, classifyReply, transportFailure } from "./outcome.js";
 import type { UpstreamView } from "./selection.js";
