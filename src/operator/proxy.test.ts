@@ -123,7 +123,12 @@ describe("operator node proxy", () => {
       { jsonrpc: "2.0", id: 1, method: "eth_chainId" },
       { jsonrpc: "2.0", id: 2, method: "eth_blockNumber" },
     ]);
-    expect(node.stats()).toEqual({ requests: 3, byMethod: { eth_chainId: 2, eth_blockNumber: 1 } });
+    expect(node.stats()).toEqual({
+      requests: 3,
+      byMethod: { eth_chainId: 2, eth_blockNumber: 1 },
+      unauthorized: 0,
+      authUnavailable: 0,
+    });
   });
 
   it("answers /healthz with its id", async () => {
@@ -242,6 +247,8 @@ describe("chaos control", () => {
     expect(await (await fetch(`${node.controlUrl}/stats`)).json()).toEqual({
       requests: 1,
       byMethod: { eth_chainId: 1 },
+      unauthorized: 0,
+      authUnavailable: 0,
     });
   });
 });

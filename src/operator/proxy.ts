@@ -1,11 +1,13 @@
 // The operator node's data plane: a thin HTTP proxy in front of an execution client. Gateways and watchers
-// send JSON-RPC here; it is forwarded over a keep-alive pool and answered unchanged. In devnet mode a
-// separate control listener lets tests and `din chaos` inject faults in front of the real node.
+// send JSON-RPC here (with `auth`, only those the ledger admits); it is forwarded over a keep-alive pool and
+// answered unchanged. In devnet mode a separate control listener lets tests and `din chaos` inject faults in
+// front of the real node.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Logger, pino } from "pino";
 import { Pool } from "undici";
+import { ACCESS_TOKEN_HEADER } from "../ledger/din/auth.js";
 import {
   DinError,
   InternalError,
@@ -15,6 +17,12 @@ import {
   PayloadTooLargeError,
   RpcErrorCode,
 } from "../rpc/errors.js";
+import {
+  type CallerAuthenticator,
+  createCallerAuthenticator,
+  type OperatorAuthOptions,
+  UNAUTHORIZED_CODE,
+} from "./auth.js";
 import {
   type ChaosState,
   injectsError,
@@ -48,6 +56,12 @@ export interface OperatorNodeOptions {
   labels?: { cloud?: string; region?: string };
   /** Signs relays for callers that send `din-sign: 1`. @default none (such callers get `din-sign-error`) */
   relaySigner?: RelaySignerOptions;
+  /**
+   * Serve only gateways and watchers admitted on the ledger: every JSON-RPC request needs a valid
+   * `din-auth` access token for this operator; others get HTTP 401 (503 when the ledger cannot be read).
+   * @default none (anyone is served: a private setup only)
+   */
+  auth?: OperatorAuthOptions;
   /** Largest request body accepted, in bytes. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
   /** Time allowed for the execution client to answer, in ms. @default 30000 */
@@ -63,6 +77,10 @@ export interface OperatorStats {
   requests: number;
   /** The same, per method. */
   byMethod: Record<string, number>;
+  /** Requests refused with 401 (no valid token from an active gateway or watcher); never forwarded. */
+  unauthorized: number;
+  /** Requests refused with 503 because the ledger could not be asked who the caller is. */
+  authUnavailable: number;
 }
 
 export interface OperatorNode {
@@ -122,6 +140,7 @@ class OperatorProxy {
   private readonly controlPort: number;
   private readonly labels: { cloud?: string; region?: string };
   private readonly relaySigner: RelaySignerOptions | undefined;
+  private readonly authenticate: CallerAuthenticator | undefined;
   private readonly maxBodyBytes: number;
   private readonly log: Logger;
   private readonly pool: Pool;
@@ -141,6 +160,8 @@ class OperatorProxy {
   private closing: Promise<void> | undefined;
 
   private requestCount = 0;
+  private unauthorizedCount = 0;
+  private authUnavailableCount = 0;
   private readonly methodCounts = new Map<string, number>();
 
   private cachedHead: { value: bigint; at: number } | undefined;
@@ -154,6 +175,7 @@ class OperatorProxy {
     this.controlPort = options.controlPort ?? defaults.controlPort;
     this.labels = options.labels ?? {};
     this.relaySigner = options.relaySigner;
+    this.authenticate = options.auth ? createCallerAuthenticator(options.auth) : undefined;
     this.maxBodyBytes = options.maxBodyBytes ?? defaults.maxBodyBytes;
     this.log = (options.logger ?? pino({ level: "silent" })).child({ operator: this.id });
     const upstream = new URL(options.upstream);
@@ -207,7 +229,12 @@ class OperatorProxy {
   }
 
   private stats(): OperatorStats {
-    return { requests: this.requestCount, byMethod: Object.fromEntries(this.methodCounts) };
+    return {
+      requests: this.requestCount,
+      byMethod: Object.fromEntries(this.methodCounts),
+      unauthorized: this.unauthorizedCount,
+      authUnavailable: this.authUnavailableCount,
+    };
   }
 
   // ---- chaos ----
@@ -280,6 +307,14 @@ class OperatorProxy {
     if (req.method !== "POST") {
       return respond(res, errorAnswer(405, new InvalidRequestError("JSON-RPC requests must use POST")));
     }
+    if (this.authenticate) {
+      // Before the body is read: a stranger costs one token check, never a forward.
+      const refusal = await this.refusal(req);
+      if (refusal) {
+        req.resume();
+        return respond(res, refusal);
+      }
+    }
     const body = await readBody(req, this.maxBodyBytes);
     if (body === undefined) {
       const tooLarge = new PayloadTooLargeError(this.maxBodyBytes);
@@ -301,6 +336,28 @@ class OperatorProxy {
     const answer = await this.serve(body, payload);
     if (req.headers["din-sign"] === "1") return respond(res, await this.signed(payload, answer));
     return respond(res, answer);
+  }
+
+  /** The answer that refuses an unauthenticated request, or undefined when the caller may be served. */
+  private async refusal(req: IncomingMessage): Promise<Answer | undefined> {
+    const header = req.headers[ACCESS_TOKEN_HEADER];
+    const token = Array.isArray(header) ? header[0] : header;
+    const verdict = await (this.authenticate as CallerAuthenticator)(token);
+    if (verdict.ok) return undefined;
+    if (verdict.status === 503) {
+      this.authUnavailableCount++;
+      this.log.warn({ reason: verdict.reason }, "caller not checked: ledger unavailable");
+      return {
+        ...errorAnswer(503, operatorUnavailable("ledger unavailable: cannot check the caller")),
+        headers: { "retry-after": "1" },
+      };
+    }
+    this.unauthorizedCount++;
+    this.log.debug({ reason: verdict.reason }, "unauthorized request refused");
+    return {
+      ...errorAnswer(401, new DinError(UNAUTHORIZED_CODE, `unauthorized: ${verdict.reason}`)),
+      headers: { "www-authenticate": "DinToken" },
+    };
   }
 
   /**
