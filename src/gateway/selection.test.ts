@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { pickDiverse, pickNext, rankUpstreams, type UpstreamView } from "./selection.js";
+import {
+  medianStake,
+  pickDiverse,
+  pickNext,
+  rankUpstreams,
+  stakeFactor,
+  type UpstreamView,
+} from "./selection.js";
 
 const view = (
   id: string,
@@ -109,5 +116,46 @@ describe("pickNext", () => {
 describe("pickDiverse", () => {
   it("spreads a fan-out across clouds first", () => {
     expect(pickDiverse(rankUpstreams(fleet), 3).map((u) => u.cloud)).toEqual(["aws", "gcp", "hetzner"]);
+  });
+});
+
+describe("stake", () => {
+  it("scales an operator's score by the square root of its stake over the network's median, within [0.5, 2]", () => {
+    expect(stakeFactor(100n, 100n)).toBe(1);
+    expect(stakeFactor(400n, 100n)).toBeCloseTo(2);
+    expect(stakeFactor(225n, 100n)).toBeCloseTo(1.5);
+    expect(stakeFactor(10_000n, 100n)).toBe(2);
+    expect(stakeFactor(1n, 100n)).toBe(0.5);
+    expect(stakeFactor(0n, 100n)).toBe(0.5);
+    expect(stakeFactor(5n, 0n)).toBe(1);
+    expect(stakeFactor(10n ** 30n, 10n ** 18n)).toBe(2);
+  });
+
+  it("takes the lower middle stake as the median", () => {
+    expect(medianStake([])).toBe(0n);
+    expect(medianStake([7n])).toBe(7n);
+    expect(medianStake([30n, 10n, 20n])).toBe(20n);
+    expect(medianStake([40n, 10n, 30n, 20n])).toBe(20n);
+  });
+
+  it("prefers the better staked of two equal operators", () => {
+    const ranked = rankUpstreams([
+      view("small", "aws", "a", { stakeFactor: 0.5 }),
+      view("large", "gcp", "b", { stakeFactor: 2 }),
+    ]);
+    expect(ranked.map((u) => u.id)).toEqual(["large", "small"]);
+    expect(ranked[0]!.score).toBeCloseTo(ranked[1]!.score * 4);
+  });
+
+  it("never selects a jailed operator and tries one with a queued slash only after everything else", () => {
+    const ranked = rankUpstreams([
+      view("jailed", "aws", "a", { jailed: true, latencyMs: 1 }),
+      view("slashed", "gcp", "b", { queuedSlash: true, latencyMs: 1 }),
+      view("open", "hetzner", "c", { available: false }),
+      view("fine", "bare-metal", "d", { latencyMs: 50 }),
+    ]);
+    expect(ranked.map((u) => u.id)).toEqual(["fine", "open", "slashed"]);
+    expect(pickDiverse(ranked, 5).map((u) => u.id)).toEqual(["fine", "open", "slashed"]);
+    expect(rankUpstreams([view("jailed", "aws", "a", { jailed: true })])).toEqual([]);
   });
 });

@@ -20,6 +20,12 @@ export interface UpstreamView {
   throttleRate: number;
   /** Blocks behind the network head (0 when level or ahead; undefined when the head is unknown). */
   lagBlocks: number | undefined;
+  /** Multiplies the score: the operator's stake relative to its network's ({@link stakeFactor}). @default 1 */
+  stakeFactor?: number;
+  /** Jailed on the ledger: never selected, not even as a last resort. @default false */
+  jailed?: boolean;
+  /** A slash is queued against it on the ledger: used only when nothing else is left. @default false */
+  queuedSlash?: boolean;
 }
 
 export interface SelectionContext {
@@ -33,25 +39,59 @@ export interface SelectionContext {
   rivalFactor?: number;
 }
 
-/** Higher is better: weight over the sum of penalties (eRPC's form), latency in units of 100 ms. */
+/**
+ * Higher is better: weight over the sum of penalties (eRPC's form), latency in units of 100 ms, times the
+ * stake factor (an operator with more at stake has more to lose by serving badly).
+ */
 export function score(view: UpstreamView): number {
   const lagPenalty = view.lagBlocks === undefined ? 5 : 0.5 * view.lagBlocks;
-  return view.weight / (1 + view.latencyMs / 100 + 4 * view.errorRate + 2 * view.throttleRate + lagPenalty);
+  return (
+    (view.weight * (view.stakeFactor ?? 1)) /
+    (1 + view.latencyMs / 100 + 4 * view.errorRate + 2 * view.throttleRate + lagPenalty)
+  );
+}
+
+/** Bounds of {@link stakeFactor}: stake tilts traffic, it never starves or floods an operator. */
+export const STAKE_FACTOR_MIN = 0.5;
+export const STAKE_FACTOR_MAX = 2;
+
+/**
+ * How much an operator's stake raises its score: sqrt(stake / the network's median stake), clamped to
+ * [0.5, 2]. The square root keeps a whale from taking all the traffic; 1 when the median is unknown or 0.
+ */
+export function stakeFactor(stake: bigint, median: bigint): number {
+  if (median <= 0n) return 1;
+  // Ratios far outside the clamp need no precision; scale to keep the division exact enough in doubles.
+  const ratio = Number((stake * 1_000_000n) / median) / 1_000_000;
+  return Math.min(STAKE_FACTOR_MAX, Math.max(STAKE_FACTOR_MIN, Math.sqrt(ratio)));
+}
+
+/** The median of stakes (the lower middle for an even count); 0 for none. */
+export function medianStake(stakes: readonly bigint[]): bigint {
+  if (stakes.length === 0) return 0n;
+  const sorted = [...stakes].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 export interface RankedUpstream extends UpstreamView {
-  /** 0: a normal candidate; 1: unhealthy; 2: lagging for a head-dependent read; 3: circuit open. */
+  /**
+   * 0: a normal candidate; 1: unhealthy; 2: lagging for a head-dependent read; 3: circuit open; 4 and up:
+   * a slash is queued against it (4 + the tier it would have otherwise).
+   */
   tier: number;
   score: number;
 }
 
-/** The order in which upstreams should be tried; ineligible ones are left out, poor ones put last. */
+/**
+ * The order in which upstreams should be tried; ineligible and jailed ones are left out, poor ones put
+ * last, operators with a queued slash after everything else.
+ */
 export function rankUpstreams(
   views: readonly UpstreamView[],
   context: SelectionContext = {},
 ): RankedUpstream[] {
   const scored = views
-    .filter((view) => context.eligible?.(view) ?? true)
+    .filter((view) => view.jailed !== true && (context.eligible?.(view) ?? true))
     .map((view) => ({ view, score: score(view), lastResort: lastResortLevel(view, context) }));
   scored.sort(
     (a, b) =>
@@ -97,6 +137,10 @@ export function preferSticky(
 }
 
 function lastResortLevel(view: UpstreamView, context: SelectionContext): number {
+  return view.queuedSlash === true ? 4 + baseLevel(view, context) : baseLevel(view, context);
+}
+
+function baseLevel(view: UpstreamView, context: SelectionContext): number {
   if (!view.available) return 3;
   if (
     context.maxLagBlocks !== undefined &&
