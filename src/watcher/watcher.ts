@@ -1,0 +1,875 @@
+// The watcher: follows the ledger's epochs, probes every registered operator of every network each round
+// (signed relays, from its own vantage point), cross-checks their answers, and at each epoch's end posts
+// its report per network. Between rounds it does the keeper's chores anyone may do: submit fraud proofs,
+// finalize epochs whose reports are in, and execute slashes whose veto window passed. Probing never waits
+// for the ledger: posting and keeping run beside it, one transaction at a time.
+
+import { type Logger, pino } from "pino";
+import {
+  type Abi,
+  type Account,
+  type Address,
+  BaseError,
+  type Chain,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  getAddress,
+  type Hash,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+  zeroHash,
+} from "viem";
+import {
+  allocationManagerAbi,
+  dinEpochsAbi,
+  dinRegistryAbi,
+  dinSlasherAbi,
+} from "../ledger/artifacts/index.js";
+import { AccessTokenCache } from "../ledger/din/auth.js";
+import type { DinDeployment, DinNetwork } from "../ledger/din/deploy.js";
+import {
+  connectLedger,
+  type DirectoryOperator,
+  readEpochClock,
+  readOperators,
+  readSlashes,
+} from "../ledger/din/directory.js";
+import { finalizeEpoch, type OperatorMetrics, sortMetrics } from "../ledger/din/epochs.js";
+import { WATCHER_SET } from "../ledger/din/registry.js";
+import type { Relay } from "../ledger/din/relay.js";
+import { agreedHead, type BlockAnswer, canonicalByHeight } from "./canonical.js";
+import { epochMetrics, type ProbeOutcome, recordProbe, toOperatorMetrics } from "./measurements.js";
+import { type ProbeResult, Prober, type ProbeTarget } from "./probe.js";
+import {
+  dropEpoch,
+  epochEntry,
+  type FraudRecord,
+  lastPosted,
+  loadState,
+  markPosted,
+  recordFraud,
+  relayUsed,
+  rememberRelay,
+  saveState,
+  type WatcherState,
+} from "./state.js";
+
+/** Options of {@link startWatcher}. */
+export type WatcherOptions = {
+  /** The watcher's ledger key: it signs access tokens, reports and proofs (funded and registered). */
+  account: LocalAccount;
+  /** HTTP JSON-RPC URL of the ledger. */
+  ledgerRpc: string;
+  deployment: DinDeployment;
+  /** Where the watcher keeps its state across restarts (JSON, written atomically). */
+  stateFile: string;
+  /** Time between probe rounds, in ms. @default 1000 */
+  probeIntervalMs?: number;
+  /** A probe slower than this fails, in ms. @default 2000 */
+  probeTimeoutMs?: number;
+  /** Every this many rounds, also ask each operator for a block at a sampled height. @default 3 */
+  sampleEvery?: number;
+  /** Time between reads of the ledger's block number, in ms. @default 500 */
+  ledgerPollMs?: number;
+  /** Time between reads of the registry's operator lists, in ms. @default 5000 */
+  operatorRefreshMs?: number;
+  /** A pino logger. @default silent */
+  logger?: Logger;
+};
+
+/** One operator as measured this epoch. */
+export type OperatorSnapshot = OperatorMetrics & {
+  probes: number;
+  ok: number;
+  jailed: boolean;
+  /** Why its last failed probe failed. */
+  lastError?: string;
+};
+
+/** What the watcher knows now. */
+export type WatcherSnapshot = {
+  address: Address;
+  /** Ledger block last seen (decimal string). */
+  blockNumber: string | undefined;
+  /** Current epoch (decimal string). */
+  epoch: string | undefined;
+  /** Probe rounds completed since start. */
+  rounds: number;
+  networks: { networkId: number; name: string; epoch: string | undefined; operators: OperatorSnapshot[] }[];
+  /** networkId → last posted epoch. */
+  lastPosted: Record<string, string>;
+  fraudProofs: FraudRecord[];
+};
+
+/** A running watcher. */
+export type Watcher = {
+  address: Address;
+  /** Stops probing and keeping, waits for work in flight, saves the state. */
+  close(): Promise<void>;
+  snapshot(): WatcherSnapshot;
+};
+
+const defaults = {
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 2000,
+  sampleEvery: 3,
+  ledgerPollMs: 500,
+  operatorRefreshMs: 5000,
+} as const;
+
+// Sampled heights are drawn from the last blocks below the agreed head (deep enough to be settled, recent
+// enough that the ledger's blockhash() still proves a lie about its own chain: 256 blocks).
+const sampleDepth = 32;
+const onChainProofHorizon = 250n;
+// An attested-canonical proof waits this many keeper passes for other watchers' attestations.
+const attestPatience = 120;
+// Epochs looked at per network and keeper pass, so a watcher coming back after long does not flood.
+const finalizeBatch = 8;
+
+/** A signed contradiction waiting to be submitted. */
+type Evidence = {
+  operator: Address;
+  network: DinNetwork;
+  relay: Relay;
+  signature: Hex;
+  digest: Hex;
+  canonical: Hex;
+  passes: number;
+  attested: boolean;
+};
+
+type EpochClock = Awaited<ReturnType<typeof readEpochClock>>;
+
+const LEDGER_ERRORS = [...dinEpochsAbi, ...dinSlasherAbi, ...dinRegistryAbi].filter(
+  (item) => item.type === "error",
+) as Abi;
+
+/** The custom error a ledger call reverted with, if it did. */
+export function revertName(error: unknown): string | undefined {
+  if (!(error instanceof BaseError)) return undefined;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (!(reverted instanceof ContractFunctionRevertedError)) return undefined;
+  if (reverted.data?.errorName) return reverted.data.errorName;
+  if (reverted.raw) {
+    try {
+      return decodeErrorResult({ abi: LEDGER_ERRORS, data: reverted.raw }).errorName;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+const shortError = (error: unknown) =>
+  error instanceof BaseError ? error.shortMessage : error instanceof Error ? error.message : String(error);
+
+/** Starts a watcher; resolves once it has read the ledger and started probing. */
+export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
+  const watcher = new WatcherLoop(options);
+  await watcher.start();
+  return {
+    address: watcher.address,
+    close: () => watcher.close(),
+    snapshot: () => watcher.snapshot(),
+  };
+}
+
+class WatcherLoop {
+  readonly address: Address;
+  private readonly deployment: DinDeployment;
+  private readonly log: Logger;
+  private readonly publicClient: PublicClient<Transport, Chain>;
+  private readonly wallet: WalletClient<Transport, Chain, Account>;
+  private readonly prober: Prober;
+  private readonly probeIntervalMs: number;
+  private readonly sampleEvery: number;
+  private readonly ledgerPollMs: number;
+  private readonly operatorRefreshMs: number;
+  private state!: WatcherState;
+
+  private clock: EpochClock | undefined;
+  private blockNumber: bigint | undefined;
+  private readonly operators = new Map<number, DirectoryOperator[]>();
+  private readonly heads = new Map<string, bigint>();
+  private readonly agreed = new Map<number, bigint>();
+  private readonly lastErrors = new Map<string, string>();
+  private readonly evidence: Evidence[] = [];
+  private readonly recentlyAccused = new Map<string, number>();
+  private rounds = 0;
+
+  private closed = false;
+  private timers: NodeJS.Timeout[] = [];
+  private roundInFlight: Promise<void> | undefined;
+  private keeperInFlight: Promise<void> | undefined;
+  private keeperAgain = false;
+  private transactions: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: WatcherOptions) {
+    this.address = getAddress(options.account.address);
+    this.deployment = options.deployment;
+    this.log = (options.logger ?? pino({ level: "silent" })).child({ watcher: this.address });
+    const clients = connectLedger(options.ledgerRpc, options.deployment.chainId, options.account);
+    this.publicClient = clients.public;
+    this.wallet = clients.wallet as WalletClient<Transport, Chain, Account>;
+    this.prober = new Prober({
+      tokens: new AccessTokenCache(options.account, "watcher", options.deployment.chainId),
+      ledgerChainId: options.deployment.chainId,
+      slasher: options.deployment.addresses.slasher,
+      timeoutMs: options.probeTimeoutMs ?? defaults.probeTimeoutMs,
+    });
+    this.probeIntervalMs = options.probeIntervalMs ?? defaults.probeIntervalMs;
+    this.sampleEvery = Math.max(1, options.sampleEvery ?? defaults.sampleEvery);
+    this.ledgerPollMs = options.ledgerPollMs ?? defaults.ledgerPollMs;
+    this.operatorRefreshMs = options.operatorRefreshMs ?? defaults.operatorRefreshMs;
+  }
+
+  async start(): Promise<void> {
+    const chainId = await this.publicClient.getChainId().catch((error: unknown) => {
+      throw new Error(`cannot reach the ledger at ${this.options.ledgerRpc}: ${shortError(error)}`);
+    });
+    if (chainId !== this.deployment.chainId) {
+      throw new Error(
+        `the ledger at ${this.options.ledgerRpc} is chain ${chainId}, but the deployment is on chain ${this.deployment.chainId}`,
+      );
+    }
+    this.state = loadState(
+      this.options.stateFile,
+      this.address,
+      this.deployment.addresses.registry,
+      this.deployment.chainId,
+    );
+    const active = await this.publicClient.readContract({
+      address: this.deployment.addresses.registry,
+      abi: dinRegistryAbi,
+      functionName: "isActiveWatcher",
+      args: [this.address],
+    });
+    if (!active) {
+      this.log.warn(
+        "this address is not an active watcher: operators will refuse its probes and the ledger its reports",
+      );
+    }
+    await this.followLedger();
+    await this.refreshOperators();
+    saveState(this.options.stateFile, this.state);
+    this.log.info(
+      { epoch: this.clock?.epoch.toString(), networks: this.deployment.networks.map((n) => n.name) },
+      "watcher started",
+    );
+    this.every(this.ledgerPollMs, () => this.followLedger());
+    this.every(this.operatorRefreshMs, () => this.refreshOperators());
+    this.scheduleRound(0);
+    this.kick();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
+    await this.roundInFlight;
+    await this.keeperInFlight;
+    await this.prober.close();
+    saveState(this.options.stateFile, this.state);
+    this.log.info("watcher stopped");
+  }
+
+  snapshot(): WatcherSnapshot {
+    const epoch = this.clock?.epoch;
+    return {
+      address: this.address,
+      blockNumber: this.blockNumber?.toString(),
+      epoch: epoch?.toString(),
+      rounds: this.rounds,
+      networks: this.deployment.networks.map((network) => {
+        const entry =
+          epoch === undefined
+            ? undefined
+            : this.state.measurements.find((m) => m.networkId === network.id && m.epoch === epoch.toString());
+        return {
+          networkId: network.id,
+          name: network.name,
+          epoch: epoch?.toString(),
+          operators: (this.operators.get(network.id) ?? []).map((operator) => {
+            const counters = entry?.operators[operator.address];
+            const lastError = this.lastErrors.get(`${network.id}:${operator.address}`);
+            return {
+              ...toOperatorMetrics(operator.address, counters),
+              probes: counters?.probes ?? 0,
+              ok: counters?.ok ?? 0,
+              jailed: operator.jailed,
+              ...(lastError ? { lastError } : {}),
+            };
+          }),
+        };
+      }),
+      lastPosted: { ...this.state.lastPosted },
+      fraudProofs: [...this.state.fraudProofs],
+    };
+  }
+
+  // ---- scheduling ----
+
+  /** Runs `task` every `ms` (after the previous run finished); failures are logged, never fatal. */
+  private every(ms: number, task: () => Promise<void>): void {
+    const tick = () => {
+      if (this.closed) return;
+      task()
+        .catch((error: unknown) => this.log.warn({ error: shortError(error) }, "ledger read failed"))
+        .finally(() => {
+          if (!this.closed) this.timers.push(setTimeout(tick, ms));
+        });
+    };
+    this.timers.push(setTimeout(tick, ms));
+  }
+
+  private scheduleRound(delayMs: number): void {
+    if (this.closed) return;
+    this.timers.push(
+      setTimeout(() => {
+        if (this.closed) return;
+        const started = Date.now();
+        this.roundInFlight = this.round()
+          .catch((error: unknown) => this.log.error({ error: shortError(error) }, "probe round failed"))
+          .finally(() => {
+            this.roundInFlight = undefined;
+            this.scheduleRound(Math.max(0, this.probeIntervalMs - (Date.now() - started)));
+          });
+      }, delayMs),
+    );
+  }
+
+  /** Starts a keeper pass, or asks for another one after the pass in flight. */
+  private kick(): void {
+    if (this.closed) return;
+    if (this.keeperInFlight) {
+      this.keeperAgain = true;
+      return;
+    }
+    this.keeperInFlight = this.keep()
+      .catch((error: unknown) => this.log.error({ error: shortError(error) }, "keeper pass failed"))
+      .finally(() => {
+        this.keeperInFlight = undefined;
+        if (this.keeperAgain) {
+          this.keeperAgain = false;
+          this.kick();
+        }
+      });
+  }
+
+  // ---- the ledger ----
+
+  private async followLedger(): Promise<void> {
+    const block = await this.publicClient.getBlockNumber({ cacheTime: 0 });
+    if (block === this.blockNumber) return;
+    this.blockNumber = block;
+    if (!this.clock || block >= this.clock.end || block < this.clock.start) {
+      const previous = this.clock?.epoch;
+      this.clock = await readEpochClock(this.publicClient, this.deployment.addresses.epochs);
+      if (previous !== undefined && this.clock.epoch !== previous) {
+        this.log.info({ epoch: this.clock.epoch.toString(), ended: previous.toString() }, "epoch changed");
+      }
+    }
+    this.kick();
+  }
+
+  private async refreshOperators(): Promise<void> {
+    const a = this.deployment.addresses;
+    const slashes = await readSlashes(this.publicClient, a, BigInt(this.state.slashCursor));
+    const lists = await Promise.all(
+      this.deployment.networks.map((n) => readOperators(this.publicClient, a, n.id, slashes)),
+    );
+    const endpoints = new Set<string>();
+    this.deployment.networks.forEach((network, i) => {
+      const list = lists[i] ?? [];
+      this.operators.set(network.id, list);
+      for (const operator of list) endpoints.add(operator.endpoint);
+    });
+    await this.prober.prune(endpoints);
+  }
+
+  // ---- probing ----
+
+  private async round(): Promise<void> {
+    if (!this.clock) return;
+    const epoch = this.clock.epoch;
+    const sampled = this.rounds % this.sampleEvery === 0;
+    await Promise.all(this.deployment.networks.map((network) => this.probeNetwork(network, epoch, sampled)));
+    this.rounds++;
+    saveState(this.options.stateFile, this.state);
+  }
+
+  private async probeNetwork(network: DinNetwork, epoch: bigint, sampled: boolean): Promise<void> {
+    const entry = epochEntry(this.state, network.id, epoch);
+    const operators = this.operators.get(network.id) ?? [];
+    if (operators.length === 0) return;
+    const head = this.agreed.get(network.id);
+    let height: bigint | undefined;
+    if (sampled && head !== undefined && head >= 3n) {
+      const depth = BigInt(Math.floor(Math.random() * Math.min(sampleDepth, Number(head - 2n))));
+      height = head - 2n - depth;
+    }
+    const results = await Promise.all(
+      operators.map(async (operator) => {
+        const target: ProbeTarget = {
+          operator: operator.address,
+          endpoint: operator.endpoint,
+          signer: operator.signer,
+          chainId: network.chainId,
+        };
+        const knownHead = this.heads.get(`${network.id}:${operator.address}`);
+        // A lagging operator is not asked for blocks it has not reached: its lag is measured, not counted twice.
+        const askSample = height !== undefined && (knownHead === undefined || knownHead >= height);
+        const [latest, sample] = await Promise.all([
+          this.prober.probe(target),
+          askSample ? this.prober.probe(target, height) : Promise.resolve(undefined),
+        ]);
+        return { operator, latest, sample };
+      }),
+    );
+
+    const heads: bigint[] = [];
+    const answers: BlockAnswer[] = [];
+    const signed = new Map<string, { result: ProbeResult & { ok: true } }[]>();
+    for (const { operator, latest, sample } of results) {
+      for (const result of [latest, sample]) {
+        if (!result?.ok) continue;
+        answers.push({ operator: operator.address, ...result.block });
+        const list = signed.get(operator.address) ?? [];
+        list.push({ result });
+        signed.set(operator.address, list);
+      }
+      if (latest.ok) {
+        heads.push(latest.block.blockNumber);
+        this.heads.set(`${network.id}:${operator.address}`, latest.block.blockNumber);
+      }
+    }
+    const agreed = agreedHead(heads);
+    if (agreed !== undefined) this.agreed.set(network.id, agreed);
+
+    const wrong = new Map<string, { blockNumber: bigint; canonical: Hex }>();
+    for (const verdict of canonicalByHeight(answers)) {
+      if (verdict.canonical === undefined) continue;
+      for (const operator of verdict.contradictors) {
+        wrong.set(`${operator}:${verdict.blockNumber}`, {
+          blockNumber: verdict.blockNumber,
+          canonical: verdict.canonical,
+        });
+      }
+    }
+
+    for (const { operator, latest, sample } of results) {
+      const key = `${network.id}:${operator.address}`;
+      let outcome: ProbeOutcome;
+      let failure: string | undefined;
+      if (!latest.ok) failure = latest.reason;
+      else if (sample && !sample.ok) failure = `block ${height}: ${sample.reason}`;
+      for (const { result } of signed.get(operator.address) ?? []) {
+        const contradiction = wrong.get(`${operator.address}:${result.block.blockNumber}`);
+        if (!contradiction) continue;
+        failure = `block ${result.block.blockNumber}: hash ${result.block.blockHash} contradicts ${contradiction.canonical}`;
+        this.accuse(operator, network, result.block, contradiction.canonical);
+      }
+      if (failure !== undefined || !latest.ok) {
+        outcome = { ok: false };
+        this.lastErrors.set(key, failure ?? "failed");
+        this.log.debug(
+          { operator: operator.address, network: network.name, reason: failure },
+          "probe failed",
+        );
+      } else {
+        const lag =
+          agreed !== undefined && agreed > latest.block.blockNumber ? agreed - latest.block.blockNumber : 0n;
+        outcome = { ok: true, latencyMs: latest.latencyMs, lagBlocks: Number(lag) };
+      }
+      recordProbe(entry, operator.address, outcome);
+    }
+  }
+
+  /** Queues a signed contradiction as evidence, once per relay and not against an operator already jailed for it. */
+  private accuse(
+    operator: DirectoryOperator,
+    network: DinNetwork,
+    block: { relay: Relay; signature: Hex; digest: Hex },
+    canonical: Hex,
+  ): void {
+    const key = `${network.id}:${operator.address}`;
+    if (operator.jailed || relayUsed(this.state, block.digest)) return;
+    const since = this.recentlyAccused.get(key);
+    // One proof per offence: the next ones wait until the registry shows the jail (or that it failed).
+    if (since !== undefined && Date.now() - since < 2 * this.operatorRefreshMs + 10 * this.ledgerPollMs)
+      return;
+    if (this.evidence.some((e) => e.operator === operator.address && e.network.id === network.id)) return;
+    this.recentlyAccused.set(key, Date.now());
+    this.evidence.push({
+      operator: operator.address,
+      network,
+      relay: block.relay,
+      signature: block.signature,
+      digest: block.digest,
+      canonical,
+      passes: 0,
+      attested: false,
+    });
+    this.log.warn(
+      { operator: operator.address, network: network.name, blockNumber: block.relay.blockNumber.toString() },
+      "operator signed a block hash that contradicts the other operators",
+    );
+    this.kick();
+  }
+
+  // ---- keeping ----
+
+  private async keep(): Promise<void> {
+    if (!this.clock || this.blockNumber === undefined) return;
+    await this.postReports(this.clock, this.blockNumber);
+    await this.submitEvidence(this.blockNumber);
+    await this.finalizeEpochs(this.clock, this.blockNumber);
+    await this.executeSlashes(this.blockNumber);
+  }
+
+  /** Posts every measured epoch that ended, is not yet posted and is still within its report window. */
+  private async postReports(clock: EpochClock, block: bigint): Promise<void> {
+    const epochs = { address: this.deployment.addresses.epochs, abi: dinEpochsAbi } as const;
+    const due = this.state.measurements
+      .filter((m) => BigInt(m.epoch) < clock.epoch)
+      .sort((x, y) => (BigInt(x.epoch) < BigInt(y.epoch) ? -1 : 1));
+    for (const entry of due) {
+      if (this.closed) return;
+      const epoch = BigInt(entry.epoch);
+      const networkId = entry.networkId;
+      const posted = lastPosted(this.state, networkId);
+      if (posted !== undefined && epoch <= posted) {
+        dropEpoch(this.state, networkId, epoch);
+        continue;
+      }
+      const [, end] = await this.publicClient.readContract({
+        ...epochs,
+        functionName: "epochBounds",
+        args: [epoch],
+      });
+      if (block > end + BigInt(clock.reportWindow)) {
+        this.log.warn({ networkId, epoch: entry.epoch }, "report window closed before the report was posted");
+        dropEpoch(this.state, networkId, epoch);
+        saveState(this.options.stateFile, this.state);
+        continue;
+      }
+      // A crash between sending and saving must not post twice: the ledger is the judge.
+      const already = await this.publicClient.readContract({
+        ...epochs,
+        functionName: "hasReported",
+        args: [networkId, epoch, this.address],
+      });
+      if (!already) {
+        const registered = (this.operators.get(networkId) ?? []).map((o) => o.address);
+        const metrics = sortMetrics(epochMetrics(entry, registered));
+        try {
+          await this.send("submitReport", () =>
+            this.wallet.writeContract({
+              ...epochs,
+              functionName: "submitReport",
+              args: [networkId, epoch, metrics],
+              account: this.wallet.account,
+              chain: this.wallet.chain,
+            }),
+          );
+          this.log.info({ networkId, epoch: entry.epoch, operators: metrics.length }, "report posted");
+        } catch (error) {
+          const name = revertName(error);
+          if (name === "ReportWindowOver" || name === "AlreadyFinalized") {
+            this.log.warn({ networkId, epoch: entry.epoch, reason: name }, "report not accepted; dropped");
+            dropEpoch(this.state, networkId, epoch);
+            saveState(this.options.stateFile, this.state);
+            continue;
+          }
+          if (name !== "AlreadyReported") {
+            this.log.error(
+              { networkId, epoch: entry.epoch, error: shortError(error) },
+              "posting the report failed; retrying",
+            );
+            continue;
+          }
+        }
+      }
+      markPosted(this.state, networkId, epoch);
+      saveState(this.options.stateFile, this.state);
+    }
+  }
+
+  private async submitEvidence(block: bigint): Promise<void> {
+    const slasher = { address: this.deployment.addresses.slasher, abi: dinSlasherAbi } as const;
+    for (const evidence of [...this.evidence]) {
+      if (this.closed) return;
+      const done = () => {
+        const i = this.evidence.indexOf(evidence);
+        if (i >= 0) this.evidence.splice(i, 1);
+      };
+      evidence.passes++;
+      const onLedger = evidence.network.chainId === BigInt(this.deployment.chainId);
+      try {
+        if (
+          await this.publicClient.readContract({
+            ...slasher,
+            functionName: "relayUsed",
+            args: [evidence.digest],
+          })
+        ) {
+          rememberRelay(this.state, evidence.digest);
+          done();
+          continue;
+        }
+        if (onLedger) {
+          if (block - evidence.relay.blockNumber > onChainProofHorizon) {
+            this.log.warn({ operator: evidence.operator }, "evidence too old for an on-chain proof; dropped");
+            done();
+            continue;
+          }
+          const transaction = await this.send("proveWrongBlockHash", () =>
+            this.wallet.writeContract({
+              ...slasher,
+              functionName: "proveWrongBlockHash",
+              args: [evidence.relay, evidence.signature],
+              account: this.wallet.account,
+              chain: this.wallet.chain,
+            }),
+          );
+          this.proven(evidence, "proven", transaction);
+          done();
+          continue;
+        }
+        const chainId = evidence.network.chainId;
+        const height = evidence.relay.blockNumber;
+        if (!evidence.attested) {
+          try {
+            await this.send("attestBlockHash", () =>
+              this.wallet.writeContract({
+                ...slasher,
+                functionName: "attestBlockHash",
+                args: [chainId, height, evidence.canonical],
+                account: this.wallet.account,
+                chain: this.wallet.chain,
+              }),
+            );
+          } catch (error) {
+            if (revertName(error) !== "AlreadyAttested") throw error;
+          }
+          evidence.attested = true;
+        }
+        const canonical = await this.publicClient.readContract({
+          ...slasher,
+          functionName: "canonicalHash",
+          args: [chainId, height],
+        });
+        if (canonical === zeroHash) {
+          if (evidence.passes > attestPatience) {
+            this.log.warn({ operator: evidence.operator }, "no attestation quorum for the evidence; dropped");
+            done();
+          }
+          continue;
+        }
+        if (canonical.toLowerCase() === evidence.relay.blockHash.toLowerCase()) {
+          this.log.warn(
+            { operator: evidence.operator },
+            "the attested canonical hash agrees with the operator; dropped",
+          );
+          done();
+          continue;
+        }
+        const transaction = await this.send("proveWrongBlockHashAttested", () =>
+          this.wallet.writeContract({
+            ...slasher,
+            functionName: "proveWrongBlockHashAttested",
+            args: [evidence.relay, evidence.signature],
+            account: this.wallet.account,
+            chain: this.wallet.chain,
+          }),
+        );
+        this.proven(evidence, "attested", transaction);
+        done();
+      } catch (error) {
+        const name = revertName(error);
+        if (name === "RelayAlreadyUsed") {
+          rememberRelay(this.state, evidence.digest);
+          done();
+        } else if (name !== undefined && name !== "EnforcedPause") {
+          this.log.warn({ operator: evidence.operator, reason: name }, "evidence refused; dropped");
+          done();
+        } else {
+          this.log.error(
+            { operator: evidence.operator, error: shortError(error) },
+            "submitting evidence failed; retrying",
+          );
+        }
+      }
+    }
+  }
+
+  private proven(evidence: Evidence, kind: FraudRecord["kind"], transaction: Hash): void {
+    rememberRelay(this.state, evidence.digest);
+    recordFraud(this.state, {
+      operator: evidence.operator,
+      networkId: evidence.network.id,
+      blockNumber: evidence.relay.blockNumber.toString(),
+      digest: evidence.digest,
+      kind,
+      transaction,
+    });
+    saveState(this.options.stateFile, this.state);
+    this.log.warn(
+      { operator: evidence.operator, network: evidence.network.name, kind, transaction },
+      "fraud proof submitted",
+    );
+  }
+
+  /** Finalizes ended epochs once every active watcher reported (and the quorum is met) or the window closed. */
+  private async finalizeEpochs(clock: EpochClock, block: bigint): Promise<void> {
+    if (clock.epoch === 0n) return;
+    const epochs = { address: this.deployment.addresses.epochs, abi: dinEpochsAbi } as const;
+    let activeWatchers: number | undefined;
+    for (const network of this.deployment.networks) {
+      const key = String(network.id);
+      let from =
+        this.state.finalizeFrom[key] === undefined ? clock.epoch - 1n : BigInt(this.state.finalizeFrom[key]);
+      if (clock.epoch - from > BigInt(finalizeBatch * 4)) from = clock.epoch - BigInt(finalizeBatch);
+      let advanced = from;
+      let contiguous = true;
+      for (let epoch = from; epoch < clock.epoch && epoch < from + BigInt(finalizeBatch); epoch++) {
+        if (this.closed) return;
+        const [, reportCount, finalized] = await this.publicClient.readContract({
+          ...epochs,
+          functionName: "getEpoch",
+          args: [network.id, epoch],
+        });
+        let done = finalized;
+        if (!done) {
+          const [, end] = await this.publicClient.readContract({
+            ...epochs,
+            functionName: "epochBounds",
+            args: [epoch],
+          });
+          const windowOver = block > end + BigInt(clock.reportWindow);
+          activeWatchers ??= await this.countActiveWatchers();
+          const everyoneReported =
+            reportCount >= BigInt(clock.reportQuorum) && reportCount >= BigInt(activeWatchers);
+          if (windowOver || everyoneReported) {
+            try {
+              await this.send("finalize", () =>
+                finalizeEpoch(
+                  { public: this.publicClient, wallet: this.wallet },
+                  epochs.address,
+                  network.id,
+                  epoch,
+                  end,
+                ),
+              );
+              this.log.info(
+                { network: network.name, epoch: epoch.toString(), reports: Number(reportCount) },
+                "epoch finalized",
+              );
+              done = true;
+            } catch (error) {
+              const name = revertName(error);
+              if (name === "AlreadyFinalized") done = true;
+              else if (name !== "NotFinalizable" && name !== "ReportsMismatch") {
+                this.log.warn(
+                  { network: network.name, epoch: epoch.toString(), error: shortError(error) },
+                  "finalize failed; retrying",
+                );
+              }
+            }
+          }
+        }
+        if (done && contiguous) advanced = epoch + 1n;
+        else contiguous = false;
+      }
+      if (advanced !== from || this.state.finalizeFrom[key] === undefined) {
+        this.state.finalizeFrom[key] = advanced.toString();
+        saveState(this.options.stateFile, this.state);
+      }
+    }
+  }
+
+  private async countActiveWatchers(): Promise<number> {
+    const a = this.deployment.addresses;
+    const members = await this.publicClient.readContract({
+      address: a.allocationManager,
+      abi: allocationManagerAbi,
+      functionName: "getMembers",
+      args: [{ avs: a.registry, id: WATCHER_SET }],
+    });
+    const active = await Promise.all(
+      members.map((m) =>
+        this.publicClient.readContract({
+          address: a.registry,
+          abi: dinRegistryAbi,
+          functionName: "isActiveWatcher",
+          args: [m],
+        }),
+      ),
+    );
+    return active.filter(Boolean).length;
+  }
+
+  /** Executes queued slashes whose veto window has passed (anyone may; the first one wins). */
+  private async executeSlashes(block: bigint): Promise<void> {
+    const slasher = { address: this.deployment.addresses.slasher, abi: dinSlasherAbi } as const;
+    const cursor = BigInt(this.state.slashCursor);
+    const slashes = await readSlashes(this.publicClient, this.deployment.addresses, cursor);
+    if (slashes.length === 0) return;
+    const { vetoWindow } = await this.publicClient.readContract({
+      ...slasher,
+      functionName: "getSlashParams",
+    });
+    let next = cursor;
+    let contiguous = true;
+    for (const slash of slashes) {
+      if (this.closed) return;
+      let settled = slash.status !== "queued";
+      if (!settled && block > BigInt(slash.queuedAt) + BigInt(vetoWindow)) {
+        try {
+          await this.send("execute", () =>
+            this.wallet.writeContract({
+              ...slasher,
+              functionName: "execute",
+              args: [slash.id],
+              account: this.wallet.account,
+              chain: this.wallet.chain,
+            }),
+          );
+          this.log.info({ slashId: slash.id.toString(), operator: slash.operator }, "slash executed");
+          settled = true;
+        } catch (error) {
+          const name = revertName(error);
+          if (name === "NotQueued") settled = true;
+          else if (name !== "VetoWindowOpen") {
+            this.log.warn(
+              { slashId: slash.id.toString(), error: shortError(error) },
+              "executing a slash failed; retrying",
+            );
+          }
+        }
+      }
+      if (settled && contiguous) next = slash.id + 1n;
+      else contiguous = false;
+    }
+    if (next !== cursor) {
+      this.state.slashCursor = next.toString();
+      saveState(this.options.stateFile, this.state);
+    }
+  }
+
+  /** Sends one transaction at a time (nonces never collide) and waits for it to be mined successfully. */
+  private send(what: string, write: () => Promise<Hash>): Promise<Hash> {
+    const run = this.transactions.then(async () => {
+      const hash = await write();
+      const receipt = await this.publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new Error(`${what} reverted in transaction ${hash}`);
+      return hash;
+    });
+    this.transactions = run.catch(() => undefined);
+    return run;
+  }
+}
