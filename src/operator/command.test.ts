@@ -1,10 +1,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import { type Address, getAddress } from "viem";
+import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DinFixture, deployDinFixture, ETHEREUM, GATEWAY_SET, WAD } from "../../test/din/fixture.js";
 import { type HardhatServer, startHardhatServer } from "../../test/support/hardhatServer.js";
+import { ACCESS_TOKEN_HEADER, createAccessToken } from "../ledger/din/auth.js";
+import { toJson } from "../ledger/din/deploy.js";
 import { registerOperatorCommand } from "./command.js";
 
 const fixture = fileURLToPath(new URL("./fixtures/operatorCli.ts", import.meta.url));
@@ -33,24 +41,64 @@ function helpOf(args: string[]): string {
 }
 
 /** Starts the command in a child process and waits for its one stdout line. */
-async function serve(args: string[]): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+async function serve(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; ready: Record<string, unknown>; stderr: () => string }> {
   const child = spawn(process.execPath, ["--import", "tsx", fixture, "operator", "serve", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env,
   });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const lines = createInterface({ input: child.stdout! });
   const [line] = (await Promise.race([
     once(lines, "line"),
     once(child, "exit").then(([code]) => {
-      throw new Error(`operator serve exited with ${code}`);
+      throw new Error(`operator serve exited with ${code}: ${stderr}`);
     }),
   ])) as [string];
-  return { child, ready: JSON.parse(line) as Record<string, unknown> };
+  return { child, ready: JSON.parse(line) as Record<string, unknown>, stderr: () => stderr };
+}
+
+/** Runs the command expecting it to refuse to start; resolves with its stderr. */
+async function refusal(args: string[]): Promise<string> {
+  const child = spawn(process.execPath, ["--import", "tsx", fixture, "operator", "serve", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = await once(child, "exit");
+  expect(code).not.toBe(0);
+  return stderr;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  await exited;
 }
 
 describe("din operator serve", () => {
   it("documents its options in --help", () => {
     const help = helpOf(["operator", "serve"]);
-    for (const option of ["--upstream <url>", "--host", "--port", "--id", "--cloud", "--region", "--chaos"]) {
+    for (const option of [
+      "--upstream <url>",
+      "--host",
+      "--port",
+      "--id",
+      "--cloud",
+      "--region",
+      "--chaos",
+      "--ledger-rpc <url>",
+      "--deployment <file>",
+      "--data-dir <dir>",
+      "--network <name>",
+      "--operator-address <address>",
+      "--signer-key-file <file>",
+      "--signer-key-env <name>",
+      "--no-auth",
+    ]) {
       expect(help).toContain(option);
     }
     expect(helpOf(["operator"])).toContain("serve");
@@ -99,5 +147,131 @@ describe("din operator serve", () => {
     const [code] = await once(child, "exit");
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/--upstream <url>.*expected an http\(s\) URL/);
+  });
+});
+
+describe("din operator serve with a ledger", () => {
+  let f: DinFixture;
+  let dir: string;
+  let operator: Address;
+  const signerKey = generatePrivateKey();
+  const signer = privateKeyToAccount(signerKey);
+  let gateway: PrivateKeyAccount;
+  let chainId: number;
+  const call = { jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] };
+
+  beforeAll(async () => {
+    f = await deployDinFixture();
+    chainId = f.ledger.chain.id;
+    operator = f.operators[0];
+    await f.stake(operator, 10n * WAD, ETHEREUM);
+    await f.registerForSet(
+      operator,
+      ETHEREUM,
+      f.encodeMetadata(f.metadata(operator, { signer: signer.address })),
+    );
+    gateway = privateKeyToAccount(generatePrivateKey());
+    await f.ledger.fund(gateway.address);
+    await f.ledger.write(f.deployer, {
+      ...f.registry,
+      functionName: "setGateway",
+      args: [gateway.address, true],
+    });
+    await f.stake(gateway.address, 2n * WAD, GATEWAY_SET);
+    await f.registerForSet(gateway.address, GATEWAY_SET);
+    // A local network's data dir as `din up` leaves it: the ledger's RPC, its deployment and keys.
+    dir = mkdtempSync(join(tmpdir(), "din-operator-"));
+    mkdirSync(join(dir, "ledger"));
+    mkdirSync(join(dir, "keys"));
+    writeFileSync(join(dir, "ledger", "deployment.json"), `${toJson(f.deployment)}\n`);
+    writeFileSync(join(dir, "network.json"), JSON.stringify({ ledger: { rpc: chain.url, chainId } }));
+    writeFileSync(join(dir, "keys", "op.signer.key"), `${generatePrivateKey()}\n`, { mode: 0o600 });
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves only admitted callers and signs with the registered key, from a data dir", async () => {
+    const { child, ready, stderr } = await serve(
+      [
+        "--upstream",
+        chain.url,
+        "--data-dir",
+        dir,
+        "--network",
+        "ethereum",
+        "--operator-address",
+        operator.toLowerCase(),
+        "--signer-key-env",
+        "TEST_SIGNER_KEY",
+      ],
+      { ...process.env, TEST_SIGNER_KEY: signerKey },
+    );
+    try {
+      expect(ready).toMatchObject({ address: operator, signer: signer.address, auth: true });
+      const anonymous = await fetch(ready.url as string, { method: "POST", body: JSON.stringify(call) });
+      expect(anonymous.status).toBe(401);
+      expect(((await anonymous.json()) as { error: { message: string } }).error.message).toBe(
+        "unauthorized: missing din-auth header",
+      );
+      const token = await createAccessToken(gateway, {
+        role: "gateway",
+        audience: operator,
+        ledgerChainId: chainId,
+      });
+      const served = await fetch(ready.url as string, {
+        method: "POST",
+        headers: { "content-type": "application/json", [ACCESS_TOKEN_HEADER]: token, "din-sign": "1" },
+        body: JSON.stringify(call),
+      });
+      expect(served.status).toBe(200);
+      expect(await served.json()).toEqual({ jsonrpc: "2.0", id: 1, result: `0x${chainId.toString(16)}` });
+      expect(served.headers.get("din-operator")).toBe(signer.address);
+      expect(stderr()).not.toMatch(/not registered|names signer/);
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it("warns when the registry names another signer, and when auth is turned off", async () => {
+    const { child, ready, stderr } = await serve([
+      "--upstream",
+      chain.url,
+      "--ledger-rpc",
+      chain.url,
+      "--deployment",
+      join(dir, "ledger", "deployment.json"),
+      "--network",
+      "ethereum",
+      "--operator-address",
+      operator,
+      "--signer-key-file",
+      join(dir, "keys", "op.signer.key"),
+      "--no-auth",
+    ]);
+    try {
+      expect(ready).toMatchObject({ address: operator, auth: false });
+      expect(getAddress(ready.signer as string)).not.toBe(signer.address);
+      expect(stderr()).toContain(`the registry names signer ${signer.address}`);
+      expect(stderr()).toContain("authentication is off");
+      const open = await fetch(ready.url as string, { method: "POST", body: JSON.stringify(call) });
+      expect(open.status).toBe(200);
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it("refuses to start without what signing and authentication need, saying what is missing", async () => {
+    const deployment = join(dir, "ledger", "deployment.json");
+    expect(
+      await refusal(["--upstream", chain.url, "--ledger-rpc", chain.url, "--deployment", deployment]),
+    ).toMatch(/needs --operator-address/);
+    expect(
+      await refusal(["--upstream", chain.url, "--signer-key-file", join(dir, "keys", "op.signer.key")]),
+    ).toMatch(/relay signing needs the ledger/);
+    expect(
+      await refusal(["--upstream", chain.url, "--data-dir", dir, "--network", "solana", "--no-auth"]),
+    ).toMatch(/unknown network "solana"; this deployment serves: ethereum, polygon/);
   });
 });

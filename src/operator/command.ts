@@ -1,8 +1,19 @@
-// `din operator serve`: runs an operator node in front of an execution client until SIGINT/SIGTERM.
+// `din operator serve`: runs an operator node in front of an execution client until SIGINT/SIGTERM. With a
+// ledger (an RPC URL and the DIN deployment, or a local network's data dir) it signs relays with its
+// registered key and serves only the gateways and watchers the registry admits.
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
+import { type Address, getAddress, isAddress, type LocalAccount, zeroAddress } from "viem";
+import { dinRegistryAbi } from "../ledger/artifacts/index.js";
+import type { DinDeployment, DinNetwork } from "../ledger/din/deploy.js";
+import { connectLedger, findNetwork, readDeployment, registryCallerCheck } from "../ledger/din/directory.js";
+import { loadSigningKey } from "../ledger/din/signingKey.js";
+import type { OperatorAuthOptions } from "./auth.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
+import type { RelaySignerOptions } from "./relaySigner.js";
 
 interface ServeFlags {
   upstream: string;
@@ -15,6 +26,15 @@ interface ServeFlags {
   controlPort: number;
   maxBodyBytes: number;
   logLevel: string;
+  signerKeyFile?: string;
+  signerKeyEnv?: string;
+  ledgerRpc?: string;
+  deployment?: string;
+  dataDir?: string;
+  network?: string;
+  operatorAddress?: Address;
+  /** False with --no-auth. */
+  auth: boolean;
 }
 
 /** Adds `din operator …` to the `din` program. */
@@ -27,7 +47,7 @@ export function registerOperatorCommand(program: Command): void {
     .command("serve")
     .description(
       "serve JSON-RPC from an execution client as an OpenDIN operator; prints one JSON line " +
-        '{"id","url","controlUrl"} on stdout when listening, logs JSON to stderr',
+        '{"id","url","controlUrl","address","signer","auth"} on stdout when listening, logs JSON to stderr',
     )
     .requiredOption("--upstream <url>", "HTTP JSON-RPC URL of the execution client", parseHttpUrl)
     .option("--host <host>", "interface to listen on", "127.0.0.1")
@@ -38,6 +58,21 @@ export function registerOperatorCommand(program: Command): void {
     .option("--chaos", "devnet only: expose a chaos control on 127.0.0.1 for fault injection", false)
     .option("--control-port <port>", "port of the chaos control (0 picks a free one)", parsePort, 0)
     .option("--max-body-bytes <bytes>", "largest request body accepted", parsePositiveInt, 1024 * 1024)
+    .option("--ledger-rpc <url>", "HTTP JSON-RPC URL of the ledger chain (with --deployment)", parseHttpUrl)
+    .option("--deployment <file>", "DIN deployment JSON (addresses, networks) written by the deploy script")
+    .option(
+      "--data-dir <dir>",
+      "a local network's data dir: ledger RPC from network.json, deployment from ledger/deployment.json",
+    )
+    .option("--network <name>", "the served network (e.g. ethereum); its chain id is the relays' chainId")
+    .option(
+      "--operator-address <address>",
+      "this operator's ledger address: the audience of callers' access tokens (required for auth)",
+      parseAddress,
+    )
+    .option("--signer-key-file <file>", "file (mode 0600) with the 0x key that signs relays; enables signing")
+    .option("--signer-key-env <name>", "environment variable holding the relay signing key instead of a file")
+    .option("--no-auth", "serve anyone, without access tokens (a private setup only)")
     .addOption(
       new Option("--log-level <level>", "log level")
         .choices(["trace", "debug", "info", "warn", "error", "silent"])
@@ -45,9 +80,13 @@ export function registerOperatorCommand(program: Command): void {
     )
     .addHelpText(
       "after",
-      "\nChaos control (with --chaos): GET /chaos, GET /stats, and\n" +
+      "\nWith a ledger and --operator-address, every JSON-RPC request needs a din-auth access token from a\n" +
+        "gateway or watcher the DIN registry admits; others get HTTP 401 (503 while the ledger cannot be read).\n" +
+        "Chaos control (with --chaos): GET /chaos, GET /stats, and\n" +
         '  POST /chaos {"mode":"down|slow|lag|lie|flap|errors|ok","value":N}\n' +
-        "Example:\n  din operator serve --upstream http://127.0.0.1:8545 --port 9001 --cloud aws --region us-east-1",
+        "Examples:\n  din operator serve --upstream http://127.0.0.1:8545 --port 9001 --cloud aws --region us-east-1\n" +
+        "  din operator serve --upstream http://127.0.0.1:8545 --ledger-rpc https://ledger.example \\\n" +
+        "    --deployment din.json --network ethereum --operator-address 0x… --signer-key-file signer.key",
     )
     .action(async (flags: ServeFlags, command: Command) => {
       await serve(flags, command);
@@ -61,6 +100,12 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     ...(flags.cloud !== undefined ? { cloud: flags.cloud } : {}),
     ...(flags.region !== undefined ? { region: flags.region } : {}),
   };
+  let identity: Identity;
+  try {
+    identity = resolveIdentity(flags, logger);
+  } catch (error) {
+    command.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 });
+  }
   let node: OperatorNode;
   try {
     node = await startOperatorNode({
@@ -73,13 +118,24 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
       maxBodyBytes: flags.maxBodyBytes,
       labels,
       logger,
+      ...(identity.relaySigner ? { relaySigner: identity.relaySigner } : {}),
+      ...(identity.auth ? { auth: identity.auth } : {}),
     });
   } catch (error) {
     // A taken port or a bad host is a user error: one clear line, no stack trace.
     const reason = error instanceof Error ? error.message : String(error);
     command.error(`error: operator node could not start: ${reason}`, { exitCode: 1 });
   }
-  process.stdout.write(`${JSON.stringify({ id: node.id, url: node.url, controlUrl: node.controlUrl })}\n`);
+  await identity.checkRegistration?.();
+  const ready = {
+    id: node.id,
+    url: node.url,
+    controlUrl: node.controlUrl,
+    address: identity.address ?? null,
+    signer: identity.relaySigner?.account.address ?? null,
+    auth: identity.auth !== undefined,
+  };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (received: NodeJS.Signals) => {
@@ -92,6 +148,150 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   });
   logger.info({ signal }, "stopping operator node");
   await node.close();
+}
+
+/** Who this node is on the ledger, resolved from the flags. */
+interface Identity {
+  address: Address | undefined;
+  relaySigner: RelaySignerOptions | undefined;
+  auth: OperatorAuthOptions | undefined;
+  /** Warns when the registry does not name this signer for (operator, network); never throws. */
+  checkRegistration: (() => Promise<void>) | undefined;
+}
+
+/** The ledger a node talks to: its RPC and the DIN deployment on it. */
+interface LedgerTarget {
+  rpc: string;
+  deployment: DinDeployment;
+}
+
+function resolveLedger(flags: ServeFlags): LedgerTarget | undefined {
+  let rpc = flags.ledgerRpc;
+  let deploymentFile = flags.deployment;
+  if (flags.dataDir !== undefined) {
+    const dir = resolve(flags.dataDir);
+    const stateFile = join(dir, "network.json");
+    let state: { ledger?: { rpc?: unknown; deployment?: unknown } };
+    try {
+      state = JSON.parse(readFileSync(stateFile, "utf8")) as typeof state;
+    } catch {
+      throw new Error(`no local network state in ${stateFile} (start one with: din up)`);
+    }
+    if (rpc === undefined) {
+      if (typeof state.ledger?.rpc !== "string") throw new Error(`${stateFile} names no ledger.rpc`);
+      rpc = state.ledger.rpc;
+    }
+    deploymentFile ??=
+      typeof state.ledger?.deployment === "string"
+        ? state.ledger.deployment
+        : join(dir, "ledger", "deployment.json");
+  }
+  if (rpc === undefined && deploymentFile === undefined) return undefined;
+  if (rpc === undefined) throw new Error("--deployment needs --ledger-rpc <url> (or --data-dir)");
+  if (deploymentFile === undefined) throw new Error("--ledger-rpc needs --deployment <file> (or --data-dir)");
+  return { rpc, deployment: readDeployment(deploymentFile) };
+}
+
+function loadRelayKey(flags: ServeFlags): LocalAccount | undefined {
+  if (flags.signerKeyFile !== undefined) return loadSigningKey({ keyFile: flags.signerKeyFile });
+  if (flags.signerKeyEnv === undefined) return undefined;
+  const value = process.env[flags.signerKeyEnv];
+  if (value === undefined || value.trim() === "") {
+    throw new Error(`--signer-key-env ${flags.signerKeyEnv}: that environment variable is not set`);
+  }
+  return loadSigningKey({ keyEnv: flags.signerKeyEnv });
+}
+
+function resolveIdentity(flags: ServeFlags, logger: Logger): Identity {
+  const ledger = resolveLedger(flags);
+  const signer = loadRelayKey(flags);
+  const address = flags.operatorAddress;
+  let network: DinNetwork | undefined;
+  if (ledger && flags.network !== undefined) network = findNetwork(ledger.deployment, flags.network);
+  if (signer && !(ledger && network)) {
+    throw new Error(
+      "relay signing needs the ledger (--ledger-rpc and --deployment, or --data-dir) and --network: " +
+        "relays are signed for the network's chain id and the ledger's DinSlasher",
+    );
+  }
+  if (!ledger && address !== undefined && flags.auth) {
+    throw new Error(
+      "--operator-address turns on authentication, which needs the ledger (--ledger-rpc and --deployment, or --data-dir)",
+    );
+  }
+  if (ledger && !address && flags.auth) {
+    throw new Error(
+      "with a ledger, authentication is on and needs --operator-address <this operator's ledger address>; " +
+        "pass --no-auth to serve anyone (a private setup only)",
+    );
+  }
+  const client = ledger ? connectLedger(ledger.rpc, ledger.deployment.chainId).public : undefined;
+  const { deployment } = ledger ?? {};
+  const relaySigner =
+    signer && deployment && network
+      ? {
+          account: signer,
+          chainId: Number(network.chainId),
+          ledgerChainId: deployment.chainId,
+          slasher: deployment.addresses.slasher,
+        }
+      : undefined;
+  const auth =
+    client && deployment && address && flags.auth
+      ? {
+          operator: address,
+          ledgerChainId: deployment.chainId,
+          isCaller: registryCallerCheck(client, deployment.addresses.registry),
+        }
+      : undefined;
+  if (!auth) {
+    logger.warn(
+      "authentication is off: this node serves anyone who reaches it; keep it on a private network " +
+        "(give --ledger-rpc/--deployment or --data-dir and --operator-address to serve only admitted gateways and watchers)",
+    );
+  }
+  const checkRegistration =
+    client && deployment && network && address
+      ? async () => {
+          try {
+            const metadata = await client.readContract({
+              address: deployment.addresses.registry,
+              abi: dinRegistryAbi,
+              functionName: "getMetadata",
+              args: [address, network.id],
+            });
+            const registered = getAddress(metadata.signer);
+            if (registered === zeroAddress) {
+              logger.warn(
+                { operator: address, network: network.name },
+                `operator ${address} is not registered on network ${network.name} yet: gateways will not route to it ` +
+                  "until it registers for this network",
+              );
+            } else if (signer && registered !== signer.address) {
+              logger.warn(
+                { registeredSigner: registered, signer: signer.address },
+                `the registry names signer ${registered} for ${address} on ${network.name}, but this node signs with ` +
+                  `${signer.address}: its signed relays will not be accepted as this operator's`,
+              );
+            } else {
+              logger.info(
+                { operator: address, network: network.name, signer: registered },
+                "registered on the ledger",
+              );
+            }
+          } catch (error) {
+            const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+            logger.warn(`cannot check this operator's registration on the ledger: ${reason}`);
+          }
+        }
+      : undefined;
+  return { address, relaySigner, auth, checkRegistration };
+}
+
+function parseAddress(value: string): Address {
+  if (!isAddress(value, { strict: false }))
+    throw new InvalidArgumentError("expected a 0x address (20 bytes)");
+  return getAddress(value);
 }
 
 function parsePort(value: string): number {
