@@ -1,0 +1,208 @@
+// A watcher against a real ledger (in-process Hardhat, served over HTTP) and three real operator nodes in
+// front of that same chain: it measures them, posts its epoch report, survives a restart mid-epoch,
+// finalizes, executes a due slash, and proves a lying operator's signed block hash on-chain.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Address } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HARDHAT_DEFAULT_MNEMONIC } from "../../src/devnet/chain.js";
+import { dinEpochsAbi, dinSlasherAbi } from "../../src/ledger/artifacts/index.js";
+import { type OperatorNode, startOperatorNode } from "../../src/operator/proxy.js";
+import type { WatcherState } from "../../src/watcher/state.js";
+import { startWatcher, type Watcher, type WatcherOptions } from "../../src/watcher/watcher.js";
+import { type DinFixture, deployDinFixture, ETHEREUM, WAD, WATCHER_SET } from "../din/fixture.js";
+import { type HardhatServer, startHardhatServer } from "../support/hardhatServer.js";
+
+async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("watcher", () => {
+  let f: DinFixture;
+  let server: HardhatServer;
+  let nodes: OperatorNode[];
+  let dir: string;
+  let options: WatcherOptions;
+  let watcher: Watcher | undefined;
+  let epoch: bigint;
+  const [healthyA, healthyB, downC] = [0, 1, 2];
+
+  const mineTo = async (block: bigint) => {
+    const now = await f.ledger.blockNumber();
+    if (block > now) await f.ledger.mine(Number(block - now));
+  };
+  const operatorsOf = (w: Watcher) =>
+    w.snapshot().networks.find((n) => n.networkId === ETHEREUM)?.operators ?? [];
+  const probesOf = (w: Watcher, operator: Address) =>
+    operatorsOf(w).find((o) => o.operator === operator)?.probes ?? 0;
+  const reports = (networkId: number, e: bigint) =>
+    f.ledger.public.getContractEvents({
+      address: f.addresses.epochs,
+      abi: dinEpochsAbi,
+      eventName: "ReportSubmitted",
+      args: { networkId, epoch: e },
+      fromBlock: 0n,
+      strict: true,
+    });
+
+  beforeAll(async () => {
+    f = await deployDinFixture({
+      params: { epochs: { epochLength: 20, reportWindow: 10, reportQuorum: 1 } },
+    });
+    const chainId = f.ledger.chain.id;
+    const account = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: 2 });
+    expect(account.address).toBe(f.watchers[0]);
+    await f.stake(account.address, 2n * WAD, WATCHER_SET);
+    await f.registerForSet(account.address, WATCHER_SET);
+    server = await startHardhatServer();
+    nodes = [];
+    for (const [i, operator] of f.operators.entries()) {
+      f.metadata(operator); // mints its signing key
+      const signer = f.signers.get(operator);
+      if (!signer) throw new Error("no signer");
+      const node = await startOperatorNode({
+        id: `operator-${i + 1}`,
+        upstream: server.url,
+        chaos: true,
+        relaySigner: { account: signer, chainId, ledgerChainId: chainId, slasher: f.addresses.slasher },
+      });
+      nodes.push(node);
+      await f.stake(operator, 10n * WAD, ETHEREUM);
+      await f.registerForSet(
+        operator,
+        ETHEREUM,
+        f.encodeMetadata(f.metadata(operator, { endpoint: node.url })),
+      );
+    }
+    await nodes[downC]?.setChaos({ mode: "down" });
+    // Start at the first block of a fresh epoch, so every probe of it sees the same faults.
+    epoch = (await f.currentEpoch()) + 1n;
+    await mineTo((await f.epochBounds(epoch))[0]);
+    dir = mkdtempSync(join(tmpdir(), "din-watcher-"));
+    options = {
+      account,
+      ledgerRpc: server.url,
+      deployment: f.deployment,
+      stateFile: join(dir, "watcher.json"),
+      probeIntervalMs: 100,
+      ledgerPollMs: 50,
+      operatorRefreshMs: 300,
+      sampleEvery: 2,
+    };
+  });
+
+  afterAll(async () => {
+    await watcher?.close();
+    for (const node of nodes ?? []) await node.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps its counts across a restart mid-epoch and posts one report in which a down operator has 0 and healthy ones 10000", async () => {
+    const [a, b, c] = f.operators;
+    watcher = await startWatcher(options);
+    await waitFor("probes before the restart", () => probesOf(watcher as Watcher, a) >= 3);
+    await watcher.close();
+    const saved = JSON.parse(readFileSync(options.stateFile, "utf8")) as WatcherState;
+    const savedProbes =
+      saved.measurements.find((m) => m.networkId === ETHEREUM && m.epoch === epoch.toString())?.operators[a]
+        ?.probes ?? 0;
+    expect(savedProbes).toBeGreaterThanOrEqual(3);
+
+    watcher = await startWatcher(options);
+    expect(watcher.snapshot().epoch).toBe(epoch.toString());
+    expect(probesOf(watcher, a)).toBe(savedProbes);
+    await waitFor("probes after the restart", () => probesOf(watcher as Watcher, a) >= savedProbes + 3);
+
+    const [, end] = await f.epochBounds(epoch);
+    await mineTo(end);
+    const posted = await waitFor("the report", async () => {
+      const logs = await reports(ETHEREUM, epoch);
+      return logs.length > 0 ? logs : undefined;
+    });
+    expect(posted).toHaveLength(1);
+    expect(posted[0]?.args.watcher).toBe(watcher.address);
+    const byOperator = new Map(posted[0]?.args.metrics.map((m) => [m.operator, m]));
+    expect(byOperator.get(a)?.availabilityBps).toBe(10_000);
+    expect(byOperator.get(b)?.availabilityBps).toBe(10_000);
+    expect(byOperator.get(c)?.availabilityBps).toBe(0);
+    expect(byOperator.get(a)?.lagBlocks).toBe(0);
+    // Every network is reported, even one without operators yet.
+    await waitFor("the polygon report", async () =>
+      (await reports(2, epoch)).length === 1 ? true : undefined,
+    );
+
+    // Every active watcher reported: the watcher finalizes at once; the down operator's slash is queued.
+    await waitFor("finalization", async () => {
+      const [, , finalized] = await f.ledger.public.readContract({
+        ...f.epochs,
+        functionName: "getEpoch",
+        args: [ETHEREUM, epoch],
+      });
+      return finalized || undefined;
+    });
+    expect(await f.jailed(c)).toBe(true);
+    expect(watcher.snapshot().lastPosted[String(ETHEREUM)]).toBe(epoch.toString());
+    expect((await reports(ETHEREUM, epoch)).length).toBe(1);
+  });
+
+  it("proves a lying operator's signed block hash on the ledger's own chain, which slashes and jails it", async () => {
+    const w = watcher as Watcher;
+    const liar = f.operators[healthyB] as Address;
+    await nodes[downC]?.setChaos({ mode: "ok" });
+    await nodes[healthyB]?.setChaos({ mode: "lie" });
+    const before = await f.maxMagnitude(liar);
+    const proven = await waitFor("a fraud proof", async () => {
+      const logs = await f.ledger.public.getContractEvents({
+        address: f.addresses.slasher,
+        abi: dinSlasherAbi,
+        eventName: "FraudProven",
+        args: { operator: liar },
+        fromBlock: 0n,
+        strict: true,
+      });
+      return logs.length > 0 ? logs : undefined;
+    });
+    expect(proven).toHaveLength(1);
+    expect(await f.jailed(liar)).toBe(true);
+    expect(await f.maxMagnitude(liar)).toBeLessThan(before);
+    expect(w.snapshot().fraudProofs).toMatchObject([{ operator: liar, networkId: ETHEREUM, kind: "proven" }]);
+    const saved = JSON.parse(readFileSync(options.stateFile, "utf8")) as WatcherState;
+    expect(saved.usedRelays).toContain(proven[0]?.args.relayDigest.toLowerCase());
+    await nodes[healthyB]?.setChaos({ mode: "ok" });
+    // The honest operators were never accused.
+    expect(await f.jailed(f.operators[healthyA] as Address)).toBe(false);
+    expect(w.snapshot().fraudProofs).toHaveLength(1);
+  });
+
+  it("posts the next epoch too and executes the queued slash once its veto window has passed", async () => {
+    const w = watcher as Watcher;
+    const queued = await f.queuedSlash(0n);
+    expect(queued.operator).toBe(f.operators[downC]);
+    const { vetoWindow } = await f.ledger.public.readContract({
+      ...f.slasher,
+      functionName: "getSlashParams",
+    });
+    await mineTo(BigInt(queued.queuedAt) + BigInt(vetoWindow) + 1n);
+    await waitFor("the slash executed", async () =>
+      (await f.queuedSlash(0n)).status === 3 ? true : undefined,
+    );
+    await waitFor(
+      "the next epoch posted",
+      () => w.snapshot().lastPosted[String(ETHEREUM)] === (epoch + 1n).toString() || undefined,
+    );
+    expect((await reports(ETHEREUM, epoch + 1n)).filter((r) => r.args.watcher === w.address)).toHaveLength(1);
+  });
+});
