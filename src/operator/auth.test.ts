@@ -7,6 +7,7 @@ import { type DinFixture, deployDinFixture, GATEWAY_SET, WAD } from "../../test/
 import { type HardhatServer, startHardhatServer } from "../../test/support/hardhatServer.js";
 import { ACCESS_TOKEN_HEADER, createAccessToken, type RelayCallerCheck } from "../ledger/din/auth.js";
 import { connectLedger, registryCallerCheck } from "../ledger/din/directory.js";
+import { createCallerAuthenticator } from "./auth.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
 
 let f: DinFixture;
@@ -159,5 +160,68 @@ describe("operator node authentication", () => {
     expect(refused.body.error?.message).toBe(
       `unauthorized: ${gateway.address} is not an active gateway on the ledger`,
     );
+  });
+});
+
+describe("caller authenticator", () => {
+  const ledgerChainId = 31337;
+  const audience = "0x00000000000000000000000000000000000000a1" as Address;
+  const caller = privateKeyToAccount(generatePrivateKey());
+  const mint = (now: number, ttlSeconds = 60) =>
+    createAccessToken(caller, { role: "watcher", audience, ledgerChainId, now, ttlSeconds });
+
+  it("forgets a remembered token when it expires, even though its caller is still admitted", async () => {
+    let clock = 1_000;
+    const authenticate = createCallerAuthenticator(
+      { operator: audience, ledgerChainId, isCaller: async () => true },
+      () => clock,
+    );
+    const t = await mint(clock, 60);
+    expect(await authenticate(t)).toMatchObject({ ok: true, claims: { sub: caller.address } });
+    clock += 59;
+    expect((await authenticate(t)).ok).toBe(true);
+    clock += 1;
+    expect(await authenticate(t)).toEqual({ ok: false, status: 401, reason: "access token expired" });
+  });
+
+  it("asks the ledger for every request of a remembered token, and answers 503 when it cannot", async () => {
+    const answers: (boolean | Error)[] = [true, true, new Error("HTTP request failed.\nURL: http://ledger")];
+    const asked: string[] = [];
+    const authenticate = createCallerAuthenticator({
+      operator: audience,
+      ledgerChainId,
+      isCaller: async (address, role) => {
+        asked.push(`${role}:${address}`);
+        const answer = answers.shift();
+        if (answer instanceof Error) throw answer;
+        return answer ?? false;
+      },
+    });
+    const t = await mint(Math.floor(Date.now() / 1000));
+    expect((await authenticate(t)).ok).toBe(true);
+    expect((await authenticate(t)).ok).toBe(true);
+    expect(await authenticate(t)).toEqual({
+      ok: false,
+      status: 503,
+      reason: "cannot check the caller on the ledger: HTTP request failed.",
+    });
+    expect(await authenticate(t)).toEqual({
+      ok: false,
+      status: 401,
+      reason: `${caller.address} is not an active watcher on the ledger`,
+    });
+    expect(asked).toEqual(Array(4).fill(`watcher:${caller.address}`));
+  });
+
+  it("keeps serving admitted callers when more tokens arrive than it remembers", async () => {
+    const authenticate = createCallerAuthenticator({
+      operator: audience,
+      ledgerChainId,
+      isCaller: async () => true,
+      maxRememberedTokens: 2,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = await Promise.all([1, 2, 3, 4].map((i) => mint(now, 60 + i)));
+    for (const t of [...tokens, ...tokens]) expect((await authenticate(t)).ok).toBe(true);
   });
 });
