@@ -9,6 +9,7 @@ import { readyLine, summary, up } from "../devnet/up.js";
 import { registerGatewayCommand } from "../gateway/command.js";
 import { chaosModes } from "../operator/chaos.js";
 import { registerOperatorCommand } from "../operator/command.js";
+import { registerWatcherCommand } from "../watcher/command.js";
 import { registerKeysCommands } from "./keys.js";
 
 const program = new Command()
@@ -84,6 +85,7 @@ program
 registerGatewayCommand(program);
 registerOperatorCommand(program);
 registerKeysCommands(program);
+registerWatcherCommand(program);
 
 program
   .command("chaos")
