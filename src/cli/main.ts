@@ -10,7 +10,10 @@ import { registerGatewayCommand } from "../gateway/command.js";
 import { chaosModes } from "../operator/chaos.js";
 import { registerOperatorCommand } from "../operator/command.js";
 import { registerWatcherCommand } from "../watcher/command.js";
+import { registerGuardianCommands } from "./guardian.js";
 import { registerKeysCommands } from "./keys.js";
+import { registerOperatorLedgerCommands } from "./operatorLedger.js";
+import { registerStakeCommands } from "./stake.js";
 
 const program = new Command()
   .name("din")
@@ -84,6 +87,9 @@ program
 
 registerGatewayCommand(program);
 registerOperatorCommand(program);
+registerOperatorLedgerCommands(program);
+registerStakeCommands(program);
+registerGuardianCommands(program);
 registerKeysCommands(program);
 registerWatcherCommand(program);
 

@@ -1,0 +1,92 @@
+// `din guardian slashes|veto` (the veto committee) and `din slash execute` (anyone, after the window).
+import { type Command, Option } from "commander";
+import { executeSlash, listSlashes, type SlashListing, vetoSlash } from "../ledger/din/actions.js";
+import { formatAmount } from "../ledger/din/revert.js";
+import {
+  actionText,
+  type LedgerFlags,
+  openActor,
+  openLedger,
+  parseId,
+  runLedgerCommand,
+  withLedgerOptions,
+} from "./ledger.js";
+
+/** Adds `din guardian …` and `din slash execute` to the program. */
+export function registerGuardianCommands(program: Command): void {
+  const guardian = program
+    .command("guardian")
+    .description("the veto committee: review and veto queued slashes");
+
+  withLedgerOptions(
+    guardian
+      .command("slashes")
+      .description("list slashes with their veto windows")
+      .addOption(
+        new Option("--status <status>", "only slashes in this state").choices([
+          "queued",
+          "vetoed",
+          "executed",
+        ]),
+      ),
+    { key: false, dryRun: false },
+  ).action(async (flags: LedgerFlags & { status?: SlashListing["status"] }) => {
+    await runLedgerCommand(
+      flags,
+      async () => {
+        const target = openLedger(flags);
+        const slashes = await listSlashes(target.public, target.deployment, {
+          ...(flags.status !== undefined ? { status: flags.status } : {}),
+        });
+        const block = await target.public.getBlockNumber();
+        const networks = new Map(target.deployment.networks.map((n) => [n.id, n.name]));
+        return {
+          block,
+          slashes: slashes.map((s) => ({ ...s, network: networks.get(s.networkId) ?? String(s.networkId) })),
+        };
+      },
+      ({ block, slashes }) =>
+        slashes.length === 0
+          ? "no slashes"
+          : slashes
+              .map(
+                (s) =>
+                  `#${s.id} ${s.status.padEnd(8)} ${s.operator} ${s.network} ${s.reason} ${formatAmount(s.wad)}${
+                    s.status === "queued"
+                      ? block < s.vetoWindowEndsAt
+                        ? ` veto window open until block ${s.vetoWindowEndsAt}`
+                        : " veto window over: executable"
+                      : ""
+                  }`,
+              )
+              .join("\n"),
+    );
+  });
+
+  withLedgerOptions(
+    guardian
+      .command("veto")
+      .description("cancel a queued slash within its veto window")
+      .argument("<slashId>", "slash id", parseId),
+  ).action(async (slashId: bigint, flags: LedgerFlags) => {
+    await runLedgerCommand(
+      flags,
+      () => vetoSlash(openActor(flags), { slashId, dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+
+  const slash = program.command("slash").description("slashes of the DIN service");
+  withLedgerOptions(
+    slash
+      .command("execute")
+      .description("execute a queued slash after its veto window (anyone may)")
+      .argument("<slashId>", "slash id", parseId),
+  ).action(async (slashId: bigint, flags: LedgerFlags) => {
+    await runLedgerCommand(
+      flags,
+      () => executeSlash(openActor(flags), { slashId, dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+}

@@ -1,0 +1,191 @@
+// `din operator register|allocate|deregister|status|claim|set-commission`: an operator's ledger
+// transactions, beside `din operator serve` (which runs the node itself).
+import type { Command } from "commander";
+import type { Address } from "viem";
+import {
+  allocate,
+  claim,
+  deregister,
+  type OperatorStatus,
+  operatorStatus,
+  registerOperator,
+  setCommission,
+} from "../ledger/din/actions.js";
+import { formatAmount } from "../ledger/din/revert.js";
+import { loadSigningKey } from "../ledger/din/signingKey.js";
+import {
+  actionText,
+  type LedgerFlags,
+  openActor,
+  openLedger,
+  parseAddress,
+  parseAmount,
+  parseWad,
+  rewardsFileOf,
+  runLedgerCommand,
+  signingAccount,
+  withLedgerOptions,
+} from "./ledger.js";
+
+type RegisterFlags = LedgerFlags & {
+  network: string;
+  endpoint: string;
+  cloud: string;
+  region: string;
+  client?: string;
+  signer?: Address;
+  signerKeyFile?: string;
+  allocate?: bigint;
+  deposit?: bigint;
+  strategy?: string;
+};
+
+/** Adds the operator's ledger commands to `din operator` (creating it when absent). */
+export function registerOperatorLedgerCommands(program: Command): void {
+  const operator =
+    program.commands.find((c) => c.name() === "operator") ??
+    program.command("operator").description("run and manage an operator node");
+
+  withLedgerOptions(
+    operator
+      .command("register")
+      .description(
+        "join a network: restaking operator, self-stake, allocation and registration with metadata",
+      )
+      .requiredOption("--network <name>", "network to serve (e.g. ethereum)")
+      .requiredOption("--endpoint <url>", "public URL of your operator node (din operator serve)")
+      .requiredOption("--cloud <name>", "cloud provider: aws, gcp, hetzner, bare-metal, …")
+      .requiredOption("--region <name>", "region, e.g. us-east-1")
+      .option("--client <name>", "execution client and version, e.g. geth/1.14", "unknown")
+      .option("--signer <address>", "address of the key that signs relays", parseAddress)
+      .option("--signer-key-file <file>", "or: the relay signing key file (only its address is used)")
+      .option(
+        "--allocate <share>",
+        "share of each strategy's stake to allocate, 0..1 (default: all free)",
+        parseWad,
+      )
+      .option("--deposit <amount>", "tokens to deposit as self-stake first", parseAmount)
+      .option("--strategy <symbol|address>", "strategy of the deposit (default: the first)"),
+  ).action(async (flags: RegisterFlags) => {
+    await runLedgerCommand(
+      flags,
+      async () => {
+        const signer =
+          flags.signer ??
+          (flags.signerKeyFile ? loadSigningKey({ keyFile: flags.signerKeyFile }).address : undefined);
+        if (!signer)
+          throw new Error("name the relay signing key: --signer <address> or --signer-key-file <file>");
+        return registerOperator(openActor(flags), {
+          network: flags.network,
+          endpoint: flags.endpoint,
+          cloud: flags.cloud,
+          region: flags.region,
+          ...(flags.client !== undefined ? { client: flags.client } : {}),
+          signer,
+          ...(flags.allocate !== undefined ? { allocationWad: flags.allocate } : {}),
+          ...(flags.deposit !== undefined ? { selfDeposit: flags.deposit } : {}),
+          ...(flags.strategy !== undefined ? { strategy: flags.strategy } : {}),
+          dryRun: flags.dryRun ?? false,
+        });
+      },
+      actionText,
+    );
+  });
+
+  withLedgerOptions(
+    operator
+      .command("allocate")
+      .description("set the share of each strategy's stake allocated to a network (0 deallocates)")
+      .requiredOption("--network <name>", "network")
+      .requiredOption("--wad <share>", "share between 0 and 1, e.g. 0.5", parseWad),
+  ).action(async (flags: LedgerFlags & { network: string; wad: bigint }) => {
+    await runLedgerCommand(
+      flags,
+      () =>
+        allocate(openActor(flags), { network: flags.network, wad: flags.wad, dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+
+  withLedgerOptions(
+    operator
+      .command("deregister")
+      .description("leave a network")
+      .requiredOption("--network <name>", "network"),
+  ).action(async (flags: LedgerFlags & { network: string }) => {
+    await runLedgerCommand(
+      flags,
+      () => deregister(openActor(flags), { network: flags.network, dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+
+  withLedgerOptions(
+    operator
+      .command("status")
+      .description("registration, stake, jail, slashes and commission of an operator on every network")
+      .option(
+        "--address <address>",
+        "operator to show (default: the signing key's address; no key needed)",
+        parseAddress,
+      ),
+    { dryRun: false },
+  ).action(async (flags: LedgerFlags & { address?: Address }) => {
+    await runLedgerCommand(
+      flags,
+      async () => {
+        const address = flags.address ?? signingAccount(flags).address;
+        const target = openLedger(flags);
+        return operatorStatus(target.public, target.deployment, address);
+      },
+      formatStatus,
+    );
+  });
+
+  withLedgerOptions(
+    operator
+      .command("claim")
+      .description("claim the fee-token rewards published for this operator")
+      .option("--rewards <file>", "published rewards file (default: <data-dir>/ledger/rewards.json)"),
+  ).action(async (flags: LedgerFlags & { rewards?: string }) => {
+    await runLedgerCommand(
+      flags,
+      () => claim(openActor(flags), { rewardsFile: rewardsFileOf(flags), dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+
+  withLedgerOptions(
+    operator
+      .command("set-commission")
+      .description("set the commission kept from the service's rewards, in bips (1000 = 10%)")
+      .requiredOption("--bips <n>", "0 to 10000", Number),
+  ).action(async (flags: LedgerFlags & { bips: number }) => {
+    await runLedgerCommand(
+      flags,
+      () => setCommission(openActor(flags), { bips: flags.bips, dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+}
+
+/** Human text of an operator's status. */
+export function formatStatus(status: OperatorStatus): string {
+  const lines = [
+    `operator ${status.address}: ${status.isOperator ? "restaking operator" : "not a restaking operator"}, commission ${status.commissionBips / 100}%`,
+  ];
+  for (const n of status.networks) {
+    const stake = `stake ${formatAmount(n.allocatedStake)} (min ${formatAmount(n.minStake)})`;
+    const m = n.metadata;
+    const where = m ? ` ${m.endpoint} ${m.cloud}/${m.region} ${m.client} signer ${m.signer}` : "";
+    const jail = n.jailed ? ` JAILED until block ${n.jailedUntil}` : "";
+    const slashes =
+      n.queuedSlashes.length || n.executedSlashes.length
+        ? ` slashes: ${n.queuedSlashes.length} queued, ${n.executedSlashes.length} executed`
+        : "";
+    lines.push(
+      `  ${n.network.padEnd(10)} ${n.registered ? "registered" : "not registered"}  ${stake}${where}${jail}${slashes}`,
+    );
+  }
+  return lines.join("\n");
+}

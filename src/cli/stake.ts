@@ -1,0 +1,124 @@
+// `din stake deposit|delegate|undelegate|withdraw|claim`: a staker's ledger transactions.
+import type { Command } from "commander";
+import type { Address } from "viem";
+import {
+  claim,
+  completeWithdrawals,
+  delegate,
+  deposit,
+  queueWithdrawal,
+  undelegate,
+} from "../ledger/din/actions.js";
+import {
+  actionText,
+  type LedgerFlags,
+  openActor,
+  parseAddress,
+  parseAmount,
+  rewardsFileOf,
+  runLedgerCommand,
+  withLedgerOptions,
+} from "./ledger.js";
+
+/** Adds `din stake …` to the program. */
+export function registerStakeCommands(program: Command): void {
+  const stake = program
+    .command("stake")
+    .description(
+      "deposit into the restaking strategies, delegate to an operator, withdraw and claim rewards",
+    );
+
+  withLedgerOptions(
+    stake
+      .command("deposit")
+      .description("deposit tokens into a strategy (approves the StrategyManager when needed)")
+      .requiredOption("--amount <amount>", "tokens to deposit, e.g. 10", parseAmount)
+      .option(
+        "--strategy <symbol|address>",
+        "strategy by token symbol (stETH, rETH) or address (default: the first)",
+      ),
+  ).action(async (flags: LedgerFlags & { amount: bigint; strategy?: string }) => {
+    await runLedgerCommand(
+      flags,
+      () =>
+        deposit(openActor(flags), {
+          amount: flags.amount,
+          ...(flags.strategy !== undefined ? { strategy: flags.strategy } : {}),
+          dryRun: flags.dryRun ?? false,
+        }),
+      actionText,
+    );
+  });
+
+  withLedgerOptions(
+    stake
+      .command("delegate")
+      .description("delegate all your shares to an operator")
+      .requiredOption("--operator <address>", "operator address", parseAddress),
+  ).action(async (flags: LedgerFlags & { operator: Address }) => {
+    await runLedgerCommand(
+      flags,
+      () => delegate(openActor(flags), { operator: flags.operator, dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+
+  withLedgerOptions(
+    stake.command("undelegate").description("undelegate: every share is queued for withdrawal"),
+  ).action(async (flags: LedgerFlags) => {
+    await runLedgerCommand(
+      flags,
+      () => undelegate(openActor(flags), { dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+
+  withLedgerOptions(
+    stake
+      .command("withdraw")
+      .description(
+        "queue a withdrawal (--shares N or --all), or complete those whose delay has passed (--complete)",
+      )
+      .option("--shares <amount>", "deposit shares to withdraw", parseAmount)
+      .option("--strategy <symbol|address>", "strategy of --shares (default: the first)")
+      .option("--all", "withdraw every share", false)
+      .option("--complete", "complete queued withdrawals whose delay has passed", false),
+  ).action(
+    async (flags: LedgerFlags & { shares?: bigint; strategy?: string; all: boolean; complete: boolean }) => {
+      await runLedgerCommand(
+        flags,
+        async () => {
+          const dryRun = flags.dryRun ?? false;
+          if (flags.complete) {
+            if (flags.shares !== undefined || flags.all)
+              throw new Error("--complete takes no --shares or --all");
+            return completeWithdrawals(openActor(flags), { dryRun });
+          }
+          if (flags.shares === undefined && !flags.all) {
+            throw new Error("say what to withdraw: --shares <amount>, --all, or --complete");
+          }
+          if (flags.shares !== undefined && flags.all) throw new Error("use --shares or --all, not both");
+          return queueWithdrawal(openActor(flags), {
+            ...(flags.shares !== undefined ? { shares: flags.shares } : {}),
+            ...(flags.strategy !== undefined ? { strategy: flags.strategy } : {}),
+            dryRun,
+          });
+        },
+        actionText,
+      );
+    },
+  );
+
+  withLedgerOptions(
+    stake
+      .command("claim")
+      .description("claim the fee-token rewards published for you")
+      .option("--rewards <file>", "published rewards file (default: <data-dir>/ledger/rewards.json)"),
+  ).action(async (flags: LedgerFlags & { rewards?: string }) => {
+    await runLedgerCommand(
+      flags,
+      () => claim(openActor(flags), { rewardsFile: rewardsFileOf(flags), dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+}

@@ -1,0 +1,169 @@
+// The ledger commands as an operator runs them: `din operator register` against a devnet chain served over
+// HTTP with a deployment file and a key file, `din operator status --json`, and a clear one-line refusal
+// of a second registration. Also the signing key's own refusals.
+import { execFile } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
+import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
+import { mockERC20Abi, strategyBaseAbi } from "../../src/ledger/artifacts/index.js";
+import { deployDin } from "../../src/ledger/din/deploy.js";
+import { ledgerClients } from "../../src/ledger/din/directory.js";
+import { loadSigningKey, SigningKeyError } from "../../src/ledger/din/signingKey.js";
+
+const execFileAsync = promisify(execFile);
+const WAD = 10n ** 18n;
+
+const devKey = (index: number): Hex => {
+  const key = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
+  if (!key) throw new Error("no private key");
+  return toHex(key);
+};
+
+/** Runs `din …`; resolves with its exit code and output whatever the code. */
+async function din(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync("node", ["bin/din.mjs", ...args], {
+      cwd: join(import.meta.dirname, "..", ".."),
+      env: { ...process.env, DIN_PRIVATE_KEY: "" },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+describe("din operator ledger commands", () => {
+  let chain: DevnetChain;
+  let dir: string;
+  let ledger: string[];
+  let operator: Address;
+  const signer = privateKeyToAccount(devKey(19)).address;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "din-ledger-cli-"));
+    chain = await startDevnetChain({ name: "ledger", chainId: 31337, blockTimeMs: 100 });
+    // Each transaction mined at once: the deployment and the command's steps need no block wait.
+    await createTestClient({ mode: "hardhat", transport: custom(chain.provider) }).setAutomine(true);
+    const deployer = ledgerClients(chain.url, 31337, privateKeyToAccount(devKey(0)));
+    const deploymentFile = join(dir, "deployment.json");
+    const deployment = await deployDin(deployer, { keepDeployerRoles: true, out: deploymentFile });
+
+    const operatorKey = devKey(6);
+    operator = privateKeyToAccount(operatorKey).address;
+    const keyFile = join(dir, "operator.key");
+    writeFileSync(keyFile, `${operatorKey}\n`, { mode: 0o600 });
+    const token = await deployer.public.readContract({
+      address: deployment.addresses.strategies[0] as Address,
+      abi: strategyBaseAbi,
+      functionName: "underlyingToken",
+    });
+    const hash = await deployer.wallet.writeContract({
+      address: token,
+      abi: mockERC20Abi,
+      functionName: "mint",
+      args: [operator, 10n * WAD],
+    });
+    await deployer.public.waitForTransactionReceipt({ hash });
+    ledger = ["--rpc", chain.url, "--deployment", deploymentFile, "--key-file", keyFile];
+  });
+  afterAll(async () => {
+    await chain?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers an operator, shows it in status, and refuses a second registration in one line", async () => {
+    const register = [
+      "operator",
+      "register",
+      ...ledger,
+      "--network",
+      "ethereum",
+      "--endpoint",
+      "https://eth.cli-op.example",
+      "--cloud",
+      "aws",
+      "--region",
+      "us-east-1",
+      "--client",
+      "geth/1.14",
+      "--signer",
+      signer,
+      "--deposit",
+      "10",
+      "--allocate",
+      "0.5",
+    ];
+    const first = await din([...register, "--json"]);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    const result = JSON.parse(first.stdout);
+    expect(result).toMatchObject({
+      dryRun: false,
+      network: "ethereum",
+      expectedStake: (5n * WAD).toString(),
+    });
+    expect(result.transactions).toHaveLength(5);
+
+    const status = await din(["operator", "status", "--json", ...ledger.slice(0, 4), "--address", operator]);
+    expect(status.code).toBe(0);
+    const [ethereum] = JSON.parse(status.stdout).networks;
+    expect(ethereum).toMatchObject({
+      network: "ethereum",
+      registered: true,
+      allocatedStake: (5n * WAD).toString(),
+      metadata: { endpoint: "https://eth.cli-op.example", cloud: "aws", region: "us-east-1", signer },
+    });
+
+    const second = await din(register);
+    expect(second.code).toBe(1);
+    expect(second.stdout).toBe("");
+    expect(second.stderr).toBe("error: already registered on ethereum\n");
+  });
+});
+
+describe("signing keys", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "din-keys-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const key = devKey(3);
+
+  it("loads a key from a private file, whitespace trimmed, or from an environment variable", () => {
+    const file = join(dir, "ok.key");
+    writeFileSync(file, `  ${key}\n`, { mode: 0o600 });
+    const address = privateKeyToAccount(key).address;
+    expect(loadSigningKey({ keyFile: file }).address).toBe(address);
+    expect(loadSigningKey({ env: { DIN_PRIVATE_KEY: key } }).address).toBe(address);
+    expect(loadSigningKey({ keyEnv: "OP_KEY", env: { OP_KEY: key } }).address).toBe(address);
+  });
+
+  it.skipIf(process.platform === "win32")("refuses a key file others can read, telling to chmod 600", () => {
+    const file = join(dir, "open.key");
+    writeFileSync(file, key);
+    chmodSync(file, 0o644);
+    expect(() => loadSigningKey({ keyFile: file })).toThrow(
+      `key file ${file} is readable by other users (mode 644); run: chmod 600 ${file}`,
+    );
+  });
+
+  it("says when the file is missing, holds no key, or the variable is unset", () => {
+    const missing = join(dir, "missing.key");
+    expect(() => loadSigningKey({ keyFile: missing })).toThrow(`key file ${missing} does not exist`);
+    const bad = join(dir, "bad.key");
+    writeFileSync(bad, "not a key", { mode: 0o600 });
+    expect(() => loadSigningKey({ keyFile: bad })).toThrow(
+      `key file ${bad} does not hold a private key (expected 0x followed by 64 hex digits)`,
+    );
+    expect(() => loadSigningKey({ env: {} })).toThrow(SigningKeyError);
+    expect(() => loadSigningKey({ env: {} })).toThrow(
+      "no signing key: set DIN_PRIVATE_KEY or pass --key-file <path>",
+    );
+  });
+});
