@@ -94,7 +94,6 @@ export function registerWatcherCommand(program: Command): void {
         process.stderr.write(`din watcher: ${(error as Error).message}\n`);
         process.exit(1);
       }
-      process.stdout.write(`${JSON.stringify({ address: running.address, stateFile })}\n`);
       let stopping = false;
       const stop = async () => {
         if (stopping) return;
@@ -109,6 +108,7 @@ export function registerWatcherCommand(program: Command): void {
       };
       process.on("SIGINT", () => void stop());
       process.on("SIGTERM", () => void stop());
+      process.stdout.write(`${JSON.stringify({ address: running.address, stateFile })}\n`);
     });
 }
 
