@@ -134,7 +134,14 @@ export function registerOperatorLedgerCommands(program: Command): void {
     await runLedgerCommand(
       flags,
       async () => {
-        const address = flags.address ?? signingAccount(flags).address;
+        let address = flags.address;
+        if (address === undefined) {
+          try {
+            address = signingAccount(flags).address;
+          } catch (error) {
+            throw new Error(`${(error as Error).message}, or name the operator with --address`);
+          }
+        }
         const target = openLedger(flags);
         return operatorStatus(target.public, target.deployment, address);
       },
