@@ -69,4 +69,52 @@ describe("gateway configuration", () => {
     expect(() => loadGatewayConfig(file)).toThrow(/not valid YAML/);
     expect(() => loadGatewayConfig(join(dir, "missing.yaml"))).toThrow(/cannot read/);
   });
+
+  it("takes a ledger section whose networks may list no upstreams, with documented defaults", () => {
+    const config = parseGatewayConfig({
+      ledger: { rpc: "http://127.0.0.1:8545", deployment: "deployment.json", keyFile: "gateway.key" },
+      networks: [{ name: "ethereum", chainId: 1 }],
+    });
+    expect(config.ledger).toMatchObject({ signSampleRate: 0.01, syncMs: 1_000, feePerRelay: "0.001" });
+    expect(config.networks[0]!.upstreams).toEqual([]);
+  });
+
+  it("names every bad key of the ledger section, and a network without upstreams when there is no ledger", () => {
+    const problems = (value: unknown) => {
+      try {
+        parseGatewayConfig(value);
+      } catch (error) {
+        return (error as ConfigError).problems.join("\n");
+      }
+      throw new Error("accepted");
+    };
+    expect(problems({ networks: [{ name: "ethereum", chainId: 1 }] })).toMatch(
+      /networks\[0\]\.upstreams: a network needs at least one upstream/,
+    );
+    expect(
+      problems({
+        networks: [
+          { name: "ethereum", chainId: 1, ledgerNetwork: "x", upstreams: minimal.networks[0]!.upstreams },
+        ],
+      }),
+    ).toMatch(/networks\[0\]\.ledgerNetwork: ledgerNetwork needs a top-level ledger section/);
+    const bad = problems({
+      ledger: {
+        rpc: "ws://x",
+        deployment: "d.json",
+        keyFile: "k",
+        keyEnv: "K",
+        signSampleRate: 2,
+        feePerRelay: "1e-3",
+        syncMs: 0,
+        extra: 1,
+      },
+      networks: [{ name: "ethereum", chainId: 1 }],
+    });
+    expect(bad).toMatch(/ledger\.rpc: must be an http/);
+    expect(bad).toMatch(/ledger\.signSampleRate/);
+    expect(bad).toMatch(/ledger\.feePerRelay: a decimal number/);
+    expect(bad).toMatch(/ledger\.syncMs/);
+    expect(bad).toMatch(/ledger: Unrecognized key.*extra/);
+  });
 });

@@ -38,7 +38,10 @@ const networkSchema = z
     /** URL path segment: /v1/<name>. */
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "lowercase letters, digits and dashes"),
     chainId: z.number().int().positive(),
-    upstreams: z.array(upstreamSchema).min(1, "a network needs at least one upstream"),
+    /** Fixed upstreams; operators read from the ledger (when `ledger` is set) are added to them. @default [] */
+    upstreams: z.array(upstreamSchema).default([]),
+    /** This network's name in the DIN deployment, when `ledger` is set. @default the network's own name */
+    ledgerNetwork: z.string().min(1).optional(),
     /** Blocks per eth_getLogs sent to one upstream; larger ranges are split and merged. @default 2000 */
     logsMaxRange: z.number().int().positive().default(2000),
     /** Largest eth_getLogs range a client may ask for at all. @default 100000 */
@@ -136,6 +139,37 @@ const serverSchema = z
   })
   .strict();
 
+const ledgerSchema = z
+  .object({
+    /** JSON-RPC URL of the ledger chain (where the DIN contracts live). */
+    rpc: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//.test(url), "must be an http:// or https:// URL"),
+    /** The DinDeployment JSON written by `deployDin` (addresses, networks). */
+    deployment: z.string().min(1),
+    /** File holding the gateway's ledger key (0x hex, mode 0600): a gateway admitted in GATEWAY_SET. */
+    keyFile: z.string().min(1).optional(),
+    /** Environment variable holding that key instead. */
+    keyEnv: z.string().min(1).optional(),
+    /** Share of single relays whose operator is asked to sign them (quorum requests always are). @default 0.01 */
+    signSampleRate: z.number().min(0).max(1).default(0.01),
+    /** How often the ledger is checked for a new block (and then operators re-read). @default 1000 */
+    syncMs: z.number().int().min(10).default(1_000),
+    /** Fee paid per relay served, in fee-token units (a decimal, 18 decimals). @default "0.001" */
+    feePerRelay: z
+      .string()
+      .regex(/^\d+(\.\d{1,18})?$/, 'a decimal number of fee-token units, e.g. "0.001"')
+      .default("0.001"),
+    /** Evidence (bad signatures, contradictions) is appended here as JSON lines. @default logs only */
+    evidenceFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((ledger) => ledger.keyFile === undefined || ledger.keyEnv === undefined, {
+    message: "set keyFile or keyEnv, not both",
+    path: ["keyEnv"],
+  });
+
 export const gatewayConfigSchema = z
   .object({
     server: serverSchema.default({}),
@@ -144,6 +178,8 @@ export const gatewayConfigSchema = z
     cache: cacheSchema.default({}),
     /** API keys, allowlists, credits and usage (docs/keys.md). @default off */
     keys: keysConfigSchema.default({}),
+    /** The DIN ledger: operators, stakes and jails are read from it; usage is reported to it. @default none */
+    ledger: ledgerSchema.optional(),
     networks: z.array(networkSchema).min(1, "list at least one network"),
   })
   .strict()
@@ -158,6 +194,13 @@ export const gatewayConfigSchema = z
         });
       }
       names.add(network.name);
+      if (network.ledgerNetwork !== undefined && config.ledger === undefined) {
+        context.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["networks", index, "ledgerNetwork"],
+          message: "ledgerNetwork needs a top-level ledger section",
+        });
+      }
     });
     if (config.keys.enabled && config.keys.databaseUrl === undefined && config.server.workers > 1) {
       context.addIssue({
@@ -176,6 +219,7 @@ export type RoutingConfig = GatewayConfig["routing"];
 export type HealthConfig = GatewayConfig["health"];
 export type CacheConfig = GatewayConfig["cache"];
 export type KeysConfig = GatewayConfig["keys"];
+export type LedgerConfig = NonNullable<GatewayConfig["ledger"]>;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -190,15 +234,37 @@ export class ConfigError extends Error {
 /** Validates a configuration value; throws a `ConfigError` listing every bad key by its path. */
 export function parseGatewayConfig(value: unknown, source = "config"): GatewayConfig {
   const result = gatewayConfigSchema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const path = issue.path.length
-      ? issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")
-      : "";
-    const key = path.replace(/^\./, "") || "(root)";
-    return `${key}: ${issue.message}`;
-  });
+  // Checked on the raw value: zod skips an object's refinements once any of its keys is invalid, and a
+  // network without upstreams is worth naming beside the other mistakes.
+  const empty = networksWithoutUpstreams(value);
+  if (result.success && empty.length === 0) return result.data;
+  const issues = result.success ? [] : result.error.issues;
+  const problems = [
+    ...empty.map(
+      (index) =>
+        `networks[${index}].upstreams: a network needs at least one upstream (or a ledger to read its operators from)`,
+    ),
+    ...issues.map((issue) => {
+      const path = issue.path.length
+        ? issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")
+        : "";
+      const key = path.replace(/^\./, "") || "(root)";
+      return `${key}: ${issue.message}`;
+    }),
+  ];
   throw new ConfigError(`invalid gateway configuration in ${source}`, problems);
+}
+
+/** Indexes of networks that list no upstreams in a configuration without a ledger section. */
+function networksWithoutUpstreams(value: unknown): number[] {
+  if (typeof value !== "object" || value === null) return [];
+  const { ledger, networks } = value as { ledger?: unknown; networks?: unknown };
+  if (ledger !== undefined || !Array.isArray(networks)) return [];
+  return networks.flatMap((network, index) => {
+    if (typeof network !== "object" || network === null) return [];
+    const upstreams = (network as { upstreams?: unknown }).upstreams;
+    return upstreams === undefined || (Array.isArray(upstreams) && upstreams.length === 0) ? [index] : [];
+  });
 }
 
 export function loadGatewayConfig(path: string): GatewayConfig {

@@ -4,13 +4,23 @@
  */
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
+import type { Address } from "viem";
+import type { DirectoryOperator } from "../ledger/din/directory.js";
 import type { HeadView } from "../rpc/blockTag.js";
 import { fromQuantity } from "../rpc/blockTag.js";
 import { InflightRequests, ResponseCache } from "./cache.js";
 import type { CacheConfig, HealthConfig, NetworkConfig, RoutingConfig } from "./config.js";
+import type { SignedRelay } from "./evidence.js";
 import { type HeadSample, p75, tagViolation } from "./health.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { preferSticky, type RankedUpstream, rankUpstreams, type SelectionContext } from "./selection.js";
+import {
+  medianStake,
+  preferSticky,
+  type RankedUpstream,
+  rankUpstreams,
+  type SelectionContext,
+  stakeFactor,
+} from "./selection.js";
 
 interface PollResult {
   upstream: Upstream;
@@ -21,7 +31,36 @@ interface PollResult {
 /** How long a ranking is shared by requests when nothing notable happened. */
 const rankingTtlMs = 20;
 
-import { Upstream } from "./upstream.js";
+import { type RelayHooks, Upstream } from "./upstream.js";
+
+/** A quorum's answers disagreed: each distinct answer with the signed relays of those who gave it. */
+export interface Contradiction {
+  method: string;
+  params: readonly unknown[];
+  sides: Array<{ digest: string; majority: boolean; relays: SignedRelay[] }>;
+}
+
+/** What the gateway's ledger link tells and asks about one network. */
+export interface NetworkLedger {
+  /** The network's id in the DIN deployment. */
+  networkId: number;
+  /** The ledger epoch relays are counted in now. */
+  epoch(): bigint | undefined;
+  relaysThisEpoch(operator: Address): number;
+  /** Keeps a quorum contradiction as evidence (and proves it on-chain when the ledger can check it). */
+  contradiction(contradiction: Contradiction): void;
+}
+
+/** A stable, readable upstream id for a ledger operator: `<cloud>-<region>-<address's first 8 hex>`. */
+export function ledgerUpstreamId(operator: Pick<DirectoryOperator, "cloud" | "region" | "address">): string {
+  const label = (text: string) =>
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 24) || "unknown";
+  return `${label(operator.cloud)}-${label(operator.region)}-${operator.address.slice(2, 10).toLowerCase()}`;
+}
 
 export interface SessionState {
   /** Highest block number this session has been told; `eth_blockNumber` and `latest` never go below it. */
@@ -68,9 +107,18 @@ export class Network {
   private readonly recentHashes = new Map<bigint, string>();
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly headListeners = new Set<() => void>();
-  private readonly rankings = new Map<number, { at: number; version: number; ranked: RankedUpstream[] }>();
+  private readonly rankings = new Map<
+    number,
+    { at: number; version: number; membership: number; ranked: RankedUpstream[] }
+  >();
   private headVersion = 0;
+  /** Bumped when upstreams join, leave, or change on the ledger (jail, slash, stake). */
+  private membershipVersion = 0;
   private polling: Promise<void> | undefined;
+  /** Upstreams read from the ledger, by operator address. */
+  private readonly fromLedger = new Map<Address, Upstream>();
+  /** Set when the gateway follows a ledger. */
+  ledger: NetworkLedger | undefined;
 
   constructor(options: NetworkOptions) {
     this.config = options.config;
@@ -119,6 +167,108 @@ export class Network {
     await Promise.all(this.upstreams.map((upstream) => upstream.close()));
   }
 
+  /**
+   * Brings the ledger-sourced upstreams in line with the registry: new operators are added, ones that
+   * left are removed (their pools close once in-flight requests are answered), an operator whose endpoint
+   * changed is replaced, and the others take the new stake, jail and slash state. Returns what changed.
+   */
+  applyLedgerOperators(
+    operators: readonly DirectoryOperator[],
+    hooks: RelayHooks,
+  ): { added: string[]; removed: string[]; updated: string[] } {
+    const added: string[] = [];
+    const removed: string[] = [];
+    const updated: string[] = [];
+    const median = medianStake(operators.filter((o) => !o.jailed).map((o) => o.allocatedStake));
+    const seen = new Set<Address>();
+    for (const operator of operators) {
+      seen.add(operator.address);
+      const state = {
+        address: operator.address,
+        networkId: operator.networkId,
+        signer: operator.signer,
+        stake: operator.allocatedStake,
+        jailed: operator.jailed,
+        queuedSlashes: operator.queuedSlashes,
+        stakeFactor: stakeFactor(operator.allocatedStake, median),
+      };
+      let upstream = this.fromLedger.get(operator.address);
+      if (upstream && upstream.url.href !== safeUrl(operator.endpoint)?.href) {
+        this.removeUpstream(upstream);
+        removed.push(upstream.id);
+        upstream = undefined;
+      }
+      if (upstream) {
+        const before = upstream.operator!;
+        if (
+          before.jailed !== state.jailed ||
+          before.queuedSlashes !== state.queuedSlashes ||
+          before.stake !== state.stake ||
+          before.stakeFactor !== state.stakeFactor ||
+          before.signer !== state.signer
+        ) {
+          upstream.operator = state;
+          this.membershipVersion++;
+          updated.push(upstream.id);
+        }
+        continue;
+      }
+      const url = safeUrl(operator.endpoint);
+      const id = ledgerUpstreamId(operator);
+      if (!url || this.byId.has(id)) {
+        this.logger.warn(
+          { operator: operator.address, endpoint: operator.endpoint.slice(0, 200), id },
+          url
+            ? "ledger operator's id is taken by another upstream: skipped"
+            : "ledger operator's endpoint is not an http(s) URL: skipped",
+        );
+        continue;
+      }
+      upstream = new Upstream(
+        {
+          id,
+          url: url.href,
+          cloud: operator.cloud || "unknown",
+          region: operator.region || "unknown",
+          priority: 0,
+          weight: 1,
+          methods: [],
+          logsMaxRange: undefined,
+        },
+        this.healthConfig,
+      );
+      upstream.operator = state;
+      upstream.hooks = hooks;
+      this.upstreams.push(upstream);
+      this.byId.set(id, upstream);
+      this.fromLedger.set(operator.address, upstream);
+      this.membershipVersion++;
+      added.push(id);
+    }
+    for (const [address, upstream] of [...this.fromLedger]) {
+      if (seen.has(address)) continue;
+      this.removeUpstream(upstream);
+      removed.push(upstream.id);
+    }
+    if (added.length > 0 || removed.length > 0 || updated.length > 0) {
+      this.logger.info({ added, removed, updated }, "operators updated from the ledger");
+      // Newcomers need a head before they are routed to; the others' health is unchanged.
+      if (added.length > 0) void this.pollHeads();
+    }
+    return { added, removed, updated };
+  }
+
+  private removeUpstream(upstream: Upstream): void {
+    const index = this.upstreams.indexOf(upstream);
+    if (index !== -1) this.upstreams.splice(index, 1);
+    this.byId.delete(upstream.id);
+    if (upstream.operator) this.fromLedger.delete(upstream.operator.address);
+    this.membershipVersion++;
+    void upstream.retire().catch((error: unknown) => {
+      this.logger.warn({ err: error, upstream: upstream.id }, "upstream pool did not close cleanly");
+    });
+  }
+
   /** Polls every upstream's latest/safe/finalized head, then recomputes health and the network head. */
   pollHeads(): Promise<void> {
     this.polling ??= this.pollRound().finally(() => {
@@ -128,7 +278,12 @@ export class Network {
   }
 
   private async pollRound(): Promise<void> {
-    const polled = await Promise.all(this.upstreams.map((upstream) => this.pollUpstream(upstream)));
+    // A jailed operator gets no traffic at all, head polls included.
+    const polled = await Promise.all(
+      this.upstreams
+        .filter((upstream) => upstream.operator?.jailed !== true)
+        .map((upstream) => this.pollUpstream(upstream)),
+    );
     this.banInconsistent(polled);
     this.recomputeHead();
     for (const listener of [...this.headListeners]) listener();
@@ -308,12 +463,17 @@ export class Network {
     const key = context.maxLagBlocks ?? -1;
     const version = this.rankingVersion();
     let cached = this.rankings.get(key);
-    if (!cached || cached.version !== version || now - cached.at > rankingTtlMs) {
+    if (
+      !cached ||
+      cached.version !== version ||
+      cached.membership !== this.membershipVersion ||
+      now - cached.at > rankingTtlMs
+    ) {
       const ranked = rankUpstreams(
         this.views(now),
         context.maxLagBlocks === undefined ? {} : { maxLagBlocks: key },
       );
-      cached = { at: now, version, ranked };
+      cached = { at: now, version, membership: this.membershipVersion, ranked };
       this.rankings.set(key, cached);
     }
     return context.sticky === undefined
@@ -340,6 +500,15 @@ export class Network {
       this.sessions.set(key, state);
     }
     return state;
+  }
+}
+
+function safeUrl(endpoint: string): URL | undefined {
+  try {
+    const url = new URL(endpoint);
+    return url.protocol === "http:" || url.protocol === "https:" ? url : undefined;
+  } catch {
+    return undefined;
   }
 }
 

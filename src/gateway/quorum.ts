@@ -1,10 +1,13 @@
 /**
  * Quorum on demand (`din-quorum: N`): N upstreams of different operators answer the same pinned read;
- * agreement is the answer, disagreement is an error naming who disagreed, logged as evidence.
+ * agreement is the answer, disagreement is an error naming who disagreed, logged as evidence. Operators
+ * from the ledger are asked to sign every quorum answer, so a disagreement among them is a contradiction
+ * between signed relays: evidence for the fraud-proof path.
  */
 import { keccak256, stringToHex } from "viem";
 import { canonicalJson } from "../rpc/canonical.js";
 import { InvalidRequestError, QuorumDisagreementError, UpstreamUnavailableError } from "../rpc/errors.js";
+import type { SignedRelay } from "./evidence.js";
 import type { AttemptOutcome } from "./outcome.js";
 import type { Answer, RequestContext, RouteConstraints } from "./pipeline.js";
 import { pickNext, type RankedUpstream } from "./selection.js";
@@ -13,6 +16,8 @@ interface Vote {
   upstream: string;
   answer: Answer;
   digest: string;
+  /** The operator's signed relay of this answer (ledger-sourced upstreams). */
+  relay: SignedRelay | undefined;
 }
 
 export async function quorumCall(
@@ -39,13 +44,24 @@ export async function quorumCall(
     const next = pickNext(ranked, tried);
     if (!next) return;
     tried.push(next);
-    const outcome = await network.upstream(next.id)!.call(method, params, {
-      timeoutMs,
-      nullIsMissing: constraints.nullIsMissing ?? false,
-    });
-    const answer = answerOf(outcome);
+    const upstream = network.upstream(next.id);
+    const evidence: { relay?: unknown } = {};
+    const outcome = upstream
+      ? await upstream.call(method, params, {
+          timeoutMs,
+          nullIsMissing: constraints.nullIsMissing ?? false,
+          sign: true,
+          evidence,
+        })
+      : undefined;
+    const answer = outcome && answerOf(outcome);
     if (answer) {
-      votes.push({ upstream: next.id, answer, digest: keccak256(stringToHex(canonicalJson(answer))) });
+      votes.push({
+        upstream: next.id,
+        answer,
+        digest: keccak256(stringToHex(canonicalJson(answer))),
+        relay: evidence.relay as SignedRelay | undefined,
+      });
       return;
     }
     if (Date.now() < context.deadline) await ask();
@@ -63,6 +79,17 @@ export async function quorumCall(
   const majorityDigest = majority.length > size / 2 ? majority[0]!.digest : undefined;
   const disagreeing = votes.filter((vote) => vote.digest !== majorityDigest).map((vote) => vote.upstream);
   network.metrics.quorumDisagreements.inc({ network: network.name });
+  if (network.ledger && votes.some((vote) => vote.relay !== undefined)) {
+    network.ledger.contradiction({
+      method,
+      params,
+      sides: [...groups.values()].map((group) => ({
+        digest: group[0]!.digest,
+        majority: group[0]!.digest === majorityDigest,
+        relays: group.flatMap((vote) => (vote.relay ? [vote.relay] : [])),
+      })),
+    });
+  }
   network.logger.warn(
     {
       evidence: {

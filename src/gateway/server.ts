@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
+import type { Chain, LocalAccount, PublicClient, Transport } from "viem";
 import {
   DinError,
   InvalidRequestError,
@@ -26,6 +27,7 @@ import { methodSpec } from "../rpc/methods.js";
 import type { GatewayConfig } from "./config.js";
 import { refusalReply } from "./keys/admission.js";
 import { type KeyService, startKeyService } from "./keys/service.js";
+import { type LedgerLink, startLedgerLink } from "./ledger.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { Network } from "./network.js";
 import { type Answer, handleRequest, type RequestContext } from "./pipeline.js";
@@ -38,6 +40,10 @@ export interface GatewayOptions {
   logger?: Logger;
   /** WebSocket limits. @default defaultWebSocketOptions */
   webSockets?: Partial<WebSocketOptions>;
+  /** The gateway's ledger key (a gateway admitted in GATEWAY_SET). @default from ledger.keyFile / keyEnv */
+  ledgerAccount?: LocalAccount;
+  /** A ledger client used instead of connecting to ledger.rpc (an in-process chain). @default ledger.rpc */
+  ledgerClient?: PublicClient<Transport, Chain>;
 }
 
 export interface Gateway {
@@ -48,6 +54,8 @@ export interface Gateway {
   server: Server;
   /** API keys, limits and usage; undefined when keys are off. */
   keys: KeyService | undefined;
+  /** The link to the DIN ledger; undefined without a `ledger` section. */
+  ledger: LedgerLink | undefined;
   close(): Promise<void>;
 }
 
@@ -71,6 +79,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       }),
     ]),
   );
+  const ledger = config.ledger
+    ? await startLedgerLink({
+        config: config.ledger,
+        networks,
+        logger,
+        account: options.ledgerAccount,
+        client: options.ledgerClient,
+      })
+    : undefined;
   await Promise.all([...networks.values()].map((network) => network.start()));
   const handler = createRequestHandler({ config, networks, metrics, logger, keys });
   const server = createServer({ keepAliveTimeout: 65_000 }, handler);
@@ -101,7 +118,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     metrics,
     server,
     keys,
+    ledger,
     async close() {
+      await ledger?.stop();
       await webSockets.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -326,7 +345,16 @@ export interface HealthReport {
       lagBlocks: number | null;
       latencyMs: number;
       errorRate: number;
+      /** Ledger operators only: its ledger address, allocated stake (decimal), jail and queued slashes. */
+      address?: string;
+      stake?: string;
+      jailed?: boolean;
+      queuedSlashes?: number;
+      /** Relays it answered through this gateway in the current ledger epoch. */
+      relaysThisEpoch?: number;
     }>;
+    /** The ledger epoch (decimal) usage is counted in; only when the gateway follows a ledger. */
+    epoch?: string | null;
   }>;
 }
 
@@ -348,11 +376,22 @@ export function healthReport(networks: ReadonlyMap<string, Network>): HealthRepo
         lagBlocks: view.lagBlocks ?? null,
         latencyMs: Math.round(view.latencyMs * 100) / 100,
         errorRate: Math.round(view.errorRate * 1000) / 1000,
+        ...(upstream.operator
+          ? {
+              address: upstream.operator.address,
+              stake: upstream.operator.stake.toString(),
+              jailed: upstream.operator.jailed,
+              queuedSlashes: upstream.operator.queuedSlashes,
+              relaysThisEpoch: network.ledger?.relaysThisEpoch(upstream.operator.address) ?? 0,
+            }
+          : {}),
       };
     });
-    const usable = upstreams.filter((u) => u.health !== "unhealthy").length;
+    // A jailed operator is out of routing by the ledger's decision, not the network's health.
+    const routable = upstreams.filter((u) => u.jailed !== true);
+    const usable = routable.filter((u) => u.health !== "unhealthy").length;
     if (usable === 0) status = "down";
-    else if (usable < upstreams.length && status === "ok") status = "degraded";
+    else if (usable < routable.length && status === "ok") status = "degraded";
     return {
       name: network.name,
       chainId: network.chainId,
@@ -362,6 +401,7 @@ export function healthReport(networks: ReadonlyMap<string, Network>): HealthRepo
         finalized: head?.finalized?.toString() ?? null,
       },
       upstreams,
+      ...(network.ledger ? { epoch: network.ledger.epoch()?.toString() ?? null } : {}),
     };
   });
   return { status, networks: list };

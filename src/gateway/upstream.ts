@@ -4,6 +4,8 @@
  * operators.
  */
 import { Pool } from "undici";
+import type { Address } from "viem";
+import { ACCESS_TOKEN_HEADER } from "../ledger/din/auth.js";
 import { CircuitBreaker } from "./circuitBreaker.js";
 import type { HealthConfig, UpstreamConfig } from "./config.js";
 import { assessHealth, type HeadSample, type HealthVerdict } from "./health.js";
@@ -19,6 +21,52 @@ export interface UpstreamReply {
   status: number;
   /** Decoded JSON, or undefined when the body was not JSON. */
   body: unknown;
+  /** The signed-relay headers, when a signature was asked for. */
+  signed?: SignedReplyHeaders;
+}
+
+/** What an operator answered to `din-sign: 1` (each undefined when absent). */
+export interface SignedReplyHeaders {
+  operator: string | undefined;
+  signature: string | undefined;
+  relay: string | undefined;
+  /** The operator's reason for not signing (`din-sign-error`). */
+  error: string | undefined;
+}
+
+/** What the ledger says about the operator behind an upstream; absent for upstreams from the config file. */
+export interface LedgerOperator {
+  /** The operator's ledger address. */
+  address: Address;
+  networkId: number;
+  /** The key registered to sign its relays. */
+  signer: Address;
+  /** Allocated stake in the network's operator set. */
+  stake: bigint;
+  jailed: boolean;
+  queuedSlashes: number;
+  /** Score multiplier from its stake against the network's median (selection.ts stakeFactor). */
+  stakeFactor: number;
+}
+
+/** A signature check's verdict; `relay` is the checked evidence, kept by quorum requests. */
+export type RelayVerdict = { ok: true; relay: unknown } | { ok: false; reason: string };
+
+/** How the gateway's ledger link takes part in every exchange with a ledger-sourced upstream. */
+export interface RelayHooks {
+  /** The `din-auth` token for this operator, if one is ready (never waits for a signature). */
+  authToken(upstream: Upstream): string | undefined;
+  /** Whether to ask for a signature on this relay (the sample). */
+  sampleSign(): boolean;
+  /** Checks the signature of a reply to a signed request; records evidence when it is bad. */
+  verifyRelay(
+    upstream: Upstream,
+    method: string,
+    params: readonly unknown[] | Record<string, unknown>,
+    reply: UpstreamReply,
+  ): Promise<RelayVerdict>;
+  /** The operator answered a relay (counted for usage). */
+  served(upstream: Upstream): void;
 }
 
 export interface CancelHandle {
@@ -37,6 +85,14 @@ export interface SendOptions {
   timeoutMs: number;
   /** Lets a caller cancel the attempt (a hedge race's loser); cheaper than an AbortSignal per call. */
   cancel?: CancelHandle | undefined;
+}
+
+export interface CallOptions extends SendOptions {
+  nullIsMissing?: boolean;
+  /** Ask a ledger-sourced operator to sign this relay whatever the sample says (quorum). */
+  sign?: boolean;
+  /** Receives the verified signed relay, when one was asked for and checked out. */
+  evidence?: { relay?: unknown };
 }
 
 export class UpstreamTimeoutError extends Error {
@@ -63,6 +119,10 @@ export class Upstream {
   verdict: HealthVerdict = { state: "unhealthy", reasons: ["no head reported recently"] };
   /** Bumped when something that changes its ranking happens (failure, recovery, half-open probe). */
   changes = 0;
+  /** The ledger's view of this operator; undefined for upstreams from the config file. */
+  operator: LedgerOperator | undefined;
+  /** Auth, signatures and usage for ledger-sourced upstreams. */
+  hooks: RelayHooks | undefined;
   private readonly methodPatterns: readonly string[];
   private readonly pool: Pool;
   private readonly path: string;
@@ -113,9 +173,10 @@ export class Upstream {
    * stream-based `request` API costs a Readable and its machinery per call, which showed up as a large
    * share of the gateway's CPU under load. undici's headers/body timeouts bound the attempt.
    */
-  send(body: string, options: SendOptions): Promise<UpstreamReply> {
+  send(body: string, options: SendOptions, sign = false): Promise<UpstreamReply> {
     return new Promise<UpstreamReply>((resolve, reject) => {
       const cancel = options.cancel;
+      let signed: SignedReplyHeaders | undefined;
       let status = 0;
       let size = 0;
       const chunks: Buffer[] = [];
@@ -136,7 +197,7 @@ export class Upstream {
           origin: this.url.origin,
           path: this.path,
           method: "POST",
-          headers: jsonContentType,
+          headers: this.hooks ? this.ledgerHeaders(sign) : jsonContentType,
           body,
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,
@@ -149,6 +210,18 @@ export class Upstream {
           },
           onResponseStart: (requestController, statusCode, headers) => {
             status = statusCode;
+            if (sign) {
+              const one = (name: string) => {
+                const value = headers[name];
+                return Array.isArray(value) ? value[0] : value;
+              };
+              signed = {
+                operator: one("din-operator"),
+                signature: one("din-signature"),
+                relay: one("din-relay"),
+                error: one("din-sign-error"),
+              };
+            }
             if (Number(headers["content-length"] ?? 0) > maxReplyBytes) {
               requestController.abort(new Error("reply too large"));
               finish(undefined, { status: 502, body: undefined });
@@ -172,7 +245,7 @@ export class Upstream {
             } catch {
               decoded = undefined;
             }
-            finish(undefined, { status, body: decoded });
+            finish(undefined, signed ? { status, body: decoded, signed } : { status, body: decoded });
           },
           onResponseError: (_requestController, error) => {
             const code = (error as { code?: string }).code;
@@ -185,12 +258,28 @@ export class Upstream {
     });
   }
 
-  /** One JSON-RPC call, classified. An attempt cancelled by the caller yields a "cancelled" outcome. */
+  /** Headers of a request to a ledger-sourced operator: its access token, and `din-sign` when asked. */
+  private ledgerHeaders(sign: boolean): Record<string, string> {
+    const token = this.hooks!.authToken(this);
+    if (token === undefined && !sign) return jsonContentType;
+    const headers: Record<string, string> = { ...jsonContentType };
+    if (token !== undefined) headers[ACCESS_TOKEN_HEADER] = token;
+    if (sign) headers["din-sign"] = "1";
+    return headers;
+  }
+
+  /**
+   * One JSON-RPC call, classified. An attempt cancelled by the caller yields a "cancelled" outcome. A
+   * ledger-sourced operator asked to sign (the sample, or `options.sign`) must sign what it served: a
+   * missing or wrong signature makes the attempt a failure, and evidence.
+   */
   async call(
     method: string,
     params: readonly unknown[] | Record<string, unknown> | undefined,
-    options: SendOptions & { nullIsMissing?: boolean },
+    options: CallOptions,
   ): Promise<AttemptOutcome | { kind: "cancelled" }> {
+    const hooks = this.hooks;
+    const sign = hooks !== undefined && (options.sign === true || hooks.sampleSign());
     const body = JSON.stringify({ jsonrpc: "2.0", id: this.requestId(), method, params: params ?? [] });
     const started = performance.now();
     const now = Date.now();
@@ -198,8 +287,24 @@ export class Upstream {
     this.breaker.onAttempt(now);
     let outcome: AttemptOutcome;
     try {
-      const reply = await this.send(body, options);
+      const reply = await this.send(body, options, sign);
       outcome = classifyReply(reply.status, reply.body, options.nullIsMissing ?? false);
+      if (hooks !== undefined && (outcome.kind === "result" || outcome.kind === "error")) {
+        if (sign) {
+          const verdict = await hooks.verifyRelay(this, method, params ?? [], reply);
+          if (verdict.ok) {
+            if (options.evidence) options.evidence.relay = verdict.relay;
+          } else {
+            outcome = {
+              kind: "retry",
+              reason: `bad relay signature: ${verdict.reason}`,
+              failure: true,
+              throttled: false,
+            };
+          }
+        }
+        if (outcome.kind !== "retry") hooks.served(this);
+      }
     } catch (error) {
       if (options.cancel?.cancelled) {
         // Lost a hedge race: not a failure, but the time it had taken so far is a lower bound of its latency.
@@ -264,6 +369,13 @@ export class Upstream {
       errorRate: this.errorRate.value(),
       throttleRate: this.throttleRate.value(),
       lagBlocks: lag === undefined ? undefined : Math.max(0, lag),
+      ...(this.operator
+        ? {
+            stakeFactor: this.operator.stakeFactor,
+            jailed: this.operator.jailed,
+            queuedSlash: this.operator.queuedSlashes > 0,
+          }
+        : {}),
     };
   }
 
@@ -275,6 +387,11 @@ export class Upstream {
 
   async close(): Promise<void> {
     await this.pool.destroy();
+  }
+
+  /** Closes the pool once the requests already sent here are answered (an operator left the registry). */
+  async retire(): Promise<void> {
+    await this.pool.close();
   }
 }
 

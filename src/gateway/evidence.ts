@@ -1,0 +1,200 @@
+/**
+ * Signed relays as the gateway checks and keeps them: an operator asked to sign (`din-sign: 1`) must
+ * return an EIP-712 relay over exactly the request sent and the response received, signed by the key it
+ * registered. A missing or wrong signature, and a quorum whose signed answers contradict each other, are
+ * evidence: appended to a JSON-lines file and logged, for the fraud-proof path.
+ */
+import { appendFile } from "node:fs/promises";
+import type { Logger } from "pino";
+import { type Address, type Hex, recoverAddress } from "viem";
+import { hashRequest, hashResponse, type Relay, relayDigest } from "../ledger/din/relay.js";
+import type { UpstreamReply } from "./upstream.js";
+
+/** A relay an operator signed, as the gateway verified it. */
+export interface SignedRelay {
+  upstream: string;
+  /** The operator's ledger address. */
+  operator: Address;
+  /** The key that signed (its registered signer). */
+  signer: Address;
+  relay: Relay;
+  signature: Hex;
+}
+
+/** A relay with its bigints as decimal strings, as it is written to JSON. */
+export type RelayJson = { [K in keyof Relay]: Relay[K] extends bigint ? string : Relay[K] };
+
+export type Evidence =
+  | {
+      kind: "bad-signature";
+      /** ISO time it was seen. */
+      at: string;
+      network: string;
+      upstream: string;
+      operator: Address;
+      /** The signer the registry names for it. */
+      registeredSigner: Address;
+      method: string;
+      params: unknown;
+      reason: string;
+      /** What the operator sent, when it sent anything. */
+      relay?: RelayJson | undefined;
+      signature?: string | undefined;
+    }
+  | {
+      kind: "contradiction";
+      at: string;
+      network: string;
+      method: string;
+      params: unknown;
+      /** Each distinct answer, with the signed relays of the operators that gave it. */
+      sides: Array<{
+        digest: string;
+        majority: boolean;
+        relays: Array<Omit<SignedRelay, "relay"> & { relay: RelayJson }>;
+      }>;
+    };
+
+/** Where the gateway checks relays against. */
+export interface RelayVerifierOptions {
+  ledgerChainId: number;
+  /** The DinSlasher: the EIP-712 domain's verifying contract. */
+  slasher: Address;
+}
+
+export type RelayCheck =
+  | { ok: true; relay: SignedRelay }
+  | { ok: false; reason: string; relay?: RelayJson | undefined; signature?: string | undefined };
+
+/**
+ * Checks a signed reply: the relay is about the request sent (`requestHash`), the response received
+ * (`responseHash`) and the network's chain, and `expectedSigner` signed it. Pure but for the signature
+ * recovery; no I/O.
+ */
+export async function checkSignedReply(
+  reply: UpstreamReply,
+  request: { method: string; params: unknown; chainId: number },
+  operator: { upstream: string; address: Address; signer: Address },
+  options: RelayVerifierOptions,
+): Promise<RelayCheck> {
+  const signed = reply.signed;
+  if (!signed || signed.signature === undefined || signed.relay === undefined) {
+    return { ok: false, reason: signed?.error ? `not signed: ${signed.error}` : "not signed" };
+  }
+  const signature = signed.signature;
+  let relayJson: RelayJson;
+  let relay: Relay;
+  try {
+    relayJson = JSON.parse(signed.relay) as RelayJson;
+    relay = parseRelay(relayJson);
+  } catch {
+    return { ok: false, reason: "malformed din-relay header", signature };
+  }
+  const fail = (reason: string): RelayCheck => ({ ok: false, reason, relay: relayJson, signature });
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return fail("malformed din-signature header");
+  if (relay.chainId !== BigInt(request.chainId)) return fail(`relay names chain ${relay.chainId}`);
+  if (relay.requestHash !== hashRequest(request.method, request.params)) {
+    return fail("relay is about another request");
+  }
+  const body = reply.body as { result?: unknown; error?: unknown } | undefined;
+  const response = body && "error" in body ? { error: body.error } : { result: body?.result };
+  if (relay.responseHash !== hashResponse(response)) return fail("relay is about another response");
+  let recovered: Address;
+  try {
+    recovered = await recoverAddress({
+      hash: relayDigest(relay, options.ledgerChainId, options.slasher),
+      signature: signature as Hex,
+    });
+  } catch {
+    return fail("signature does not recover");
+  }
+  if (recovered !== operator.signer) {
+    return fail(`signed by ${recovered}, not by the registered signer ${operator.signer}`);
+  }
+  return {
+    ok: true,
+    relay: {
+      upstream: operator.upstream,
+      operator: operator.address,
+      signer: recovered,
+      relay,
+      signature: signature as Hex,
+    },
+  };
+}
+
+const hex32 = /^0x[0-9a-fA-F]{64}$/;
+
+/** Revives a relay from its JSON form; throws on anything malformed. */
+export function parseRelay(json: RelayJson): Relay {
+  const { chainId, requestHash, responseHash, blockNumber, blockHash, servedAt } = json;
+  for (const hash of [requestHash, responseHash, blockHash]) {
+    if (typeof hash !== "string" || !hex32.test(hash)) throw new Error("malformed relay hash");
+  }
+  const int = (value: unknown) => {
+    if (typeof value !== "string" || !/^\d{1,78}$/.test(value)) throw new Error("malformed relay number");
+    return BigInt(value);
+  };
+  return {
+    chainId: int(chainId),
+    requestHash,
+    responseHash,
+    blockNumber: int(blockNumber),
+    blockHash,
+    servedAt: int(servedAt),
+  };
+}
+
+export function relayToJson(relay: Relay): RelayJson {
+  return {
+    chainId: relay.chainId.toString(),
+    requestHash: relay.requestHash,
+    responseHash: relay.responseHash,
+    blockNumber: relay.blockNumber.toString(),
+    blockHash: relay.blockHash,
+    servedAt: relay.servedAt.toString(),
+  };
+}
+
+export function signedRelayToJson(signed: SignedRelay) {
+  return { ...signed, relay: relayToJson(signed.relay) };
+}
+
+/** Whether a relay claims a block (number and hash), so a wrong hash is provable. */
+export function claimsBlock(relay: Relay): boolean {
+  return relay.blockNumber > 0n && !/^0x0{64}$/.test(relay.blockHash);
+}
+
+/**
+ * Keeps evidence: each item is logged (warn) and, when a file is configured, appended to it as one JSON
+ * line. Writes are serialized so lines never interleave; a failed write is logged, never thrown.
+ */
+export class EvidenceLog {
+  private writing: Promise<void> = Promise.resolve();
+  /** Evidence kept since start, newest last (bounded), for tests and /healthz readers. */
+  readonly recent: Evidence[] = [];
+
+  constructor(
+    private readonly file: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  record(evidence: Evidence): void {
+    this.recent.push(evidence);
+    if (this.recent.length > 100) this.recent.shift();
+    this.logger.warn({ evidence }, `evidence: ${evidence.kind}`);
+    const file = this.file;
+    if (file === undefined) return;
+    const line = `${JSON.stringify(evidence)}\n`;
+    this.writing = this.writing.then(() =>
+      appendFile(file, line, { mode: 0o600 }).catch((error: unknown) => {
+        this.logger.error({ err: error, file }, "evidence could not be written");
+      }),
+    );
+  }
+
+  /** Resolves once every evidence recorded so far is written. */
+  flush(): Promise<void> {
+    return this.writing;
+  }
+}
