@@ -728,7 +728,7 @@ class WatcherLoop {
   private async finalizeEpochs(clock: EpochClock, block: bigint): Promise<void> {
     if (clock.epoch === 0n) return;
     const epochs = { address: this.deployment.addresses.epochs, abi: dinEpochsAbi } as const;
-    let activeWatchers: number | undefined;
+    let activeWatchers: Address[] | undefined;
     for (const network of this.deployment.networks) {
       const key = String(network.id);
       let from =
@@ -751,10 +751,11 @@ class WatcherLoop {
             args: [epoch],
           });
           const windowOver = block > end + BigInt(clock.reportWindow);
-          activeWatchers ??= await this.countActiveWatchers();
+          activeWatchers ??= await this.activeWatchers();
           const everyoneReported =
-            reportCount >= BigInt(clock.reportQuorum) && reportCount >= BigInt(activeWatchers);
-          if (windowOver || everyoneReported) {
+            reportCount >= BigInt(clock.reportQuorum) && reportCount >= BigInt(activeWatchers.length);
+          const mine = this.designated(activeWatchers, epoch + BigInt(network.id));
+          if (windowOver || (everyoneReported && mine)) {
             try {
               await this.send("finalize", () =>
                 finalizeEpoch(
@@ -772,7 +773,7 @@ class WatcherLoop {
               done = true;
             } catch (error) {
               const name = revertName(error);
-              if (name === "AlreadyFinalized") done = true;
+              if (name === "AlreadyFinalized" || (await this.isFinalized(network.id, epoch))) done = true;
               else if (name !== "NotFinalizable" && name !== "ReportsMismatch") {
                 this.log.warn(
                   { network: network.name, epoch: epoch.toString(), error: shortError(error) },
@@ -792,7 +793,8 @@ class WatcherLoop {
     }
   }
 
-  private async countActiveWatchers(): Promise<number> {
+  /** Active watchers, sorted by address: who is designated for which keeper duty. */
+  private async activeWatchers(): Promise<Address[]> {
     const a = this.deployment.addresses;
     const members = await this.publicClient.readContract({
       address: a.allocationManager,
@@ -810,7 +812,20 @@ class WatcherLoop {
         }),
       ),
     );
-    return active.filter(Boolean).length;
+    return members
+      .filter((_, i) => active[i])
+      .map((m) => getAddress(m))
+      .sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+  }
+
+  /**
+   * Whether this watcher is the one designated for duty `n` (an epoch, a slash id): keeper duties are
+   * spread across watchers so that they do not all send the same transaction in the same block, where
+   * all but the first would revert. The others step in only when the designated one did not act.
+   */
+  private designated(watchers: readonly Address[], n: bigint): boolean {
+    if (watchers.length === 0) return true;
+    return watchers[Number(n % BigInt(watchers.length))] === this.address;
   }
 
   /** Executes queued slashes whose veto window has passed (anyone may; the first one wins). */
@@ -825,10 +840,14 @@ class WatcherLoop {
     });
     let next = cursor;
     let contiguous = true;
+    const watchers = await this.activeWatchers();
     for (const slash of slashes) {
       if (this.closed) return;
       let settled = slash.status !== "queued";
-      if (!settled && block > BigInt(slash.queuedAt) + BigInt(vetoWindow)) {
+      // The designated watcher executes in the first block after the window; the others a few blocks later.
+      const due =
+        BigInt(slash.queuedAt) + BigInt(vetoWindow) + (this.designated(watchers, slash.id) ? 0n : 3n);
+      if (!settled && block > due) {
         try {
           await this.send("execute", () =>
             this.wallet.writeContract({
@@ -843,7 +862,8 @@ class WatcherLoop {
           settled = true;
         } catch (error) {
           const name = revertName(error);
-          if (name === "NotQueued") settled = true;
+          const [now] = await readSlashes(this.publicClient, this.deployment.addresses, slash.id);
+          if (name === "NotQueued" || (now && now.id === slash.id && now.status !== "queued")) settled = true;
           else if (name !== "VetoWindowOpen") {
             this.log.warn(
               { slashId: slash.id.toString(), error: shortError(error) },
@@ -859,6 +879,16 @@ class WatcherLoop {
       this.state.slashCursor = next.toString();
       saveState(this.options.stateFile, this.state);
     }
+  }
+
+  private async isFinalized(networkId: number, epoch: bigint): Promise<boolean> {
+    const [, , finalized] = await this.publicClient.readContract({
+      address: this.deployment.addresses.epochs,
+      abi: dinEpochsAbi,
+      functionName: "getEpoch",
+      args: [networkId, epoch],
+    });
+    return finalized;
   }
 
   /** Sends one transaction at a time (nonces never collide) and waits for it to be mined successfully. */
