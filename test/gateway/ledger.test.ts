@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { type Address, keccak256, type LocalAccount } from "viem";
+import { type Address, keccak256, type LocalAccount, toHex } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
@@ -17,7 +17,7 @@ import { toJson } from "../../src/ledger/din/deploy.js";
 import { registryCallerCheck } from "../../src/ledger/din/directory.js";
 import { signRelay } from "../../src/ledger/din/relay.js";
 import { type OperatorNode, startOperatorNode } from "../../src/operator/proxy.js";
-import { type DinFixture, deployDinFixture, POLYGON, WAD } from "../din/fixture.js";
+import { type DinFixture, deployDinFixture, ETHEREUM, POLYGON, WAD } from "../din/fixture.js";
 import { post, rpc, sleep, waitFor } from "../support/dataPlane.js";
 import { type HardhatServer, startHardhatServer } from "../support/hardhatServer.js";
 
@@ -124,7 +124,11 @@ describe("gateway on the DIN ledger", () => {
         syncMs: 100,
         evidenceFile: join(dir, "evidence.jsonl"),
       },
-      networks: [{ name: "polygon", chainId: POLYGON_CHAIN_ID }],
+      // Ethereum is the ledger's own chain on a devnet: wrong block hashes there are proven on-chain.
+      networks: [
+        { name: "polygon", chainId: POLYGON_CHAIN_ID },
+        { name: "ethereum", chainId: f.ledger.chain.id },
+      ],
     });
     gateway = await startGateway(config, { logger: pino({ level: "silent" }), ledgerAccount: gatewayKey });
   }, 120_000);
@@ -168,6 +172,31 @@ describe("gateway on the DIN ledger", () => {
     expect(served).toBeGreaterThanOrEqual(1); // the counters may have rolled into a new epoch meanwhile
   }, 60_000);
 
+  it("keeps a quorum contradiction between signed relays as evidence, naming the minority", async () => {
+    const liar = f.operators[2];
+    await nodes.get(liar)!.setChaos({ mode: "lie" });
+    try {
+      const { json } = await send(rpc("eth_getBlockByNumber", ["0x2", false]), { "din-quorum": "3" });
+      expect(json.error.message).toMatch(/disagreed with the majority of 2\/3/);
+    } finally {
+      await nodes.get(liar)!.setChaos({ mode: "ok" });
+    }
+    const contradiction = evidence().find((e) => e.kind === "contradiction");
+    expect(contradiction?.kind).toBe("contradiction");
+    if (contradiction?.kind !== "contradiction") return;
+    const minority = contradiction.sides.find((side) => !side.majority)!;
+    const majority = contradiction.sides.find((side) => side.majority)!;
+    expect(minority.relays.map((r) => r.operator)).toEqual([liar]);
+    expect(majority.relays).toHaveLength(2);
+    // Each side's relay is signed by the operator's registered signer and claims block 2 with its hash.
+    expect(minority.relays[0]).toMatchObject({
+      signer: f.signers.get(liar)!.address,
+      relay: { chainId: String(POLYGON_CHAIN_ID), blockNumber: "2" },
+    });
+    expect(minority.relays[0]!.relay.blockHash).not.toBe(majority.relays[0]!.relay.blockHash);
+    expect(evidence().filter((e) => e.kind === "bad-signature")).toEqual([]);
+  }, 30_000);
+
   it("picks up an operator registered later, and keeps a relay signed by another key than the registered signer as evidence", async () => {
     const late = f.ledger.accounts[14] as Address;
     const impostor = privateKeyToAccount(generatePrivateKey());
@@ -188,7 +217,9 @@ describe("gateway on the DIN ledger", () => {
     expect(bad.kind === "bad-signature" && bad.reason).toMatch(new RegExp(`signed by ${impostor.address}`));
     await gateway.ledger!.evidence.flush();
     const lines = readFileSync(join(dir, "evidence.jsonl"), "utf8").trim().split("\n");
-    expect(JSON.parse(lines[0]!)).toMatchObject({ kind: "bad-signature", operator: late });
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ kind: "bad-signature", operator: late }),
+    );
 
     // Leaving the registry removes it from the gateway.
     await f.ledger.write(late, {
@@ -330,4 +361,71 @@ describe("gateway on the DIN ledger", () => {
     const usage = new Map(reported.args.usage.map((u) => [u.operator, u.relays]));
     expect(usage).toEqual(counted);
   }, 90_000);
+
+  it("proves a signed wrong block hash about the ledger's own chain on-chain when a quorum contradicts it", async () => {
+    // The three operators also serve ethereum (the ledger's chain), through nodes in front of the ledger.
+    const ethereumNodes = new Map<Address, OperatorNode>();
+    for (const [index, operator] of f.operators.entries()) {
+      const [cloud, region] = placement[index]!;
+      const node = await startOperatorNode({
+        id: `eth-${cloud}`,
+        upstream: ledgerServer.url,
+        chaos: true,
+        relaySigner: {
+          account: f.signers.get(operator)!,
+          chainId: f.ledger.chain.id,
+          ledgerChainId: f.ledger.chain.id,
+          slasher: f.addresses.slasher,
+        },
+      });
+      ethereumNodes.set(operator, node);
+      await f.stake(operator, 0n, ETHEREUM);
+      await f.registerForSet(
+        operator,
+        ETHEREUM,
+        f.encodeMetadata({ ...f.metadata(operator), endpoint: node.url, cloud, region }),
+      );
+    }
+    try {
+      const ethereum = async () => {
+        const report = await fetch(`${gateway.url}/healthz`).then((response) => response.json());
+        return report.networks[1] as { upstreams: HealthUpstream[] };
+      };
+      await waitFor(
+        async () => (await ethereum()).upstreams.filter((u) => u.health === "healthy").length === 3,
+        20_000,
+        "three ethereum operators",
+      );
+      const liar = f.operators[1];
+      await ethereumNodes.get(liar)!.setChaos({ mode: "lie" });
+      const block = toHex((await f.ledger.blockNumber()) - 2n);
+      const { json } = await post(`${gateway.url}/v1/ethereum`, rpc("eth_getBlockByNumber", [block, false]), {
+        "din-quorum": "3",
+      });
+      expect(json.error.message).toMatch(/disagreed/);
+      const proven = await waitFor(
+        async () => {
+          const events = await f.ledger.public.getContractEvents({
+            ...f.slasher,
+            eventName: "FraudProven",
+            args: { operator: liar },
+            fromBlock: 0n,
+            strict: true,
+          });
+          return events[0];
+        },
+        15_000,
+        "FraudProven",
+      );
+      expect(proven.args.networkId).toBe(ETHEREUM);
+      expect(await f.jailed(liar, ETHEREUM)).toBe(true);
+      await waitFor(
+        async () => (await ethereum()).upstreams.find((u) => u.address === liar)?.jailed === true,
+        10_000,
+        "the liar's jail in the gateway",
+      );
+    } finally {
+      await Promise.all([...ethereumNodes.values()].map((node) => node.close()));
+    }
+  }, 60_000);
 });
