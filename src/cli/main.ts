@@ -23,7 +23,9 @@ const program = new Command()
 
 program
   .command("up")
-  .description("run a whole local network: two devnets, five operators each on diverse clouds, a gateway")
+  .description(
+    "run a whole local network: two devnets, the DIN contracts on the ledger, five staked operators each on diverse clouds, stakers, three watchers, the gateway",
+  )
   .option("--json", "print exactly one JSON line on stdout when ready (logs go to stderr)", false)
   .option("--port <port>", "gateway port (0 picks a free one)", parseInteger, 8545)
   .option("--host <host>", "gateway host", "127.0.0.1")
@@ -146,12 +148,19 @@ program
 
 program
   .command("status")
-  .description("each operator's health as the gateway of a running `din up` sees it")
+  .description(
+    "each operator of a running `din up`: health as the gateway sees it; stake, last epoch's SLA, rewards, slashes and jail as the ledger records them",
+  )
   .option("--data-dir <dir>", "data dir of the running network", defaultDataDir)
+  .option("--epochs", "add the epoch history (reports, medians, multipliers, fees paid)", false)
   .option("--json", "print one JSON document", false)
-  .action(async (flags: { dataDir: string; json: boolean }) => {
-    const report = await fetchStatus(flags.dataDir).catch((error: Error) =>
-      fail(error instanceof NoNetworkError ? error.message : `cannot reach the gateway: ${error.message}`),
+  .action(async (flags: { dataDir: string; json: boolean; epochs: boolean }) => {
+    const report = await fetchStatus(flags.dataDir, { epochs: flags.epochs }).catch((error: Error) =>
+      fail(
+        error instanceof NoNetworkError
+          ? error.message
+          : `cannot read the network's status: ${error.message}`,
+      ),
     );
     process.stdout.write(`${flags.json ? JSON.stringify(report) : formatStatus(report)}\n`);
   });

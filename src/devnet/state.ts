@@ -10,6 +10,10 @@ export interface NetworkStateOperator {
   region: string;
   url: string;
   controlUrl: string | undefined;
+  /** Ledger address (the restaking operator). */
+  address: string;
+  /** Key that signs its relays. */
+  signer: string;
 }
 
 export interface NetworkState {
@@ -18,6 +22,12 @@ export interface NetworkState {
   gateway: string;
   networks: Array<{ name: string; chainId: number; rpc: string; ws: string; chain: string }>;
   operators: NetworkStateOperator[];
+  /** The ledger chain and the files the CLI reads (deployment addresses, published rewards). */
+  ledger: { rpc: string; chainId: number; deployment: string; rewards: string };
+  contracts: Record<string, string>;
+  watchers: Array<{ address: string; stateFile: string }>;
+  /** Devnet stakers and whom they delegated to. */
+  stakers: Array<{ staker: string; operator: string; amount: bigint | string }>;
 }
 
 export const defaultDataDir = ".din";
@@ -29,7 +39,12 @@ export function stateFile(dataDir: string): string {
 export function writeNetworkState(dataDir: string, state: NetworkState): void {
   mkdirSync(resolve(dataDir), { recursive: true });
   const file = stateFile(dataDir);
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  const json = JSON.stringify(
+    state,
+    (_key, value) => (typeof value === "bigint" ? value.toString() : value),
+    2,
+  );
+  writeFileSync(`${file}.tmp`, `${json}\n`);
   renameSync(`${file}.tmp`, file);
 }
 

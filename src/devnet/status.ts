@@ -1,26 +1,266 @@
-// `din status`: each operator's health as the gateway of a running local network sees it.
+// `din status`: each operator of a running local network as the gateway sees it (health, head, lag) and as
+// the ledger records it (stake, last epoch's median measurements, rewards, slashes, jail); `--epochs` adds
+// the epoch history.
+import { type Address, formatUnits, getAddress, type PublicClient } from "viem";
 import type { HealthReport } from "../gateway/server.js";
-import { readNetworkState } from "./state.js";
+import { dinEpochsAbi, rewardsCoordinatorAbi } from "../ledger/artifacts/index.js";
+import type { DinDeployment } from "../ledger/din/deploy.js";
+import {
+  connectLedger,
+  readDeployment,
+  readEpochClock,
+  readOperators,
+  readSlashes,
+  type SlashRecord,
+} from "../ledger/din/directory.js";
+import { type NetworkState, readNetworkState } from "./state.js";
 
-export async function fetchStatus(dataDir: string): Promise<HealthReport & { gateway: string }> {
+/** One epoch's median measurement of an operator, as finalize judged it. */
+export type Judgment = {
+  epoch: string;
+  availabilityBps: number;
+  p50LatencyMs: number;
+  lagBlocks: number;
+  multiplierBps: number;
+};
+
+/** An operator as the gateway and the ledger see it. */
+export type OperatorStatus = {
+  id: string;
+  address: string;
+  cloud: string;
+  region: string;
+  /** Health as the gateway sees it (`absent` when the gateway does not route to it). */
+  health: string;
+  lagBlocks: number | null;
+  reasons: string[];
+  /** Allocated stake in the network's operator set (token units, decimal). */
+  allocated: string;
+  /** Stake delegated to it (own and stakers'), token units. */
+  jailed: boolean;
+  jailedUntil: string;
+  lastEpoch: Judgment | null;
+  /** Fee-token rewards escrowed for it (operator and its delegators), token units. */
+  rewards: string;
+  slashes: { queued: number; vetoed: number; executed: number };
+};
+
+export type EpochRecord = {
+  network: string;
+  epoch: string;
+  reports: number;
+  paid: string;
+  carried: string;
+  judged: Array<{ operator: string } & Judgment>;
+};
+
+export type NetworkStatus = HealthReport["networks"][number] & { operators: OperatorStatus[] };
+
+export type StatusReport = Omit<HealthReport, "networks"> & {
+  gateway: string;
+  networks: NetworkStatus[];
+  ledger: { rpc: string; chainId: number; block: string; epoch: string; epochEndsAt: string } | null;
+  slashes: Array<Omit<SlashRecord, "id" | "wad"> & { id: string; percent: string; network: string }>;
+  epochs?: EpochRecord[];
+};
+
+const tokens = (value: bigint) => formatUnits(value, 18);
+
+export async function fetchStatus(
+  dataDir: string,
+  options: { epochs?: boolean } = {},
+): Promise<StatusReport> {
   const state = readNetworkState(dataDir);
   const response = await fetch(`${state.gateway}/healthz`);
   const report = (await response.json()) as HealthReport;
-  return { gateway: state.gateway, ...report };
+  if (!state.ledger) {
+    return {
+      ...report,
+      gateway: state.gateway,
+      networks: report.networks.map((n) => ({ ...n, operators: [] })),
+      ledger: null,
+      slashes: [],
+    };
+  }
+  const deployment = readDeployment(state.ledger.deployment);
+  const client = connectLedger(state.ledger.rpc, state.ledger.chainId).public;
+  return ledgerStatus(state, report, deployment, client, options);
 }
 
-export function formatStatus(report: HealthReport & { gateway: string }): string {
+async function ledgerStatus(
+  state: NetworkState,
+  report: HealthReport,
+  deployment: DinDeployment,
+  client: PublicClient,
+  options: { epochs?: boolean },
+): Promise<StatusReport> {
+  const a = deployment.addresses;
+  const [block, clock, slashes, judgedLogs, finalizedLogs, submissions] = await Promise.all([
+    client.getBlockNumber({ cacheTime: 0 }),
+    readEpochClock(client, a.epochs),
+    readSlashes(client, a),
+    client.getContractEvents({
+      address: a.epochs,
+      abi: dinEpochsAbi,
+      eventName: "OperatorJudged",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    client.getContractEvents({
+      address: a.epochs,
+      abi: dinEpochsAbi,
+      eventName: "EpochFinalized",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    client.getContractEvents({
+      address: a.rewardsCoordinator,
+      abi: rewardsCoordinatorAbi,
+      eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
+      fromBlock: 0n,
+      strict: true,
+    }),
+  ]);
+  const rewards = new Map<Address, bigint>();
+  for (const log of submissions) {
+    for (const reward of log.args.submission.operatorRewards) {
+      const operator = getAddress(reward.operator);
+      rewards.set(operator, (rewards.get(operator) ?? 0n) + reward.amount);
+    }
+  }
+  const judgment = (log: (typeof judgedLogs)[number]): Judgment => ({
+    epoch: log.args.epoch.toString(),
+    availabilityBps: log.args.availabilityBps,
+    p50LatencyMs: log.args.p50LatencyMs,
+    lagBlocks: log.args.lagBlocks,
+    multiplierBps: Number(log.args.multiplierBps),
+  });
+  const networkName = (id: number) => deployment.networks.find((n) => n.id === id)?.name ?? String(id);
+
+  const networks: NetworkStatus[] = [];
+  for (const network of report.networks) {
+    const din = deployment.networks.find((n) => n.name === network.name);
+    const registered = din ? await readOperators(client, a, din.id, slashes) : [];
+    const operators = registered.map((operator): OperatorStatus => {
+      const local = state.operators.find((o) => o.address && getAddress(o.address) === operator.address);
+      const upstream = network.upstreams.find(
+        (u) => (u as { address?: string }).address === operator.address,
+      );
+      const last = judgedLogs
+        .filter((log) => log.args.networkId === din?.id && getAddress(log.args.operator) === operator.address)
+        .at(-1);
+      const own = slashes.filter((s) => s.operator === operator.address && s.networkId === din?.id);
+      return {
+        id: local?.id ?? operator.address,
+        address: operator.address,
+        cloud: operator.cloud,
+        region: operator.region,
+        health: upstream?.health ?? "absent",
+        lagBlocks: upstream?.lagBlocks ?? null,
+        reasons: upstream?.reasons ?? [],
+        allocated: tokens(operator.allocatedStake),
+        jailed: operator.jailed,
+        jailedUntil: operator.jailedUntil.toString(),
+        lastEpoch: last ? judgment(last) : null,
+        rewards: tokens(rewards.get(operator.address) ?? 0n),
+        slashes: {
+          queued: own.filter((s) => s.status === "queued").length,
+          vetoed: own.filter((s) => s.status === "vetoed").length,
+          executed: own.filter((s) => s.status === "executed").length,
+        },
+      };
+    });
+    networks.push({ ...network, operators });
+  }
+  const status: StatusReport = {
+    ...report,
+    gateway: state.gateway,
+    networks,
+    ledger: {
+      rpc: state.ledger.rpc,
+      chainId: state.ledger.chainId,
+      block: block.toString(),
+      epoch: clock.epoch.toString(),
+      epochEndsAt: clock.end.toString(),
+    },
+    slashes: slashes.map(({ id, wad, ...s }) => ({
+      ...s,
+      id: id.toString(),
+      percent: `${formatUnits(wad * 100n, 18)}%`,
+      network: networkName(s.networkId),
+    })),
+  };
+  if (options.epochs) {
+    status.epochs = finalizedLogs.map((log) => ({
+      network: networkName(log.args.networkId),
+      epoch: log.args.epoch.toString(),
+      reports: Number(log.args.reports),
+      paid: tokens(log.args.paid),
+      carried: tokens(log.args.carried),
+      judged: judgedLogs
+        .filter((j) => j.args.networkId === log.args.networkId && j.args.epoch === log.args.epoch)
+        .map((j) => ({ operator: getAddress(j.args.operator), ...judgment(j) })),
+    }));
+  }
+  return status;
+}
+
+const pct = (bps: number) => `${(bps / 100).toFixed(2)}%`;
+
+export function formatStatus(report: StatusReport): string {
   const lines = [`gateway ${report.gateway}: ${report.status}`];
+  if (report.ledger) {
+    lines.push(
+      `ledger ${report.ledger.rpc} (chainId ${report.ledger.chainId}) block ${report.ledger.block}, epoch ${report.ledger.epoch} ends at block ${report.ledger.epochEndsAt}`,
+    );
+  }
   for (const network of report.networks) {
     lines.push(
       "",
       `${network.name} (chainId ${network.chainId})  head ${network.head.latest ?? "?"}  safe ${network.head.safe ?? "?"}  finalized ${network.head.finalized ?? "?"}`,
+    );
+    if (network.operators.length > 0) {
+      lines.push(
+        `  ${"operator".padEnd(32)} ${"cloud".padEnd(10)} ${"region".padEnd(13)} ${"health".padEnd(9)} ${"lag".padEnd(4)} ${"stake".padEnd(8)} ${"last epoch avail/p50/lag".padEnd(26)} ${"rewards".padEnd(10)} slashes q/v/x  jailed`,
+      );
+      for (const o of network.operators) {
+        const last = o.lastEpoch
+          ? `#${o.lastEpoch.epoch} ${pct(o.lastEpoch.availabilityBps)}/${o.lastEpoch.p50LatencyMs}ms/${o.lastEpoch.lagBlocks}`
+          : "-";
+        lines.push(
+          `  ${o.id.padEnd(32)} ${o.cloud.padEnd(10)} ${o.region.padEnd(13)} ${o.health.padEnd(9)} ${String(o.lagBlocks ?? "-").padEnd(4)} ${Number(o.allocated).toFixed(2).padEnd(8)} ${last.padEnd(26)} ${Number(o.rewards).toFixed(4).padEnd(10)} ${`${o.slashes.queued}/${o.slashes.vetoed}/${o.slashes.executed}`.padEnd(14)} ${o.jailed ? `until block ${o.jailedUntil}` : "no"}${o.reasons.length > 0 ? `  (${o.reasons.join("; ")})` : ""}`,
+        );
+      }
+      continue;
+    }
+    lines.push(
       `  ${"operator".padEnd(32)} ${"cloud".padEnd(10)} ${"region".padEnd(13)} ${"health".padEnd(9)} ${"head".padEnd(7)} ${"lag".padEnd(4)} ${"latency".padEnd(9)} reasons`,
     );
     for (const upstream of network.upstreams) {
       lines.push(
         `  ${upstream.id.padEnd(32)} ${upstream.cloud.padEnd(10)} ${upstream.region.padEnd(13)} ${upstream.health.padEnd(9)} ${(upstream.head ?? "-").padEnd(7)} ${String(upstream.lagBlocks ?? "-").padEnd(4)} ${`${upstream.latencyMs} ms`.padEnd(9)} ${upstream.reasons.join("; ")}`,
       );
+    }
+  }
+  if (report.slashes.length > 0) {
+    lines.push("", "slashes:");
+    for (const s of report.slashes) {
+      lines.push(
+        `  #${s.id.padEnd(4)} ${s.network.padEnd(9)} ${s.operator} ${s.reason.padEnd(12)} ${s.percent.padEnd(8)} ${s.status} (queued at block ${s.queuedAt})`,
+      );
+    }
+  }
+  if (report.epochs) {
+    lines.push("", "epochs:");
+    for (const e of report.epochs) {
+      lines.push(
+        `  ${e.network.padEnd(9)} epoch ${e.epoch.padEnd(5)} reports ${e.reports}  paid ${e.paid}  carried ${e.carried}`,
+      );
+      for (const j of e.judged) {
+        lines.push(
+          `      ${j.operator} availability ${pct(j.availabilityBps)} p50 ${j.p50LatencyMs} ms lag ${j.lagBlocks} → multiplier ${pct(j.multiplierBps)}`,
+        );
+      }
     }
   }
   return lines.join("\n");

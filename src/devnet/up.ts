@@ -1,11 +1,21 @@
-// `din up`: the whole data plane on one machine — two Hardhat devnets (in child processes, mining with
-// generated traffic), five operators per network on diverse simulated clouds and regions, one gateway.
+// `din up`: the whole network on one machine — two Hardhat devnets (in child processes, mining with
+// generated traffic), the DIN service deployed on the `ethereum` devnet (the ledger), five staked operators
+// per network on diverse simulated clouds and regions, stakers delegating to them, three watchers measuring
+// them and posting epoch reports, the gateway routing by what the ledger says, and the rewards updater.
+import { rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import pino, { type Logger } from "pino";
+import type { Address } from "viem";
 import { parseGatewayConfig } from "../gateway/config.js";
 import { type Gateway, startGateway } from "../gateway/server.js";
+import type { DinDeployment } from "../ledger/din/deploy.js";
+import { connectLedger, ledgerClients, registryCallerCheck } from "../ledger/din/directory.js";
+import { publishRewards } from "../ledger/din/rewardsPublisher.js";
 import { type OperatorNode, startOperatorNode } from "../operator/proxy.js";
+import { startWatcher, type Watcher, type WatcherOptions } from "../watcher/watcher.js";
 import { type ChainProcessHandle, spawnChainProcess } from "./chainProcess.js";
 import { devnetKeysConfig, ensureDevnetKey } from "./keys.js";
+import { bootstrapLedger, type DevnetLedger, type DevnetOperatorPlan, devnetKey } from "./ledger.js";
 import {
   isAlive,
   type NetworkState,
@@ -56,24 +66,46 @@ export const devnetNetworks = [
 export interface RunningNetwork {
   state: NetworkState;
   gateway: Gateway;
+  ledger: DevnetLedger;
+  watchers: Watcher[];
+  /** Stops watcher `index` and starts it again on the same key and state file (as a restart would). */
+  restartWatcher(index: number): Promise<Watcher>;
   /** Stops everything; nothing is left listening. Idempotent. */
   stop(): Promise<void>;
   /** Settles if a chain process dies unexpectedly. */
   failed: Promise<Error>;
 }
 
+/** The ledger chain: the DIN service lives on the `ethereum` devnet. */
+const ledgerNetwork = devnetNetworks[0];
+
 export async function up(options: UpOptions): Promise<RunningNetwork> {
   const logger = options.logger ?? pino({ level: "silent" });
   assertNotRunning(options.dataDir);
+  // A new chain each time: state of a previous run (watchers' epochs, rewards) would describe another chain.
+  for (const dir of ["watchers", "ledger", "keys"]) {
+    rmSync(join(resolve(options.dataDir), dir), { recursive: true, force: true });
+  }
   const chains: ChainProcessHandle[] = [];
-  const operators: Array<{ node: OperatorNode; network: string; cloud: string; region: string }> = [];
+  const operators: Array<{
+    node: OperatorNode;
+    network: string;
+    cloud: string;
+    region: string;
+    address: Address;
+    signer: Address;
+  }> = [];
+  const watchers: Watcher[] = [];
   let gateway: Gateway | undefined;
+  let rewardsTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    clearInterval(rewardsTimer);
     removeNetworkState(options.dataDir);
     await gateway?.close().catch(() => undefined);
+    await Promise.all(watchers.map((watcher) => watcher.close().catch(() => undefined)));
     await Promise.all(operators.map(({ node }) => node.close().catch(() => undefined)));
     await Promise.all(chains.map((chain) => chain.stop().catch(() => undefined)));
   };
@@ -91,36 +123,138 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       )),
     );
     logger.info({ chains: chains.map((chain) => chain.info) }, "devnet chains ready");
-    for (const [index, network] of devnetNetworks.entries()) {
-      const chain = chains[index]!;
-      for (const placement of network.operators) {
+    const ledgerRpc = chains[0]!.info.url;
+
+    let keyIndex = 0;
+    const key = (name: string) => devnetKey(options.dataDir, name, keyIndex++);
+    const keys = {
+      deployer: key("deployer"),
+      guardian: key("guardian"),
+      gateway: key("gateway"),
+      watchers: [key("watcher-1"), key("watcher-2"), key("watcher-3")],
+      stakers: [key("staker-1"), key("staker-2"), key("staker-3"), key("staker-4")],
+    };
+    const plans: DevnetOperatorPlan[] = devnetNetworks.flatMap((network) =>
+      network.operators.map((placement) => {
         const id = `${network.name}-${placement.cloud}-${placement.region}`;
-        const node = await startOperatorNode({
+        return {
           id,
-          upstream: chain.info.url,
-          chaos: true,
-          labels: { cloud: placement.cloud, region: placement.region },
-          logger: logger.child({ operator: id }),
-        });
-        operators.push({ node, network: network.name, ...placement });
-      }
-    }
+          network: network.name,
+          ...placement,
+          ledger: key(id),
+          signer: key(`${id}.signer`),
+          selfStake: 10n * 10n ** 18n,
+        };
+      }),
+    );
+
+    const ledger = await bootstrapLedger({
+      dataDir: options.dataDir,
+      rpc: ledgerRpc,
+      chainId: ledgerNetwork.chainId,
+      networks: devnetNetworks.map(({ name, chainId }) => ({ name, chainId })),
+      operators: plans,
+      keys,
+      startOperators: async (deployment) => {
+        const ledgerReads = connectLedger(ledgerRpc, ledgerNetwork.chainId).public;
+        const isCaller = registryCallerCheck(ledgerReads, deployment.addresses.registry, 5_000);
+        const endpoints = new Map<string, string>();
+        for (const [index, network] of devnetNetworks.entries()) {
+          const chain = chains[index]!;
+          for (const plan of plans.filter((p) => p.network === network.name)) {
+            const node = await startOperatorNode({
+              id: plan.id,
+              upstream: chain.info.url,
+              chaos: true,
+              labels: { cloud: plan.cloud, region: plan.region },
+              logger: logger.child({ operator: plan.id }),
+              relaySigner: {
+                account: plan.signer.account,
+                chainId: network.chainId,
+                ledgerChainId: ledgerNetwork.chainId,
+                slasher: deployment.addresses.slasher,
+              },
+              auth: {
+                operator: plan.ledger.account.address,
+                ledgerChainId: ledgerNetwork.chainId,
+                isCaller,
+              },
+            });
+            operators.push({
+              node,
+              network: network.name,
+              cloud: plan.cloud,
+              region: plan.region,
+              address: plan.ledger.account.address,
+              signer: plan.signer.account.address,
+            });
+            endpoints.set(plan.id, node.url);
+          }
+        }
+        return endpoints;
+      },
+    });
+    logger.info({ registry: ledger.deployment.addresses.registry }, "ledger deployed and operators staked");
+
     const config = parseGatewayConfig({
       server: { host: options.host, port: options.port, logLevel: logger.level as "info" },
       health: { headPollMs: Math.max(100, Math.min(1_000, Math.floor(options.blockTimeMs / 2))) },
       // Keys on, as a developer meets a hosted gateway: /v1/<network> alone is refused.
       keys: devnetKeysConfig(options.dataDir),
+      ledger: {
+        rpc: ledgerRpc,
+        deployment: ledger.deploymentFile,
+        keyFile: keys.gateway.file,
+        syncMs: Math.max(250, Math.min(1_000, options.blockTimeMs)),
+        evidenceFile: join(resolve(options.dataDir), "ledger", "evidence.jsonl"),
+      },
+      // The operators come from the ledger's registry, not from this file.
       networks: devnetNetworks.map((network) => ({
         name: network.name,
         chainId: network.chainId,
-        upstreams: operators
-          .filter((operator) => operator.network === network.name)
-          .map(({ node, cloud, region }) => ({ id: node.id, url: node.url, cloud, region })),
+        upstreams: [],
       })),
     });
     gateway = await startGateway(config, { logger });
     const gatewayUrl = gateway.url;
     const apiKey = await ensureDevnetKey(gateway);
+
+    const watcherOptions = (index: number): WatcherOptions => {
+      const watcherKey = keys.watchers[index]!;
+      return {
+        account: watcherKey.account,
+        ledgerRpc,
+        deployment: ledger.deployment,
+        stateFile: join(resolve(options.dataDir), "watchers", `${watcherKey.name}.json`),
+        probeIntervalMs: Math.max(250, Math.min(1_000, options.blockTimeMs)),
+        // Probes count for the epoch of the block they were sent in: follow the ledger closely.
+        ledgerPollMs: Math.max(50, Math.min(200, Math.floor(options.blockTimeMs / 4))),
+        logger: logger.child({ watcher: watcherKey.name }),
+      };
+    };
+    for (const index of keys.watchers.keys()) watchers.push(await startWatcher(watcherOptions(index)));
+
+    // The rewards updater: publishes a distribution root once finalized epochs escrowed new rewards.
+    const rewardsFile = join(resolve(options.dataDir), "ledger", "rewards.json");
+    const updater = ledgerClients(ledgerRpc, ledgerNetwork.chainId, keys.deployer.account);
+    let publishing = false;
+    rewardsTimer = setInterval(
+      () => {
+        if (publishing || stopped) return;
+        publishing = true;
+        publishRewards(updater, ledger.deployment, { file: rewardsFile })
+          .then((round) => {
+            if (round) logger.info({ rootIndex: round.rootIndex }, "rewards root published");
+          })
+          .catch((error: Error) => logger.warn({ error: error.message }, "rewards round failed; retrying"))
+          .finally(() => {
+            publishing = false;
+          });
+      },
+      Math.max(2_000, options.blockTimeMs * 5),
+    );
+    rewardsTimer.unref();
+
     const state: NetworkState = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
@@ -132,14 +266,28 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
         ws: `${gatewayUrl.replace(/^http/, "ws")}/ws/v1/${network.name}/${apiKey}`,
         chain: chains[index]!.info.url,
       })),
-      operators: operators.map(({ node, network, cloud, region }) => ({
+      operators: operators.map(({ node, network, cloud, region, address, signer }) => ({
         id: node.id,
         network,
         cloud,
         region,
         url: node.url,
         controlUrl: node.controlUrl,
+        address,
+        signer,
       })),
+      ledger: {
+        rpc: ledgerRpc,
+        chainId: ledgerNetwork.chainId,
+        deployment: ledger.deploymentFile,
+        rewards: rewardsFile,
+      },
+      contracts: contractAddresses(ledger.deployment),
+      watchers: watchers.map((watcher, index) => ({
+        address: watcher.address,
+        stateFile: watcherOptions(index).stateFile,
+      })),
+      stakers: ledger.delegations,
     };
     writeNetworkState(options.dataDir, state);
     const failed = Promise.race(
@@ -149,11 +297,38 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
         ),
       ),
     );
-    return { state, gateway, stop, failed };
+    const restartWatcher = async (index: number) => {
+      const current = watchers[index];
+      if (!current) throw new Error(`no watcher ${index}`);
+      await current.close();
+      const next = await startWatcher(watcherOptions(index));
+      watchers[index] = next;
+      return next;
+    };
+    return { state, gateway, ledger, watchers, restartWatcher, stop, failed };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** The contracts a user looks up, by name. */
+function contractAddresses(deployment: DinDeployment): Record<string, Address> {
+  const a = deployment.addresses;
+  return {
+    registry: a.registry,
+    slasher: a.slasher,
+    epochs: a.epochs,
+    strategyManager: a.strategyManager,
+    delegationManager: a.delegationManager,
+    allocationManager: a.allocationManager,
+    rewardsCoordinator: a.rewardsCoordinator,
+    feeToken: a.feeToken,
+    governanceToken: a.governanceToken,
+    governor: a.governor,
+    timelock: a.timelock,
+    ...Object.fromEntries(a.strategies.map((strategy, i) => [`strategy${i + 1}`, strategy])),
+  };
 }
 
 function assertNotRunning(dataDir: string): void {
@@ -174,13 +349,17 @@ export function readyLine(state: NetworkState, dataDir: string): string {
   return JSON.stringify({
     gateway: state.gateway,
     networks: state.networks.map(({ name, chainId, rpc, ws, chain }) => ({ name, chainId, rpc, ws, chain })),
-    operators: state.operators.map(({ id, network, cloud, region, url }) => ({
+    operators: state.operators.map(({ id, network, cloud, region, url, address }) => ({
       id,
       network,
       cloud,
       region,
       url,
+      address,
     })),
+    ledger: { rpc: state.ledger.rpc, chainId: state.ledger.chainId },
+    contracts: state.contracts,
+    watchers: state.watchers,
     dataDir,
   });
 }
@@ -193,17 +372,23 @@ export function summary(state: NetworkState, dataDir = ".din"): string {
   for (const network of state.networks) {
     lines.push(`  ${network.name.padEnd(9)} chainId ${String(network.chainId).padEnd(6)} RPC ${network.rpc}`);
   }
-  lines.push("", "  operators:");
+  lines.push("", "  operators (staked and registered on the ledger):");
   for (const operator of state.operators) {
     lines.push(
-      `    ${operator.id.padEnd(32)} ${operator.cloud.padEnd(10)} ${operator.region.padEnd(13)} ${operator.url}`,
+      `    ${operator.id.padEnd(32)} ${operator.cloud.padEnd(10)} ${operator.region.padEnd(13)} ${operator.address} ${operator.url}`,
     );
   }
   lines.push(
     "",
+    `  ledger:   ${state.ledger.rpc} (chainId ${state.ledger.chainId}), registry ${state.contracts.registry}`,
+    `  watchers: ${state.watchers.map((w) => w.address).join(", ")}`,
+  );
+  lines.push(
+    "",
     "  try:   curl -s -X POST -H 'content-type: application/json' \\",
     `           --data '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}' ${state.networks[0]?.rpc}`,
-    `         ${at("status")}            # operator health as the gateway sees it`,
+    `         ${at("status")}            # health, stake, SLA, rewards and slashes per operator`,
+    `         ${at("status --epochs")}   # the epoch history: reports, judgments, fees`,
     `         ${at("chaos --cloud aws --mode down")}   # take a whole cloud out`,
     `         ${at("keys list")} · ${at("usage")}   # API keys and what they used`,
     "",

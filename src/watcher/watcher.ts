@@ -4,6 +4,7 @@
 // finalize epochs whose reports are in, and execute slashes whose veto window passed. Probing never waits
 // for the ledger: posting and keeping run beside it, one transaction at a time.
 
+import { setTimeout as delay } from "node:timers/promises";
 import { type Logger, pino } from "pino";
 import {
   type Abi,
@@ -397,13 +398,32 @@ class WatcherLoop {
     if (!this.clock) return;
     const epoch = this.clock.epoch;
     const sampled = this.rounds % this.sampleEvery === 0;
-    await Promise.all(this.deployment.networks.map((network) => this.probeNetwork(network, epoch, sampled)));
+    const count = this.deployment.networks.reduce(
+      (n, net) => n + (this.operators.get(net.id)?.length ?? 0),
+      0,
+    );
+    // Probes are spread over the first half of the round, not fired at once: a burst would measure the
+    // watcher's own queueing (and the operators', when several share a host) instead of their latency.
+    const spacingMs = count > 1 ? this.probeIntervalMs / 2 / count : 0;
+    let offset = 0;
+    await Promise.all(
+      this.deployment.networks.map((network) => {
+        const start = offset;
+        offset += this.operators.get(network.id)?.length ?? 0;
+        return this.probeNetwork(network, epoch, sampled, start, spacingMs);
+      }),
+    );
     this.rounds++;
     saveState(this.options.stateFile, this.state);
   }
 
-  private async probeNetwork(network: DinNetwork, epoch: bigint, sampled: boolean): Promise<void> {
-    const entry = epochEntry(this.state, network.id, epoch);
+  private async probeNetwork(
+    network: DinNetwork,
+    roundEpoch: bigint,
+    sampled: boolean,
+    firstSlot = 0,
+    spacingMs = 0,
+  ): Promise<void> {
     const operators = this.operators.get(network.id) ?? [];
     if (operators.length === 0) return;
     const head = this.agreed.get(network.id);
@@ -413,7 +433,10 @@ class WatcherLoop {
       height = head - 2n - depth;
     }
     const results = await Promise.all(
-      operators.map(async (operator) => {
+      operators.map(async (operator, index) => {
+        if (spacingMs > 0) await delay((firstSlot + index) * spacingMs);
+        // A probe counts for the epoch of the ledger block current when it is sent.
+        const epoch = this.clock?.epoch ?? roundEpoch;
         const target: ProbeTarget = {
           operator: operator.address,
           endpoint: operator.endpoint,
@@ -427,7 +450,7 @@ class WatcherLoop {
           this.prober.probe(target),
           askSample ? this.prober.probe(target, height) : Promise.resolve(undefined),
         ]);
-        return { operator, latest, sample };
+        return { operator, latest, sample, epoch };
       }),
     );
 
@@ -461,7 +484,8 @@ class WatcherLoop {
       }
     }
 
-    for (const { operator, latest, sample } of results) {
+    for (const { operator, latest, sample, epoch } of results) {
+      const entry = epochEntry(this.state, network.id, epoch);
       const key = `${network.id}:${operator.address}`;
       let outcome: ProbeOutcome;
       let failure: string | undefined;

@@ -15,8 +15,18 @@ const bin = join(import.meta.dirname, "../../bin/din.mjs");
 
 interface ReadyLine {
   gateway: string;
-  networks: Array<{ name: string; chainId: number; rpc: string; ws: string }>;
-  operators: Array<{ id: string; network: string; cloud: string; region: string; url: string }>;
+  networks: Array<{ name: string; chainId: number; rpc: string; ws: string; chain: string }>;
+  operators: Array<{
+    id: string;
+    network: string;
+    cloud: string;
+    region: string;
+    url: string;
+    address: string;
+  }>;
+  ledger: { rpc: string; chainId: number };
+  contracts: Record<string, string>;
+  watchers: Array<{ address: string; stateFile: string }>;
 }
 
 function refusesConnections(url: string): Promise<boolean> {
@@ -75,6 +85,26 @@ describe("din up", () => {
       expect(clouds.filter((cloud) => cloud === "aws")).toHaveLength(2);
       expect(clouds).toEqual(expect.arrayContaining(["gcp", "hetzner", "bare-metal"]));
     }
+  });
+
+  it("names the ledger, the contracts, the watchers and each operator's ledger address", async () => {
+    expect(ready.ledger.chainId).toBe(31337);
+    expect(ready.ledger.rpc).toBe(ready.networks[0]!.chain);
+    for (const name of [
+      "registry",
+      "slasher",
+      "epochs",
+      "delegationManager",
+      "allocationManager",
+      "governor",
+    ]) {
+      expect(ready.contracts[name], name).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    }
+    expect(ready.watchers).toHaveLength(3);
+    expect(new Set(ready.operators.map((o) => o.address)).size).toBe(10);
+    // Operators serve only registered gateways and watchers: a stranger is refused.
+    const stranger = await post(ready.operators[0]!.url, rpc("eth_blockNumber"));
+    expect(stranger.status).toBe(401);
   });
 
   it("prints keyed RPC URLs and refuses /v1/<network> without a key", async () => {

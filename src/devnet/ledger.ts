@@ -1,0 +1,271 @@
+// The ledger of a local network: the DIN service deployed on the `ethereum` devnet with the devnet preset,
+// stake tokens minted, every operator registered with its endpoint, labels, signing key and allocation,
+// stakers who deposit and delegate, three watchers and the gateway admitted and staked. Every role gets its
+// own key (derived from the devnet mnemonic, written to <dataDir>/keys/ with mode 0600) so the CLI can act
+// as any of them, as it would in production.
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Abi, type Address, type Hex, type LocalAccount, toHex } from "viem";
+import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import {
+  allocationManagerAbi,
+  delegationManagerAbi,
+  mockERC20Abi,
+  strategyBaseAbi,
+  strategyManagerAbi,
+} from "../ledger/artifacts/index.js";
+import type { LedgerClients } from "../ledger/deploy.js";
+import { type DinDeployment, type DinNetwork, deployDin } from "../ledger/din/deploy.js";
+import { ledgerClients } from "../ledger/din/directory.js";
+import { encodeOperatorMetadata, GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
+import { HARDHAT_DEFAULT_MNEMONIC } from "./chain.js";
+
+const WAD = 10n ** 18n;
+
+/** A role's key on the devnet ledger. */
+export type DevnetKey = { name: string; account: LocalAccount; privateKey: Hex; file: string };
+
+/** An operator to register. */
+export type DevnetOperatorPlan = {
+  id: string;
+  network: string;
+  cloud: string;
+  region: string;
+  ledger: DevnetKey;
+  signer: DevnetKey;
+  /** Own stake deposited before registering (token units). */
+  selfStake: bigint;
+};
+
+/** What the bootstrap produced. */
+export type DevnetLedger = {
+  rpc: string;
+  chainId: number;
+  deployment: DinDeployment;
+  deploymentFile: string;
+  keys: {
+    deployer: DevnetKey;
+    guardian: DevnetKey;
+    gateway: DevnetKey;
+    watchers: DevnetKey[];
+    stakers: DevnetKey[];
+  };
+  /** Which staker delegated how much to which operator. */
+  delegations: Array<{ staker: Address; operator: Address; amount: bigint }>;
+};
+
+/** Calls a devnet-only method (hardhat_*, evm_*) on a chain's own RPC, never through the gateway. */
+export async function requestDevnetUrl(rpc: string, method: string, params: unknown[]): Promise<unknown> {
+  const response = await fetch(rpc, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await response.json()) as { result?: unknown; error?: { message?: string } };
+  if (body.error) throw new Error(`${method} failed on ${rpc}: ${body.error.message ?? "unknown error"}`);
+  return body.result;
+}
+
+/** Key indices on the devnet mnemonic: far above the genesis accounts the traffic generator uses. */
+const KEY_BASE_INDEX = 1000;
+
+/** Derives (and writes to `<dataDir>/keys/<name>.key`) the key of a named devnet role. */
+export function devnetKey(dataDir: string, name: string, index: number): DevnetKey {
+  const hd = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: KEY_BASE_INDEX + index });
+  const secret = hd.getHdKey().privateKey;
+  if (!secret) throw new Error(`cannot derive the devnet key ${name}`);
+  const privateKey = toHex(secret);
+  const dir = join(resolve(dataDir), "keys");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${name}.key`);
+  writeFileSync(file, `${privateKey}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { name, account: privateKeyToAccount(privateKey), privateKey, file };
+}
+
+async function write(
+  clients: LedgerClients,
+  address: Address,
+  abi: Abi,
+  functionName: string,
+  args: readonly unknown[],
+): Promise<void> {
+  const hash = await clients.wallet.writeContract({
+    address,
+    abi,
+    functionName,
+    args,
+    account: clients.wallet.account,
+    chain: clients.wallet.chain,
+  });
+  const receipt = await clients.public.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+  if (receipt.status !== "success") throw new Error(`${functionName} reverted (${hash})`);
+}
+
+/** Options of {@link bootstrapLedger}. */
+export type BootstrapLedgerOptions = {
+  dataDir: string;
+  /** HTTP RPC of the ledger chain (the `ethereum` devnet). */
+  rpc: string;
+  chainId: number;
+  /** The served networks with their chain ids (operator set ids follow the order). */
+  networks: Array<{ name: string; chainId: number }>;
+  /** Operators to register, with keys from {@link devnetKey}. */
+  operators: DevnetOperatorPlan[];
+  keys: DevnetLedger["keys"];
+  /**
+   * Starts the operators' nodes once the contracts exist (a node signs relays for the deployed slasher and
+   * checks callers against the registry) and returns each operator's endpoint by id.
+   */
+  startOperators(deployment: DinDeployment): Promise<Map<string, string>>;
+};
+
+/**
+ * Deploys the DIN service on the ledger chain and registers everyone. Automine is switched on for the
+ * bootstrap (a hundred transactions would otherwise wait a block each) and back off at the end, so the
+ * chain returns to its block time.
+ */
+export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<DevnetLedger> {
+  const { rpc, chainId, keys } = options;
+  const everyone = [
+    keys.deployer,
+    keys.guardian,
+    keys.gateway,
+    ...keys.watchers,
+    ...keys.stakers,
+    ...options.operators.map((o) => o.ledger),
+  ];
+  for (const key of everyone) {
+    await requestDevnetUrl(rpc, "hardhat_setBalance", [key.account.address, toHex(10_000n * WAD)]);
+  }
+  await requestDevnetUrl(rpc, "evm_setAutomine", [true]);
+  try {
+    const clientsOf = (key: DevnetKey) => ledgerClients(rpc, chainId, key.account);
+    const deployer = clientsOf(keys.deployer);
+    const networks: DinNetwork[] = options.networks.map((n, i) => ({
+      id: i + 1,
+      name: n.name,
+      chainId: BigInt(n.chainId),
+      minStake: WAD,
+    }));
+    const ledgerDir = join(resolve(options.dataDir), "ledger");
+    mkdirSync(ledgerDir, { recursive: true });
+    const deploymentFile = join(ledgerDir, "deployment.json");
+    const deployment = await deployDin(deployer, {
+      preset: "devnet",
+      guardian: keys.guardian.account.address,
+      watchers: keys.watchers.map((w) => w.account.address),
+      gateways: [keys.gateway.account.address],
+      networks,
+      out: deploymentFile,
+    });
+    const d = deployment.addresses;
+    const endpoints = await options.startOperators(deployment);
+    const [stETH, rETH] = await Promise.all(
+      d.strategies.map((strategy) =>
+        deployer.public.readContract({
+          address: strategy,
+          abi: strategyBaseAbi,
+          functionName: "underlyingToken",
+        }),
+      ),
+    );
+    const strategy = d.strategies[0] as Address;
+    const token = stETH as Address;
+
+    const deposit = async (clients: LedgerClients, amount: bigint) => {
+      const me = clients.wallet.account.address;
+      await write(clients, token, mockERC20Abi, "mint", [me, amount]);
+      await write(clients, token, mockERC20Abi, "approve", [d.strategyManager, amount]);
+      await write(clients, d.strategyManager, strategyManagerAbi, "depositIntoStrategy", [
+        strategy,
+        token,
+        amount,
+      ]);
+    };
+    /** Restaking operator with own stake, allocating half of it to `setId` and registering there. */
+    const join_ = async (clients: LedgerClients, selfStake: bigint, setId: number, data: Hex) => {
+      const me = clients.wallet.account.address;
+      await write(clients, d.delegationManager, delegationManagerAbi, "registerAsOperator", [
+        0,
+        `devnet:${me}`,
+      ]);
+      await deposit(clients, selfStake);
+      await write(clients, d.allocationManager, allocationManagerAbi, "modifyAllocations", [
+        me,
+        [
+          {
+            operatorSet: { avs: d.registry, id: setId },
+            strategies: d.strategies,
+            newMagnitudes: d.strategies.map(() => WAD / 2n),
+          },
+        ],
+      ]);
+      await write(clients, d.allocationManager, allocationManagerAbi, "registerForOperatorSets", [
+        me,
+        { avs: d.registry, operatorSetIds: [setId], data },
+      ]);
+    };
+
+    // Independent accounts go in parallel: each waits only for its own transactions.
+    await Promise.all([
+      ...options.operators.map((operator) => {
+        const network = networks.find((n) => n.name === operator.network);
+        if (!network)
+          throw new Error(`operator ${operator.id} serves an unknown network ${operator.network}`);
+        return join_(
+          clientsOf(operator.ledger),
+          operator.selfStake,
+          network.id,
+          encodeOperatorMetadata({
+            endpoint: endpointOf(endpoints, operator.id),
+            cloud: operator.cloud,
+            region: operator.region,
+            client: "hardhat/2.29",
+            signer: operator.signer.account.address,
+          }),
+        );
+      }),
+      ...keys.watchers.map((w) => join_(clientsOf(w), 2n * WAD, WATCHER_SET, "0x")),
+      join_(clientsOf(keys.gateway), 2n * WAD, GATEWAY_SET, "0x"),
+    ]);
+
+    // Stakers: each deposits and delegates to one operator (the first few operators of each network).
+    const delegations: DevnetLedger["delegations"] = [];
+    await Promise.all(
+      keys.stakers.map(async (staker, i) => {
+        const operator = options.operators[(i * 3) % options.operators.length];
+        if (!operator) return;
+        const amount = BigInt(20 + 10 * i) * WAD;
+        const clients = clientsOf(staker);
+        await deposit(clients, amount);
+        await write(clients, d.delegationManager, delegationManagerAbi, "delegateTo", [
+          operator.ledger.account.address,
+        ]);
+        delegations.push({
+          staker: staker.account.address,
+          operator: operator.ledger.account.address,
+          amount,
+        });
+      }),
+    );
+    // The gateway pays fees in the fee token; rETH is minted to stakers for later deposits by hand.
+    const gateway = clientsOf(keys.gateway);
+    await write(gateway, d.feeToken, mockERC20Abi, "mint", [keys.gateway.account.address, 1_000_000n * WAD]);
+    for (const staker of keys.stakers) {
+      await write(clientsOf(staker), rETH as Address, mockERC20Abi, "mint", [
+        staker.account.address,
+        100n * WAD,
+      ]);
+    }
+    return { rpc, chainId, deployment, deploymentFile, keys, delegations };
+  } finally {
+    await requestDevnetUrl(rpc, "evm_setAutomine", [false]).catch(() => undefined);
+  }
+}
+
+function endpointOf(endpoints: ReadonlyMap<string, string>, id: string): string {
+  const endpoint = endpoints.get(id);
+  if (!endpoint) throw new Error(`operator ${id} has no endpoint`);
+  return endpoint;
+}
