@@ -18,7 +18,9 @@ interface GatewayFlags {
 export function registerGatewayCommand(program: Command): void {
   program
     .command("gateway")
-    .description("run a gateway in front of the upstreams listed in a YAML configuration (no chain needed)")
+    .description(
+      "run a gateway in front of the upstreams listed in a YAML configuration (no chain needed), or of the operators registered on a DIN ledger (ledger section)",
+    )
     .requiredOption("-c, --config <file>", "YAML configuration (see docs/gateway.md)")
     .option("--port <port>", "override server.port (0 picks a free one)", parseInteger)
     .option("--host <host>", "override server.host")
@@ -67,6 +69,12 @@ export function registerGatewayCommand(program: Command): void {
           },
         );
       }
+      if (config.ledger && config.server.workers > 1) {
+        command.error(
+          "error: a gateway on the ledger reports its usage with one key from one process: use --workers 1",
+          { exitCode: 2 },
+        );
+      }
       if (config.keys.enabled && config.keys.redisUrl === undefined && config.server.workers > 1) {
         process.stderr.write(
           `warning: without --redis-url each of the ${config.server.workers} workers enforces key limits on its own\n`,
@@ -87,6 +95,12 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
   try {
     gateway = await startGateway(config, { logger });
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A bad ledger section (unreadable key or deployment, unknown network): a message, not a stack.
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     logger.fatal({ err: error }, "gateway could not start");
     process.exitCode = 1;
     return;

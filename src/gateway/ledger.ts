@@ -76,15 +76,20 @@ export class LedgerLink {
   constructor(private readonly options: LedgerLinkOptions) {
     const { config } = options;
     this.logger = options.logger.child({ component: "ledger" });
-    this.deployment = readDeployment(config.deployment);
-    const account =
-      options.account ??
-      (config.keyFile !== undefined || config.keyEnv !== undefined
-        ? loadSigningKey({
-            ...(config.keyFile !== undefined ? { keyFile: config.keyFile } : {}),
-            ...(config.keyEnv !== undefined ? { keyEnv: config.keyEnv } : {}),
-          })
-        : undefined);
+    let account: LocalAccount | undefined;
+    try {
+      this.deployment = readDeployment(config.deployment);
+      account =
+        options.account ??
+        (config.keyFile !== undefined || config.keyEnv !== undefined
+          ? loadSigningKey({
+              ...(config.keyFile !== undefined ? { keyFile: config.keyFile } : {}),
+              ...(config.keyEnv !== undefined ? { keyEnv: config.keyEnv } : {}),
+            })
+          : undefined);
+    } catch (error) {
+      throw new ConfigError(`ledger: ${(error as Error).message}`);
+    }
     this.account = account?.address;
     let wallet: WalletClient<Transport, Chain, Account> | undefined;
     if (options.client) {
