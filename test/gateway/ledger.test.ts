@@ -2,6 +2,8 @@
 // with the DIN contracts, real operator nodes that authenticate callers and sign relays, in front of a real
 // devnet chain. The gateway is given only the ledger, never an upstream.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -196,6 +198,72 @@ describe("gateway on the DIN ledger", () => {
     expect(minority.relays[0]!.relay.blockHash).not.toBe(majority.relays[0]!.relay.blockHash);
     expect(evidence().filter((e) => e.kind === "bad-signature")).toEqual([]);
   }, 30_000);
+
+  it("keeps serving the last known operators while the ledger cannot be read, and says so once", async () => {
+    // A second gateway reaches the ledger through a relay that can be cut.
+    let cut = false;
+    const relay = createServer((request, response) => {
+      if (cut) {
+        request.resume();
+        response.writeHead(503).end();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", async () => {
+        const answer = await fetch(ledgerServer.url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: Buffer.concat(chunks),
+        });
+        response.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+      });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const lines: Array<{ msg: string }> = [];
+    const logger = pino(
+      { level: "info" },
+      { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) },
+    );
+    const second = await startGateway(
+      parseGatewayConfig({
+        server: { port: 0 },
+        health: { headPollMs: 200 },
+        ledger: {
+          rpc: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+          deployment: join(dir, "deployment.json"),
+          signSampleRate: 0,
+          syncMs: 20,
+        },
+        networks: [{ name: "polygon", chainId: POLYGON_CHAIN_ID }],
+      }),
+      { logger, ledgerAccount: mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: 5 }) },
+    );
+    try {
+      const polygon = () => second.networks.get("polygon")!;
+      expect(polygon().upstreams).toHaveLength(3);
+      // Every sync round asks for the block number, so the cut is noticed without a new block.
+      cut = true;
+      await waitFor(
+        () => lines.some((line) => line.msg.startsWith("the ledger cannot be read")),
+        10_000,
+        "the warning",
+      );
+      await sleep(200); // many sync rounds, all failing
+      expect(lines.filter((line) => line.msg.startsWith("the ledger cannot be read"))).toHaveLength(1);
+      expect(polygon().upstreams).toHaveLength(3);
+      const { json } = await post(
+        `${second.url}/v1/polygon`,
+        rpc("eth_getBalance", [chain.accounts[6], "latest"]),
+      );
+      expect(json.result).toMatch(/^0x/);
+      cut = false;
+      await waitFor(() => lines.some((line) => line.msg === "the ledger answers again"), 10_000, "recovery");
+    } finally {
+      await second.close();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    }
+  }, 60_000);
 
   it("picks up an operator registered later, and keeps a relay signed by another key than the registered signer as evidence", async () => {
     const late = f.ledger.accounts[14] as Address;
