@@ -16,6 +16,7 @@ import type { UpstreamView } from "./selection.js";
 /** Largest answer accepted from an operator; a hostile one must not exhaust memory. */
 const maxReplyBytes = 64 * 1024 * 1024;
 const jsonContentType = { "content-type": "application/json" };
+const signHeaders = { ...jsonContentType, "din-sign": "1" };
 
 export interface UpstreamReply {
   status: number;
@@ -123,6 +124,9 @@ export class Upstream {
   operator: LedgerOperator | undefined;
   /** Auth, signatures and usage for ledger-sourced upstreams. */
   hooks: RelayHooks | undefined;
+  private tokenHeaders:
+    | { token: string; plain: Record<string, string>; signed: Record<string, string> }
+    | undefined;
   private readonly methodPatterns: readonly string[];
   private readonly pool: Pool;
   private readonly path: string;
@@ -261,11 +265,18 @@ export class Upstream {
   /** Headers of a request to a ledger-sourced operator: its access token, and `din-sign` when asked. */
   private ledgerHeaders(sign: boolean): Record<string, string> {
     const token = this.hooks!.authToken(this);
-    if (token === undefined && !sign) return jsonContentType;
-    const headers: Record<string, string> = { ...jsonContentType };
-    if (token !== undefined) headers[ACCESS_TOKEN_HEADER] = token;
-    if (sign) headers["din-sign"] = "1";
-    return headers;
+    if (token === undefined) return sign ? signHeaders : jsonContentType;
+    // The token changes once a half-life: build its headers once, not per request.
+    let cached = this.tokenHeaders;
+    if (cached?.token !== token) {
+      cached = {
+        token,
+        plain: { ...jsonContentType, [ACCESS_TOKEN_HEADER]: token },
+        signed: { ...signHeaders, [ACCESS_TOKEN_HEADER]: token },
+      };
+      this.tokenHeaders = cached;
+    }
+    return sign ? cached.signed : cached.plain;
   }
 
   /**
