@@ -39,7 +39,7 @@ import {
   readSlashes,
 } from "../ledger/din/directory.js";
 import { finalizeEpoch, type OperatorMetrics, sortMetrics } from "../ledger/din/epochs.js";
-import { WATCHER_SET } from "../ledger/din/registry.js";
+import { GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
 import type { Relay } from "../ledger/din/relay.js";
 import { agreedHead, type BlockAnswer, canonicalByHeight } from "./canonical.js";
 import { epochMetrics, type ProbeOutcome, recordProbe, toOperatorMetrics } from "./measurements.js";
@@ -753,6 +753,7 @@ class WatcherLoop {
     if (clock.epoch === 0n) return;
     const epochs = { address: this.deployment.addresses.epochs, abi: dinEpochsAbi } as const;
     let activeWatchers: Address[] | undefined;
+    let activeGateways: Address[] | undefined;
     for (const network of this.deployment.networks) {
       const key = String(network.id);
       let from =
@@ -776,8 +777,18 @@ class WatcherLoop {
           });
           const windowOver = block > end + BigInt(clock.reportWindow);
           activeWatchers ??= await this.activeWatchers();
+          activeGateways ??= await this.activeMembers(GATEWAY_SET);
+          // Early finalization waits for every gateway's usage too: a usage report after finalize is refused,
+          // and the epoch's fees would be split without the relays it counts.
+          const usageCount = await this.publicClient.readContract({
+            ...epochs,
+            functionName: "usageReportCount",
+            args: [network.id, epoch],
+          });
           const everyoneReported =
-            reportCount >= BigInt(clock.reportQuorum) && reportCount >= BigInt(activeWatchers.length);
+            reportCount >= BigInt(clock.reportQuorum) &&
+            reportCount >= BigInt(activeWatchers.length) &&
+            usageCount >= BigInt(activeGateways.length);
           const mine = this.designated(activeWatchers, epoch + BigInt(network.id));
           if (windowOver || (everyoneReported && mine)) {
             try {
@@ -817,21 +828,21 @@ class WatcherLoop {
     }
   }
 
-  /** Active watchers, sorted by address: who is designated for which keeper duty. */
-  private async activeWatchers(): Promise<Address[]> {
+  /** Active members of the watcher or gateway set, sorted by address. */
+  private async activeMembers(setId: number): Promise<Address[]> {
     const a = this.deployment.addresses;
     const members = await this.publicClient.readContract({
       address: a.allocationManager,
       abi: allocationManagerAbi,
       functionName: "getMembers",
-      args: [{ avs: a.registry, id: WATCHER_SET }],
+      args: [{ avs: a.registry, id: setId }],
     });
     const active = await Promise.all(
       members.map((m) =>
         this.publicClient.readContract({
           address: a.registry,
           abi: dinRegistryAbi,
-          functionName: "isActiveWatcher",
+          functionName: setId === WATCHER_SET ? "isActiveWatcher" : "isActiveGateway",
           args: [m],
         }),
       ),
@@ -840,6 +851,11 @@ class WatcherLoop {
       .filter((_, i) => active[i])
       .map((m) => getAddress(m))
       .sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+  }
+
+  /** Active watchers, sorted by address: who is designated for which keeper duty. */
+  private activeWatchers(): Promise<Address[]> {
+    return this.activeMembers(WATCHER_SET);
   }
 
   /**
