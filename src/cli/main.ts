@@ -152,15 +152,17 @@ program
     "each operator of a running `din up`: health as the gateway sees it; stake, last epoch's SLA, rewards, slashes and jail as the ledger records them",
   )
   .option("--data-dir <dir>", "data dir of the running network", defaultDataDir)
-  .option("--epochs", "add the epoch history (reports, medians, multipliers, fees paid)", false)
+  .option("--epochs", "add the last epochs' history (reports, medians, multipliers, fees paid)", false)
+  .option("--last <n>", "with --epochs: how many epochs per network", parseInteger, 10)
   .option("--json", "print one JSON document", false)
-  .action(async (flags: { dataDir: string; json: boolean; epochs: boolean }) => {
-    const report = await fetchStatus(flags.dataDir, { epochs: flags.epochs }).catch((error: Error) =>
-      fail(
-        error instanceof NoNetworkError
-          ? error.message
-          : `cannot read the network's status: ${error.message}`,
-      ),
+  .action(async (flags: { dataDir: string; json: boolean; epochs: boolean; last: number }) => {
+    const report = await fetchStatus(flags.dataDir, { epochs: flags.epochs, epochLimit: flags.last }).catch(
+      (error: Error) =>
+        fail(
+          error instanceof NoNetworkError
+            ? error.message
+            : `cannot read the network's status: ${error.message}`,
+        ),
     );
     process.stdout.write(`${flags.json ? JSON.stringify(report) : formatStatus(report)}\n`);
   });

@@ -68,7 +68,7 @@ const tokens = (value: bigint) => formatUnits(value, 18);
 
 export async function fetchStatus(
   dataDir: string,
-  options: { epochs?: boolean } = {},
+  options: { epochs?: boolean; epochLimit?: number } = {},
 ): Promise<StatusReport> {
   const state = readNetworkState(dataDir);
   const response = await fetch(`${state.gateway}/healthz`);
@@ -92,7 +92,7 @@ async function ledgerStatus(
   report: HealthReport,
   deployment: DinDeployment,
   client: PublicClient,
-  options: { epochs?: boolean },
+  options: { epochs?: boolean; epochLimit?: number },
 ): Promise<StatusReport> {
   const a = deployment.addresses;
   const [block, clock, slashes, judgedLogs, finalizedLogs, submissions] = await Promise.all([
@@ -191,7 +191,8 @@ async function ledgerStatus(
     })),
   };
   if (options.epochs) {
-    status.epochs = finalizedLogs.map((log) => ({
+    // The most recent epochs: a network left running for a day has thousands.
+    status.epochs = finalizedLogs.slice(-2 * (options.epochLimit ?? 10)).map((log) => ({
       network: networkName(log.args.networkId),
       epoch: log.args.epoch.toString(),
       reports: Number(log.args.reports),
