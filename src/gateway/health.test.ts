@@ -53,9 +53,14 @@ describe("p75", () => {
 
 describe("tagViolation (proxyd rules)", () => {
   it("flags tags out of order and finalized going backwards, not a shallow reorg of latest", () => {
-    expect(tagViolation(undefined, { latest: 10n, safe: 11n })).toMatch(/safe/);
-    expect(tagViolation(undefined, { latest: 10n, safe: 9n, finalized: 10n })).toMatch(/finalized/);
+    expect(tagViolation(undefined, { latest: 10n, safe: 12n })).toMatch(/safe/);
+    expect(tagViolation(undefined, { latest: 10n, safe: 9n, finalized: 11n })).toMatch(/finalized/);
     expect(tagViolation({ latest: 10n, finalized: 8n }, { latest: 10n, finalized: 7n })).toMatch(/backwards/);
     expect(tagViolation({ latest: 10n, finalized: 8n }, { latest: 9n, finalized: 8n })).toBeUndefined();
+  });
+
+  it("tolerates one block of inversion within a sample: a block mined while the batch was answered", () => {
+    expect(tagViolation(undefined, { latest: 10n, safe: 11n, finalized: 11n })).toBeUndefined();
+    expect(tagViolation(undefined, { latest: 10n, safe: 10n, finalized: 11n })).toBeUndefined();
   });
 });

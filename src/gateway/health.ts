@@ -80,9 +80,12 @@ export function p75(heads: readonly bigint[]): bigint | undefined {
  * Returns the violation, or undefined. A shallow reorg of `latest` is not a violation.
  */
 export function tagViolation(previous: HeadSample | undefined, next: HeadSample): string | undefined {
-  if (next.safe !== undefined && next.safe > next.latest)
+  // One block of inversion within a sample is a block mined while the node answered the batch (nodes may
+  // answer a batch's items concurrently, e.g. Hardhat), not an inconsistent node: banning a healthy
+  // operator for five minutes over it would be wrong. Two or more blocks is a node serving mixed state.
+  if (next.safe !== undefined && next.safe > next.latest + 1n)
     return `safe ${next.safe} is above latest ${next.latest}`;
-  if (next.finalized !== undefined && next.finalized > (next.safe ?? next.latest)) {
+  if (next.finalized !== undefined && next.finalized > (next.safe ?? next.latest) + 1n) {
     return `finalized ${next.finalized} is above safe/latest`;
   }
   if (
