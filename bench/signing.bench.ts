@@ -12,11 +12,11 @@
  *
  * Rounds alternate the rates (0%, 1%, 100%, then 1%, 0%, 100%, …) so machine noise hits each alike;
  * the median of the rounds is reported. The gateway exports no counter of signed relays, so the sample
- * is checked at the end with evidence: one operator is restarted with a key the registry does not name,
- * so each relay the 1% gateway asks it to sign fails the recover check and is kept as a bad-signature
- * evidence line; their count over the relays that operator served is the sampled share.
+ * is checked at the end with evidence: the operators are restarted with keys the registry does not name,
+ * so each relay the 1% gateway asks to be signed fails the recover check and is kept as a bad-signature
+ * evidence line; their count over the relays sent to the operators is the sampled share.
  *
- * Flags: --quick (3 s per measurement), --rounds N (default 5), --duration S, --connections C,
+ * Flags: --quick (3 s per measurement), --rounds N (default 6), --duration S, --connections C,
  * --threads T, --write-docs (also with --quick; a full run always updates docs/performance.md).
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -45,7 +45,7 @@ const { values: flags } = parseArgs({
 const quick = flags.quick;
 const durationSeconds = Number(flags.duration ?? (quick ? 3 : 10));
 const warmupSeconds = quick ? 1 : 2;
-const rounds = Math.max(1, Number(flags.rounds ?? 5));
+const rounds = Math.max(1, Number(flags.rounds ?? 6));
 const connections = Number(flags.connections);
 const threads = Number(flags.threads);
 const checkSeconds = quick ? 5 : 15;
@@ -285,7 +285,6 @@ function median(values: number[]): number {
 }
 
 interface SampleCheck {
-  operator: string;
   served: number;
   rejected: number;
   clientErrors: number;
@@ -397,16 +396,7 @@ async function main(): Promise<number> {
     }
     for (const gateway of gateways.values()) await gateway.proc.stop();
 
-    const check = await checkSample(
-      dir,
-      dataDir,
-      ledgerSetup,
-      keys.gateway,
-      operators,
-      plans,
-      keyIndex,
-      script,
-    );
+    const check = await checkSample(dir, dataDir, ledgerSetup, keys.gateway, operators, keyIndex, script);
 
     const report = buildReport({ results, check, started, startLoad });
     process.stdout.write(`\n${report.terminal}\n`);
@@ -426,9 +416,10 @@ async function main(): Promise<number> {
 }
 
 /**
- * The sample, checked: operator 1 restarted on its port with a signing key the registry does not name;
- * a fresh 1% gateway under the same load keeps each relay it asked that operator to sign (and found
- * signed by someone else) as bad-signature evidence, and retries it on another operator.
+ * The sample, checked: every operator restarted on its port with a signing key the registry does not
+ * name (so routing stays even across them); a fresh 1% gateway under the same load keeps each relay it
+ * asked to be signed (and found signed by someone else) as bad-signature evidence, and retries it on
+ * another operator. Evidence lines over the relays the operators were sent is the sampled share.
  */
 async function checkSample(
   dir: string,
@@ -436,46 +427,39 @@ async function checkSample(
   ledger: LedgerSetup,
   gatewayKey: DevnetKey,
   operators: OperatorSetup[],
-  plans: DevnetOperatorPlan[],
   keyIndex: number,
   script: string,
 ): Promise<SampleCheck> {
-  const target = operators[0]!;
-  await target.proc.stop();
-  const wrongSigner = devnetKey(dataDir, "unregistered.signer", keyIndex);
-  operators[0] = await startOperator(dir, ledger, target.plan, target.port, wrongSigner);
+  for (const [index, operator] of operators.entries()) {
+    await operator.proc.stop();
+    const wrongSigner = devnetKey(dataDir, `unregistered-${index + 1}.signer`, keyIndex + index);
+    operators[index] = await startOperator(dir, ledger, operator.plan, operator.port, wrongSigner);
+  }
   const evidenceFile = join(dir, "evidence.jsonl");
   const gateway = await startGateway(dir, ledger, gatewayKey, 0.01, "gateway-check", evidenceFile);
   try {
-    await waitHealthy(gateway, plans.length);
-    const address = target.plan.ledger.account.address.toLowerCase();
-    const upstream = (await upstreamsOf(gateway)).find((u) => u.address?.toLowerCase() === address);
-    if (!upstream) throw new Error(`the gateway does not list ${target.plan.id} (${address})`);
-    const before = await upstreamRequests(gateway, upstream.id);
+    await waitHealthy(gateway, operators.length);
+    const ids = (await upstreamsOf(gateway)).map((u) => u.id);
+    const sent = async () =>
+      (await Promise.all(ids.map((id) => upstreamRequests(gateway, id)))).reduce((a, b) => a + b, 0);
+    const before = await sent();
     const result = await runWrk(gateway.url, script, { connections, threads, durationSeconds: checkSeconds });
     await new Promise((r) => setTimeout(r, 1_000)); // evidence lines are appended asynchronously
-    const served = (await upstreamRequests(gateway, upstream.id)) - before;
-    let rejected = 0;
+    const served = (await sent()) - before;
     let text = "";
     try {
       text = readFileSync(evidenceFile, "utf8");
     } catch {}
-    for (const line of text.split("\n")) {
-      if (line.trim() === "") continue;
-      const evidence = JSON.parse(line) as { kind?: string; operator?: string };
-      if (evidence.kind === "bad-signature" && evidence.operator?.toLowerCase() === address) rejected++;
-    }
+    const rejected = text
+      .split("\n")
+      .filter(
+        (line) => line.trim() !== "" && (JSON.parse(line) as { kind?: string }).kind === "bad-signature",
+      ).length;
     log(
-      `sample check: ${target.plan.id} served ${served} relays, ${rejected} asked to sign and rejected ` +
+      `sample check: operators were sent ${served} relays, ${rejected} asked to sign and rejected ` +
         `(${((rejected / Math.max(1, served)) * 100).toFixed(2)}%), client errors ${result.errors}`,
     );
-    return {
-      operator: target.plan.id,
-      served,
-      rejected,
-      clientErrors: result.errors,
-      requests: result.requests,
-    };
+    return { served, rejected, clientErrors: result.errors, requests: result.requests };
   } finally {
     await gateway.proc.stop();
   }
@@ -552,7 +536,7 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     ],
     ["requests/s, every relay signed (100%) / 0%, for scale", fmt.ratio(everyRatio), "—", "—"],
     [
-      `sampled share at 1%: relays ${input.check.operator} was asked to sign / relays it served`,
+      "sampled share at 1%: relays the operators were asked to sign / relays sent to them",
       `${input.check.rejected} / ${input.check.served} = ${(share * 100).toFixed(2)}%`,
       `1% ± 3σ: ${low.toFixed(1)}–${high.toFixed(1)} relays`,
       input.check.rejected > 0 && input.check.rejected >= low && input.check.rejected <= high
@@ -585,9 +569,9 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     markdownTable(absolute),
     "",
     "The sampled share is checked with evidence, since the gateway exports no counter of signed relays: " +
-      `after the rounds, ${input.check.operator} is restarted with a signing key the registry does not name, ` +
+      "after the rounds, each operator is restarted with a signing key the registry does not name, " +
       "and a fresh gateway at 1% runs the same load for " +
-      `${checkSeconds} s; each relay it asked that operator to sign fails the recover check, is kept as a ` +
+      `${checkSeconds} s; each relay it asked to be signed fails the recover check, is kept as a ` +
       "`bad-signature` evidence line and retried on another operator " +
       `(client errors in that run: ${input.check.clientErrors} of ${input.check.requests.toLocaleString("en-US")} requests).`,
     "",
