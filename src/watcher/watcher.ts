@@ -424,6 +424,8 @@ class WatcherLoop {
     firstSlot = 0,
     spacingMs = 0,
   ): Promise<void> {
+    // The epoch has an entry even with no operators: every network gets its (possibly empty) report.
+    epochEntry(this.state, network.id, roundEpoch);
     const operators = this.operators.get(network.id) ?? [];
     if (operators.length === 0) return;
     const head = this.agreed.get(network.id);
