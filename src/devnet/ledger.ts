@@ -15,7 +15,7 @@ import {
   strategyManagerAbi,
 } from "../ledger/artifacts/index.js";
 import type { LedgerClients } from "../ledger/deploy.js";
-import { type DinDeployment, type DinNetwork, deployDin } from "../ledger/din/deploy.js";
+import { DEVNET_DIN_PARAMS, type DinDeployment, type DinNetwork, deployDin } from "../ledger/din/deploy.js";
 import { ledgerClients } from "../ledger/din/directory.js";
 import { encodeOperatorMetadata, GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
 import { HARDHAT_DEFAULT_MNEMONIC } from "./chain.js";
@@ -157,6 +157,9 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
       watchers: keys.watchers.map((w) => w.account.address),
       gateways: [keys.gateway.account.address],
       networks,
+      // Ejection after the third executed slash on a network, not the second: an outage that a newcomer
+      // makes with `din chaos` easily spans two epochs, and should cost stake and a jail, not the seat.
+      params: { slash: { ...DEVNET_DIN_PARAMS.slash, ejectAfter: 3 } },
       out: deploymentFile,
     });
     const d = deployment.addresses;
@@ -249,10 +252,11 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
         });
       }),
     );
-    // The gateway pays fees in the fee token; rETH is minted to stakers for later deposits by hand.
+    // The gateway pays fees in the fee token; stakers get spare stETH and rETH to try `din stake deposit`.
     const gateway = clientsOf(keys.gateway);
     await write(gateway, d.feeToken, mockERC20Abi, "mint", [keys.gateway.account.address, 1_000_000n * WAD]);
     for (const staker of keys.stakers) {
+      await write(clientsOf(staker), token, mockERC20Abi, "mint", [staker.account.address, 100n * WAD]);
       await write(clientsOf(staker), rETH as Address, mockERC20Abi, "mint", [
         staker.account.address,
         100n * WAD,

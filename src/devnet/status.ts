@@ -3,7 +3,7 @@
 // the epoch history.
 import { type Address, formatUnits, getAddress, type PublicClient } from "viem";
 import type { HealthReport } from "../gateway/server.js";
-import { dinEpochsAbi, rewardsCoordinatorAbi } from "../ledger/artifacts/index.js";
+import { dinEpochsAbi, dinSlasherAbi, rewardsCoordinatorAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import {
   connectLedger,
@@ -61,6 +61,14 @@ export type StatusReport = Omit<HealthReport, "networks"> & {
   networks: NetworkStatus[];
   ledger: { rpc: string; chainId: number; block: string; epoch: string; epochEndsAt: string } | null;
   slashes: Array<Omit<SlashRecord, "id" | "wad"> & { id: string; percent: string; network: string }>;
+  /** Wrong data proven on-chain with the operator's own signature (slashed at once, never queued). */
+  fraudProofs: Array<{
+    operator: string;
+    network: string;
+    blockNumber: string;
+    provenAt: string;
+    relayDigest: string;
+  }>;
   epochs?: EpochRecord[];
 };
 
@@ -80,6 +88,7 @@ export async function fetchStatus(
       networks: report.networks.map((n) => ({ ...n, operators: [] })),
       ledger: null,
       slashes: [],
+      fraudProofs: [],
     };
   }
   const deployment = readDeployment(state.ledger.deployment);
@@ -95,7 +104,7 @@ async function ledgerStatus(
   options: { epochs?: boolean; epochLimit?: number },
 ): Promise<StatusReport> {
   const a = deployment.addresses;
-  const [block, clock, slashes, judgedLogs, finalizedLogs, submissions] = await Promise.all([
+  const [block, clock, slashes, judgedLogs, finalizedLogs, submissions, proofLogs] = await Promise.all([
     client.getBlockNumber({ cacheTime: 0 }),
     readEpochClock(client, a.epochs),
     readSlashes(client, a),
@@ -117,6 +126,13 @@ async function ledgerStatus(
       address: a.rewardsCoordinator,
       abi: rewardsCoordinatorAbi,
       eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    client.getContractEvents({
+      address: a.slasher,
+      abi: dinSlasherAbi,
+      eventName: "FraudProven",
       fromBlock: 0n,
       strict: true,
     }),
@@ -166,10 +182,42 @@ async function ledgerStatus(
         slashes: {
           queued: own.filter((s) => s.status === "queued").length,
           vetoed: own.filter((s) => s.status === "vetoed").length,
-          executed: own.filter((s) => s.status === "executed").length,
+          executed:
+            own.filter((s) => s.status === "executed").length +
+            proofLogs.filter(
+              (p) => getAddress(p.args.operator) === operator.address && p.args.networkId === din?.id,
+            ).length,
         },
       };
     });
+    // Operators of this devnet that the registry no longer lists: ejected after repeated slashes, or gone.
+    for (const local of state.operators.filter((o) => o.network === network.name && o.address)) {
+      const address = getAddress(local.address);
+      if (operators.some((o) => o.address === address)) continue;
+      const own = slashes.filter((s) => s.operator === address && s.networkId === din?.id);
+      operators.push({
+        id: local.id,
+        address,
+        cloud: local.cloud,
+        region: local.region,
+        health: "absent",
+        lagBlocks: null,
+        reasons: ["not registered on the ledger: ejected after repeated slashes (register again to rejoin)"],
+        allocated: "0",
+        jailed: false,
+        jailedUntil: "0",
+        lastEpoch: null,
+        rewards: tokens(rewards.get(address) ?? 0n),
+        slashes: {
+          queued: own.filter((s) => s.status === "queued").length,
+          vetoed: own.filter((s) => s.status === "vetoed").length,
+          executed:
+            own.filter((s) => s.status === "executed").length +
+            proofLogs.filter((p) => getAddress(p.args.operator) === address && p.args.networkId === din?.id)
+              .length,
+        },
+      });
+    }
     networks.push({ ...network, operators });
   }
   const status: StatusReport = {
@@ -183,6 +231,13 @@ async function ledgerStatus(
       epoch: clock.epoch.toString(),
       epochEndsAt: clock.end.toString(),
     },
+    fraudProofs: proofLogs.map((p) => ({
+      operator: getAddress(p.args.operator),
+      network: networkName(p.args.networkId),
+      blockNumber: p.args.blockNumber.toString(),
+      provenAt: (p.blockNumber ?? 0n).toString(),
+      relayDigest: p.args.relayDigest,
+    })),
     slashes: slashes.map(({ id, wad, ...s }) => ({
       ...s,
       id: id.toString(),
@@ -248,6 +303,14 @@ export function formatStatus(report: StatusReport): string {
     for (const s of report.slashes) {
       lines.push(
         `  #${s.id.padEnd(4)} ${s.network.padEnd(9)} ${s.operator} ${s.reason.padEnd(12)} ${s.percent.padEnd(8)} ${s.status} (queued at block ${s.queuedAt})`,
+      );
+    }
+  }
+  if (report.fraudProofs.length > 0) {
+    lines.push("", "fraud proofs (wrong data, slashed at once with the operator's own signature):");
+    for (const p of report.fraudProofs) {
+      lines.push(
+        `  ${p.network.padEnd(9)} ${p.operator} signed a wrong hash of block ${p.blockNumber} (proven at block ${p.provenAt})`,
       );
     }
   }

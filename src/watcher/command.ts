@@ -5,8 +5,9 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { pino } from "pino";
+import { dinRegistryAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
-import { readDeployment } from "../ledger/din/directory.js";
+import { connectLedger, readDeployment } from "../ledger/din/directory.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
 import { startWatcher, type Watcher } from "./watcher.js";
 
@@ -79,6 +80,20 @@ export function registerWatcherCommand(program: Command): void {
       try {
         const { rpc, deployment, dataDir } = resolveLedger(flags);
         const account = loadSigningKey({ keyFile: flags.keyFile, keyEnv: flags.keyEnv });
+        // A watcher that is not admitted and staked would be refused by every operator and by the ledger:
+        // say so and stop, rather than retry forever.
+        const ledger = connectLedger(rpc, deployment.chainId).public;
+        const admitted = await ledger.readContract({
+          address: deployment.addresses.registry,
+          abi: dinRegistryAbi,
+          functionName: "isActiveWatcher",
+          args: [account.address],
+        });
+        if (!admitted) {
+          throw new Error(
+            `${account.address} is not an active watcher: governance must admit it (DinRegistry.setWatcher) and it must allocate stake to and register in the watcher set before it can probe or report`,
+          );
+        }
         stateFile = resolve(flags.stateFile ?? join(dataDir, "watchers", `${account.address}.json`));
         running = await startWatcher({
           account,

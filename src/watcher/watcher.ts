@@ -627,6 +627,7 @@ class WatcherLoop {
 
   private async submitEvidence(block: bigint): Promise<void> {
     const slasher = { address: this.deployment.addresses.slasher, abi: dinSlasherAbi } as const;
+    let watchers: Address[] | undefined;
     for (const evidence of [...this.evidence]) {
       if (this.closed) return;
       const done = () => {
@@ -644,6 +645,25 @@ class WatcherLoop {
           })
         ) {
           rememberRelay(this.state, evidence.digest);
+          done();
+          continue;
+        }
+        // One offence, one slash: the watcher designated for this operator proves at once; the others wait a
+        // few passes and drop their evidence once the registry shows the operator jailed (a second proof of
+        // the same lie would be charged as a repeat offence).
+        watchers ??= await this.activeWatchers();
+        if (!this.designated(watchers, BigInt(evidence.operator)) && evidence.passes < 4) continue;
+        const jailed = await this.publicClient.readContract({
+          address: this.deployment.addresses.registry,
+          abi: dinRegistryAbi,
+          functionName: "isJailed",
+          args: [evidence.operator, evidence.network.id],
+        });
+        if (jailed) {
+          this.log.info(
+            { operator: evidence.operator },
+            "operator already jailed for wrong data; evidence kept, not submitted",
+          );
           done();
           continue;
         }
