@@ -92,6 +92,9 @@ describe("operator node authentication", () => {
       expect(answer.status).toBe(200);
       expect(answer.body).toEqual({ jsonrpc: "2.0", id, result: `0x${chainId.toString(16)}` });
     }
+    // Counted as the gateway's: an operator tells client traffic from watchers' probes.
+    expect(node.stats().byCaller.gateway?.eth_chainId).toBeGreaterThanOrEqual(2);
+    expect(node.stats().byCaller.watcher).toBeUndefined();
   });
 
   it("answers strangers 401 with a JSON-RPC error and forwards nothing", async () => {

@@ -31,7 +31,7 @@ describe("chaos state", () => {
   });
 
   it("accepts every mode and keeps an explicit value", () => {
-    for (const mode of ["ok", "down", "slow", "lag", "lie", "flap", "errors"]) {
+    for (const mode of ["ok", "down", "slow", "lag", "lie", "corrupt", "flap", "errors"]) {
       expect(parseChaosState({ mode }).ok).toBe(true);
     }
     expect(parseChaosState({ mode: "lag", value: 5 })).toEqual({
@@ -213,5 +213,10 @@ describe("lie", () => {
     expect(lieResult("eth_getBalance", "0x0")).toBe(toQuantity(10n ** 18n));
     expect(fromQuantity(lieResult("eth_getBalance", "0x5"))).toBe(10n ** 18n + 5n);
     expect(lieResult("eth_blockNumber", "0x10")).toBe("0x10");
+  });
+  it("corrupt keeps blocks honest and lies about balances only", () => {
+    const block = { number: "0x5", hash, parentHash: hash, miner: address };
+    expect(lieResult("eth_getBlockByNumber", block, "corrupt")).toEqual(block);
+    expect(fromQuantity(lieResult("eth_getBalance", "0x5", "corrupt"))).toBe(10n ** 18n + 5n);
   });
 });

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { fromQuantity, toQuantity } from "../rpc/blockTag.js";
 
 /** The faults an operator can be told to show. `ok` means no fault. */
-export const chaosModes = ["ok", "down", "slow", "lag", "lie", "flap", "errors"] as const;
+export const chaosModes = ["ok", "down", "slow", "lag", "lie", "corrupt", "flap", "errors"] as const;
 export type ChaosMode = (typeof chaosModes)[number];
 
 /** What the operator is currently doing wrong, if anything. `value` is the mode's parameter. */
@@ -14,7 +14,7 @@ export interface ChaosState {
   /**
    * `slow`: extra ms before answering (@default 500); `lag`: blocks behind the real head (@default 20);
    * `flap`: ms per down/up phase (@default 1000); `errors`: percent of HTTP requests answered 503
-   * (@default 50). Ignored by `ok`, `down` and `lie`.
+   * (@default 50). Ignored by `ok`, `down`, `lie` and `corrupt`.
    */
   value?: number;
 }
@@ -68,7 +68,7 @@ export function parseChaosState(input: unknown): ChaosParseResult {
 /** Fills the mode's default value and drops values the mode does not use. */
 export function normalizeChaosState(state: ChaosState): ChaosState {
   const { mode } = state;
-  if (mode === "ok" || mode === "down" || mode === "lie") return { mode };
+  if (mode === "ok" || mode === "down" || mode === "lie" || mode === "corrupt") return { mode };
   return { mode, value: state.value ?? chaosDefaults[mode] };
 }
 
@@ -215,11 +215,17 @@ export function alterHash(hash: unknown): unknown {
 }
 
 /**
- * Makes an upstream result wrong in the ways a watcher must catch: block hashes and balances.
- * `eth_blockNumber` stays correct on purpose, so the liar looks healthy to head tracking.
+ * Makes an upstream result wrong in the ways a watcher must catch: block hashes and balances (`lie`), or
+ * balances only (`corrupt`: a node whose headers are right and whose state database is not — no block
+ * hash gives it away, only a cross-check of state). `eth_blockNumber` stays correct on purpose, so the
+ * liar looks healthy to head tracking.
  */
-export function lieResult(method: string, result: unknown): unknown {
-  if ((method === "eth_getBlockByNumber" || method === "eth_getBlockByHash") && isRecord(result)) {
+export function lieResult(method: string, result: unknown, mode: "lie" | "corrupt" = "lie"): unknown {
+  if (
+    mode === "lie" &&
+    (method === "eth_getBlockByNumber" || method === "eth_getBlockByHash") &&
+    isRecord(result)
+  ) {
     return { ...result, hash: alterHash(result.hash), parentHash: alterHash(result.parentHash) };
   }
   if (method === "eth_getBalance") {

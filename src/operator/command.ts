@@ -83,7 +83,7 @@ export function registerOperatorCommand(program: Command): void {
       "\nWith a ledger and --operator-address, every JSON-RPC request needs a din-auth access token from a\n" +
         "gateway or watcher the DIN registry admits; others get HTTP 401 (503 while the ledger cannot be read).\n" +
         "Chaos control (with --chaos): GET /chaos, GET /stats, and\n" +
-        '  POST /chaos {"mode":"down|slow|lag|lie|flap|errors|ok","value":N}\n' +
+        '  POST /chaos {"mode":"down|slow|lag|lie|corrupt|flap|errors|ok","value":N}\n' +
         "Examples:\n  din operator serve --upstream http://127.0.0.1:8545 --port 9001 --cloud aws --region us-east-1\n" +
         "  din operator serve --upstream http://127.0.0.1:8545 --ledger-rpc https://ledger.example \\\n" +
         "    --deployment din.json --network ethereum --operator-address 0x… --signer-key-file signer.key",

@@ -126,6 +126,7 @@ describe("operator node proxy", () => {
     expect(node.stats()).toEqual({
       requests: 3,
       byMethod: { eth_chainId: 2, eth_blockNumber: 1 },
+      byCaller: { anyone: { eth_chainId: 2, eth_blockNumber: 1 } },
       unauthorized: 0,
       authUnavailable: 0,
     });
@@ -247,6 +248,7 @@ describe("chaos control", () => {
     expect(await (await fetch(`${node.controlUrl}/stats`)).json()).toEqual({
       requests: 1,
       byMethod: { eth_chainId: 1 },
+      byCaller: { anyone: { eth_chainId: 1 } },
       unauthorized: 0,
       authUnavailable: 0,
     });

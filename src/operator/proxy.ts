@@ -77,6 +77,11 @@ export interface OperatorStats {
   requests: number;
   /** The same, per method. */
   byMethod: Record<string, number>;
+  /**
+   * The same, per caller role and method: `gateway` and `watcher` (from the access token), or `anyone` on a
+   * node that serves without authentication. Tells client traffic (gateways) from probes (watchers).
+   */
+  byCaller: Record<string, Record<string, number>>;
   /** Requests refused with 401 (no valid token from an active gateway or watcher); never forwarded. */
   unauthorized: number;
   /** Requests refused with 503 because the ledger could not be asked who the caller is. */
@@ -163,6 +168,7 @@ class OperatorProxy {
   private unauthorizedCount = 0;
   private authUnavailableCount = 0;
   private readonly methodCounts = new Map<string, number>();
+  private readonly callerCounts = new Map<string, Map<string, number>>();
 
   private cachedHead: { value: bigint; at: number } | undefined;
   private headInFlight: Promise<bigint> | undefined;
@@ -232,6 +238,9 @@ class OperatorProxy {
     return {
       requests: this.requestCount,
       byMethod: Object.fromEntries(this.methodCounts),
+      byCaller: Object.fromEntries(
+        [...this.callerCounts].map(([role, counts]) => [role, Object.fromEntries(counts)]),
+      ),
       unauthorized: this.unauthorizedCount,
       authUnavailable: this.authUnavailableCount,
     };
@@ -307,13 +316,15 @@ class OperatorProxy {
     if (req.method !== "POST") {
       return respond(res, errorAnswer(405, new InvalidRequestError("JSON-RPC requests must use POST")));
     }
+    let caller = "anyone";
     if (this.authenticate) {
       // Before the body is read: a stranger costs one token check, never a forward.
-      const refusal = await this.refusal(req);
-      if (refusal) {
+      const verdict = await this.admit(req);
+      if ("refusal" in verdict) {
         req.resume();
-        return respond(res, refusal);
+        return respond(res, verdict.refusal);
       }
+      caller = verdict.role;
     }
     const body = await readBody(req, this.maxBodyBytes);
     if (body === undefined) {
@@ -332,31 +343,35 @@ class OperatorProxy {
         errorAnswer(400, new InvalidRequestError("expected a request object or a non-empty batch")),
       );
     }
-    this.count(payload);
+    this.count(payload, caller);
     const answer = await this.serve(body, payload);
     if (req.headers["din-sign"] === "1") return respond(res, await this.signed(payload, answer));
     return respond(res, answer);
   }
 
-  /** The answer that refuses an unauthenticated request, or undefined when the caller may be served. */
-  private async refusal(req: IncomingMessage): Promise<Answer | undefined> {
+  /** The admitted caller's role, or the answer that refuses an unauthenticated request. */
+  private async admit(req: IncomingMessage): Promise<{ role: string } | { refusal: Answer }> {
     const header = req.headers[ACCESS_TOKEN_HEADER];
     const token = Array.isArray(header) ? header[0] : header;
     const verdict = await (this.authenticate as CallerAuthenticator)(token);
-    if (verdict.ok) return undefined;
+    if (verdict.ok) return { role: verdict.claims.role };
     if (verdict.status === 503) {
       this.authUnavailableCount++;
       this.log.warn({ reason: verdict.reason }, "caller not checked: ledger unavailable");
       return {
-        ...errorAnswer(503, operatorUnavailable("ledger unavailable: cannot check the caller")),
-        headers: { "retry-after": "1" },
+        refusal: {
+          ...errorAnswer(503, operatorUnavailable("ledger unavailable: cannot check the caller")),
+          headers: { "retry-after": "1" },
+        },
       };
     }
     this.unauthorizedCount++;
     this.log.debug({ reason: verdict.reason }, "unauthorized request refused");
     return {
-      ...errorAnswer(401, new DinError(UNAUTHORIZED_CODE, `unauthorized: ${verdict.reason}`)),
-      headers: { "www-authenticate": "DinToken" },
+      refusal: {
+        ...errorAnswer(401, new DinError(UNAUTHORIZED_CODE, `unauthorized: ${verdict.reason}`)),
+        headers: { "www-authenticate": "DinToken" },
+      },
     };
   }
 
@@ -385,11 +400,17 @@ class OperatorProxy {
     return { ...answer, headers: { ...headers } };
   }
 
-  private count(payload: unknown): void {
+  private count(payload: unknown, caller: string): void {
+    let byMethod = this.callerCounts.get(caller);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.callerCounts.set(caller, byMethod);
+    }
     for (const call of Array.isArray(payload) ? payload : [payload]) {
       this.requestCount++;
       const method = isRecord(call) && typeof call.method === "string" ? call.method : "(invalid)";
       this.methodCounts.set(method, (this.methodCounts.get(method) ?? 0) + 1);
+      byMethod.set(method, (byMethod.get(method) ?? 0) + 1);
     }
   }
 
@@ -401,7 +422,8 @@ class OperatorProxy {
     }
     if (chaos.mode === "slow") await sleep(chaos.value ?? 0);
     try {
-      if (chaos.mode === "lag" || chaos.mode === "lie") return await this.serveRewritten(payload, chaos);
+      if (chaos.mode === "lag" || chaos.mode === "lie" || chaos.mode === "corrupt")
+        return await this.serveRewritten(payload, chaos);
       return await this.forwardRaw(body);
     } catch (error) {
       this.log.warn({ err: error }, "execution client did not answer");
@@ -450,7 +472,7 @@ class OperatorProxy {
     const result =
       chaos.mode === "lag"
         ? lagResult(method, response.result, laggedHead)
-        : lieResult(method, response.result);
+        : lieResult(method, response.result, chaos.mode === "corrupt" ? "corrupt" : "lie");
     return { ...response, result };
   }
 
