@@ -1,8 +1,8 @@
 import type { Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { hashRequest, hashResponse, type Relay, signRelay } from "../ledger/din/relay.js";
-import { checkSignedReply, claimsBlock, relayToJson } from "./evidence.js";
+import { hashRequest, hashResponse, type Relay, relayToJson, signRelay } from "../ledger/din/relay.js";
+import { checkSignedReply, claimsBlock } from "./evidence.js";
 import type { UpstreamReply } from "./upstream.js";
 
 const ledgerChainId = 31337;

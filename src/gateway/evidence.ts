@@ -7,7 +7,15 @@
 import { appendFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import { type Address, type Hex, recoverAddress } from "viem";
-import { hashRequest, hashResponse, type Relay, relayDigest } from "../ledger/din/relay.js";
+import {
+  hashRequest,
+  hashResponse,
+  type Relay,
+  type RelayJson,
+  relayDigest,
+  relayFromJson,
+  relayToJson,
+} from "../ledger/din/relay.js";
 import type { UpstreamReply } from "./upstream.js";
 
 /** A relay an operator signed, as the gateway verified it. */
@@ -20,9 +28,6 @@ export interface SignedRelay {
   relay: Relay;
   signature: Hex;
 }
-
-/** A relay with its bigints as decimal strings, as it is written to JSON. */
-export type RelayJson = { [K in keyof Relay]: Relay[K] extends bigint ? string : Relay[K] };
 
 export type Evidence =
   | {
@@ -86,7 +91,7 @@ export async function checkSignedReply(
   let relay: Relay;
   try {
     relayJson = JSON.parse(signed.relay) as RelayJson;
-    relay = parseRelay(relayJson);
+    relay = relayFromJson(relayJson);
   } catch {
     return { ok: false, reason: "malformed din-relay header", signature };
   }
@@ -120,39 +125,6 @@ export async function checkSignedReply(
       relay,
       signature: signature as Hex,
     },
-  };
-}
-
-const hex32 = /^0x[0-9a-fA-F]{64}$/;
-
-/** Revives a relay from its JSON form; throws on anything malformed. */
-export function parseRelay(json: RelayJson): Relay {
-  const { chainId, requestHash, responseHash, blockNumber, blockHash, servedAt } = json;
-  for (const hash of [requestHash, responseHash, blockHash]) {
-    if (typeof hash !== "string" || !hex32.test(hash)) throw new Error("malformed relay hash");
-  }
-  const int = (value: unknown) => {
-    if (typeof value !== "string" || !/^\d{1,78}$/.test(value)) throw new Error("malformed relay number");
-    return BigInt(value);
-  };
-  return {
-    chainId: int(chainId),
-    requestHash,
-    responseHash,
-    blockNumber: int(blockNumber),
-    blockHash,
-    servedAt: int(servedAt),
-  };
-}
-
-export function relayToJson(relay: Relay): RelayJson {
-  return {
-    chainId: relay.chainId.toString(),
-    requestHash: relay.requestHash,
-    responseHash: relay.responseHash,
-    blockNumber: relay.blockNumber.toString(),
-    blockHash: relay.blockHash,
-    servedAt: relay.servedAt.toString(),
   };
 }
 

@@ -30,9 +30,10 @@ import {
   readOperators,
   readSlashes,
 } from "../ledger/din/directory.js";
+import { relayToJson } from "../ledger/din/relay.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
 import { ConfigError, type LedgerConfig } from "./config.js";
-import { checkSignedReply, claimsBlock, EvidenceLog, relayToJson, signedRelayToJson } from "./evidence.js";
+import { checkSignedReply, claimsBlock, EvidenceLog, signedRelayToJson } from "./evidence.js";
 import { LedgerTransactions } from "./ledgerTransactions.js";
 import type { Contradiction, Network } from "./network.js";
 import { RelaySampler } from "./relaySampler.js";

@@ -1,6 +1,7 @@
-// Cross-checking operators against each other: the head they agree on, and for one height the block hash
-// most of them report (a strict majority of those that answered) and who contradicts it. A lone operator,
-// or a tie, proves nothing: the watcher only calls a hash canonical when most answers agree.
+// Cross-checking operators against each other: the head they agree on, for one height the block hash most
+// of them report, and for a deterministic call the result most of them return (a strict majority of those
+// that answered) and who contradicts it. A lone operator, or a tie, proves nothing: the watcher only calls
+// an answer canonical when most answers agree.
 import type { Address, Hex } from "viem";
 
 /** One operator's answer about one height. */
@@ -17,35 +18,59 @@ export type CanonicalVerdict = {
   answered: number;
 };
 
+/** One operator's answer to one question (a block hash at a height, the result of a call). */
+export type Answer = { operator: Address; value: string };
+
+/** What most operators answered to one question, and who answered otherwise. */
+export type MajorityVerdict = {
+  /** The value a strict majority of the operators answered; undefined when none has one. */
+  value: string | undefined;
+  /** Operators whose answer differs from `value` (empty without a majority value). */
+  contradictors: Address[];
+  /** Operators whose answer was counted. */
+  answered: number;
+};
+
+/**
+ * The value a strict majority of `answers` agree on (values compared exactly; an operator answering twice
+ * counts once, with its first answer), and the operators that contradict it.
+ */
+export function majorityOf(answers: readonly Answer[]): MajorityVerdict {
+  const byOperator = new Map<string, { operator: Address; value: string }>();
+  for (const answer of answers) {
+    const key = answer.operator.toLowerCase();
+    if (!byOperator.has(key)) byOperator.set(key, answer);
+  }
+  const votes = new Map<string, number>();
+  for (const { value } of byOperator.values()) votes.set(value, (votes.get(value) ?? 0) + 1);
+  const answered = byOperator.size;
+  let value: string | undefined;
+  for (const [candidate, count] of votes) {
+    if (count * 2 > answered) value = candidate;
+  }
+  const contradictors =
+    value === undefined
+      ? []
+      : [...byOperator.values()].filter((a) => a.value !== value).map((a) => a.operator);
+  return { value, contradictors, answered };
+}
+
 /**
  * The canonical hash at `blockNumber` among `answers` (answers about other heights are ignored; an
  * operator answering twice counts once, with its first answer).
  */
 export function canonicalAt(answers: readonly BlockAnswer[], blockNumber: bigint): CanonicalVerdict {
-  const byOperator = new Map<string, Hex>();
-  for (const answer of answers) {
-    if (answer.blockNumber !== blockNumber) continue;
-    const key = answer.operator.toLowerCase();
-    if (!byOperator.has(key)) byOperator.set(key, answer.blockHash.toLowerCase() as Hex);
-  }
-  const votes = new Map<Hex, number>();
-  for (const hash of byOperator.values()) votes.set(hash, (votes.get(hash) ?? 0) + 1);
-  const answered = byOperator.size;
-  let canonical: Hex | undefined;
-  for (const [hash, count] of votes) {
-    if (count * 2 > answered) canonical = hash;
-  }
-  const contradictors: Address[] = [];
-  if (canonical !== undefined) {
-    const seen = new Set<string>();
-    for (const answer of answers) {
-      const key = answer.operator.toLowerCase();
-      if (answer.blockNumber !== blockNumber || seen.has(key)) continue;
-      seen.add(key);
-      if (answer.blockHash.toLowerCase() !== canonical) contradictors.push(answer.operator);
-    }
-  }
-  return { blockNumber, canonical, contradictors, answered };
+  const verdict = majorityOf(
+    answers
+      .filter((a) => a.blockNumber === blockNumber)
+      .map((a) => ({ operator: a.operator, value: a.blockHash.toLowerCase() })),
+  );
+  return {
+    blockNumber,
+    canonical: verdict.value as Hex | undefined,
+    contradictors: verdict.contradictors,
+    answered: verdict.answered,
+  };
 }
 
 /** {@link canonicalAt} for every height that appears in `answers`, lowest first. */

@@ -4,9 +4,16 @@
 // is kept: if it contradicts the other operators it is evidence.
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
-import { type Address, getAddress, type Hex, recoverAddress } from "viem";
+import { type Address, getAddress, type Hex, isAddress, recoverAddress } from "viem";
 import { ACCESS_TOKEN_HEADER, type AccessTokenCache } from "../ledger/din/auth.js";
-import { hashRequest, hashResponse, type Relay, relayDigest } from "../ledger/din/relay.js";
+import {
+  hashRequest,
+  hashResponse,
+  type Relay,
+  type RelayJson,
+  relayDigest,
+  relayFromJson,
+} from "../ledger/din/relay.js";
 import { fromQuantity, isHash32, toQuantity } from "../rpc/blockTag.js";
 
 /** Who is probed, as the registry describes it. */
@@ -28,7 +35,14 @@ export type SignedBlock = {
   signature: Hex;
   /** The EIP-712 digest of the relay (what the DinSlasher marks as used). */
   digest: Hex;
+  /** The block's beneficiary, when the answer names one: an account whose state the watcher cross-checks. */
+  miner?: Address;
 };
+
+/** A signed answer to any call, checked: the result and the relay that vouches for it. */
+export type SignedAnswer =
+  | { ok: true; latencyMs: number; result: unknown; relay: Relay; signature: Hex; digest: Hex }
+  | { ok: false; latencyMs: number; reason: string };
 
 /** What one probe found. */
 export type ProbeResult =
@@ -60,8 +74,42 @@ export class Prober {
 
   /** Asks `target` for the block at `height` ("latest" when undefined) and checks the signed answer. */
   async probe(target: ProbeTarget, height?: bigint): Promise<ProbeResult> {
-    const params = [height === undefined ? "latest" : toQuantity(height), false] as const;
-    const method = "eth_getBlockByNumber";
+    const answer = await this.call(target, "eth_getBlockByNumber", [
+      height === undefined ? "latest" : toQuantity(height),
+      false,
+    ]);
+    if (!answer.ok) return answer;
+    const { latencyMs, result, relay, signature, digest } = answer;
+    const block = result && typeof result === "object" ? (result as Record<string, unknown>) : undefined;
+    const blockNumber = block ? fromQuantity(block.number) : undefined;
+    const blockHash = block?.hash;
+    if (blockNumber === undefined || !isHash32(blockHash))
+      return { ok: false, latencyMs, reason: "result is not a block" };
+    if (relay.blockNumber !== blockNumber || relay.blockHash.toLowerCase() !== blockHash.toLowerCase()) {
+      return { ok: false, latencyMs, reason: "relay claims another block than the answer" };
+    }
+    const miner =
+      typeof block?.miner === "string" && isAddress(block.miner) ? getAddress(block.miner) : undefined;
+    return {
+      ok: true,
+      latencyMs,
+      block: {
+        blockNumber,
+        blockHash: blockHash as Hex,
+        relay,
+        signature,
+        digest,
+        ...(miner ? { miner } : {}),
+      },
+    };
+  }
+
+  /**
+   * Sends `method(params)` to `target` asking for a signed relay, and checks the answer: HTTP 200 within the
+   * timeout, a JSON-RPC result (an error is a failed probe), and a relay over exactly this request and this
+   * result, on the network's chain, recovering to the operator's registered signer.
+   */
+  async call(target: ProbeTarget, method: string, params: readonly unknown[]): Promise<SignedAnswer> {
     let url: URL;
     try {
       url = new URL(target.endpoint);
@@ -106,7 +154,7 @@ export class Prober {
     const checked = await this.check(target, method, params, text, headers);
     return "reason" in checked
       ? { ok: false, latencyMs, reason: checked.reason }
-      : { ok: true, latencyMs, block: checked };
+      : { ok: true, latencyMs, ...checked };
   }
 
   /** Closes the pools of endpoints not in `keep` (operators that left). */
@@ -154,7 +202,7 @@ export class Prober {
     params: readonly unknown[],
     text: string,
     headers: Record<string, string | string[] | undefined>,
-  ): Promise<SignedBlock | { reason: string }> {
+  ): Promise<{ result: unknown; relay: Relay; signature: Hex; digest: Hex } | { reason: string }> {
     let response: { result?: unknown; error?: unknown };
     try {
       response = JSON.parse(text) as { result?: unknown; error?: unknown };
@@ -166,10 +214,7 @@ export class Prober {
     if ("error" in response && response.error !== undefined) {
       return { reason: `JSON-RPC error: ${JSON.stringify(response.error).slice(0, 200)}` };
     }
-    const result = response.result as Record<string, unknown> | null | undefined;
-    const blockNumber = result && typeof result === "object" ? fromQuantity(result.number) : undefined;
-    const blockHash = result && typeof result === "object" ? result.hash : undefined;
-    if (blockNumber === undefined || !isHash32(blockHash)) return { reason: "result is not a block" };
+    if (!("result" in response)) return { reason: "answer is not a JSON-RPC response" };
     const relayHeader = header(headers, "din-relay");
     const signature = header(headers, "din-signature");
     if (!relayHeader || !signature) {
@@ -187,9 +232,6 @@ export class Prober {
     if (relay.responseHash !== hashResponse({ result: response.result })) {
       return { reason: "relay is not about the answer received" };
     }
-    if (relay.blockNumber !== blockNumber || relay.blockHash.toLowerCase() !== blockHash.toLowerCase()) {
-      return { reason: "relay claims another block than the answer" };
-    }
     const digest = relayDigest(relay, this.options.ledgerChainId, this.options.slasher);
     let signer: Address;
     try {
@@ -200,7 +242,7 @@ export class Prober {
     if (signer !== getAddress(target.signer)) {
       return { reason: `relay signed by ${signer}, not the registered signer ${target.signer}` };
     }
-    return { blockNumber, blockHash: blockHash as Hex, relay, signature: signature as Hex, digest };
+    return { result: response.result, relay, signature: signature as Hex, digest };
   }
 }
 
@@ -209,30 +251,10 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The relay of a `din-relay` header (bigints as decimal strings), or undefined when malformed. */
+/** The relay of a `din-relay` header (numbers as decimal strings), or undefined when malformed. */
 export function parseRelay(text: string): Relay | undefined {
   try {
-    const raw = JSON.parse(text) as Record<string, unknown>;
-    const hash = (v: unknown) => typeof v === "string" && /^0x[0-9a-fA-F]{64}$/.test(v);
-    const uint = (v: unknown) => typeof v === "string" && /^[0-9]{1,78}$/.test(v);
-    if (
-      !uint(raw.chainId) ||
-      !hash(raw.requestHash) ||
-      !hash(raw.responseHash) ||
-      !uint(raw.blockNumber) ||
-      !hash(raw.blockHash) ||
-      !uint(raw.servedAt)
-    ) {
-      return undefined;
-    }
-    return {
-      chainId: BigInt(raw.chainId as string),
-      requestHash: raw.requestHash as Hex,
-      responseHash: raw.responseHash as Hex,
-      blockNumber: BigInt(raw.blockNumber as string),
-      blockHash: raw.blockHash as Hex,
-      servedAt: BigInt(raw.servedAt as string),
-    };
+    return relayFromJson(JSON.parse(text) as RelayJson);
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Address, getAddress, type Hex } from "viem";
+import type { RelayJson } from "../ledger/din/relay.js";
 import type { EpochMeasurements } from "./measurements.js";
 
 /** One fraud proof this watcher submitted. */
@@ -17,6 +18,29 @@ export type FraudRecord = {
   /** "proven" on-chain at once, or "attested" (queued behind the veto window). */
   kind: "proven" | "attested";
   transaction: Hex;
+};
+
+/**
+ * A signed answer to a deterministic call that contradicted what most operators answered: evidence anyone
+ * can re-check against an archive node (the request is `method(params)`, the relay recovers to the
+ * operator's registered signer).
+ */
+export type ContradictionRecord = {
+  operator: Address;
+  networkId: number;
+  method: string;
+  params: unknown[];
+  /** What the operator answered (and signed). */
+  result: unknown;
+  relay: RelayJson;
+  signature: Hex;
+  /** responseHash of the answer most operators gave. */
+  majorityResponseHash: Hex;
+  /** Operators that gave the majority answer, of those that answered. */
+  agreeing: number;
+  answered: number;
+  /** ISO time of the probe. */
+  at: string;
 };
 
 /** The persisted state. */
@@ -38,6 +62,8 @@ export type WatcherState = {
   usedRelays: Hex[];
   /** Fraud proofs submitted (most recent last; bounded). */
   fraudProofs: FraudRecord[];
+  /** Contradicted answers to deterministic calls (most recent last; bounded). */
+  contradictions: ContradictionRecord[];
 };
 
 /** How many used relays and fraud records are kept: old relays cannot be proven anyway (256 blocks). */
@@ -56,6 +82,7 @@ export function emptyState(watcher: Address, registry: Address, ledgerChainId: n
     slashCursor: "0",
     usedRelays: [],
     fraudProofs: [],
+    contradictions: [],
   };
 }
 
@@ -108,6 +135,8 @@ export function loadState(
     slashCursor: typeof raw.slashCursor === "string" ? raw.slashCursor : "0",
     usedRelays: Array.isArray(raw.usedRelays) ? raw.usedRelays : [],
     fraudProofs: Array.isArray(raw.fraudProofs) ? raw.fraudProofs : [],
+    // Absent from state files written before watchers cross-checked calls.
+    contradictions: Array.isArray(raw.contradictions) ? raw.contradictions : [],
   };
 }
 
@@ -135,9 +164,17 @@ export function relayUsed(state: WatcherState, digest: Hex): boolean {
 
 /** Records a submitted fraud proof (bounded). */
 export function recordFraud(state: WatcherState, record: FraudRecord): void {
-  state.fraudProofs.push(record);
-  if (state.fraudProofs.length > MAX_REMEMBERED)
-    state.fraudProofs.splice(0, state.fraudProofs.length - MAX_REMEMBERED);
+  pushBounded(state.fraudProofs, record);
+}
+
+/** Records a contradicted answer (bounded). */
+export function recordContradiction(state: WatcherState, record: ContradictionRecord): void {
+  pushBounded(state.contradictions, record);
+}
+
+function pushBounded<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > MAX_REMEMBERED) list.splice(0, list.length - MAX_REMEMBERED);
 }
 
 /** The measurements of (network, epoch), created when missing. */

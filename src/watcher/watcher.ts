@@ -40,17 +40,26 @@ import {
 } from "../ledger/din/directory.js";
 import { finalizeEpoch, type OperatorMetrics, sortMetrics } from "../ledger/din/epochs.js";
 import { GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
-import type { Relay } from "../ledger/din/relay.js";
-import { agreedHead, type BlockAnswer, canonicalByHeight } from "./canonical.js";
-import { epochMetrics, type ProbeOutcome, recordProbe, toOperatorMetrics } from "./measurements.js";
-import { type ProbeResult, Prober, type ProbeTarget } from "./probe.js";
+import { type Relay, relayToJson } from "../ledger/din/relay.js";
+import { toQuantity } from "../rpc/blockTag.js";
 import {
+  agreedHead,
+  type BlockAnswer,
+  canonicalByHeight,
+  type MajorityVerdict,
+  majorityOf,
+} from "./canonical.js";
+import { epochMetrics, type ProbeOutcome, recordProbe, toOperatorMetrics } from "./measurements.js";
+import { type ProbeResult, Prober, type ProbeTarget, type SignedAnswer } from "./probe.js";
+import {
+  type ContradictionRecord,
   dropEpoch,
   epochEntry,
   type FraudRecord,
   lastPosted,
   loadState,
   markPosted,
+  recordContradiction,
   recordFraud,
   relayUsed,
   rememberRelay,
@@ -103,6 +112,8 @@ export type WatcherSnapshot = {
   /** networkId → last posted epoch. */
   lastPosted: Record<string, string>;
   fraudProofs: FraudRecord[];
+  /** Signed answers to deterministic calls that contradicted most operators (most recent last). */
+  contradictions: ContradictionRecord[];
 };
 
 /** A running watcher. */
@@ -196,6 +207,8 @@ class WatcherLoop {
   private readonly operators = new Map<number, DirectoryOperator[]>();
   private readonly heads = new Map<string, bigint>();
   private readonly agreed = new Map<number, bigint>();
+  /** networkId → the account whose balance is cross-checked (the head block's beneficiary, as most report it). */
+  private readonly stateAccounts = new Map<number, Address>();
   private readonly lastErrors = new Map<string, string>();
   private readonly evidence: Evidence[] = [];
   private readonly recentlyAccused = new Map<string, number>();
@@ -309,6 +322,7 @@ class WatcherLoop {
       }),
       lastPosted: { ...this.state.lastPosted },
       fraudProofs: [...this.state.fraudProofs],
+      contradictions: [...this.state.contradictions],
     };
   }
 
@@ -434,6 +448,14 @@ class WatcherLoop {
       const depth = BigInt(Math.floor(Math.random() * Math.min(sampleDepth, Number(head - 2n))));
       height = head - 2n - depth;
     }
+    // A deterministic call at the sampled height: every honest operator returns the same state there.
+    const stateCall =
+      height === undefined
+        ? undefined
+        : {
+            method: "eth_getBalance",
+            params: [this.stateAccounts.get(network.id) ?? this.address, toQuantity(height)] as const,
+          };
     const results = await Promise.all(
       operators.map(async (operator, index) => {
         if (spacingMs > 0) await delay((firstSlot + index) * spacingMs);
@@ -448,11 +470,12 @@ class WatcherLoop {
         const knownHead = this.heads.get(`${network.id}:${operator.address}`);
         // A lagging operator is not asked for blocks it has not reached: its lag is measured, not counted twice.
         const askSample = height !== undefined && (knownHead === undefined || knownHead >= height);
-        const [latest, sample] = await Promise.all([
+        const [latest, sample, state] = await Promise.all([
           this.prober.probe(target),
           askSample ? this.prober.probe(target, height) : Promise.resolve(undefined),
+          askSample && stateCall ? this.prober.call(target, stateCall.method, stateCall.params) : undefined,
         ]);
-        return { operator, latest, sample, epoch };
+        return { operator, latest, sample, state, epoch };
       }),
     );
 
@@ -474,6 +497,17 @@ class WatcherLoop {
     }
     const agreed = agreedHead(heads);
     if (agreed !== undefined) this.agreed.set(network.id, agreed);
+    const miner = majorityOf(
+      results.flatMap(({ operator, latest }) =>
+        latest.ok && latest.block.miner ? [{ operator: operator.address, value: latest.block.miner }] : [],
+      ),
+    ).value;
+    if (miner !== undefined) this.stateAccounts.set(network.id, miner as Address);
+    const stateVerdict = majorityOf(
+      results.flatMap(({ operator, state }) =>
+        state?.ok ? [{ operator: operator.address, value: state.relay.responseHash }] : [],
+      ),
+    );
 
     const wrong = new Map<string, { blockNumber: bigint; canonical: Hex }>();
     for (const verdict of canonicalByHeight(answers)) {
@@ -486,13 +520,18 @@ class WatcherLoop {
       }
     }
 
-    for (const { operator, latest, sample, epoch } of results) {
+    for (const { operator, latest, sample, state, epoch } of results) {
       const entry = epochEntry(this.state, network.id, epoch);
       const key = `${network.id}:${operator.address}`;
       let outcome: ProbeOutcome;
       let failure: string | undefined;
       if (!latest.ok) failure = latest.reason;
       else if (sample && !sample.ok) failure = `block ${height}: ${sample.reason}`;
+      else if (state && !state.ok) failure = `${describeCall(stateCall)}: ${state.reason}`;
+      if (state?.ok && stateCall && stateVerdict.contradictors.includes(operator.address)) {
+        failure = `${describeCall(stateCall)}: answer contradicts ${stateVerdict.answered - stateVerdict.contradictors.length} of ${stateVerdict.answered} operators`;
+        this.contradicted(operator, network, stateCall, state, stateVerdict);
+      }
       for (const { result } of signed.get(operator.address) ?? []) {
         const contradiction = wrong.get(`${operator.address}:${result.block.blockNumber}`);
         if (!contradiction) continue;
@@ -513,6 +552,37 @@ class WatcherLoop {
       }
       recordProbe(entry, operator.address, outcome);
     }
+  }
+
+  /**
+   * Keeps a signed answer to a deterministic call that contradicts most operators. The probe already
+   * failed (wrong data counts against availability, so the SLA punishes it); the relay is kept as evidence
+   * for anyone to re-check against an archive node, since the ledger cannot verify state by itself.
+   */
+  private contradicted(
+    operator: DirectoryOperator,
+    network: DinNetwork,
+    call: { method: string; params: readonly unknown[] },
+    answer: SignedAnswer & { ok: true },
+    verdict: MajorityVerdict,
+  ): void {
+    recordContradiction(this.state, {
+      operator: operator.address,
+      networkId: network.id,
+      method: call.method,
+      params: [...call.params],
+      result: answer.result,
+      relay: relayToJson(answer.relay),
+      signature: answer.signature,
+      majorityResponseHash: verdict.value as Hex,
+      agreeing: verdict.answered - verdict.contradictors.length,
+      answered: verdict.answered,
+      at: new Date().toISOString(),
+    });
+    this.log.warn(
+      { operator: operator.address, network: network.name, method: call.method, params: call.params },
+      "operator signed an answer that contradicts the other operators",
+    );
   }
 
   /** Queues a signed contradiction as evidence, once per relay and not against an operator already jailed for it. */
@@ -964,4 +1034,9 @@ class WatcherLoop {
     this.transactions = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A call as a person reads it: `eth_getBalance(0x…, 0x1f)`. */
+function describeCall(call: { method: string; params: readonly unknown[] } | undefined): string {
+  return call ? `${call.method}(${call.params.map((p) => String(p)).join(", ")})` : "call";
 }

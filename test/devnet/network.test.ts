@@ -335,9 +335,9 @@ function expectedMagnitude(before: bigint, executed: SlashRecord[]): bigint {
 async function relaysServed(controlUrl: string | undefined): Promise<number> {
   if (!controlUrl) return 0;
   const response = await fetch(`${controlUrl}/stats`);
-  // eth_getBalance comes only from client load (watchers and head polls never ask it).
-  const stats = (await response.json()) as { byMethod: Record<string, number> };
-  return stats.byMethod.eth_getBalance ?? 0;
+  // The gateway's eth_getBalance calls are client load (its head polls never ask it; watchers do, as probes).
+  const stats = (await response.json()) as { byCaller: Record<string, Record<string, number>> };
+  return stats.byCaller.gateway?.eth_getBalance ?? 0;
 }
 
 /** Client load through the gateway (several reads per second per network) until stopped; records errors. */

@@ -1,6 +1,6 @@
 import type { Hex } from "viem";
 import { describe, expect, it } from "vitest";
-import { agreedHead, canonicalAt, canonicalByHeight } from "../../src/watcher/canonical.js";
+import { agreedHead, canonicalAt, canonicalByHeight, majorityOf } from "../../src/watcher/canonical.js";
 
 const A = "0x000000000000000000000000000000000000000A";
 const B = "0x000000000000000000000000000000000000000B";
@@ -85,5 +85,26 @@ describe("canonical block hashes", () => {
     expect(agreedHead([90n, 100n])).toBe(90n);
     expect(agreedHead([42n])).toBe(42n);
     expect(agreedHead([])).toBeUndefined();
+  });
+
+  it("names the operators whose answer to a call differs from what a strict majority answered", () => {
+    const verdict = majorityOf([
+      { operator: A, value: "0x1" },
+      { operator: B, value: "0x1" },
+      { operator: C, value: "0x2" },
+      { operator: A, value: "0x2" },
+    ]);
+    expect(verdict).toEqual({ value: "0x1", contradictors: [C], answered: 3 });
+    expect(
+      majorityOf([
+        { operator: A, value: "0x1" },
+        { operator: B, value: "0x2" },
+      ]),
+    ).toEqual({
+      value: undefined,
+      contradictors: [],
+      answered: 2,
+    });
+    expect(majorityOf([])).toEqual({ value: undefined, contradictors: [], answered: 0 });
   });
 });

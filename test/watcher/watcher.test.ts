@@ -4,12 +4,14 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Address } from "viem";
+import { type Address, type Hex, recoverAddress } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HARDHAT_DEFAULT_MNEMONIC } from "../../src/devnet/chain.js";
 import { dinEpochsAbi, dinSlasherAbi } from "../../src/ledger/artifacts/index.js";
+import { hashRequest, hashResponse, relayDigest, relayFromJson } from "../../src/ledger/din/relay.js";
 import { type OperatorNode, startOperatorNode } from "../../src/operator/proxy.js";
+import { toQuantity } from "../../src/rpc/blockTag.js";
 import type { WatcherState } from "../../src/watcher/state.js";
 import { startWatcher, type Watcher, type WatcherOptions } from "../../src/watcher/watcher.js";
 import { type DinFixture, deployDinFixture, ETHEREUM, WAD, WATCHER_SET } from "../din/fixture.js";
@@ -204,5 +206,40 @@ describe("watcher", () => {
       () => w.snapshot().lastPosted[String(ETHEREUM)] === (epoch + 1n).toString() || undefined,
     );
     expect((await reports(ETHEREUM, epoch + 1n)).filter((r) => r.args.watcher === w.address)).toHaveLength(1);
+  });
+
+  it("fails the probes of an operator whose signed balances contradict the others, and keeps them as evidence", async () => {
+    const w = watcher as Watcher;
+    const corrupt = f.operators[healthyA] as Address;
+    for (const node of nodes) await node.setChaos({ mode: "ok" });
+    await nodes[healthyA]?.setChaos({ mode: "corrupt" });
+    const record = await waitFor("a contradicted balance", () =>
+      w.snapshot().contradictions.find((c) => c.operator === corrupt),
+    );
+    await nodes[healthyA]?.setChaos({ mode: "ok" });
+    // Anyone can re-check it: the relay is about this request and recovers to the operator's signer.
+    expect(record.method).toBe("eth_getBalance");
+    expect(record.agreeing).toBe(2);
+    expect(record.answered).toBe(3);
+    const relay = relayFromJson(record.relay);
+    expect(relay.requestHash).toBe(hashRequest(record.method, record.params));
+    expect(relay.responseHash).toBe(hashResponse({ result: record.result }));
+    expect(relay.responseHash).not.toBe(record.majorityResponseHash);
+    const signer = await recoverAddress({
+      hash: relayDigest(relay, f.ledger.chain.id, f.addresses.slasher),
+      signature: record.signature,
+    });
+    expect(signer).toBe(f.signers.get(corrupt)?.address);
+    // The real balance at that height is what the others signed.
+    const [account, height] = record.params as [Address, Hex];
+    const real = await f.ledger.public.getBalance({ address: account, blockNumber: BigInt(height) });
+    expect(BigInt(record.result as Hex)).not.toBe(real);
+    expect(hashResponse({ result: toQuantity(real) })).toBe(record.majorityResponseHash);
+    // The probe failed (availability falls, so the SLA judges it); no block hash was wrong, so no fraud proof.
+    const measured = operatorsOf(w).find((o) => o.operator === corrupt);
+    expect(measured?.ok).toBeLessThan(measured?.probes ?? 0);
+    expect(w.snapshot().fraudProofs.filter((p) => p.operator === corrupt)).toEqual([]);
+    const saved = JSON.parse(readFileSync(options.stateFile, "utf8")) as WatcherState;
+    expect(saved.contradictions.some((c) => c.operator === corrupt)).toBe(true);
   });
 });

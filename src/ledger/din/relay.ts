@@ -18,6 +18,43 @@ export type Relay = {
   servedAt: bigint;
 };
 
+/** A relay with its numbers as decimal strings, as it travels in a `din-relay` header and is kept in JSON. */
+export type RelayJson = { [K in keyof Relay]: Relay[K] extends bigint ? string : Relay[K] };
+
+/** The JSON form of a relay. */
+export function relayToJson(relay: Relay): RelayJson {
+  return {
+    chainId: relay.chainId.toString(),
+    requestHash: relay.requestHash,
+    responseHash: relay.responseHash,
+    blockNumber: relay.blockNumber.toString(),
+    blockHash: relay.blockHash,
+    servedAt: relay.servedAt.toString(),
+  };
+}
+
+const hex32 = /^0x[0-9a-fA-F]{64}$/;
+
+/** Revives a relay from its JSON form; throws on anything malformed. */
+export function relayFromJson(json: RelayJson): Relay {
+  const { chainId, requestHash, responseHash, blockNumber, blockHash, servedAt } = json ?? {};
+  for (const hash of [requestHash, responseHash, blockHash]) {
+    if (typeof hash !== "string" || !hex32.test(hash)) throw new Error("malformed relay hash");
+  }
+  const int = (value: unknown) => {
+    if (typeof value !== "string" || !/^\d{1,78}$/.test(value)) throw new Error("malformed relay number");
+    return BigInt(value);
+  };
+  return {
+    chainId: int(chainId),
+    requestHash,
+    responseHash,
+    blockNumber: int(blockNumber),
+    blockHash,
+    servedAt: int(servedAt),
+  };
+}
+
 /** The EIP-712 types of a relay. */
 export const relayTypes = {
   Relay: [
