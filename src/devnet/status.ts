@@ -3,7 +3,12 @@
 // the epoch history.
 import { type Address, formatUnits, getAddress, type PublicClient } from "viem";
 import type { HealthReport } from "../gateway/server.js";
-import { dinEpochsAbi, dinSlasherAbi, rewardsCoordinatorAbi } from "../ledger/artifacts/index.js";
+import {
+  delegationManagerAbi,
+  dinEpochsAbi,
+  dinSlasherAbi,
+  rewardsCoordinatorAbi,
+} from "../ledger/artifacts/index.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import {
   connectLedger,
@@ -30,13 +35,17 @@ export type OperatorStatus = {
   address: string;
   cloud: string;
   region: string;
-  /** Health as the gateway sees it (`absent` when the gateway does not route to it). */
+  /**
+   * Health as the gateway sees it (`absent` when the gateway does not route to it, `jailed` while the
+   * ledger jails it).
+   */
   health: string;
   lagBlocks: number | null;
   reasons: string[];
-  /** Allocated stake in the network's operator set (token units, decimal). */
+  /** Stake delegated to it (its own and its stakers'), over every strategy, token units (decimal). */
+  stake: string;
+  /** The part of it allocated to the network's operator set: what the network can slash. */
   allocated: string;
-  /** Stake delegated to it (own and stakers'), token units. */
   jailed: boolean;
   jailedUntil: string;
   lastEpoch: Judgment | null;
@@ -157,7 +166,8 @@ async function ledgerStatus(
   for (const network of report.networks) {
     const din = deployment.networks.find((n) => n.name === network.name);
     const registered = din ? await readOperators(client, a, din.id, slashes) : [];
-    const operators = registered.map((operator): OperatorStatus => {
+    const delegated = await Promise.all(registered.map((o) => delegatedStake(client, a, o.address)));
+    const operators = registered.map((operator, i): OperatorStatus => {
       const local = state.operators.find((o) => o.address && getAddress(o.address) === operator.address);
       const upstream = network.upstreams.find(
         (u) => (u as { address?: string }).address === operator.address,
@@ -171,9 +181,11 @@ async function ledgerStatus(
         address: operator.address,
         cloud: operator.cloud,
         region: operator.region,
-        health: upstream?.health ?? "absent",
-        lagBlocks: upstream?.lagBlocks ?? null,
-        reasons: upstream?.reasons ?? [],
+        // The gateway neither routes to nor polls a jailed operator: its last health there is stale.
+        health: operator.jailed ? "jailed" : (upstream?.health ?? "absent"),
+        lagBlocks: operator.jailed ? null : (upstream?.lagBlocks ?? null),
+        reasons: operator.jailed ? ["jailed on the ledger: no traffic"] : (upstream?.reasons ?? []),
+        stake: tokens(delegated[i] ?? 0n),
         allocated: tokens(operator.allocatedStake),
         jailed: operator.jailed,
         jailedUntil: operator.jailedUntil.toString(),
@@ -203,6 +215,7 @@ async function ledgerStatus(
         health: "absent",
         lagBlocks: null,
         reasons: ["not registered on the ledger: ejected after repeated slashes (register again to rejoin)"],
+        stake: tokens(await delegatedStake(client, a, address)),
         allocated: "0",
         jailed: false,
         jailedUntil: "0",
@@ -277,14 +290,14 @@ export function formatStatus(report: StatusReport): string {
     );
     if (network.operators.length > 0) {
       lines.push(
-        `  ${"operator".padEnd(32)} ${"cloud".padEnd(10)} ${"region".padEnd(13)} ${"health".padEnd(9)} ${"lag".padEnd(4)} ${"stake".padEnd(8)} ${"last epoch avail/p50/lag".padEnd(26)} ${"rewards".padEnd(10)} slashes q/v/x  jailed`,
+        `  ${"operator".padEnd(32)} ${"cloud".padEnd(10)} ${"region".padEnd(13)} ${"health".padEnd(9)} ${"lag".padEnd(4)} ${"stake".padEnd(8)} ${"alloc".padEnd(8)} ${"last epoch avail/p50/lag".padEnd(26)} ${"rewards".padEnd(10)} slashes q/v/x  jailed`,
       );
       for (const o of network.operators) {
         const last = o.lastEpoch
           ? `#${o.lastEpoch.epoch} ${pct(o.lastEpoch.availabilityBps)}/${o.lastEpoch.p50LatencyMs}ms/${o.lastEpoch.lagBlocks}`
           : "-";
         lines.push(
-          `  ${o.id.padEnd(32)} ${o.cloud.padEnd(10)} ${o.region.padEnd(13)} ${o.health.padEnd(9)} ${String(o.lagBlocks ?? "-").padEnd(4)} ${Number(o.allocated).toFixed(2).padEnd(8)} ${last.padEnd(26)} ${Number(o.rewards).toFixed(4).padEnd(10)} ${`${o.slashes.queued}/${o.slashes.vetoed}/${o.slashes.executed}`.padEnd(14)} ${o.jailed ? `until block ${o.jailedUntil}` : "no"}${o.reasons.length > 0 ? `  (${o.reasons.join("; ")})` : ""}`,
+          `  ${o.id.padEnd(32)} ${o.cloud.padEnd(10)} ${o.region.padEnd(13)} ${o.health.padEnd(9)} ${String(o.lagBlocks ?? "-").padEnd(4)} ${Number(o.stake).toFixed(2).padEnd(8)} ${Number(o.allocated).toFixed(2).padEnd(8)} ${last.padEnd(26)} ${Number(o.rewards).toFixed(4).padEnd(10)} ${`${o.slashes.queued}/${o.slashes.vetoed}/${o.slashes.executed}`.padEnd(14)} ${o.jailed ? `until block ${o.jailedUntil}` : "no"}${o.reasons.length > 0 ? `  (${o.reasons.join("; ")})` : ""}`,
         );
       }
       continue;
@@ -328,4 +341,19 @@ export function formatStatus(report: StatusReport): string {
     }
   }
   return lines.join("\n");
+}
+
+/** Shares delegated to `operator` (its own and its stakers'), summed over the deployment's strategies. */
+async function delegatedStake(
+  client: PublicClient,
+  a: DinDeployment["addresses"],
+  operator: Address,
+): Promise<bigint> {
+  const shares = await client.readContract({
+    address: a.delegationManager,
+    abi: delegationManagerAbi,
+    functionName: "getOperatorShares",
+    args: [operator, a.strategies],
+  });
+  return shares.reduce((sum, s) => sum + s, 0n);
 }

@@ -173,8 +173,22 @@ describe("din up", () => {
         : undefined;
     });
     expect(status.status).toBe("degraded");
+    // The ledger's side: each registered operator's delegated stake, the part the network can slash, jail.
+    const operators = status.networks[0].operators as Array<{
+      address: string;
+      stake: string;
+      allocated: string;
+      jailed: boolean;
+    }>;
+    expect(operators).toHaveLength(5);
+    for (const o of operators) {
+      expect(Number(o.allocated)).toBeGreaterThan(0);
+      expect(Number(o.stake)).toBeGreaterThanOrEqual(Number(o.allocated));
+      expect(o.jailed).toBe(false);
+    }
     const { stdout: table } = await run(process.execPath, [bin, "status", "--data-dir", dataDir]);
     expect(table).toMatch(/ethereum-aws-us-east-1 +aws +us-east-1 +unhealthy/);
+    expect(table).toMatch(/ stake +alloc +last epoch/);
   });
 
   it("refuses a second din up on the same data dir with a clear message", async () => {
