@@ -63,7 +63,7 @@ describe("checkSignedReply", () => {
     const verdict = await check(await signedReply(impostor));
     expect(verdict).toMatchObject({
       ok: false,
-      reason: `signed by ${impostor.address}, not by the registered signer ${signer.address}`,
+      reason: `relay signed by ${impostor.address}, not the registered signer ${signer.address}`,
     });
   });
 
@@ -73,15 +73,29 @@ describe("checkSignedReply", () => {
       ...reply,
       body: { jsonrpc: "2.0", id: 1, result: { ...block, hash: `0x${"cd".repeat(32)}` } },
     };
-    expect(await check(altered)).toMatchObject({ ok: false, reason: "relay is about another response" });
+    expect(await check(altered)).toMatchObject({
+      ok: false,
+      reason: "relay is not about the answer received",
+    });
     expect(await check(reply, { ...request, params: ["0x6", false] })).toMatchObject({
       ok: false,
-      reason: "relay is about another request",
+      reason: "relay is not about the request sent",
     });
     expect(await check(reply, { ...request, chainId: 1 })).toMatchObject({
       ok: false,
-      reason: "relay names chain 137",
+      reason: "relay names chain 137, not 1",
     });
+  });
+
+  it("refuses a malleated signature (upper-half s), as the DinSlasher would", async () => {
+    const reply = await signedReply();
+    const signature = reply.signed?.signature as string;
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const s = BigInt(`0x${signature.slice(66, 130)}`);
+    const v = signature.endsWith("1b") ? "1c" : "1b";
+    const malleated = `${signature.slice(0, 66)}${(n - s).toString(16).padStart(64, "0")}${v}`;
+    const verdict = await check({ ...reply, signed: { ...reply.signed!, signature: malleated } });
+    expect(verdict).toMatchObject({ ok: false, reason: expect.stringMatching(/upper half/) });
   });
 
   it("refuses a reply without a signature, saying why the operator gave none", async () => {

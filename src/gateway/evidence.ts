@@ -6,16 +6,8 @@
  */
 import { appendFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import { type Address, type Hex, recoverAddress } from "viem";
-import {
-  hashRequest,
-  hashResponse,
-  type Relay,
-  type RelayJson,
-  relayDigest,
-  relayFromJson,
-  relayToJson,
-} from "../ledger/din/relay.js";
+import type { Address, Hex } from "viem";
+import { type Relay, type RelayJson, relayFromJson, relayToJson, verifyRelay } from "../ledger/din/relay.js";
 import type { UpstreamReply } from "./upstream.js";
 
 /** A relay an operator signed, as the gateway verified it. */
@@ -95,33 +87,26 @@ export async function checkSignedReply(
   } catch {
     return { ok: false, reason: "malformed din-relay header", signature };
   }
-  const fail = (reason: string): RelayCheck => ({ ok: false, reason, relay: relayJson, signature });
-  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return fail("malformed din-signature header");
-  if (relay.chainId !== BigInt(request.chainId)) return fail(`relay names chain ${relay.chainId}`);
-  if (relay.requestHash !== hashRequest(request.method, request.params)) {
-    return fail("relay is about another request");
-  }
   const body = reply.body as { result?: unknown; error?: unknown } | undefined;
-  const response = body && "error" in body ? { error: body.error } : { result: body?.result };
-  if (relay.responseHash !== hashResponse(response)) return fail("relay is about another response");
-  let recovered: Address;
-  try {
-    recovered = await recoverAddress({
-      hash: relayDigest(relay, options.ledgerChainId, options.slasher),
-      signature: signature as Hex,
-    });
-  } catch {
-    return fail("signature does not recover");
-  }
-  if (recovered !== operator.signer) {
-    return fail(`signed by ${recovered}, not by the registered signer ${operator.signer}`);
-  }
+  const verdict = verifyRelay(
+    relay,
+    signature,
+    {
+      method: request.method,
+      params: request.params,
+      response: body && "error" in body ? { error: body.error } : { result: body?.result },
+      chainId: BigInt(request.chainId),
+      signer: operator.signer,
+    },
+    options,
+  );
+  if (!verdict.ok) return { ok: false, reason: verdict.reason, relay: relayJson, signature };
   return {
     ok: true,
     relay: {
       upstream: operator.upstream,
       operator: operator.address,
-      signer: recovered,
+      signer: operator.signer,
       relay,
       signature: signature as Hex,
     },

@@ -2,7 +2,7 @@
 // the EIP-712 Relay {chainId, requestHash, responseHash, blockNumber, blockHash, servedAt} — with its
 // registered signing key. Anyone can re-check it, and a signed wrong block hash slashes on the ledger.
 import type { Address, Hex, LocalAccount } from "viem";
-import { hashRequest, hashResponse, type Relay, signRelay } from "../ledger/din/relay.js";
+import { hashRequest, hashResponse, type Relay, relayToJson, signRelay } from "../ledger/din/relay.js";
 import { fromQuantity } from "../rpc/blockTag.js";
 
 export interface RelaySignerOptions {
@@ -59,9 +59,7 @@ export async function signServedRelay(
     headers: {
       "din-operator": options.account.address,
       "din-signature": signature,
-      "din-relay": JSON.stringify(relay, (_key, value) =>
-        typeof value === "bigint" ? value.toString() : value,
-      ),
+      "din-relay": JSON.stringify(relayToJson(relay)),
     },
   };
 }

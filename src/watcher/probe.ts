@@ -4,16 +4,9 @@
 // is kept: if it contradicts the other operators it is evidence.
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
-import { type Address, getAddress, type Hex, isAddress, recoverAddress } from "viem";
+import { type Address, getAddress, type Hex, isAddress } from "viem";
 import { ACCESS_TOKEN_HEADER, type AccessTokenCache } from "../ledger/din/auth.js";
-import {
-  hashRequest,
-  hashResponse,
-  type Relay,
-  type RelayJson,
-  relayDigest,
-  relayFromJson,
-} from "../ledger/din/relay.js";
+import { type Relay, type RelayJson, relayFromJson, verifyRelay } from "../ledger/din/relay.js";
 import { fromQuantity, isHash32, toQuantity } from "../rpc/blockTag.js";
 
 /** Who is probed, as the registry describes it. */
@@ -224,24 +217,20 @@ export class Prober {
     }
     const relay = parseRelay(relayHeader);
     if (!relay) return { reason: "malformed din-relay header" };
-    if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return { reason: "malformed din-signature header" };
-    if (relay.chainId !== target.chainId)
-      return { reason: `relay names chain ${relay.chainId}, not ${target.chainId}` };
-    if (relay.requestHash !== hashRequest(method, params))
-      return { reason: "relay is not about the request sent" };
-    if (relay.responseHash !== hashResponse({ result: response.result })) {
-      return { reason: "relay is not about the answer received" };
-    }
-    const digest = relayDigest(relay, this.options.ledgerChainId, this.options.slasher);
-    let signer: Address;
-    try {
-      signer = await recoverAddress({ hash: digest, signature: signature as Hex });
-    } catch {
-      return { reason: "relay signature does not recover" };
-    }
-    if (signer !== getAddress(target.signer)) {
-      return { reason: `relay signed by ${signer}, not the registered signer ${target.signer}` };
-    }
+    const verdict = verifyRelay(
+      relay,
+      signature,
+      {
+        method,
+        params,
+        response: { result: response.result },
+        chainId: target.chainId,
+        signer: target.signer,
+      },
+      this.options,
+    );
+    if (!verdict.ok) return { reason: verdict.reason };
+    const digest = verdict.digest;
     return { result: response.result, relay, signature: signature as Hex, digest };
   }
 }

@@ -1,8 +1,9 @@
 // Relays as evidence: the EIP-712 typed data an operator signs over what it served, and the hashes of the
 // request and the response (keccak256 of their canonical JSON: keys sorted, no whitespace).
 import type { Account, Address, Hex, LocalAccount, TypedDataDomain } from "viem";
-import { hashTypedData, keccak256, toHex } from "viem";
+import { getAddress, hashTypedData, keccak256, toHex } from "viem";
 import { canonicalJson } from "../../rpc/canonical.js";
+import { ecrecover } from "./ecrecover.js";
 
 /** What an operator signs (IDinSlasher.Relay). */
 export type Relay = {
@@ -110,4 +111,53 @@ export function signRelay(
     primaryType: "Relay",
     message: relay,
   });
+}
+
+/** What a relay must vouch for: the request sent, the answer received, on which chain, signed by whom. */
+export type RelayExpectation = {
+  method: string;
+  params: unknown;
+  /** The JSON-RPC answer received: its result, or its error. */
+  response: { result?: unknown; error?: unknown };
+  /** Chain id of the network served. */
+  chainId: bigint;
+  /** The operator's registered signing key. */
+  signer: Address;
+};
+
+/** The outcome of {@link verifyRelay}. */
+export type RelayVerdict = { ok: true; digest: Hex } | { ok: false; reason: string };
+
+/**
+ * Checks that `relay`, signed with `signature`, is about exactly `expected` (request, answer, chain) and was
+ * signed by `expected.signer` under the DinSlasher's EIP-712 domain — that is, evidence the ledger would
+ * accept. Pure; no I/O.
+ */
+export function verifyRelay(
+  relay: Relay,
+  signature: string,
+  expected: RelayExpectation,
+  domain: { ledgerChainId: number; slasher: Address },
+): RelayVerdict {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return { ok: false, reason: "malformed din-signature header" };
+  if (relay.chainId !== expected.chainId) {
+    return { ok: false, reason: `relay names chain ${relay.chainId}, not ${expected.chainId}` };
+  }
+  if (relay.requestHash !== hashRequest(expected.method, expected.params)) {
+    return { ok: false, reason: "relay is not about the request sent" };
+  }
+  if (relay.responseHash !== hashResponse(expected.response)) {
+    return { ok: false, reason: "relay is not about the answer received" };
+  }
+  const digest = relayDigest(relay, domain.ledgerChainId, domain.slasher);
+  let signer: Address;
+  try {
+    signer = ecrecover(digest, signature as Hex);
+  } catch (error) {
+    return { ok: false, reason: `relay signature refused: ${(error as Error).message}` };
+  }
+  if (signer !== getAddress(expected.signer)) {
+    return { ok: false, reason: `relay signed by ${signer}, not the registered signer ${expected.signer}` };
+  }
+  return { ok: true, digest };
 }
