@@ -10,6 +10,7 @@ import { registerGatewayCommand } from "../gateway/command.js";
 import { chaosModes } from "../operator/chaos.js";
 import { registerOperatorCommand } from "../operator/command.js";
 import { registerWatcherCommand } from "../watcher/command.js";
+import { registerFaucetCommand } from "./faucet.js";
 import { registerGuardianCommands } from "./guardian.js";
 import { registerKeysCommands } from "./keys.js";
 import { registerOperatorLedgerCommands } from "./operatorLedger.js";
@@ -94,6 +95,7 @@ registerStakeCommands(program);
 registerGuardianCommands(program);
 registerKeysCommands(program);
 registerWatcherCommand(program);
+registerFaucetCommand(program);
 
 program
   .command("chaos")

@@ -2,7 +2,7 @@
 // HTTP with a deployment file and a key file, `din operator status --json`, and a clear one-line refusal
 // of a second registration. Also the signing key's own refusals.
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -43,6 +43,7 @@ describe("din operator ledger commands", () => {
   let dir: string;
   let ledger: string[];
   let operator: Address;
+  let deployerKeyFile: string;
   const signer = privateKeyToAccount(devKey(19)).address;
 
   beforeAll(async () => {
@@ -71,6 +72,8 @@ describe("din operator ledger commands", () => {
     });
     await deployer.public.waitForTransactionReceipt({ hash });
     ledger = ["--rpc", chain.url, "--deployment", deploymentFile, "--key-file", keyFile];
+    deployerKeyFile = join(dir, "deployer.key");
+    writeFileSync(deployerKeyFile, `${devKey(0)}\n`, { mode: 0o600 });
   });
   afterAll(async () => {
     await chain?.close();
@@ -124,6 +127,37 @@ describe("din operator ledger commands", () => {
     expect(second.code).toBe(1);
     expect(second.stdout).toBe("");
     expect(second.stderr).toBe("error: already registered on ethereum\n");
+  });
+
+  it("funds a new key from the faucet, which can then stake; refuses to overwrite a key file", async () => {
+    const keyFile = join(dir, "newcomer.key");
+    const payer = [...ledger.slice(0, 4), "--key-file", deployerKeyFile];
+    const funded = await din(["faucet", ...payer, "--new-key", keyFile, "--stake", "7", "--json"]);
+    expect(funded.stderr).toBe("");
+    expect(funded.code).toBe(0);
+    const result = JSON.parse(funded.stdout);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const newcomer = loadSigningKey({ keyFile }).address;
+    expect(result).toMatchObject({ address: newcomer, eth: (10n * WAD).toString(), keyFile });
+    expect(result.tokens.map((t: { symbol: string }) => t.symbol).sort()).toEqual(["rETH", "stETH"]);
+    const deposit = await din([
+      "stake",
+      "deposit",
+      ...ledger.slice(0, 4),
+      "--key-file",
+      keyFile,
+      "--amount",
+      "7",
+      "--json",
+    ]);
+    expect(deposit.stderr).toBe("");
+    expect(deposit.code).toBe(0);
+
+    const again = await din(["faucet", ...payer, "--new-key", keyFile]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`error: ${keyFile} exists; the faucet writes only new key files\n`);
+    const nothing = await din(["faucet", ...payer]);
+    expect(nothing.stderr).toBe("error: name what to fund: --address <address> or --new-key <file>\n");
   });
 });
 
