@@ -69,9 +69,13 @@ export function registerFaucetCommand(program: Command): void {
         return { ...result, ...(keyFile ? { keyFile } : {}) };
       },
       (result) =>
-        result.keyFile
-          ? `wrote a new key to ${result.keyFile}\n${result.summary}\nnext: din operator register --key-file ${result.keyFile} … (docs/operators.md)`
-          : result.summary,
+        [
+          ...(result.keyFile ? [`wrote a new key to ${result.keyFile}`] : []),
+          result.summary,
+          ...(result.keyFile && result.eth > 0n
+            ? [`next: din operator register --key-file ${result.keyFile} … (docs/operators.md)`]
+            : []),
+        ].join("\n"),
     );
   });
 }

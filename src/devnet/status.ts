@@ -297,7 +297,7 @@ export function formatStatus(report: StatusReport): string {
           ? `#${o.lastEpoch.epoch} ${pct(o.lastEpoch.availabilityBps)}/${o.lastEpoch.p50LatencyMs}ms/${o.lastEpoch.lagBlocks}`
           : "-";
         lines.push(
-          `  ${o.id.padEnd(32)} ${o.cloud.padEnd(10)} ${o.region.padEnd(13)} ${o.health.padEnd(9)} ${String(o.lagBlocks ?? "-").padEnd(4)} ${Number(o.stake).toFixed(2).padEnd(8)} ${Number(o.allocated).toFixed(2).padEnd(8)} ${last.padEnd(26)} ${Number(o.rewards).toFixed(4).padEnd(10)} ${`${o.slashes.queued}/${o.slashes.vetoed}/${o.slashes.executed}`.padEnd(14)} ${o.jailed ? `until block ${o.jailedUntil}` : "no"}${o.reasons.length > 0 ? `  (${o.reasons.join("; ")})` : ""}`,
+          `  ${shortId(o.id).padEnd(32)} ${o.cloud.padEnd(10)} ${o.region.padEnd(13)} ${o.health.padEnd(9)} ${String(o.lagBlocks ?? "-").padEnd(4)} ${Number(o.stake).toFixed(2).padEnd(8)} ${Number(o.allocated).toFixed(2).padEnd(8)} ${last.padEnd(26)} ${Number(o.rewards).toFixed(4).padEnd(10)} ${`${o.slashes.queued}/${o.slashes.vetoed}/${o.slashes.executed}`.padEnd(14)} ${o.jailed ? `until block ${o.jailedUntil}` : "no"}${o.reasons.length > 0 ? `  (${o.reasons.join("; ")})` : ""}`,
         );
       }
       continue;
@@ -356,4 +356,9 @@ async function delegatedStake(
     args: [operator, a.strategies],
   });
   return shares.reduce((sum, s) => sum + s, 0n);
+}
+
+/** An operator's id for the table: ids of operators this devnet did not start are addresses, shortened. */
+function shortId(id: string): string {
+  return /^0x[0-9a-fA-F]{40}$/.test(id) ? `${id.slice(0, 10)}…${id.slice(-8)}` : id;
 }
