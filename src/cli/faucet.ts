@@ -19,7 +19,10 @@ import {
   withLedgerOptions,
 } from "./ledger.js";
 
-type FaucetFlags = LedgerFlags & { address?: Address; newKey?: string; eth: bigint; stake: bigint };
+type FaucetFlags = LedgerFlags & { address?: Address; newKey?: string; eth?: bigint; stake?: bigint };
+
+/** What the faucet gives when not told (token units). */
+const defaults = { eth: "10", stake: "100" } as const;
 
 /** Adds `din faucet` to the program. */
 export function registerFaucetCommand(program: Command): void {
@@ -29,12 +32,11 @@ export function registerFaucetCommand(program: Command): void {
       .description("send ETH and stake tokens to a key of your own on a local network (devnet ledger only)")
       .option("--address <address>", "the address to fund", parseAddress)
       .option("--new-key <file>", "write a new private key to this file (mode 600) and fund its address")
-      .option("--eth <amount>", "ETH for gas", parseAmount, parseEther("10"))
+      .option("--eth <amount>", `ETH for gas (default: ${defaults.eth})`, parseAmount)
       .option(
         "--stake <amount>",
-        "tokens of each strategy (stETH, rETH) to mint",
+        `tokens of each strategy (stETH, rETH) to mint (default: ${defaults.stake})`,
         parseAmount,
-        parseEther("100"),
       )
       .addHelpText(
         "after",
@@ -65,12 +67,15 @@ export function registerFaucetCommand(program: Command): void {
           keyFile = flags.newKey;
           address = privateKeyToAccount(key).address;
         }
-        const result = await fund(actor, address as Address, { eth: flags.eth, stake: flags.stake });
+        const result = await fund(actor, address as Address, {
+          eth: flags.eth ?? parseEther(defaults.eth),
+          stake: flags.stake ?? parseEther(defaults.stake),
+        });
         return { ...result, ...(keyFile ? { keyFile } : {}) };
       },
       (result) =>
         [
-          ...(result.keyFile ? [`wrote a new key to ${result.keyFile}`] : []),
+          ...(result.keyFile ? [`wrote a new key to ${result.keyFile} (address ${result.address})`] : []),
           result.summary,
           ...(result.keyFile && result.eth > 0n
             ? [`next: din operator register --key-file ${result.keyFile} … (docs/operators.md)`]

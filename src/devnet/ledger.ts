@@ -159,7 +159,9 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
       networks,
       // Ejection after the third executed slash on a network, not the second: an outage that a newcomer
       // makes with `din chaos` easily spans two epochs, and should cost stake and a jail, not the seat.
-      params: { slash: { ...DEVNET_DIN_PARAMS.slash, ejectAfter: 3 } },
+      // A 60-block veto window (a minute at the default block time) leaves a person at a terminal the
+      // time to list queued slashes and veto one; the jail outlasts it, so an executed slash still jails.
+      params: { slash: { ...DEVNET_DIN_PARAMS.slash, ejectAfter: 3, vetoWindow: 60, jailCooldown: 90 } },
       out: deploymentFile,
     });
     const d = deployment.addresses;

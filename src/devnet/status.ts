@@ -1,6 +1,7 @@
 // `din status`: each operator of a running local network as the gateway sees it (health, head, lag) and as
 // the ledger records it (stake, last epoch's median measurements, rewards, slashes, jail); `--epochs` adds
 // the epoch history.
+import { join } from "node:path";
 import { type Address, formatUnits, getAddress, type PublicClient } from "viem";
 import type { HealthReport } from "../gateway/server.js";
 import {
@@ -52,6 +53,8 @@ export type OperatorStatus = {
   /** Fee-token rewards escrowed for it (operator and its delegators), token units. */
   rewards: string;
   slashes: { queued: number; vetoed: number; executed: number };
+  /** For a devnet operator the registry ejected: the command that registers it again. */
+  rejoin?: string;
 };
 
 export type EpochRecord = {
@@ -102,7 +105,7 @@ export async function fetchStatus(
   }
   const deployment = readDeployment(state.ledger.deployment);
   const client = connectLedger(state.ledger.rpc, state.ledger.chainId).public;
-  return ledgerStatus(state, report, deployment, client, options);
+  return ledgerStatus(state, report, deployment, client, { ...options, dataDir });
 }
 
 async function ledgerStatus(
@@ -110,9 +113,10 @@ async function ledgerStatus(
   report: HealthReport,
   deployment: DinDeployment,
   client: PublicClient,
-  options: { epochs?: boolean; epochLimit?: number },
+  options: { epochs?: boolean; epochLimit?: number; dataDir: string },
 ): Promise<StatusReport> {
   const a = deployment.addresses;
+  const { dataDir } = options;
   const [block, clock, slashes, judgedLogs, finalizedLogs, submissions, proofLogs] = await Promise.all([
     client.getBlockNumber({ cacheTime: 0 }),
     readEpochClock(client, a.epochs),
@@ -202,19 +206,28 @@ async function ledgerStatus(
         },
       };
     });
-    // Operators of this devnet that the registry no longer lists: ejected after repeated slashes, or gone.
+    // Operators the registry no longer lists but that served here (this devnet's, or any with slashes on
+    // the network): ejected after repeated slashes, or gone. Devnet ones get the command that rejoins.
+    const gone = new Map<Address, (typeof state.operators)[number] | undefined>();
     for (const local of state.operators.filter((o) => o.network === network.name && o.address)) {
-      const address = getAddress(local.address);
+      gone.set(getAddress(local.address), local);
+    }
+    for (const s of slashes.filter((x) => x.networkId === din?.id)) {
+      if (!gone.has(s.operator)) gone.set(s.operator, undefined);
+    }
+    for (const [address, local] of gone) {
       if (operators.some((o) => o.address === address)) continue;
       const own = slashes.filter((s) => s.operator === address && s.networkId === din?.id);
+      const rejoin = local ? rejoinCommand(local, dataDir) : undefined;
       operators.push({
-        id: local.id,
+        id: local?.id ?? address,
         address,
-        cloud: local.cloud,
-        region: local.region,
+        cloud: local?.cloud ?? "?",
+        region: local?.region ?? "?",
         health: "absent",
         lagBlocks: null,
         reasons: ["not registered on the ledger: ejected after repeated slashes (register again to rejoin)"],
+        ...(rejoin ? { rejoin } : {}),
         stake: tokens(await delegatedStake(client, a, address)),
         allocated: "0",
         jailed: false,
@@ -300,6 +313,11 @@ export function formatStatus(report: StatusReport): string {
           `  ${shortId(o.id).padEnd(32)} ${o.cloud.padEnd(10)} ${o.region.padEnd(13)} ${o.health.padEnd(9)} ${String(o.lagBlocks ?? "-").padEnd(4)} ${Number(o.stake).toFixed(2).padEnd(8)} ${Number(o.allocated).toFixed(2).padEnd(8)} ${last.padEnd(26)} ${Number(o.rewards).toFixed(4).padEnd(10)} ${`${o.slashes.queued}/${o.slashes.vetoed}/${o.slashes.executed}`.padEnd(14)} ${o.jailed ? `until block ${o.jailedUntil}` : "no"}${o.reasons.length > 0 ? `  (${o.reasons.join("; ")})` : ""}`,
         );
       }
+      const rejoins = network.operators.filter((o) => o.rejoin);
+      if (rejoins.length > 0) {
+        lines.push("  ejected; each rejoins with:");
+        for (const o of rejoins) lines.push(`    ${o.rejoin}`);
+      }
       continue;
     }
     lines.push(
@@ -361,4 +379,20 @@ async function delegatedStake(
 /** An operator's id for the table: ids of operators this devnet did not start are addresses, shortened. */
 function shortId(id: string): string {
   return /^0x[0-9a-fA-F]{40}$/.test(id) ? `${id.slice(0, 10)}…${id.slice(-8)}` : id;
+}
+
+/** The `din operator register` that brings an ejected devnet operator back, with its own keys and labels. */
+function rejoinCommand(local: NetworkState["operators"][number], dataDir: string): string {
+  const keys = join(dataDir, "keys");
+  return [
+    "npx din operator register",
+    `--data-dir ${dataDir}`,
+    `--key-file ${join(keys, `${local.id}.key`)}`,
+    `--network ${local.network}`,
+    `--endpoint ${local.url}`,
+    `--cloud ${local.cloud}`,
+    `--region ${local.region}`,
+    "--client hardhat",
+    `--signer-key-file ${join(keys, `${local.id}.signer.key`)}`,
+  ].join(" ");
 }

@@ -167,7 +167,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
               upstream: chain.info.url,
               chaos: true,
               labels: { cloud: plan.cloud, region: plan.region },
-              logger: logger.child({ operator: plan.id }),
+              logger,
               relaySigner: {
                 account: plan.signer.account,
                 chainId: network.chainId,
@@ -229,7 +229,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
         probeIntervalMs: Math.max(250, Math.min(1_000, options.blockTimeMs)),
         // Probes count for the epoch of the block they were sent in: follow the ledger closely.
         ledgerPollMs: Math.max(50, Math.min(200, Math.floor(options.blockTimeMs / 4))),
-        logger: logger.child({ watcher: watcherKey.name }),
+        logger: logger.child({ key: watcherKey.name }),
       };
     };
     for (const index of keys.watchers.keys()) watchers.push(await startWatcher(watcherOptions(index)));

@@ -180,7 +180,10 @@ export function createRequestHandler(deps: HandlerDeps) {
     }
     const match = /^\/v1\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
     if (!match) {
-      sendJson(response, 404, { error: `no route for ${request.method} ${path.slice(0, 100)}` });
+      const message = `no route for ${request.method} ${path.slice(0, 100)}; JSON-RPC goes to POST /v1/<network>/<apiKey>`;
+      // A JSON-RPC client posting to a wrong path still gets an answer it can parse.
+      if (request.method === "POST") sendRpcError(response, 404, new InvalidRequestError(message));
+      else sendJson(response, 404, { error: message });
       return;
     }
     if (request.method !== "POST") {

@@ -212,6 +212,8 @@ class WatcherLoop {
   private readonly lastErrors = new Map<string, string>();
   private readonly evidence: Evidence[] = [];
   private readonly recentlyAccused = new Map<string, number>();
+  /** networkId:operator → the epoch its contradicted answers were last logged at warn. */
+  private readonly contradictionLogged = new Map<string, bigint | undefined>();
   private rounds = 0;
 
   private closed = false;
@@ -579,9 +581,14 @@ class WatcherLoop {
       answered: verdict.answered,
       at: new Date().toISOString(),
     });
-    this.log.warn(
+    // Once per operator, network and epoch at warn: an operator that keeps doing it would flood the log.
+    const key = `${network.id}:${operator.address}`;
+    const epoch = this.clock?.epoch;
+    const level = this.contradictionLogged.get(key) === epoch ? "debug" : "warn";
+    this.contradictionLogged.set(key, epoch);
+    this.log[level](
       { operator: operator.address, network: network.name, method: call.method, params: call.params },
-      "operator signed an answer that contradicts the other operators",
+      "operator signed an answer that contradicts the other operators (more this epoch are logged at debug)",
     );
   }
 

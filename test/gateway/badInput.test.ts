@@ -138,6 +138,13 @@ describe("bad input", () => {
     expect((await fetch(`${plane.gateway.url}/nope`)).status).toBe(404);
   });
 
+  it("answers JSON-RPC posted to a path it does not serve with a JSON-RPC error saying where to post", async () => {
+    const response = await post(`${plane.rpcUrl}/my-key/extra`, rpc("eth_chainId"));
+    expect(response.status).toBe(404);
+    expect(response.json).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32600 } });
+    expect(response.json.error.message).toMatch(/POST \/v1\/<network>\/<apiKey>/);
+  });
+
   it("refuses a malformed din-quorum header", async () => {
     const response = await post(plane.rpcUrl, rpc("eth_chainId"), { "din-quorum": "lots" });
     expect(response.json.error.code).toBe(-32600);

@@ -1,0 +1,197 @@
+// The `din` command's program: composes the roles (gateway, operator, devnet) behind one CLI. Defining it
+// has no side effects; src/cli/main.ts runs it.
+import { Command, InvalidArgumentError, Option } from "commander";
+import pino from "pino";
+import { runChainProcess } from "../devnet/chainProcess.js";
+import { applyChaos, isChaosMode } from "../devnet/chaos.js";
+import { defaultDataDir, NoNetworkError } from "../devnet/state.js";
+import { fetchStatus, formatStatus } from "../devnet/status.js";
+import { readyLine, summary, up } from "../devnet/up.js";
+import { registerGatewayCommand } from "../gateway/command.js";
+import { chaosModes } from "../operator/chaos.js";
+import { registerOperatorCommand } from "../operator/command.js";
+import { registerWatcherCommand } from "../watcher/command.js";
+import { registerFaucetCommand } from "./faucet.js";
+import { registerGuardianCommands } from "./guardian.js";
+import { registerKeysCommands } from "./keys.js";
+import { registerOperatorLedgerCommands } from "./operatorLedger.js";
+import { registerStakeCommands } from "./stake.js";
+
+export const program = new Command()
+  .name("din")
+  .description("OpenDIN: an RPC network that fails over across independent, staked operators")
+  .version("0.1.0")
+  .showHelpAfterError("(see --help for the command's options)");
+
+program
+  .command("up")
+  .description(
+    "run a whole local network: two devnets, the DIN contracts on the ledger, five staked operators each on diverse clouds, stakers, three watchers, the gateway",
+  )
+  .option("--json", "print exactly one JSON line on stdout when ready (logs go to stderr)", false)
+  .option("--port <port>", "gateway port (0 picks a free one)", parseInteger, 8545)
+  .option("--host <host>", "gateway host", "127.0.0.1")
+  .option("--data-dir <dir>", "where the network keeps its state", defaultDataDir)
+  .option("--block-time <ms>", "devnet block time", parseInteger, 1000)
+  .addOption(
+    new Option("--log-level <level>", "log level of the JSON logs on stderr")
+      .choices(["fatal", "error", "warn", "info", "debug", "silent"])
+      .default("warn"),
+  )
+  .action(
+    async (flags: {
+      json: boolean;
+      port: number;
+      host: string;
+      dataDir: string;
+      blockTime: number;
+      logLevel: string;
+    }) => {
+      const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      let network: Awaited<ReturnType<typeof up>>;
+      try {
+        // The ledger's contracts are compiled when their sources changed since the last build.
+        const { buildContracts } = await import("../ledger/build.js");
+        buildContracts({ quiet: true });
+        network = await up({
+          dataDir: flags.dataDir,
+          port: flags.port,
+          host: flags.host,
+          blockTimeMs: flags.blockTime,
+          logger,
+        });
+      } catch (error) {
+        fail(`could not start the local network: ${(error as Error).message}`);
+      }
+      process.stdout.write(
+        `${flags.json ? readyLine(network.state, flags.dataDir) : summary(network.state, flags.dataDir)}\n`,
+      );
+      let stopping = false;
+      const stop = async (code: number) => {
+        if (stopping) return;
+        stopping = true;
+        if (!flags.json) process.stderr.write("stopping the local network…\n");
+        await network.stop();
+        process.exit(code);
+      };
+      process.on("SIGINT", () => void stop(0));
+      process.on("SIGTERM", () => void stop(0));
+      network.failed.then((error) => {
+        if (stopping) return; // chains exit because we asked them to
+        logger.error({ error: error.message }, "a devnet chain died; stopping");
+        void stop(1);
+      });
+      // npm and npx may exit on SIGTERM without passing it on: a network whose launcher is gone stops too.
+      const launcher = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== launcher) void stop(0);
+      }, 1_000).unref();
+    },
+  );
+
+registerGatewayCommand(program);
+registerOperatorCommand(program);
+registerOperatorLedgerCommands(program);
+registerStakeCommands(program);
+registerGuardianCommands(program);
+registerKeysCommands(program);
+registerWatcherCommand(program);
+registerFaucetCommand(program);
+
+program
+  .command("chaos")
+  .description("inject a fault into operators of a running `din up` (by operator, cloud or region)")
+  .option("--operator <id>", "one operator, by id (see din status)")
+  .option("--cloud <name>", "every operator on this cloud (aws, gcp, hetzner, bare-metal)")
+  .option("--region <name>", "every operator in this region")
+  .option("--network <name>", "only operators of this network")
+  .requiredOption("--mode <mode>", `one of: ${chaosModes.join(", ")}`)
+  .option("--value <n>", "slow: +ms; lag: blocks; flap: ms per phase; errors: percent", Number)
+  .option("--data-dir <dir>", "data dir of the running network", defaultDataDir)
+  .option("--json", "print the changes as one JSON document", false)
+  .addHelpText(
+    "after",
+    "\nExamples:\n  din chaos --cloud aws --mode down\n  din chaos --operator ethereum-gcp-us-central1 --mode lag --value 20\n  din chaos --cloud aws --mode ok",
+  )
+  .action(
+    async (flags: {
+      operator?: string;
+      cloud?: string;
+      region?: string;
+      network?: string;
+      mode: string;
+      value?: number;
+      dataDir: string;
+      json: boolean;
+    }) => {
+      if (!flags.operator && !flags.cloud && !flags.region)
+        fail("name a target: --operator, --cloud or --region");
+      if (!isChaosMode(flags.mode))
+        fail(`unknown mode "${flags.mode}"; use one of: ${chaosModes.join(", ")}`);
+      if (flags.value !== undefined && !Number.isFinite(flags.value)) fail("--value must be a number");
+      const changes = await applyChaos(
+        flags.dataDir,
+        { operator: flags.operator, cloud: flags.cloud, region: flags.region, network: flags.network },
+        { mode: flags.mode, ...(flags.value !== undefined ? { value: flags.value } : {}) },
+      ).catch((error: Error) => fail(error.message));
+      if (flags.json) process.stdout.write(`${JSON.stringify({ changes })}\n`);
+      else {
+        for (const change of changes) {
+          const what = change.error
+            ? `failed: ${change.error}`
+            : `${change.state?.mode}${change.state?.value !== undefined ? ` ${change.state.value}` : ""}`;
+          process.stdout.write(
+            `${change.operator.padEnd(32)} ${change.cloud.padEnd(10)} ${change.region.padEnd(13)} ${what}\n`,
+          );
+        }
+      }
+      if (changes.some((change) => change.error)) process.exitCode = 1;
+    },
+  );
+
+program
+  .command("status")
+  .description(
+    "each operator of a running `din up`: health as the gateway sees it; stake, last epoch's SLA, rewards, slashes and jail as the ledger records them",
+  )
+  .option("--data-dir <dir>", "data dir of the running network", defaultDataDir)
+  .option("--epochs", "add the last epochs' history (reports, medians, multipliers, fees paid)", false)
+  .option("--last <n>", "with --epochs: how many epochs per network", parseInteger, 10)
+  .option("--json", "print one JSON document", false)
+  .action(async (flags: { dataDir: string; json: boolean; epochs: boolean; last: number }) => {
+    const report = await fetchStatus(flags.dataDir, { epochs: flags.epochs, epochLimit: flags.last }).catch(
+      (error: Error) =>
+        fail(
+          error instanceof NoNetworkError
+            ? error.message
+            : `cannot read the network's status: ${error.message}`,
+        ),
+    );
+    process.stdout.write(`${flags.json ? JSON.stringify(report) : formatStatus(report)}\n`);
+  });
+
+const devnet = program.command("devnet").description("pieces of the local network, run on their own");
+devnet
+  .command("chain")
+  .description("run one Hardhat devnet chain; prints one JSON line with its URLs when ready")
+  .option("--name <name>", "network name", "ethereum")
+  .option("--chain-id <id>", "chain id", "31337")
+  .option("--block-time <ms>", "interval mining period", "1000")
+  .option("--port <port>", "port (0 picks a free one)", "0")
+  .option("--host <host>", "host", "127.0.0.1")
+  .option("--traffic", "generate transactions and logs every block", false)
+  .action(async () => {
+    await runChainProcess(process.argv.slice(2));
+  });
+
+function parseInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0)
+    throw new InvalidArgumentError("expected a non-negative integer");
+  return number;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+}
