@@ -7,6 +7,7 @@ import type { HealthReport } from "../gateway/server.js";
 import {
   delegationManagerAbi,
   dinEpochsAbi,
+  dinRegistryAbi,
   dinSlasherAbi,
   rewardsCoordinatorAbi,
 } from "../ledger/artifacts/index.js";
@@ -219,6 +220,14 @@ async function ledgerStatus(
       if (operators.some((o) => o.address === address)) continue;
       const own = slashes.filter((s) => s.operator === address && s.networkId === din?.id);
       const rejoin = local ? rejoinCommand(local, dataDir) : undefined;
+      const jailedUntil = din
+        ? await client.readContract({
+            address: a.registry,
+            abi: dinRegistryAbi,
+            functionName: "jailedUntil",
+            args: [address, din.id],
+          })
+        : 0n;
       operators.push({
         id: local?.id ?? address,
         address,
@@ -230,8 +239,9 @@ async function ledgerStatus(
         ...(rejoin ? { rejoin } : {}),
         stake: tokens(await delegatedStake(client, a, address)),
         allocated: "0",
-        jailed: false,
-        jailedUntil: "0",
+        // A jail outlives the ejection: registering again waits for it.
+        jailed: jailedUntil > block,
+        jailedUntil: jailedUntil.toString(),
         lastEpoch: null,
         rewards: tokens(rewards.get(address) ?? 0n),
         slashes: {
@@ -315,7 +325,7 @@ export function formatStatus(report: StatusReport): string {
       }
       const rejoins = network.operators.filter((o) => o.rejoin);
       if (rejoins.length > 0) {
-        lines.push("  ejected; each rejoins with:");
+        lines.push("  ejected; each registers again (once its jail is over) with:");
         for (const o of rejoins) lines.push(`    ${o.rejoin}`);
       }
       continue;
@@ -394,5 +404,7 @@ function rejoinCommand(local: NetworkState["operators"][number], dataDir: string
     `--region ${local.region}`,
     "--client hardhat",
     `--signer-key-file ${join(keys, `${local.id}.signer.key`)}`,
+    // Half of its magnitude, as din up allocated it first (the ejection released the allocation).
+    "--allocate 0.5",
   ].join(" ");
 }
