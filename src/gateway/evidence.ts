@@ -65,15 +65,15 @@ export type RelayCheck =
 
 /**
  * Checks a signed reply: the relay is about the request sent (`requestHash`), the response received
- * (`responseHash`) and the network's chain, and `expectedSigner` signed it. Pure but for the signature
- * recovery; no I/O.
+ * (`responseHash`) and the network's chain, and `expectedSigner` signed it. Pure;
+ * no I/O.
  */
-export async function checkSignedReply(
+export function checkSignedReply(
   reply: UpstreamReply,
   request: { method: string; params: unknown; chainId: number },
   operator: { upstream: string; address: Address; signer: Address },
   options: RelayVerifierOptions,
-): Promise<RelayCheck> {
+): RelayCheck {
   const signed = reply.signed;
   if (!signed || signed.signature === undefined || signed.relay === undefined) {
     return { ok: false, reason: signed?.error ? `not signed: ${signed.error}` : "not signed" };

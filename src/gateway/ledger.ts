@@ -234,7 +234,7 @@ export class LedgerLink {
         const operator = upstream.operator!;
         // Operators sign only successful single answers; an HTTP error carries no relay to check.
         if (reply.status !== 200) return { ok: true, relay: undefined };
-        const check = await checkSignedReply(
+        const check = checkSignedReply(
           reply,
           { method, params, chainId: network.chainId },
           { upstream: upstream.id, address: operator.address, signer: operator.signer },
