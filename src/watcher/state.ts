@@ -28,6 +28,8 @@ export type FraudRecord = {
 export type ContradictionRecord = {
   operator: Address;
   networkId: number;
+  /** The epoch of the probe (decimal string): one record per operator, network and epoch. */
+  epoch: string;
   method: string;
   params: unknown[];
   /** What the operator answered (and signed). */
@@ -151,10 +153,7 @@ export function saveState(file: string, state: WatcherState): void {
 /** Remembers a relay used as evidence (bounded). */
 export function rememberRelay(state: WatcherState, digest: Hex): void {
   const key = digest.toLowerCase() as Hex;
-  if (state.usedRelays.includes(key)) return;
-  state.usedRelays.push(key);
-  if (state.usedRelays.length > MAX_REMEMBERED)
-    state.usedRelays.splice(0, state.usedRelays.length - MAX_REMEMBERED);
+  if (!state.usedRelays.includes(key)) pushBounded(state.usedRelays, key);
 }
 
 /** Whether a relay was already used as evidence. */

@@ -212,8 +212,6 @@ class WatcherLoop {
   private readonly lastErrors = new Map<string, string>();
   private readonly evidence: Evidence[] = [];
   private readonly recentlyAccused = new Map<string, number>();
-  /** networkId:operator → the epoch its contradicted answers were last logged at warn. */
-  private readonly contradictionLogged = new Map<string, bigint | undefined>();
   private rounds = 0;
 
   private closed = false;
@@ -559,7 +557,9 @@ class WatcherLoop {
   /**
    * Keeps a signed answer to a deterministic call that contradicts most operators. The probe already
    * failed (wrong data counts against availability, so the SLA punishes it); the relay is kept as evidence
-   * for anyone to re-check against an archive node, since the ledger cannot verify state by itself.
+   * for anyone to re-check against an archive node, since the ledger cannot verify state by itself. One
+   * per operator, network and epoch proves it: an operator that keeps doing it would otherwise grow the
+   * state file (saved every round) and flood the log.
    */
   private contradicted(
     operator: DirectoryOperator,
@@ -568,9 +568,19 @@ class WatcherLoop {
     answer: SignedAnswer & { ok: true },
     verdict: MajorityVerdict,
   ): void {
+    const epoch = (this.clock?.epoch ?? 0n).toString();
+    const known = this.state.contradictions.some(
+      (c) => c.operator === operator.address && c.networkId === network.id && c.epoch === epoch,
+    );
+    this.log[known ? "debug" : "warn"](
+      { operator: operator.address, network: network.name, method: call.method, params: call.params },
+      "operator signed an answer that contradicts the other operators",
+    );
+    if (known) return;
     recordContradiction(this.state, {
       operator: operator.address,
       networkId: network.id,
+      epoch,
       method: call.method,
       params: [...call.params],
       result: answer.result,
@@ -581,15 +591,6 @@ class WatcherLoop {
       answered: verdict.answered,
       at: new Date().toISOString(),
     });
-    // Once per operator, network and epoch at warn: an operator that keeps doing it would flood the log.
-    const key = `${network.id}:${operator.address}`;
-    const epoch = this.clock?.epoch;
-    const level = this.contradictionLogged.get(key) === epoch ? "debug" : "warn";
-    this.contradictionLogged.set(key, epoch);
-    this.log[level](
-      { operator: operator.address, network: network.name, method: call.method, params: call.params },
-      "operator signed an answer that contradicts the other operators (more this epoch are logged at debug)",
-    );
   }
 
   /** Queues a signed contradiction as evidence, once per relay and not against an operator already jailed for it. */
