@@ -167,7 +167,7 @@ class OperatorProxy {
   private requestCount = 0;
   private unauthorizedCount = 0;
   private authUnavailableCount = 0;
-  private readonly methodCounts = new Map<string, number>();
+  /** caller role → method → requests; `byMethod` is their sum. */
   private readonly callerCounts = new Map<string, Map<string, number>>();
 
   private cachedHead: { value: bigint; at: number } | undefined;
@@ -235,9 +235,13 @@ class OperatorProxy {
   }
 
   private stats(): OperatorStats {
+    const byMethod: Record<string, number> = {};
+    for (const counts of this.callerCounts.values()) {
+      for (const [method, n] of counts) byMethod[method] = (byMethod[method] ?? 0) + n;
+    }
     return {
       requests: this.requestCount,
-      byMethod: Object.fromEntries(this.methodCounts),
+      byMethod,
       byCaller: Object.fromEntries(
         [...this.callerCounts].map(([role, counts]) => [role, Object.fromEntries(counts)]),
       ),
@@ -409,7 +413,6 @@ class OperatorProxy {
     for (const call of Array.isArray(payload) ? payload : [payload]) {
       this.requestCount++;
       const method = isRecord(call) && typeof call.method === "string" ? call.method : "(invalid)";
-      this.methodCounts.set(method, (this.methodCounts.get(method) ?? 0) + 1);
       byMethod.set(method, (byMethod.get(method) ?? 0) + 1);
     }
   }
