@@ -2,11 +2,11 @@
 // you can register an operator or stake next to the ones `din up` made. Paid by the devnet's deployer key
 // (`<data-dir>/keys/deployer.key`) unless --key-file/--key-env names another.
 import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
 import { type Address, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { fund } from "../devnet/faucet.js";
+import { devnetKeyFile } from "../devnet/ledger.js";
 import { LedgerActionError } from "../ledger/din/actions.js";
 import { ledgerClients } from "../ledger/din/directory.js";
 import {
@@ -89,7 +89,7 @@ export function registerFaucetCommand(program: Command): void {
 function payerOf(flags: FaucetFlags) {
   const envSet = flags.keyEnv !== undefined && (process.env[flags.keyEnv] ?? "") !== "";
   if (flags.keyFile !== undefined || envSet) return signingAccount(flags);
-  const deployerKey = join(flags.dataDir, "keys", "deployer.key");
+  const deployerKey = devnetKeyFile(flags.dataDir, "deployer");
   if (!existsSync(deployerKey)) {
     throw new LedgerActionError(
       `no deployer key at ${deployerKey}: start a local network with "din up", or pass --key-file of a funded key`,

@@ -4,7 +4,7 @@
 // own key (derived from the devnet mnemonic, written to <dataDir>/keys/ with mode 0600) so the CLI can act
 // as any of them, as it would in production.
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { type Abi, type Address, type Hex, type LocalAccount, toHex } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import {
@@ -70,14 +70,18 @@ export async function requestDevnetUrl(rpc: string, method: string, params: unkn
 const KEY_BASE_INDEX = 1000;
 
 /** Derives (and writes to `<dataDir>/keys/<name>.key`) the key of a named devnet role. */
+/** Where `din up` keeps the key called `name`: `<dataDir>/keys/<name>.key`. */
+export function devnetKeyFile(dataDir: string, name: string): string {
+  return join(dataDir, "keys", `${name}.key`);
+}
+
 export function devnetKey(dataDir: string, name: string, index: number): DevnetKey {
   const hd = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: KEY_BASE_INDEX + index });
   const secret = hd.getHdKey().privateKey;
   if (!secret) throw new Error(`cannot derive the devnet key ${name}`);
   const privateKey = toHex(secret);
-  const dir = join(resolve(dataDir), "keys");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${name}.key`);
+  const file = devnetKeyFile(resolve(dataDir), name);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, `${privateKey}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return { name, account: privateKeyToAccount(privateKey), privateKey, file };

@@ -1,7 +1,6 @@
 // `din status`: each operator of a running local network as the gateway sees it (health, head, lag) and as
 // the ledger records it (stake, last epoch's median measurements, rewards, slashes, jail); `--epochs` adds
 // the epoch history.
-import { join } from "node:path";
 import { type Address, formatUnits, getAddress, type PublicClient } from "viem";
 import type { HealthReport } from "../gateway/server.js";
 import {
@@ -20,6 +19,7 @@ import {
   readSlashes,
   type SlashRecord,
 } from "../ledger/din/directory.js";
+import { devnetKeyFile } from "./ledger.js";
 import { type NetworkState, readNetworkState } from "./state.js";
 
 /** One epoch's median measurement of an operator, as finalize judged it. */
@@ -172,6 +172,18 @@ async function ledgerStatus(
     const din = deployment.networks.find((n) => n.name === network.name);
     const registered = din ? await readOperators(client, a, din.id, slashes) : [];
     const delegated = await Promise.all(registered.map((o) => delegatedStake(client, a, o.address)));
+    /** An operator's slashes on this network; fraud proofs slash at once, so they count as executed. */
+    const slashCounts = (address: Address) => {
+      const own = slashes.filter((s) => s.operator === address && s.networkId === din?.id);
+      return {
+        queued: own.filter((s) => s.status === "queued").length,
+        vetoed: own.filter((s) => s.status === "vetoed").length,
+        executed:
+          own.filter((s) => s.status === "executed").length +
+          proofLogs.filter((p) => getAddress(p.args.operator) === address && p.args.networkId === din?.id)
+            .length,
+      };
+    };
     const operators = registered.map((operator, i): OperatorStatus => {
       const local = state.operators.find((o) => o.address && getAddress(o.address) === operator.address);
       const upstream = network.upstreams.find(
@@ -180,31 +192,27 @@ async function ledgerStatus(
       const last = judgedLogs
         .filter((log) => log.args.networkId === din?.id && getAddress(log.args.operator) === operator.address)
         .at(-1);
-      const own = slashes.filter((s) => s.operator === operator.address && s.networkId === din?.id);
+      // The gateway neither routes to nor polls a jailed operator: its last health there is stale.
+      const seen = operator.jailed
+        ? { health: "jailed", lagBlocks: null, reasons: ["jailed on the ledger: no traffic"] }
+        : {
+            health: upstream?.health ?? "absent",
+            lagBlocks: upstream?.lagBlocks ?? null,
+            reasons: upstream?.reasons ?? [],
+          };
       return {
         id: local?.id ?? operator.address,
         address: operator.address,
         cloud: operator.cloud,
         region: operator.region,
-        // The gateway neither routes to nor polls a jailed operator: its last health there is stale.
-        health: operator.jailed ? "jailed" : (upstream?.health ?? "absent"),
-        lagBlocks: operator.jailed ? null : (upstream?.lagBlocks ?? null),
-        reasons: operator.jailed ? ["jailed on the ledger: no traffic"] : (upstream?.reasons ?? []),
+        ...seen,
         stake: tokens(delegated[i] ?? 0n),
         allocated: tokens(operator.allocatedStake),
         jailed: operator.jailed,
         jailedUntil: operator.jailedUntil.toString(),
         lastEpoch: last ? judgment(last) : null,
         rewards: tokens(rewards.get(operator.address) ?? 0n),
-        slashes: {
-          queued: own.filter((s) => s.status === "queued").length,
-          vetoed: own.filter((s) => s.status === "vetoed").length,
-          executed:
-            own.filter((s) => s.status === "executed").length +
-            proofLogs.filter(
-              (p) => getAddress(p.args.operator) === operator.address && p.args.networkId === din?.id,
-            ).length,
-        },
+        slashes: slashCounts(operator.address),
       };
     });
     // Operators the registry no longer lists but that served here (this devnet's, or any with slashes on
@@ -218,16 +226,18 @@ async function ledgerStatus(
     }
     for (const [address, local] of gone) {
       if (operators.some((o) => o.address === address)) continue;
-      const own = slashes.filter((s) => s.operator === address && s.networkId === din?.id);
       const rejoin = local ? rejoinCommand(local, dataDir) : undefined;
-      const jailedUntil = din
-        ? await client.readContract({
-            address: a.registry,
-            abi: dinRegistryAbi,
-            functionName: "jailedUntil",
-            args: [address, din.id],
-          })
-        : 0n;
+      const [jailedUntil, stake] = await Promise.all([
+        din
+          ? client.readContract({
+              address: a.registry,
+              abi: dinRegistryAbi,
+              functionName: "jailedUntil",
+              args: [address, din.id],
+            })
+          : 0n,
+        delegatedStake(client, a, address),
+      ]);
       operators.push({
         id: local?.id ?? address,
         address,
@@ -237,21 +247,14 @@ async function ledgerStatus(
         lagBlocks: null,
         reasons: ["not registered on the ledger: ejected after repeated slashes (register again to rejoin)"],
         ...(rejoin ? { rejoin } : {}),
-        stake: tokens(await delegatedStake(client, a, address)),
+        stake: tokens(stake),
         allocated: "0",
         // A jail outlives the ejection: registering again waits for it.
         jailed: jailedUntil > block,
         jailedUntil: jailedUntil.toString(),
         lastEpoch: null,
         rewards: tokens(rewards.get(address) ?? 0n),
-        slashes: {
-          queued: own.filter((s) => s.status === "queued").length,
-          vetoed: own.filter((s) => s.status === "vetoed").length,
-          executed:
-            own.filter((s) => s.status === "executed").length +
-            proofLogs.filter((p) => getAddress(p.args.operator) === address && p.args.networkId === din?.id)
-              .length,
-        },
+        slashes: slashCounts(address),
       });
     }
     networks.push({ ...network, operators });
@@ -393,17 +396,16 @@ function shortId(id: string): string {
 
 /** The `din operator register` that brings an ejected devnet operator back, with its own keys and labels. */
 function rejoinCommand(local: NetworkState["operators"][number], dataDir: string): string {
-  const keys = join(dataDir, "keys");
   return [
     "npx din operator register",
     `--data-dir ${dataDir}`,
-    `--key-file ${join(keys, `${local.id}.key`)}`,
+    `--key-file ${devnetKeyFile(dataDir, local.id)}`,
     `--network ${local.network}`,
     `--endpoint ${local.url}`,
     `--cloud ${local.cloud}`,
     `--region ${local.region}`,
     "--client hardhat",
-    `--signer-key-file ${join(keys, `${local.id}.signer.key`)}`,
+    `--signer-key-file ${devnetKeyFile(dataDir, `${local.id}.signer`)}`,
     // Half of its magnitude, as din up allocated it first (the ejection released the allocation).
     "--allocate 0.5",
   ].join(" ");

@@ -32,9 +32,12 @@ export type SignedBlock = {
   miner?: Address;
 };
 
-/** A signed answer to any call, checked: the result and the relay that vouches for it. */
+/** A call's result with the relay that vouches for it. */
+type SignedResult = { result: unknown; relay: Relay; signature: Hex; digest: Hex };
+
+/** A signed answer to any call, checked. */
 export type SignedAnswer =
-  | { ok: true; latencyMs: number; result: unknown; relay: Relay; signature: Hex; digest: Hex }
+  | ({ ok: true; latencyMs: number } & SignedResult)
   | { ok: false; latencyMs: number; reason: string };
 
 /** What one probe found. */
@@ -144,7 +147,7 @@ export class Prober {
       return { ok: false, latencyMs, reason: `answered after ${this.timeoutMs} ms` };
     if (status !== 200) return { ok: false, latencyMs, reason: `HTTP ${status}` };
     if (text.length > maxAnswerBytes) return { ok: false, latencyMs, reason: "answer too large" };
-    const checked = await this.check(target, method, params, text, headers);
+    const checked = this.check(target, method, params, text, headers);
     return "reason" in checked
       ? { ok: false, latencyMs, reason: checked.reason }
       : { ok: true, latencyMs, ...checked };
@@ -189,13 +192,13 @@ export class Prober {
     return pool;
   }
 
-  private async check(
+  private check(
     target: ProbeTarget,
     method: string,
     params: readonly unknown[],
     text: string,
     headers: Record<string, string | string[] | undefined>,
-  ): Promise<{ result: unknown; relay: Relay; signature: Hex; digest: Hex } | { reason: string }> {
+  ): SignedResult | { reason: string } {
     let response: { result?: unknown; error?: unknown };
     try {
       response = JSON.parse(text) as { result?: unknown; error?: unknown };
