@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { RpcErrorCode } from "./errors.js";
 import type { JsonRpcRequest } from "./jsonrpc.js";
-import { classifyMethod, validateRequest } from "./methods.js";
+import {
+  classifyMethod,
+  isOperatorServable,
+  labelForMethod,
+  methodSpec,
+  methodTable,
+  unknownMethodLabel,
+  validateRequest,
+} from "./methods.js";
 
 const request = (method: string, params?: unknown[] | Record<string, unknown>): JsonRpcRequest => ({
   jsonrpc: "2.0",
@@ -29,7 +37,11 @@ describe("method classes", () => {
     ["eth_getFilterChanges", "stateful"],
     ["eth_subscribe", "subscription"],
     ["debug_traceTransaction", "heavy"],
+    ["debug_traceCall", "heavy"],
+    ["debug_getRawBlock", "heavy"],
     ["trace_block", "heavy"],
+    ["trace_filter", "heavy"],
+    ["txpool_status", "heavy"],
     ["admin_peers", "forbidden"],
     ["personal_unlockAccount", "forbidden"],
     ["miner_start", "forbidden"],
@@ -43,6 +55,70 @@ describe("method classes", () => {
 
   it("does not know made-up methods", () => {
     expect(classifyMethod("eth_doesNotExist")).toBeUndefined();
+  });
+
+  it("does not know names every JavaScript object inherits", () => {
+    for (const name of [...Object.getOwnPropertyNames(Object.prototype), "__proto__", "prototype"]) {
+      expect(methodSpec(name)).toBeUndefined();
+      expect(labelForMethod(name)).toBe(unknownMethodLabel);
+      expect(isOperatorServable(name)).toBe(false);
+    }
+  });
+});
+
+describe("debug, trace and txpool allowlist", () => {
+  const stateChanging = [
+    "debug_setHead",
+    "debug_startCPUProfile",
+    "debug_writeMemProfile",
+    "debug_setGCPercent",
+    "debug_chaindbCompact",
+    "debug_standardTraceBlockToFile",
+    "debug_dumpBlock",
+    "debug_madeUp",
+    "trace_madeUp",
+    "txpool_madeUp",
+    "hardhat_setBalance",
+    "evm_mine",
+    "anvil_x",
+    "admin_peers",
+    "miner_start",
+    "personal_unlockAccount",
+    "engine_forkchoiceUpdatedV3",
+    "parity_setMode",
+  ];
+
+  it.each(stateChanging)("forbids %s", (method) => {
+    expect(classifyMethod(method)).toBe("forbidden");
+    const error = validateRequest(request(method, ["/etc/cron.d/x"]));
+    expect(error?.code).toBe(RpcErrorCode.MethodNotFound);
+    expect(error?.shortMessage).toMatch(/not allowed/);
+    expect(isOperatorServable(method)).toBe(false);
+  });
+
+  it("labels forbidden names it does not list as unknown, so made-up ones share one series", () => {
+    expect(labelForMethod("debug_setHead")).toBe(unknownMethodLabel);
+    expect(labelForMethod(`debug_${"x".repeat(100)}`)).toBe(unknownMethodLabel);
+    expect(labelForMethod("debug_traceTransaction")).toBe("debug_traceTransaction");
+  });
+
+  it("lets operators serve what the gateway routes and nothing that writes", () => {
+    for (const method of ["eth_call", "eth_sendRawTransaction", "debug_traceTransaction", "trace_block"]) {
+      expect(isOperatorServable(method)).toBe(true);
+    }
+    for (const method of ["eth_sendTransaction", "eth_sign", "eth_doesNotExist", "ots_getApiLevel"]) {
+      expect(isOperatorServable(method)).toBe(false);
+    }
+  });
+
+  it("holds only read-only heavy methods", () => {
+    const heavy = [...methodTable].filter(([, spec]) => spec.class === "heavy").map(([name]) => name);
+    expect(heavy.length).toBeGreaterThan(20);
+    for (const name of heavy) {
+      expect(name).toMatch(
+        /^(debug_(trace|getRaw|getBadBlocks|storageRangeAt|accountRange|getModifiedAccounts)|trace_|txpool_)/,
+      );
+    }
   });
 });
 

@@ -66,90 +66,173 @@ const spec = (
   return { class: methodClass, params, ...(blockParam >= 0 ? { blockParam } : {}), ...extra };
 };
 
-export const methodTable: Readonly<Record<string, MethodSpec>> = {
-  eth_chainId: spec("local"),
-  net_version: spec("local"),
-  net_listening: spec("local"),
-  web3_clientVersion: spec("local"),
-  web3_sha3: spec("local", ["data"]),
-  eth_syncing: spec("local"),
-  eth_accounts: spec("local"),
-
-  eth_blockNumber: spec("head"),
-
-  eth_call: spec("read", ["call", "block", "any"], { required: 1 }),
-  eth_estimateGas: spec("read", ["call", "block", "any"], { required: 1 }),
-  eth_createAccessList: spec("read", ["call", "block"], { required: 1 }),
-  eth_getBalance: spec("read", ["address", "block"], { required: 1 }),
-  eth_getCode: spec("read", ["address", "block"], { required: 1 }),
-  eth_getStorageAt: spec("read", ["address", "quantity", "block"], { required: 2 }),
-  eth_getProof: spec("read", ["address", "storageKeys", "block"]),
-  eth_gasPrice: spec("read"),
-  eth_maxPriorityFeePerGas: spec("read"),
-  eth_blobBaseFee: spec("read"),
-  eth_feeHistory: spec("read", ["quantity", "block", "percentiles"], { required: 2 }),
-
-  eth_getBlockByHash: spec("historical", ["hash", "bool"], { required: 1 }),
-  eth_getBlockByNumber: spec("historical", ["block", "bool"], { required: 1 }),
-  eth_getBlockReceipts: spec("historical", ["block"]),
-  eth_getTransactionByHash: spec("historical", ["hash"]),
-  eth_getTransactionReceipt: spec("historical", ["hash"]),
-  eth_getBlockTransactionCountByHash: spec("historical", ["hash"]),
-  eth_getBlockTransactionCountByNumber: spec("historical", ["block"]),
-  eth_getTransactionByBlockHashAndIndex: spec("historical", ["hash", "quantity"]),
-  eth_getTransactionByBlockNumberAndIndex: spec("historical", ["block", "quantity"]),
-  eth_getUncleCountByBlockHash: spec("historical", ["hash"]),
-  eth_getUncleCountByBlockNumber: spec("historical", ["block"]),
-  eth_getUncleByBlockHashAndIndex: spec("historical", ["hash", "quantity"]),
-  eth_getUncleByBlockNumberAndIndex: spec("historical", ["block", "quantity"]),
-
-  eth_getLogs: spec("logs", ["filter"]),
-
-  eth_sendRawTransaction: spec("broadcast", ["data"]),
-
-  eth_getTransactionCount: spec("nonce", ["address", "block"], { required: 1 }),
-
-  eth_newFilter: spec("stateful", ["filter"]),
-  eth_newBlockFilter: spec("stateful"),
-  eth_newPendingTransactionFilter: spec("stateful", ["any"], { required: 0 }),
-  eth_getFilterChanges: spec("stateful", ["filterId"]),
-  eth_getFilterLogs: spec("stateful", ["filterId"]),
-  eth_uninstallFilter: spec("stateful", ["filterId"]),
-
-  eth_subscribe: spec("subscription", ["any", "any"], { required: 1 }),
-  eth_unsubscribe: spec("subscription", ["any"]),
-
-  eth_sign: spec("forbidden"),
-  eth_signTransaction: spec("forbidden"),
-  eth_signTypedData: spec("forbidden"),
-  eth_signTypedData_v3: spec("forbidden"),
-  eth_signTypedData_v4: spec("forbidden"),
-  eth_sendTransaction: spec("forbidden"),
-};
+/**
+ * Read-only debug_, trace_ and txpool_ methods: the only "heavy" methods, sent to upstreams that declare
+ * them. An allowlist rather than whole namespaces, because the same namespaces hold methods that change or
+ * harm a node whatever its operator meant to offer: debug_setHead rewinds the chain, debug_setGCPercent and
+ * debug_setBlockProfileRate retune the process, debug_startCPUProfile, debug_writeMemProfile and
+ * debug_standardTraceBlockToFile write files at paths the caller chooses, debug_chaindbCompact stalls the
+ * database for minutes, debug_dumpBlock serialises the whole state. Every other name in these namespaces
+ * is forbidden (`forbiddenNamespaces`). Add a method here only when no node implements it as a write.
+ */
+const heavyMethods = [
+  // Geth-style traces: re-execute transactions and answer the trace.
+  "debug_traceTransaction",
+  "debug_traceCall",
+  "debug_traceBlockByNumber",
+  "debug_traceBlockByHash",
+  "debug_traceBlock",
+  "debug_traceBadBlock",
+  // Chain data as stored (RLP), and the blocks the node rejected.
+  "debug_getRawBlock",
+  "debug_getRawHeader",
+  "debug_getRawReceipts",
+  "debug_getRawTransaction",
+  "debug_getBadBlocks",
+  // State reads; nodes bound the page size (Geth: 256 accounts per debug_accountRange page).
+  "debug_storageRangeAt",
+  "debug_accountRange",
+  "debug_getModifiedAccountsByNumber",
+  "debug_getModifiedAccountsByHash",
+  // Parity-style traces (Erigon, Nethermind, Reth); trace_rawTransaction traces without broadcasting.
+  "trace_block",
+  "trace_call",
+  "trace_callMany",
+  "trace_filter",
+  "trace_get",
+  "trace_rawTransaction",
+  "trace_replayBlockTransactions",
+  "trace_replayTransaction",
+  "trace_transaction",
+  // The pending pool, read.
+  "txpool_content",
+  "txpool_contentFrom",
+  "txpool_inspect",
+  "txpool_status",
+] as const;
 
 const heavySpec = spec("heavy");
 const forbiddenSpec = spec("forbidden");
 
-/** Prefixes of whole namespaces. Development-node namespaces change state: never let a client reach them. */
+/**
+ * Every method this gateway knows, by name. A `Map` (not an object literal) because the key is client
+ * input: a plain object would also "know" `constructor`, `toString` or `__proto__`.
+ */
+export const methodTable: ReadonlyMap<string, MethodSpec> = new Map<string, MethodSpec>([
+  ...Object.entries({
+    eth_chainId: spec("local"),
+    net_version: spec("local"),
+    net_listening: spec("local"),
+    web3_clientVersion: spec("local"),
+    web3_sha3: spec("local", ["data"]),
+    eth_syncing: spec("local"),
+    eth_accounts: spec("local"),
+
+    eth_blockNumber: spec("head"),
+
+    eth_call: spec("read", ["call", "block", "any"], { required: 1 }),
+    eth_estimateGas: spec("read", ["call", "block", "any"], { required: 1 }),
+    eth_createAccessList: spec("read", ["call", "block"], { required: 1 }),
+    eth_getBalance: spec("read", ["address", "block"], { required: 1 }),
+    eth_getCode: spec("read", ["address", "block"], { required: 1 }),
+    eth_getStorageAt: spec("read", ["address", "quantity", "block"], { required: 2 }),
+    eth_getProof: spec("read", ["address", "storageKeys", "block"]),
+    eth_gasPrice: spec("read"),
+    eth_maxPriorityFeePerGas: spec("read"),
+    eth_blobBaseFee: spec("read"),
+    eth_feeHistory: spec("read", ["quantity", "block", "percentiles"], { required: 2 }),
+
+    eth_getBlockByHash: spec("historical", ["hash", "bool"], { required: 1 }),
+    eth_getBlockByNumber: spec("historical", ["block", "bool"], { required: 1 }),
+    eth_getBlockReceipts: spec("historical", ["block"]),
+    eth_getTransactionByHash: spec("historical", ["hash"]),
+    eth_getTransactionReceipt: spec("historical", ["hash"]),
+    eth_getBlockTransactionCountByHash: spec("historical", ["hash"]),
+    eth_getBlockTransactionCountByNumber: spec("historical", ["block"]),
+    eth_getTransactionByBlockHashAndIndex: spec("historical", ["hash", "quantity"]),
+    eth_getTransactionByBlockNumberAndIndex: spec("historical", ["block", "quantity"]),
+    eth_getUncleCountByBlockHash: spec("historical", ["hash"]),
+    eth_getUncleCountByBlockNumber: spec("historical", ["block"]),
+    eth_getUncleByBlockHashAndIndex: spec("historical", ["hash", "quantity"]),
+    eth_getUncleByBlockNumberAndIndex: spec("historical", ["block", "quantity"]),
+
+    eth_getLogs: spec("logs", ["filter"]),
+
+    eth_sendRawTransaction: spec("broadcast", ["data"]),
+
+    eth_getTransactionCount: spec("nonce", ["address", "block"], { required: 1 }),
+
+    eth_newFilter: spec("stateful", ["filter"]),
+    eth_newBlockFilter: spec("stateful"),
+    eth_newPendingTransactionFilter: spec("stateful", ["any"], { required: 0 }),
+    eth_getFilterChanges: spec("stateful", ["filterId"]),
+    eth_getFilterLogs: spec("stateful", ["filterId"]),
+    eth_uninstallFilter: spec("stateful", ["filterId"]),
+
+    eth_subscribe: spec("subscription", ["any", "any"], { required: 1 }),
+    eth_unsubscribe: spec("subscription", ["any"]),
+
+    eth_sign: spec("forbidden"),
+    eth_signTransaction: spec("forbidden"),
+    eth_signTypedData: spec("forbidden"),
+    eth_signTypedData_v3: spec("forbidden"),
+    eth_signTypedData_v4: spec("forbidden"),
+    eth_sendTransaction: spec("forbidden"),
+  }),
+  ...heavyMethods.map((method): [string, MethodSpec] => [method, heavySpec]),
+]);
+
+/**
+ * Namespaces whose every method not in `methodTable` is forbidden, whatever an upstream declares: node
+ * administration (admin_, debug_ beyond the allowlist, miner_, clique_, parity_), keys held by the node
+ * (personal_, signer_, account_), the consensus-client API (engine_), development chains that rewrite
+ * state (hardhat_, evm_, anvil_, ganache_), and trace_/txpool_ methods not known to be read-only.
+ */
 const forbiddenNamespaces = [
   "admin_",
-  "personal_",
+  "debug_",
   "miner_",
+  "clique_",
+  "parity_",
+  "personal_",
+  "signer_",
+  "account_",
   "engine_",
   "hardhat_",
   "evm_",
   "anvil_",
-  "clique_",
+  "ganache_",
+  "trace_",
+  "txpool_",
 ];
-const heavyNamespaces = ["debug_", "trace_", "txpool_"];
+
+/** The label of every method not in `methodTable`, in metrics and usage: one bucket, not one per name. */
+export const unknownMethodLabel = "unknown";
 
 /** The spec of a method, or `undefined` for a method this gateway does not know. */
 export function methodSpec(method: string): MethodSpec | undefined {
-  const known = methodTable[method];
+  const known = methodTable.get(method);
   if (known) return known;
   if (forbiddenNamespaces.some((prefix) => method.startsWith(prefix))) return forbiddenSpec;
-  if (heavyNamespaces.some((prefix) => method.startsWith(prefix))) return heavySpec;
   return undefined;
+}
+
+/**
+ * The method as a metric or usage label: its name when `methodTable` lists it, else `unknownMethodLabel`.
+ * Names a client makes up (including forbidden-namespace ones) must not each create a series or a row.
+ */
+export function labelForMethod(method: string): string {
+  return methodTable.has(method) ? method : unknownMethodLabel;
+}
+
+/**
+ * Whether an operator node may pass `method` to its execution client: only methods this gateway knows and
+ * routes (reads, broadcasts, filters, the read-only heavy allowlist). Unknown methods are refused too, so
+ * a state-changing method of some client's private namespace cannot reach the node by being new.
+ */
+export function isOperatorServable(method: string): boolean {
+  const known = methodTable.get(method);
+  return known !== undefined && known.class !== "forbidden";
 }
 
 export function classifyMethod(method: string): MethodClass | undefined {
@@ -166,7 +249,9 @@ export function validateRequest(request: JsonRpcRequest): DinError | undefined {
   if (methodSpecOf.class === "forbidden") {
     return new MethodForbiddenError(
       request.method,
-      "account, signing and node-administration methods are not offered by OpenDIN; sign locally and use eth_sendRawTransaction",
+      request.method.startsWith("eth_")
+        ? "account and signing methods are not offered by OpenDIN; sign locally and use eth_sendRawTransaction"
+        : "OpenDIN offers no method that changes or administers a node; of debug_, trace_ and txpool_ only the read-only methods are served",
     );
   }
   if (methodSpecOf.class === "heavy") return undefined; // free-form params; upstreams that declare them validate
