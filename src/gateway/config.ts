@@ -46,6 +46,8 @@ const networkSchema = z
     logsMaxRange: z.number().int().positive().default(2000),
     /** Largest eth_getLogs range a client may ask for at all. @default 100000 */
     logsMaxTotalRange: z.number().int().positive().default(100_000),
+    /** Gas cap of eth_call-like requests on this network. @default routing.callGasCap */
+    callGasCap: z.number().int().positive().optional(),
   })
   .strict()
   .superRefine((network, context) => {
@@ -87,6 +89,20 @@ const routingSchema = z
     stickyRivalFactor: z.number().min(1).default(1.3),
     /** Most upstreams a `din-quorum` header may ask for. @default 5 */
     maxQuorum: z.number().int().min(2).max(20).default(5),
+    /**
+     * Most gas an eth_call, eth_estimateGas, eth_createAccessList or debug_traceCall may burn (geth's
+     * RPCGasCap), lowered further to the network's block gas limit once operators report it; a call
+     * asking for more, or for nothing, runs with the cap. @default 50000000
+     */
+    callGasCap: z.number().int().positive().default(50_000_000),
+    /** Sessions (`din-session-id`) kept per network, least recently used first out. @default 100000 */
+    maxSessions: z.number().int().positive().default(100_000),
+    /** Sessions one API key (or one address where keys are off) may keep; its oldest goes first. @default 10000 */
+    maxSessionsPerClient: z.number().int().positive().default(10_000),
+    /** Filters (eth_newFilter…) kept per network. @default 100000 */
+    maxFilters: z.number().int().positive().default(100_000),
+    /** Filters one API key (or address) may keep; its oldest is dropped for a new one. @default 1000 */
+    maxFiltersPerClient: z.number().int().positive().default(1_000),
   })
   .strict();
 

@@ -11,6 +11,7 @@ import {
   resolveBlockNumber,
   toQuantity,
 } from "../rpc/blockTag.js";
+import { InvalidParamsError, LimitExceededError } from "../rpc/errors.js";
 import { methodSpec } from "../rpc/methods.js";
 
 export interface PinnedParams {
@@ -85,9 +86,43 @@ export function cacheVerdict(
   return { cache: true, final: isFinalized(block, head), blockNumber: block };
 }
 
-/** Resolves a `fromBlock`/`toBlock` of a log filter to a number (`latest` when absent). */
-export function resolveFilterBlock(value: unknown, head: HeadView): bigint | undefined {
+/**
+ * Resolves a `fromBlock`/`toBlock` of a log filter to a number (`latest` when absent). Every tag has a
+ * number, so no range escapes the gateway's caps: `pending` is the tracked head (pending blocks hold no
+ * logs a node serves), `earliest` is 0. A tag the head does not track, or a block hash (which belongs in
+ * the filter's `blockHash`), is refused rather than passed through unbounded.
+ */
+export function resolveFilterBlock(value: unknown, head: HeadView): bigint {
   const ref: BlockRef | undefined =
     value === undefined ? { kind: "tag", tag: "latest" } : parseBlockRef(value);
-  return ref ? resolveBlockNumber(ref, head) : undefined;
+  if (!ref) throw new InvalidParamsError("fromBlock/toBlock must be a block number or tag");
+  if (ref.kind === "hash") {
+    throw new InvalidParamsError(
+      'a log range is given by block numbers or tags; use "blockHash" for one block',
+    );
+  }
+  if (ref.kind === "tag" && ref.tag === "pending") return head.latest;
+  const number = resolveBlockNumber(ref, head);
+  if (number === undefined) {
+    throw new InvalidParamsError(`this network does not report a "${(ref as { tag?: string }).tag}" block`);
+  }
+  return number;
+}
+
+/** A log filter's inclusive block range at `head`, refused when reversed or longer than `maxSpan`. */
+export function resolveLogRange(
+  filter: Record<string, unknown>,
+  head: HeadView,
+  maxSpan: number,
+): { from: bigint; to: bigint } {
+  const from = resolveFilterBlock(filter.fromBlock, head);
+  const to = resolveFilterBlock(filter.toBlock, head);
+  if (from > to) throw new InvalidParamsError(`fromBlock ${from} is after toBlock ${to}`);
+  const span = to - from + 1n;
+  if (span > BigInt(maxSpan)) {
+    throw new LimitExceededError(
+      `eth_getLogs over ${span} blocks exceeds the limit of ${maxSpan} blocks; query a smaller range`,
+    );
+  }
+  return { from, to };
 }

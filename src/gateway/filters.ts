@@ -1,12 +1,16 @@
 /**
  * Filters (eth_newFilter, eth_newBlockFilter, eth_newPendingTransactionFilter) live on the upstream that
- * created them. The gateway hands out its own filter id, remembers where the filter lives, and sends
- * every later call about it to that upstream only. If that upstream is gone, the client gets geth's
- * "filter not found", on which viem and ethers create a new filter.
+ * created them. The gateway hands out its own filter id, remembers where the filter lives and who made
+ * it, and sends every later call about it to that upstream only; another client's id is "not found". If
+ * that upstream is gone, the client gets geth's "filter not found", on which viem and ethers create a
+ * new filter. A log filter's range is held to the same caps as eth_getLogs: checked when it is created,
+ * and eth_getFilterLogs is served as a capped, split eth_getLogs with the filter's criteria.
  */
 import { randomBytes } from "node:crypto";
 import { RpcErrorCode } from "../rpc/errors.js";
-import { type Answer, type RequestContext, routeWithin } from "./pipeline.js";
+import { resolveLogRange } from "./consistency.js";
+import { getLogs } from "./logs.js";
+import { type Answer, type RequestContext, routeWithin, sessionHead } from "./pipeline.js";
 
 const filterNotFound = (why: string): Answer => ({
   error: { code: -32000, message: `filter not found${why}` },
@@ -17,8 +21,12 @@ export async function handleFilterRequest(
   params: readonly unknown[],
   context: RequestContext,
 ): Promise<Answer> {
-  const { network } = context;
+  const { network, client } = context;
   if (method.startsWith("eth_new")) {
+    const criteria = method === "eth_newFilter" ? (params[0] as Record<string, unknown>) : undefined;
+    if (criteria && criteria.blockHash === undefined) {
+      resolveLogRange(criteria, sessionHead(context), network.config.logsMaxTotalRange);
+    }
     const routed = await routeWithin(method, params, context, {
       maxLagBlocks: network.routing.readMaxLagBlocks,
     });
@@ -29,13 +37,18 @@ export async function handleFilterRequest(
       };
     }
     const id = `0x${randomBytes(16).toString("hex")}`;
-    network.filters.set(id, { upstreamId: routed.upstream, upstreamFilterId: routed.result });
+    network.filters.set(client, id, {
+      upstreamId: routed.upstream,
+      upstreamFilterId: routed.result,
+      criteria,
+    });
     return { result: id };
   }
   const id = String(params[0]).toLowerCase();
-  const route = network.filters.get(id);
+  const route = network.filters.get(client, id);
   if (!route) return method === "eth_uninstallFilter" ? { result: false } : filterNotFound("");
-  if (method === "eth_uninstallFilter") network.filters.delete(id);
+  if (method === "eth_getFilterLogs" && route.criteria) return getLogs(route.criteria, context);
+  if (method === "eth_uninstallFilter") network.filters.delete(client, id);
   const upstream = network.upstream(route.upstreamId);
   const outcome = await upstream?.call(method, [route.upstreamFilterId], {
     timeoutMs: Math.max(1, Math.min(network.routing.attemptTimeoutMs, context.deadline - Date.now())),
@@ -44,6 +57,6 @@ export async function handleFilterRequest(
   if (outcome.kind === "result") return { result: outcome.result };
   if (outcome.kind === "error") return { error: outcome.error };
   // The filter's operator cannot answer: the filter is lost with it.
-  network.filters.delete(id);
+  network.filters.delete(client, id);
   return filterNotFound(": its operator is unavailable; create a new filter");
 }

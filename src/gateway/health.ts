@@ -12,6 +12,8 @@ export interface HeadSample {
   finalized?: bigint | undefined;
   /** Hash of the latest block, for reorg detection. */
   latestHash?: string | undefined;
+  /** Gas limit of the latest block: the ceiling of what one call may burn. */
+  gasLimit?: bigint | undefined;
 }
 
 export interface HealthRules {

@@ -1,35 +1,20 @@
 /**
  * eth_getLogs over ranges larger than an operator accepts: the range is resolved against the session's
- * head, refused beyond the gateway's total limit (-32005, as the anchors answer), split into chunks each
- * operator accepts, fetched (cached chunk by chunk) and merged in block order.
+ * head whatever its tags (so no range reaches an operator unbounded), refused beyond the gateway's total
+ * limit (-32005, as the anchors answer), split into chunks each operator accepts, fetched (cached chunk
+ * by chunk) and merged in block order.
  */
 import { toQuantity } from "../rpc/blockTag.js";
-import { InvalidParamsError, LimitExceededError } from "../rpc/errors.js";
-import { resolveFilterBlock } from "./consistency.js";
-import { type Answer, type RequestContext, readCall, routeOnce, sessionHead } from "./pipeline.js";
+import { resolveLogRange } from "./consistency.js";
+import { type Answer, type RequestContext, readCall, sessionHead } from "./pipeline.js";
 
 /** Chunks fetched at once for one request. */
 const chunkConcurrency = 4;
 
 export async function getLogs(filter: Record<string, unknown>, context: RequestContext): Promise<Answer> {
   if (filter.blockHash !== undefined) return readCall("eth_getLogs", [filter], context, "logs");
-  const head = sessionHead(context);
-  const from = resolveFilterBlock(filter.fromBlock, head);
-  const to = resolveFilterBlock(filter.toBlock, head);
-  if (from === undefined || to === undefined) {
-    // `pending` (or a tag the head does not track): pass through unpinned, uncached.
-    return routeOnce("eth_getLogs", [filter], context, {
-      maxLagBlocks: context.network.routing.readMaxLagBlocks,
-    });
-  }
-  if (from > to) throw new InvalidParamsError(`fromBlock ${from} is after toBlock ${to}`);
   const network = context.network;
-  const span = to - from + 1n;
-  if (span > BigInt(network.config.logsMaxTotalRange)) {
-    throw new LimitExceededError(
-      `eth_getLogs over ${span} blocks exceeds the limit of ${network.config.logsMaxTotalRange} blocks; query a smaller range`,
-    );
-  }
+  const { from, to } = resolveLogRange(filter, sessionHead(context), network.config.logsMaxTotalRange);
   const chunks = splitRange(from, to, BigInt(chunkSizeOf(context)));
   const results: unknown[][] = new Array(chunks.length);
   let failure: Answer | undefined;

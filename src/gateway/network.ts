@@ -2,7 +2,6 @@
  * One served network: its upstreams, the head the gateway tracks for it (p75 of healthy upstreams,
  * never going backwards but on a reorg), sessions, filters and the response cache.
  */
-import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { Address } from "viem";
 import type { DirectoryOperator } from "../ledger/din/directory.js";
@@ -13,6 +12,7 @@ import type { CacheConfig, HealthConfig, NetworkConfig, RoutingConfig } from "./
 import type { SignedRelay } from "./evidence.js";
 import { type HeadSample, p75, tagViolation } from "./health.js";
 import type { GatewayMetrics } from "./metrics.js";
+import { fixedName, OwnedStore } from "./ownedStore.js";
 import {
   medianStake,
   preferSticky,
@@ -72,6 +72,8 @@ export interface SessionState {
 export interface FilterRoute {
   upstreamId: string;
   upstreamFilterId: string;
+  /** The criteria of a log filter (eth_newFilter), so eth_getFilterLogs is served as a capped eth_getLogs. */
+  criteria?: Record<string, unknown> | undefined;
 }
 
 export interface NetworkOptions {
@@ -91,13 +93,10 @@ export class Network {
   readonly upstreams: Upstream[];
   readonly cache: ResponseCache | undefined;
   readonly inflight = new InflightRequests<unknown>();
-  readonly sessions = new LRUCache<string, SessionState>({ max: 100_000, ttl: 60 * 60_000 });
+  /** Sessions, by client (API key, or address where keys are off) and a hash of the session id. */
+  readonly sessions: OwnedStore<SessionState>;
   /** Filters live on the upstream that created them (geth drops idle filters after 5 minutes). */
-  readonly filters = new LRUCache<string, FilterRoute>({
-    max: 100_000,
-    ttl: 5 * 60_000,
-    updateAgeOnGet: true,
-  });
+  readonly filters: OwnedStore<FilterRoute>;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   private readonly byId: Map<string, Upstream>;
@@ -128,6 +127,17 @@ export class Network {
     this.healthConfig = options.health;
     this.metrics = options.metrics;
     this.logger = options.logger.child({ network: this.name });
+    this.sessions = new OwnedStore({
+      maxEntries: options.routing.maxSessions,
+      maxPerOwner: options.routing.maxSessionsPerClient,
+      ttlMs: 60 * 60_000,
+    });
+    this.filters = new OwnedStore({
+      maxEntries: options.routing.maxFilters,
+      maxPerOwner: options.routing.maxFiltersPerClient,
+      ttlMs: 5 * 60_000,
+      touchOnGet: true,
+    });
     this.upstreams = options.config.upstreams.map((upstream) => new Upstream(upstream, options.health));
     this.byId = new Map(this.upstreams.map((upstream) => [upstream.id, upstream]));
     this.cache = options.cache.enabled
@@ -492,12 +502,35 @@ export class Network {
     return version;
   }
 
-  session(key: string | undefined): SessionState | undefined {
-    if (key === undefined) return undefined;
-    let state = this.sessions.get(key);
+  /**
+   * The most gas one call may burn: the configured cap, lowered to the median block gas limit that
+   * operators report (a median, so one operator reporting a tiny limit cannot starve everyone's calls).
+   */
+  callGasCap(): { cap: bigint; blockGasLimit: bigint | undefined } {
+    const configured = BigInt(this.config.callGasCap ?? this.routing.callGasCap);
+    const limits = this.upstreams
+      .map((upstream) => upstream.head?.gasLimit)
+      .filter((limit): limit is bigint => limit !== undefined && limit > 0n)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const blockGasLimit = limits.length === 0 ? undefined : limits[Math.floor(limits.length / 2)];
+    return {
+      cap: blockGasLimit !== undefined && blockGasLimit < configured ? blockGasLimit : configured,
+      blockGasLimit,
+    };
+  }
+
+  /**
+   * The session `sessionId` of `client` (an admitted API key, or the client's address where keys are
+   * off), created on first use; undefined without a session id. Call only after admission: nothing is
+   * kept for a request that is refused.
+   */
+  session(client: string, sessionId: string | undefined): SessionState | undefined {
+    if (sessionId === undefined) return undefined;
+    const key = fixedName(client, sessionId);
+    let state = this.sessions.get(client, key);
     if (!state) {
       state = { lastBlock: 0n, primary: undefined };
-      this.sessions.set(key, state);
+      this.sessions.set(client, key, state);
     }
     return state;
   }
@@ -520,7 +553,9 @@ export function parseHeadReply(body: unknown): HeadSample | undefined {
     if (typeof item === "object" && item !== null) byId.set((item as { id?: unknown }).id, item);
   }
   const block = (index: number) => {
-    const item = byId.get(index + 1) as { result?: { number?: unknown; hash?: unknown } } | undefined;
+    const item = byId.get(index + 1) as
+      | { result?: { number?: unknown; hash?: unknown; gasLimit?: unknown } }
+      | undefined;
     return item?.result && typeof item.result === "object" ? item.result : undefined;
   };
   const latest = block(2);
@@ -531,5 +566,6 @@ export function parseHeadReply(body: unknown): HeadSample | undefined {
     latestHash: typeof latest?.hash === "string" ? latest.hash : undefined,
     safe: fromQuantity(block(1)?.number),
     finalized: fromQuantity(block(0)?.number),
+    gasLimit: fromQuantity(latest?.gasLimit),
   };
 }

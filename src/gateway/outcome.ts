@@ -17,6 +17,8 @@ export type AttemptOutcome =
       throttled: boolean;
       /** The upstream's error, returned to the client if no other upstream does better. */
       error?: JsonRpcErrorBody;
+      /** The attempt ran out of time (the operator may be slow, or the request expensive). */
+      timeout?: boolean;
     };
 
 /** Messages of errors that mean "this node lacks the data", not "the answer is an error". */
@@ -70,9 +72,26 @@ export function classifyRpcError(error: JsonRpcErrorBody, status = 200): Attempt
   return { kind: "error", error };
 }
 
-/** Transport failures (refused, reset, timeout) are always worth another upstream. */
-export function transportFailure(reason: string): AttemptOutcome {
-  return { kind: "retry", reason, failure: true, throttled: false };
+/** Transport failures (refused, reset, timeout) are worth another upstream. */
+export function transportFailure(reason: string, timeout = false): AttemptOutcome {
+  return timeout
+    ? { kind: "retry", reason, failure: true, throttled: false, timeout: true }
+    : { kind: "retry", reason, failure: true, throttled: false };
+}
+
+/**
+ * A costly request timed out on an operator that answered other requests meanwhile: the request is
+ * expensive, the operator is not slow. Answered like geth answers a call past its RPC timeout (-32000,
+ * which clients do not retry) and held against neither the operator nor the next one.
+ */
+export function tooExpensive(method: string, timeoutMs: number): AttemptOutcome {
+  return {
+    kind: "error",
+    error: {
+      code: -32000,
+      message: `execution aborted (timeout = ${timeoutMs} ms): ${method} did not finish while the operator kept serving others; it is not retried elsewhere — narrow the request or lower its gas`,
+    },
+  };
 }
 
 function asResponse(body: unknown): { result: unknown } | { error: JsonRpcErrorBody } | undefined {

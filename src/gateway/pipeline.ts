@@ -14,6 +14,7 @@ import { type MethodClass, methodSpec, subscriptionOverHttpError, validateReques
 import { broadcastTransaction } from "./broadcast.js";
 import { cacheVerdict, type PinnedParams, pinBlockParam } from "./consistency.js";
 import { handleFilterRequest } from "./filters.js";
+import { capCallGas, isCallMethod } from "./gasCap.js";
 import type { AdmitBody } from "./keys/admission.js";
 import { getLogs } from "./logs.js";
 import type { Network, SessionState } from "./network.js";
@@ -25,8 +26,15 @@ export type Answer = { result: unknown } | { error: JsonRpcErrorBody };
 
 export interface RequestContext {
   network: Network;
-  /** `din-session-id` header or API key: sticky primary and monotonic head. */
-  session: SessionState | undefined;
+  /**
+   * Sticky primary and monotonic head of `sessionId`; opened by `answerBody` once the body is admitted,
+   * so a refused request makes the gateway remember nothing.
+   */
+  session?: SessionState | undefined;
+  /** Who the request's state belongs to: the API key, or the client's address where keys are off. */
+  client: string;
+  /** `din-session-id` header, else the API key (its default session); undefined: no session. */
+  sessionId: string | undefined;
   /** `din-quorum: N`: N distinct upstreams must agree. */
   quorum: number | undefined;
   /** Absolute deadline of the client request. */
@@ -117,14 +125,19 @@ export async function readCall(
 ): Promise<Answer> {
   const { network } = context;
   const head = sessionHead(context);
-  const pinned = pinBlockParam(method, params, head);
+  const pinned = pinBlockParam(method, cappedParams(method, params, network), head);
   const session = context.session;
   if (session && pinned.blockNumber !== undefined && pinned.blockNumber <= head.latest) {
     // What a session has read at `latest` it must not see undone by a later eth_blockNumber.
     if (pinned.blockNumber > session.lastBlock) session.lastBlock = pinned.blockNumber;
   }
   if (context.quorum !== undefined && context.quorum > 1) {
-    return quorumCall(method, pinned.params, context, readConstraints(methodClass, pinned, head, network));
+    return quorumCall(
+      method,
+      pinned.params,
+      context,
+      readConstraints(method, methodClass, pinned, head, network),
+    );
   }
   const cache = network.cache;
   const key = pinned.pinnable ? `${method}:${canonicalJson(pinned.params)}` : undefined;
@@ -140,7 +153,7 @@ export async function readCall(
       method,
       pinned.params,
       context,
-      readConstraints(methodClass, pinned, head, network),
+      readConstraints(method, methodClass, pinned, head, network),
     );
     if (cache && key !== undefined && "result" in answer) {
       const verdict = cacheVerdict(pinned, answer.result, network.head ?? head);
@@ -162,6 +175,11 @@ export interface RouteConstraints {
   hedge?: boolean;
   timeoutMs?: number;
   eligible?: (upstream: { id: string }) => boolean;
+  /**
+   * The request's own cost may exceed an attempt's time (calls, log ranges, traces): a timeout on an
+   * operator that kept answering others meanwhile is the request's fault, answered and not retried.
+   */
+  costly?: boolean;
 }
 
 /**
@@ -169,6 +187,7 @@ export interface RouteConstraints {
  * a head-dependent read without a block (gas price) to upstreams near the head; by-hash reads anywhere.
  */
 export function readConstraints(
+  method: string,
   methodClass: MethodClass,
   pinned: PinnedParams,
   head: HeadView,
@@ -182,7 +201,19 @@ export function readConstraints(
   } else if (methodClass === "read" || methodClass === "nonce") {
     maxLagBlocks = allowance;
   }
-  return { maxLagBlocks, nullIsMissing: methodClass === "historical", hedge: true };
+  return {
+    maxLagBlocks,
+    nullIsMissing: methodClass === "historical",
+    hedge: true,
+    costly: methodClass === "logs" || isCallMethod(method),
+  };
+}
+
+/** Call-like params with their gas lowered to the network's cap. */
+function cappedParams(method: string, params: readonly unknown[], network: Network): readonly unknown[] {
+  if (!isCallMethod(method)) return params;
+  const { cap, blockGasLimit } = network.callGasCap();
+  return capCallGas(method, params, cap, blockGasLimit !== undefined);
 }
 
 /** Routes one call with the network's defaults; remembers the session's primary. */
@@ -218,6 +249,7 @@ export async function routeWithin(
     maxAttempts: network.routing.maxAttempts,
     hedge: (constraints.hedge ?? false) && network.routing.hedge,
     nullIsMissing: constraints.nullIsMissing ?? false,
+    costly: constraints.costly ?? false,
   });
   if (context.session) context.session.primary = result.upstream;
   return result;
@@ -234,12 +266,13 @@ async function heavyCall(request: JsonRpcRequest, context: RequestContext): Prom
   const deadline = Math.max(context.deadline, Date.now() + network.routing.heavyTimeoutMs);
   return routeOnce(
     request.method,
-    positionalParams(request),
+    cappedParams(request.method, positionalParams(request), network),
     { ...context, deadline },
     {
       eligible: (upstream) => declaring.has(upstream.id),
       timeoutMs: network.routing.heavyTimeoutMs,
       hedge: false,
+      costly: true,
     },
   );
 }

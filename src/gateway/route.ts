@@ -24,7 +24,15 @@ export interface RouteOptions {
   hedge: boolean;
   /** `null` may mean "not seen yet": try other upstreams before answering null. */
   nullIsMissing?: boolean;
+  /**
+   * The request's own cost may exceed an attempt's time: a timeout on an operator that answered others
+   * meanwhile ends the request, and however the timeouts come, at most `maxCostlyTimeouts` are spent.
+   */
+  costly?: boolean;
 }
+
+/** Timeouts a costly request may spend before it is refused, whoever was slow. */
+export const maxCostlyTimeouts = 2;
 
 export type RouteResult =
   | { kind: "result"; result: unknown; upstream: string }
@@ -41,6 +49,7 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
     let sawNull: string | undefined;
     let hedgeTimer: NodeJS.Timeout | undefined;
     let inFlight = 0;
+    let timeouts = 0;
 
     const finish = (result: RouteResult) => {
       if (settled) return;
@@ -99,6 +108,7 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
           timeoutMs: Math.min(options.attemptTimeoutMs, remaining),
           cancel,
           nullIsMissing: options.nullIsMissing ?? false,
+          costly: options.costly ?? false,
         })
         .then(
           (outcome) => {
@@ -141,6 +151,10 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
           lastReason = outcome.reason;
           if (outcome.error) lastError = outcome.error;
           if (outcome.reason.startsWith("null")) sawNull ??= upstream.id;
+          if (outcome.timeout && options.costly && ++timeouts >= maxCostlyTimeouts) {
+            fail(`${outcome.reason} on ${timeouts} operators; the request may be too expensive to serve`);
+            return;
+          }
           if (inFlight === 0 && !launch(false)) fail(outcome.reason);
       }
     }

@@ -13,6 +13,7 @@ import {
   PayloadTooLargeError,
   toDinError,
   UnknownNetworkError,
+  UpstreamUnavailableError,
 } from "../rpc/errors.js";
 import {
   errorResponse,
@@ -23,7 +24,7 @@ import {
   parseRequestBody,
   resultResponse,
 } from "../rpc/jsonrpc.js";
-import { methodSpec } from "../rpc/methods.js";
+import { labelForMethod, methodSpec } from "../rpc/methods.js";
 import type { GatewayConfig } from "./config.js";
 import { refusalReply } from "./keys/admission.js";
 import { type KeyService, startKeyService } from "./keys/service.js";
@@ -197,51 +198,77 @@ export function createRequestHandler(deps: HandlerDeps) {
       return;
     }
     const apiKey = match[2];
-    readBody(request, config.server.maxBodyBytes).then(
-      async (body) => {
-        if (body === undefined) {
-          sendRpcError(response, 413, new PayloadTooLargeError(config.server.maxBodyBytes), true);
-          return;
+    const headers = request.headers;
+    const credentials = deps.keys
+      ? {
+          network: network.name,
+          apiKey,
+          authorization: Array.isArray(headers.authorization) ? undefined : headers.authorization,
+          origin: headerValue(headers.origin),
+          userAgent: headerValue(headers["user-agent"]),
         }
-        const headers = request.headers;
-        const sessionKey = headerValue(headers["din-session-id"]) ?? apiKey;
-        const quorumHeader = headerValue(headers["din-quorum"]);
-        let quorum: number | undefined;
-        if (quorumHeader !== undefined) {
-          quorum = Number(quorumHeader);
-          if (!Number.isInteger(quorum) || quorum < 1) {
-            sendRpcError(response, 400, new InvalidRequestError("din-quorum must be a positive integer"));
+      : undefined;
+    // The key is in the path: a request with a bad one is refused before its body is read or parsed.
+    const authenticated = credentials
+      ? deps.keys!.admission.authenticate(credentials)
+      : Promise.resolve({ ok: true } as const);
+    authenticated
+      .then(
+        (auth) => {
+          if (auth.ok) return readBody(request, config.server.maxBodyBytes);
+          sendRpcError(response, auth.error.httpStatus, auth.error, true);
+          return null;
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "API key check failed");
+          sendRpcError(
+            response,
+            503,
+            new UpstreamUnavailableError("API keys cannot be checked right now"),
+            true,
+          );
+          return null;
+        },
+      )
+      .then(
+        async (body) => {
+          if (body === null) return;
+          if (body === undefined) {
+            sendRpcError(response, 413, new PayloadTooLargeError(config.server.maxBodyBytes), true);
             return;
           }
-        }
-        const context: RequestContext = {
-          network,
-          session: network.session(sessionKey),
-          quorum,
-          deadline: Date.now() + config.routing.requestTimeoutMs,
-          transport: "http",
-          clientVersion,
-          admit: deps.keys?.admitter({
-            network: network.name,
-            apiKey,
-            authorization: Array.isArray(headers.authorization) ? undefined : headers.authorization,
-            origin: headerValue(headers.origin),
-            userAgent: headerValue(headers["user-agent"]),
-          }),
-        };
-        const output = await answerBody(body.text, body.bytes, context, deps);
-        if (output === undefined) response.writeHead(204, corsHeaders).end();
-        else
-          response
-            .writeHead(output.status, output.headers ? { ...jsonHeaders, ...output.headers } : jsonHeaders)
-            .end(output.body);
-      },
-      (error: unknown) => {
-        logger.warn({ err: error }, "request body could not be read");
-        if (!response.headersSent)
-          sendRpcError(response, 400, new InvalidRequestError("the request body could not be read"));
-      },
-    );
+          const quorumHeader = headerValue(headers["din-quorum"]);
+          let quorum: number | undefined;
+          if (quorumHeader !== undefined) {
+            quorum = Number(quorumHeader);
+            if (!Number.isInteger(quorum) || quorum < 1) {
+              sendRpcError(response, 400, new InvalidRequestError("din-quorum must be a positive integer"));
+              return;
+            }
+          }
+          const context: RequestContext = {
+            network,
+            client: apiKey !== undefined && deps.keys ? apiKey : (request.socket.remoteAddress ?? "unknown"),
+            sessionId: headerValue(headers["din-session-id"]) ?? apiKey,
+            quorum,
+            deadline: Date.now() + config.routing.requestTimeoutMs,
+            transport: "http",
+            clientVersion,
+            admit: credentials ? deps.keys?.admitter(credentials) : undefined,
+          };
+          const output = await answerBody(body.text, body.bytes, context, deps);
+          if (output === undefined) response.writeHead(204, corsHeaders).end();
+          else
+            response
+              .writeHead(output.status, output.headers ? { ...jsonHeaders, ...output.headers } : jsonHeaders)
+              .end(output.body);
+        },
+        (error: unknown) => {
+          logger.warn({ err: error }, "request body could not be read");
+          if (!response.headersSent)
+            sendRpcError(response, 400, new InvalidRequestError("the request body could not be read"));
+        },
+      );
   };
 }
 
@@ -275,6 +302,7 @@ export async function answerBody(
     parsed.entries = admission.entries;
     settle = admission.settle;
   }
+  context.session ??= context.network.session(context.client, context.sessionId);
   if (!parsed.batch) {
     const entry = parsed.entries[0]!;
     const answer = await answerEntry(entry, context, deps, handler);
@@ -308,7 +336,7 @@ async function answerEntry(
   const { request, notification } = entry;
   const id: JsonRpcId = request.id ?? null;
   const spec = methodSpec(request.method);
-  const methodLabel = spec ? request.method : "unknown";
+  const methodLabel = labelForMethod(request.method); // never a made-up name: one series per known method
   const started = performance.now();
   let response: JsonRpcResponse;
   try {

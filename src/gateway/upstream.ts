@@ -10,7 +10,7 @@ import { CircuitBreaker } from "./circuitBreaker.js";
 import type { HealthConfig, UpstreamConfig } from "./config.js";
 import { assessHealth, type HeadSample, type HealthVerdict } from "./health.js";
 import { DecayingRate, Ewma, SampleWindow } from "./latency.js";
-import { type AttemptOutcome, classifyReply, transportFailure } from "./outcome.js";
+import { type AttemptOutcome, classifyReply, tooExpensive, transportFailure } from "./outcome.js";
 import type { UpstreamView } from "./selection.js";
 
 /** Largest answer accepted from an operator; a hostile one must not exhaust memory. */
@@ -90,6 +90,8 @@ export interface SendOptions {
 
 export interface CallOptions extends SendOptions {
   nullIsMissing?: boolean;
+  /** The request's own cost may exceed the attempt's time (see `tooExpensive`). @default false */
+  costly?: boolean;
   /** Ask a ledger-sourced operator to sign this relay whatever the sample says (quorum). */
   sign?: boolean;
   /** Receives the verified signed relay, when one was asked for and checked out. */
@@ -117,6 +119,8 @@ export class Upstream {
   headUpdatedAt = 0;
   bannedUntil = 0;
   lastThrottledAt = 0;
+  /** When (performance.now()) this upstream last completed a reply, to any request. */
+  lastReplyAt = 0;
   verdict: HealthVerdict = { state: "unhealthy", reasons: ["no head reported recently"] };
   /** Bumped when something that changes its ranking happens (failure, recovery, half-open probe). */
   changes = 0;
@@ -241,6 +245,7 @@ export class Upstream {
             chunks.push(chunk);
           },
           onResponseEnd: () => {
+            this.lastReplyAt = performance.now();
             const text =
               chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
             let decoded: unknown;
@@ -323,7 +328,12 @@ export class Upstream {
         this.latency.add(performance.now() - started);
         return { kind: "cancelled" };
       }
-      outcome = transportFailure(describeTransportError(error));
+      const timeout = error instanceof UpstreamTimeoutError;
+      if (timeout && options.costly === true && this.lastReplyAt > started) {
+        // It answered others while this one ran: the request is expensive, the operator is not slow.
+        return tooExpensive(method, options.timeoutMs);
+      }
+      outcome = transportFailure(describeTransportError(error), timeout);
     }
     this.record(outcome, performance.now() - started);
     return outcome;

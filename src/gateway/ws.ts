@@ -167,12 +167,14 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
         });
       }
       deps.metrics.wsConnections.inc({ network: network.name });
-      const sessionKey =
+      // A connection without a session id is a session of its own.
+      const sessionId =
         headerValue(request.headers["din-session-id"]) ?? apiKey ?? `ws-${randomBytes(8).toString("hex")}`;
+      const client = admit && apiKey !== undefined ? apiKey : (request.socket.remoteAddress ?? "unknown");
       serveConnection(
         ws,
         network,
-        sessionKey,
+        { client, sessionId },
         () => {
           perKey.set(owner, (perKey.get(owner) ?? 1) - 1);
           if (perKey.get(owner) === 0) perKey.delete(owner);
@@ -186,7 +188,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
   function serveConnection(
     ws: WebSocket,
     network: Network,
-    sessionKey: string,
+    owner: { client: string; sessionId: string },
     onClose: () => void,
     admit?: AdmitBody,
   ): void {
@@ -296,7 +298,8 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       const text = isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString();
       const context: RequestContext = {
         network,
-        session: network.session(sessionKey),
+        client: owner.client,
+        sessionId: owner.sessionId,
         quorum: undefined,
         deadline: Date.now() + deps.config.routing.requestTimeoutMs,
         transport: "ws",
