@@ -1,8 +1,9 @@
 /**
- * Prometheus metrics of the gateway (`GET /metrics`). Method labels are bounded to the method table,
- * so a client cannot blow up the series count with made-up method names.
+ * Prometheus metrics of the gateway (`GET /metrics`). Method labels are bounded to the method table
+ * (anything else is `unknown`), so a client cannot blow up the series count with made-up method names.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { labelForMethod } from "../rpc/methods.js";
 
 /**
  * prom-client hashes a label object on every update; the hot path keeps the child of each label set
@@ -21,13 +22,30 @@ function memoize<Child>(labels: (...values: string[]) => Child): (...values: str
   };
 }
 
+/** The method label of requests that were not JSON-RPC requests at all (no method to name). */
+export const invalidRequestLabel = "invalid";
+
+/**
+ * Maps the method argument of a per-request update to the closed label set (the method table's names,
+ * `unknown`, `invalid`) before it reaches prom-client or the memo: every caller is bounded, not only
+ * those that remembered to map client input.
+ */
+function boundedMethod<Child>(
+  labels: (network: string, method: string, outcome: string) => Child,
+): (network: string, method: string, outcome: string) => Child {
+  return (network, method, outcome) =>
+    labels(network, method === invalidRequestLabel ? method : labelForMethod(method), outcome);
+}
+
 export function createGatewayMetrics() {
   const metrics = createMetrics();
   return {
     ...metrics,
     /** Cached children for the per-request updates. */
     hot: {
-      request: memoize((network, method, outcome) => metrics.requests.labels(network, method, outcome)),
+      request: boundedMethod(
+        memoize((network, method, outcome) => metrics.requests.labels(network, method, outcome)),
+      ),
       duration: memoize((network, methodClass) => metrics.requestDuration.labels(network, methodClass)),
       attempt: memoize((network, upstream, outcome) =>
         metrics.upstreamRequests.labels(network, upstream, outcome),

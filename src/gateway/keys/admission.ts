@@ -7,14 +7,10 @@
  * limits are shared), never SQL.
  */
 import type { DinError } from "../../rpc/errors.js";
-import {
-  errorResponse,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-  type ParsedEntry,
-} from "../../rpc/jsonrpc.js";
+import { errorResponse, type JsonRpcResponse, type ParsedEntry } from "../../rpc/jsonrpc.js";
+import { unknownMethodLabel } from "../../rpc/methods.js";
 import { checkClient, checkRequest } from "./allowlist.js";
-import type { CreditTable } from "./credits.js";
+import { type CreditTable, unknownMethodCredits } from "./credits.js";
 import {
   AdmissionError,
   type AdmissionRule,
@@ -180,31 +176,32 @@ export class KeyAdmission {
     if (!auth.ok) return auth;
     const { key, secretPresented } = auth;
     const admitted = entries.slice();
-    const charges: number[] = new Array(entries.length).fill(0);
+    // Every entry costs something, refused ones what a cheap read costs: a batch of refusals is no way
+    // around the per-second limit.
+    const charges: number[] = new Array(entries.length).fill(unknownMethodCredits);
     let total = 0;
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index]!;
-      if (!entry.ok) continue;
-      if (!secretPresented) {
+      if (entry.ok && !secretPresented) {
         const refusal = checkRequest(key.allowlists, entry.request);
         if (refusal) {
           const error = forbidden(refusal.rule as "methods" | "contracts", refusal.reason);
           if (!batch) {
-            this.record(key, client.network, entry.request, 0, true, now);
+            this.usage.recordRefused(key, client.network, 1, now);
             return { ok: false, error };
           }
           admitted[index] = { ok: false, id: entry.request.id ?? null, error: error as DinError };
-          continue;
         }
       }
-      charges[index] = this.credits(entry.request.method);
+      if (entry.ok && admitted[index]!.ok)
+        charges[index] = checkedCredits(this.credits(entry.request.method));
       total += charges[index]!;
     }
     if (total > 0) {
       const verdict = await this.limiter.take(key.key, total, key.limits);
       if (!verdict.ok) {
-        for (const entry of entries)
-          if (entry.ok) this.record(key, client.network, entry.request, 0, true, now);
+        // One `refused` row, not one per method the refused body named.
+        this.usage.recordRefused(key, client.network, entries.length, now);
         if (verdict.limit === "second") {
           return {
             ok: false,
@@ -223,24 +220,13 @@ export class KeyAdmission {
       settle: (answers) => {
         for (let index = 0; index < entries.length; index++) {
           const entry = entries[index]!;
-          if (!entry.ok) continue;
           const answer = answers[index];
           const error = !admitted[index]!.ok || (answer !== undefined && "error" in answer);
-          this.record(key, client.network, entry.request, charges[index]!, error, now);
+          const method = entry.ok ? entry.request.method : unknownMethodLabel;
+          this.usage.record(key, client.network, method, charges[index]!, error, now);
         }
       },
     };
-  }
-
-  private record(
-    key: ApiKeyRecord,
-    network: string,
-    request: JsonRpcRequest,
-    credits: number,
-    error: boolean,
-    now: number,
-  ): void {
-    this.usage.record(key, network, request.method, credits, error, now);
   }
 
   private quotaWasSpent(key: string, now: number): void {
@@ -253,6 +239,14 @@ export class KeyAdmission {
       for (const listener of this.quotaListeners) listener(key);
     });
   }
+}
+
+/**
+ * A weight from the credit table, as a non-negative integer whatever the table returns: `creditTable`
+ * validates its weights, but the limiter and the usage rows must never see NaN from any table.
+ */
+function checkedCredits(credits: number): number {
+  return Number.isSafeInteger(credits) && credits >= 0 ? credits : unknownMethodCredits;
 }
 
 /** The reply to a body refused as a whole: the error under the request's id (null for a batch). */

@@ -4,7 +4,7 @@
  * how hosted RPC providers price the same methods (Infura's credit table) scaled down to 1 = a cheap read.
  * Pure data and pure functions.
  */
-import { type MethodClass, methodSpec } from "../../rpc/methods.js";
+import { type MethodClass, methodTable } from "../../rpc/methods.js";
 
 /** Credits per method class, used when no method-specific weight applies. */
 export const defaultClassCredits: Readonly<Record<MethodClass, number>> = {
@@ -18,12 +18,14 @@ export const defaultClassCredits: Readonly<Record<MethodClass, number>> = {
   broadcast: 10,
   subscription: 5,
   heavy: 50,
-  forbidden: 0,
+  // Refused without reaching an operator, but answering still costs the gateway: never free, or batches
+  // of refused methods would go around the per-second limit.
+  forbidden: 1,
 };
 
 /**
  * Methods whose cost differs from their class. Keys may be exact names or `prefix_*` patterns; an exact
- * name wins over a pattern, a pattern over the class weight.
+ * name wins over a pattern, a pattern over the class weight. Patterns only ever price known methods.
  */
 export const defaultMethodCredits: Readonly<Record<string, number>> = {
   eth_call: 2,
@@ -45,34 +47,51 @@ export const defaultMethodCredits: Readonly<Record<string, number>> = {
   trace_replayBlockTransactions: 200,
 };
 
-/** Credits of a request to a method this gateway does not know (it is refused, but it was sent). */
+/**
+ * Credits of a request this gateway refuses before any work: a method it does not know (a made-up name in
+ * a forbidden namespace too), a request that is not valid JSON-RPC, one a key's method or contract
+ * allowlist refuses in a batch. What a cheap read costs.
+ */
 export const unknownMethodCredits = 1;
 
+/** Most credits one method may cost, so a batch's sum stays an exact integer. */
+export const maxMethodCredits = 1_000_000;
+
+/** Always a non-negative integer of at most `maxMethodCredits`, for any string. */
 export type CreditTable = (method: string) => number;
+
+/** A credit weight that is not an integer between 0 and `maxMethodCredits`. */
+export class CreditWeightError extends Error {
+  override name = "CreditWeightError";
+}
 
 /**
  * Builds the credit weight lookup from the defaults and the configuration's overrides (same key syntax
- * as `defaultMethodCredits`). Results are memoised per method name, bounded to the methods the gateway
- * knows so made-up names cannot grow the memo.
+ * as `defaultMethodCredits`). Weights are computed once for every method the gateway knows; any other
+ * name costs `unknownMethodCredits`, whatever an override says, so a made-up or inherited name
+ * (`constructor`, `__proto__`) can neither be free nor cost `undefined`.
  */
 export function creditTable(overrides: Readonly<Record<string, number>> = {}): CreditTable {
   const exact = new Map<string, number>();
   const prefixes: Array<[string, number]> = [];
-  for (const [name, credits] of Object.entries({ ...defaultMethodCredits, ...overrides })) {
+  for (const [name, credits] of [...Object.entries(defaultMethodCredits), ...Object.entries(overrides)]) {
+    if (!Number.isSafeInteger(credits) || credits < 0 || credits > maxMethodCredits) {
+      throw new CreditWeightError(
+        `credits of ${name.slice(0, 100)} must be an integer from 0 to ${maxMethodCredits}, not ${String(credits)}`,
+      );
+    }
     if (name.endsWith("*")) prefixes.push([name.slice(0, -1), credits]);
     else exact.set(name, credits);
   }
-  // Longest prefix first, so `debug_trace*` beats `debug_*`.
-  prefixes.sort((a, b) => b[0].length - a[0].length);
-  const memo = new Map<string, number>();
-  return (method) => {
-    const memoised = memo.get(method);
-    if (memoised !== undefined) return memoised;
-    const spec = methodSpec(method);
-    let credits = exact.get(method);
-    if (credits === undefined) credits = prefixes.find(([prefix]) => method.startsWith(prefix))?.[1];
-    if (credits === undefined) credits = spec ? defaultClassCredits[spec.class] : unknownMethodCredits;
-    if (spec) memo.set(method, credits);
-    return credits;
-  };
+  // Longest prefix first, so `debug_trace*` beats `debug_*`; a later equal prefix (an override) wins.
+  prefixes.reverse().sort((a, b) => b[0].length - a[0].length);
+  const weights = new Map<string, number>();
+  for (const [method, spec] of methodTable) {
+    const credits =
+      exact.get(method) ??
+      prefixes.find(([prefix]) => method.startsWith(prefix))?.[1] ??
+      defaultClassCredits[spec.class];
+    weights.set(method, credits);
+  }
+  return (method) => weights.get(method) ?? unknownMethodCredits;
 }

@@ -4,7 +4,7 @@
  * crash loses at most one interval and a request never waits for SQL.
  */
 import type { Logger } from "pino";
-import { methodSpec } from "../../rpc/methods.js";
+import { labelForMethod } from "../../rpc/methods.js";
 import type { KeyStore, UsageIncrement } from "./store.js";
 
 export interface UsageRecorderOptions {
@@ -16,6 +16,12 @@ export interface UsageRecorderOptions {
 }
 
 const hourMs = 3_600_000;
+
+/** The method label of requests in bodies refused at admission. */
+export const refusedUsageLabel = "refused";
+
+/** Whom a usage row belongs to. */
+export type UsageKey = { key: string; projectId: string };
 
 export class UsageRecorder {
   private pending = new Map<string, UsageIncrement>();
@@ -41,16 +47,43 @@ export class UsageRecorder {
     tick();
   }
 
-  /** Counts one request. Methods this gateway does not know are counted as `unknown` (bounded rows). */
+  /**
+   * Counts one request. Methods `methodTable` does not list are counted as `unknown`, so made-up names
+   * cannot add rows. `credits` come from the credit table (non-negative integers); anything else would
+   * fail the whole batch's write, so it is counted as 0 and logged.
+   */
   record(
-    key: { key: string; projectId: string },
+    key: UsageKey,
     network: string,
     method: string,
     credits: number,
     error: boolean,
     now = Date.now(),
   ): void {
-    const label = methodSpec(method) ? method : "unknown";
+    this.add(key, network, labelForMethod(method), 1, credits, error ? 1 : 0, now);
+  }
+
+  /**
+   * Counts the requests of a body refused as a whole (allowlist, credits per second or per day): one
+   * `refused` row per key, network and hour, whatever methods the body named, and no credits.
+   */
+  recordRefused(key: UsageKey, network: string, requests: number, now = Date.now()): void {
+    this.add(key, network, refusedUsageLabel, requests, 0, requests, now);
+  }
+
+  private add(
+    key: UsageKey,
+    network: string,
+    label: string,
+    requests: number,
+    credits: number,
+    errors: number,
+    now: number,
+  ): void {
+    if (!Number.isSafeInteger(credits) || credits < 0) {
+      this.options.logger?.warn({ method: label, credits: String(credits) }, "invalid credits not counted");
+      credits = 0;
+    }
     const hour = now - (now % hourMs);
     const id = `${key.key}\u0000${network}\u0000${label}\u0000${hour}`;
     let row = this.pending.get(id);
@@ -67,9 +100,14 @@ export class UsageRecorder {
       };
       this.pending.set(id, row);
     }
-    row.requests += 1;
+    row.requests += requests;
     row.credits += credits;
-    if (error) row.errors += 1;
+    row.errors += errors;
+  }
+
+  /** Rows counted and not written yet (bounded by keys × networks × labels × hours). */
+  get pendingRows(): number {
+    return this.pending.size;
   }
 
   /** Writes what is pending. A failed write keeps the counters for the next flush. */
