@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/gateway/server.js";
 import { post, rpc, waitFor } from "../support/dataPlane.js";
 import { type HardhatServer, startHardhatServer } from "../support/hardhatServer.js";
-import { admin, createKey, startKeyedGateway } from "./keyedGateway.js";
+import { admin, adminToken, createKey, startKeyedGateway } from "./keyedGateway.js";
 
 const token = "0x1111111111111111111111111111111111111111";
 const other = "0x3333333333333333333333333333333333333333";
@@ -37,7 +37,8 @@ describe("gateway with API keys (PGlite)", () => {
     expect(bare.json.error.message).toMatch(/requires an API key/);
     const unknown = await post(url("0123456789abcdef0123456789abcdef"), rpc("eth_chainId", [], 7));
     expect(unknown.status).toBe(401);
-    expect(unknown.json).toMatchObject({ id: 7, error: { message: "Unauthorized: unknown API key" } });
+    // Refused before the body is read, so the answer cannot carry the request's id.
+    expect(unknown.json).toMatchObject({ id: null, error: { message: "Unauthorized: unknown API key" } });
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/din_key_refusals_total\{rule="apiKey"\} 2/);
   });
@@ -248,6 +249,31 @@ describe("gateway with API keys (PGlite)", () => {
     expect(await admin(gateway, "GET", `/admin/keys/${key}`)).toEqual(before);
     expect((await admin(gateway, "GET", "/admin/keys")).json.keys.length).toBe(keysBefore);
     expect((await post(url(key), rpc("eth_chainId"))).status).toBe(200);
+  });
+
+  it("answers admin bodies over 256 KiB with 413 and a JSON error, not a reset connection", async () => {
+    const large = await admin(gateway, "POST", "/admin/projects", { name: "x".repeat(300 * 1024) });
+    expect(large.status).toBe(413);
+    expect(large.json.error).toMatchObject({ code: "too_large", message: expect.stringMatching(/262144/) });
+    // Without a Content-Length (chunked), the limit is found while reading.
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 6) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const streamed = await fetch(`${gateway.url}/admin/projects`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect((await streamed.json()).error.code).toBe("too_large");
+    // The connection was not reset: the admin API keeps answering.
+    expect((await admin(gateway, "GET", "/admin/projects")).status).toBe(200);
   });
 
   it("keeps keys and usage across a restart of the gateway", async () => {

@@ -353,21 +353,36 @@ function parse<Schema extends z.ZodTypeAny>(schema: Schema, value: unknown): z.o
   throw new AdminError(400, "invalid_input", "invalid input", problems);
 }
 
-/** Reads a JSON object body; an empty body is `{}` when `optional`. */
+/**
+ * Reads a JSON object body; an empty body is `{}` when `optional`. A body over `maxAdminBody` is refused
+ * with 413 but still read to its end (and dropped): destroying the request would reset the connection
+ * before the client could read why.
+ */
 function readJson(request: IncomingMessage, optional = false): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () =>
+      new AdminError(413, "too_large", `admin request bodies are limited to ${maxAdminBody} bytes`);
+    if (Number(request.headers["content-length"] ?? 0) > maxAdminBody) {
+      request.resume();
+      reject(tooLarge());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     request.on("data", (chunk: Buffer) => {
+      if (over) return;
       size += chunk.length;
       if (size > maxAdminBody) {
-        request.destroy();
-        reject(new AdminError(413, "too_large", `admin request bodies are limited to ${maxAdminBody} bytes`));
+        over = true;
+        chunks.length = 0;
+        reject(tooLarge());
         return;
       }
       chunks.push(chunk);
     });
     request.on("end", () => {
+      if (over) return;
       const text = Buffer.concat(chunks).toString("utf8").trim();
       if (text === "") {
         if (optional) resolve({});
