@@ -26,7 +26,12 @@ describe("method rules", () => {
     plane = await startDataPlane({
       gateway: { routing: { hedge: false } },
       network: { logsMaxRange: 7 },
-      upstreams: { "gcp-usc1": { methods: ["debug_*"] } },
+      // Declaring whole namespaces, dev-node ones included, must not let their state-changing methods through.
+      upstreams: {
+        "gcp-usc1": {
+          methods: ["debug_*", "hardhat_*", "evm_*", "anvil_*", "admin_*", "miner_*", "personal_*"],
+        },
+      },
     });
     await requestDevnet(plane.chain.provider, "hardhat_setCode", [revertingAddress, revertingCode]);
     await waitFor(async () => {
@@ -190,6 +195,25 @@ describe("method rules", () => {
     const { json: refused } = await post(plane.rpcUrl, rpc("trace_block", ["0x1"]));
     expect(refused.error.code).toBe(-32004);
     expect(refused.error.message).toMatch(/no operator of ethereum serves it/);
+  });
+
+  it.each([
+    ["debug_setHead", ["0x1"]],
+    ["debug_startCPUProfile", ["/tmp/x"]],
+    ["debug_writeMemProfile", ["/etc/cron.d/x"]],
+    ["debug_setGCPercent", [1]],
+    ["debug_chaindbCompact", []],
+    ["hardhat_setBalance", ["0x00000000000000000000000000000000000000aa", "0x1"]],
+    ["evm_mine", []],
+    ["anvil_x", []],
+    ["admin_peers", []],
+    ["miner_start", []],
+    ["personal_unlockAccount", ["0x00000000000000000000000000000000000000aa", "x"]],
+  ])("refuses %s whatever an operator declares, and no operator sees it", async (method, params) => {
+    const { json } = await post(plane.rpcUrl, rpc(method, params));
+    expect(json.error.code).toBe(-32601);
+    expect(json.error.message).toMatch(/not allowed/);
+    expect(total(countOf(plane, method))).toBe(0);
   });
 
   it("serves repeated reads of a final block from the cache", async () => {
