@@ -20,6 +20,7 @@ import {
   type JsonRpcId,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type ParsedBody,
   type ParsedEntry,
   parseRequestBody,
   resultResponse,
@@ -295,6 +296,18 @@ export async function answerBody(
       body: JSON.stringify(errorResponse(null, parsed.error.toJsonRpc())),
     };
   }
+  const output = await answerParsed(parsed, context, deps, handler);
+  // Ids a number cannot hold exactly go back to the client as the literals it sent.
+  if (output && parsed.rawIds) output.body = parsed.rawIds.restore(output.body);
+  return output;
+}
+
+async function answerParsed(
+  parsed: Extract<ParsedBody, { ok: true }>,
+  context: RequestContext,
+  deps: Pick<HandlerDeps, "config" | "metrics" | "logger">,
+  handler: RequestHandler,
+): Promise<{ status: number; body: string; headers?: Record<string, string> } | undefined> {
   let settle: ((answers: ReadonlyArray<JsonRpcResponse | undefined>) => void) | undefined;
   if (context.admit) {
     const admission = await context.admit(parsed);

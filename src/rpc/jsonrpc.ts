@@ -10,6 +10,7 @@ import {
   ParseError,
   PayloadTooLargeError,
 } from "./errors.js";
+import { idLiterals, idNeedsLiteral, RawIds } from "./rawIds.js";
 
 export type JsonRpcId = string | number | null;
 export type JsonRpcParams = readonly unknown[] | Record<string, unknown>;
@@ -53,7 +54,8 @@ export type ParsedEntry =
   | { ok: false; id: JsonRpcId; error: DinError };
 
 export type ParsedBody =
-  | { ok: true; batch: boolean; entries: ParsedEntry[] }
+  /** `rawIds`: ids a number cannot hold exactly, held as placeholders to restore in the answer. */
+  | { ok: true; batch: boolean; entries: ParsedEntry[]; rawIds?: RawIds }
   /** The body as a whole is unusable: answer one error response (id null). */
   | { ok: false; error: DinError };
 
@@ -81,9 +83,31 @@ export function parseRequestBody(
         ),
       };
     }
-    return { ok: true, batch: true, entries: value.map((item) => parseRequestObject(item, limits)) };
+    return holdRawIds(text, {
+      ok: true,
+      batch: true,
+      entries: value.map((item) => parseRequestObject(item, limits)),
+    });
   }
-  return { ok: true, batch: false, entries: [parseRequestObject(value, limits)] };
+  return holdRawIds(text, { ok: true, batch: false, entries: [parseRequestObject(value, limits)] });
+}
+
+/** Replaces ids that lost digits in parsing by placeholders for their literals (see rawIds.ts). */
+function holdRawIds(
+  text: string,
+  body: { ok: true; batch: boolean; entries: ParsedEntry[] },
+): { ok: true; batch: boolean; entries: ParsedEntry[]; rawIds?: RawIds } {
+  const idOf = (entry: ParsedEntry) => (entry.ok ? entry.request.id : entry.id);
+  if (!body.entries.some((entry) => idNeedsLiteral(idOf(entry)))) return body;
+  const literals = idLiterals(text, body.batch);
+  const rawIds = new RawIds();
+  body.entries.forEach((entry, index) => {
+    const literal = literals[index];
+    if (!idNeedsLiteral(idOf(entry)) || literal === undefined) return;
+    if (entry.ok) entry.request.id = rawIds.hold(literal);
+    else entry.id = rawIds.hold(literal);
+  });
+  return { ...body, rawIds };
 }
 
 /** Validates one decoded JSON value as a JSON-RPC 2.0 request. */

@@ -225,6 +225,20 @@ describe("hostile clients", () => {
     });
   });
 
+  it("echoes a 39-digit numeric id byte for byte, in a single request and in a batch", async () => {
+    const id = "123456789012345678901234567890123456789";
+    const request = `{"jsonrpc":"2.0","id":${id},"method":"eth_chainId"}`;
+    for (const body of [request, `[${request},${request}]`]) {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      const text = await response.text();
+      expect(text.split(`"id":${id}`).length - 1).toBe(body === request ? 1 : 2);
+    }
+  });
+
   describe("state clients make the gateway keep", () => {
     it("keeps one client's sessions within its share however many 12 KB ids it sends", async () => {
       const id = "s".repeat(12_000);
