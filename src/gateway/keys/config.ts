@@ -3,6 +3,7 @@
  * `/v1/<network>` to anyone, as before. Every default lives here, next to its option.
  */
 import { z } from "zod";
+import { maxMethodCredits } from "./credits.js";
 
 const limit = z.number().int().min(0, "must be 0 or more (null = unlimited)").nullable();
 
@@ -39,11 +40,11 @@ export const keysConfigSchema = z
     syncIntervalMs: z.number().int().min(50).default(1_000),
     /** How often usage counters are written to the database. @default 5000 */
     usageFlushIntervalMs: z.number().int().min(50).default(5_000),
-    /** Credit weight overrides by method or `prefix_*` (docs/keys.md lists the defaults). @default {} */
+    /** Credit weight overrides by method or `prefix_*`, integers 0–1,000,000 (docs/keys.md lists the defaults). @default {} */
     credits: z
       .record(
         z.string().regex(/^[A-Za-z0-9_]+\*?$/, "a method name or a prefix ending in *"),
-        z.number().int().min(0),
+        z.number().int().min(0).max(maxMethodCredits),
       )
       .default({}),
     /** Limits of keys created without explicit ones. @default unlimited */
