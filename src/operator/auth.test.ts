@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DinFixture, deployDinFixture, GATEWAY_SET, WAD } from "../../test/din/fixture.js";
 import { type HardhatServer, startHardhatServer } from "../../test/support/hardhatServer.js";
 import { ACCESS_TOKEN_HEADER, createAccessToken, type RelayCallerCheck } from "../ledger/din/auth.js";
-import { connectLedger, registryCallerCheck } from "../ledger/din/directory.js";
-import { createCallerAuthenticator } from "./auth.js";
+import { connectLedger } from "../ledger/din/directory.js";
+import { createCallerAuthenticator, type OperatorAuthOptions, registryRoleReader } from "./auth.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
 
 let f: DinFixture;
@@ -51,11 +51,14 @@ const token = (
 const blockNumber = async () =>
   BigInt((await chain.provider.request({ method: "eth_blockNumber" })) as string);
 
-async function startAuthNode(isCaller: RelayCallerCheck): Promise<OperatorNode> {
+async function startAuthNode(
+  isCaller: RelayCallerCheck,
+  options: Partial<OperatorAuthOptions> = {},
+): Promise<OperatorNode> {
   const started = await startOperatorNode({
     id: `auth-${nodes.length}`,
     upstream: chain.url,
-    auth: { operator, ledgerChainId: chainId, isCaller },
+    auth: { operator, ledgerChainId: chainId, isCaller, ...options },
   });
   nodes.push(started);
   return started;
@@ -76,7 +79,7 @@ beforeAll(async () => {
   await f.stake(gateway.address, 2n * WAD, GATEWAY_SET);
   await f.registerForSet(gateway.address, GATEWAY_SET);
   chain = await startHardhatServer();
-  node = await startAuthNode(registryCallerCheck(f.ledger.public, f.addresses.registry));
+  node = await startAuthNode(registryRoleReader(f.ledger.public, f.addresses.registry));
 });
 
 afterAll(async () => {
@@ -138,7 +141,7 @@ describe("operator node authentication", () => {
     const ledger = await startHardhatServer();
     const client = connectLedger(ledger.url, chainId).public;
     await ledger.close();
-    const cut = await startAuthNode(registryCallerCheck(client, f.addresses.registry));
+    const cut = await startAuthNode(registryRoleReader(client, f.addresses.registry));
     const answer = await post(
       cut.url,
       { jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] },
@@ -150,10 +153,10 @@ describe("operator node authentication", () => {
     expect(cut.stats()).toMatchObject({ requests: 0, unauthorized: 0, authUnavailable: 1 });
   });
 
-  it("refuses a gateway the registry no longer answers for, once the check says so", async () => {
+  it("refuses a gateway the registry no longer answers for, once its cached answer expires", async () => {
     // The node's own view of the registry: a set the test changes, standing in for a governance removal.
     const admitted = new Set<string>([gateway.address]);
-    const byNode = await startAuthNode(async (address) => admitted.has(address));
+    const byNode = await startAuthNode(async (address) => admitted.has(address), { roleTtlMs: 0 });
     const t = await token(gateway);
     const call = { jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] };
     expect((await post(byNode.url, call, t)).status).toBe(200);
@@ -173,47 +176,58 @@ describe("caller authenticator", () => {
   const mint = (now: number, ttlSeconds = 60) =>
     createAccessToken(caller, { role: "watcher", audience, ledgerChainId, now, ttlSeconds });
 
+  const source = "192.0.2.1";
+
   it("forgets a remembered token when it expires, even though its caller is still admitted", async () => {
-    let clock = 1_000;
+    let clock = 1_000_000;
     const authenticate = createCallerAuthenticator(
       { operator: audience, ledgerChainId, isCaller: async () => true },
       () => clock,
     );
-    const t = await mint(clock, 60);
-    expect(await authenticate(t)).toMatchObject({ ok: true, claims: { sub: caller.address } });
-    clock += 59;
-    expect((await authenticate(t)).ok).toBe(true);
-    clock += 1;
-    expect(await authenticate(t)).toEqual({ ok: false, status: 401, reason: "access token expired" });
+    const t = await mint(clock / 1000, 60);
+    expect(await authenticate(t, source)).toMatchObject({ ok: true, claims: { sub: caller.address } });
+    clock += 59_000;
+    expect((await authenticate(t, source)).ok).toBe(true);
+    clock += 1_000;
+    expect(await authenticate(t, source)).toEqual({ ok: false, status: 401, reason: "access token expired" });
   });
 
-  it("asks the ledger for every request of a remembered token, and answers 503 when it cannot", async () => {
-    const answers: (boolean | Error)[] = [true, true, new Error("HTTP request failed.\nURL: http://ledger")];
+  it("asks the ledger again once its answer expires, and answers 503 when it cannot", async () => {
+    let clock = Date.now();
+    const answers: (boolean | Error)[] = [true, new Error("HTTP request failed.\nURL: http://ledger"), false];
     const asked: string[] = [];
-    const authenticate = createCallerAuthenticator({
-      operator: audience,
-      ledgerChainId,
-      isCaller: async (address, role) => {
-        asked.push(`${role}:${address}`);
-        const answer = answers.shift();
-        if (answer instanceof Error) throw answer;
-        return answer ?? false;
+    const authenticate = createCallerAuthenticator(
+      {
+        operator: audience,
+        ledgerChainId,
+        roleTtlMs: 10_000,
+        isCaller: async (address, role) => {
+          asked.push(`${role}:${address}`);
+          const answer = answers.shift();
+          if (answer instanceof Error) throw answer;
+          return answer ?? false;
+        },
       },
-    });
-    const t = await mint(Math.floor(Date.now() / 1000));
-    expect((await authenticate(t)).ok).toBe(true);
-    expect((await authenticate(t)).ok).toBe(true);
-    expect(await authenticate(t)).toEqual({
+      () => clock,
+    );
+    const t = await mint(Math.floor(clock / 1000));
+    expect((await authenticate(t, source)).ok).toBe(true);
+    expect((await authenticate(t, source)).ok).toBe(true);
+    expect(asked).toHaveLength(1);
+    clock += 10_000;
+    expect(await authenticate(t, source)).toEqual({
       ok: false,
       status: 503,
       reason: "cannot check the caller on the ledger: HTTP request failed.",
     });
-    expect(await authenticate(t)).toEqual({
+    expect(await authenticate(t, source)).toEqual({
       ok: false,
       status: 401,
       reason: `${caller.address} is not an active watcher on the ledger`,
     });
-    expect(asked).toEqual(Array(4).fill(`watcher:${caller.address}`));
+    // The refusal is remembered too.
+    expect((await authenticate(t, source)).ok).toBe(false);
+    expect(asked).toEqual(Array(3).fill(`watcher:${caller.address}`));
   });
 
   it("keeps serving admitted callers when more tokens arrive than it remembers", async () => {
@@ -225,6 +239,6 @@ describe("caller authenticator", () => {
     });
     const now = Math.floor(Date.now() / 1000);
     const tokens = await Promise.all([1, 2, 3, 4].map((i) => mint(now, 60 + i)));
-    for (const t of [...tokens, ...tokens]) expect((await authenticate(t)).ok).toBe(true);
+    for (const t of [...tokens, ...tokens]) expect((await authenticate(t, source)).ok).toBe(true);
   });
 });

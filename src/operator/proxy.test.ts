@@ -25,10 +25,14 @@ async function startNode(options: { chaos?: boolean; maxBodyBytes?: number } = {
   return node;
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -47,8 +51,13 @@ async function result(url: string, method: string, params: unknown[] = []): Prom
   return response.result;
 }
 
+/** A chaos change as `din chaos` sends it: with the node's control token. */
+function control(node: OperatorNode, body: unknown): Promise<{ status: number; body: unknown }> {
+  return post(`${node.controlUrl}/chaos`, body, { authorization: `Bearer ${node.controlToken}` });
+}
+
 async function setChaosOverHttp(node: OperatorNode, state: ChaosState): Promise<void> {
-  const { status } = await post(`${node.controlUrl}/chaos`, state);
+  const { status } = await control(node, state);
   expect(status).toBe(200);
 }
 
@@ -129,6 +138,8 @@ describe("operator node proxy", () => {
       byCaller: { anyone: { eth_chainId: 2, eth_blockNumber: 1 } },
       unauthorized: 0,
       authUnavailable: 0,
+      rateLimited: 0,
+      refused: 0,
     });
   });
 
@@ -177,10 +188,20 @@ describe("bad input", () => {
       message: expect.stringMatching(/1024 bytes/),
     });
 
-    // The execution client's own errors pass through unchanged.
+    // A method a public RPC does not serve never reaches the execution client.
     const unknownMethod = await post(node.url, { jsonrpc: "2.0", id: 3, method: "eth_noSuchMethod" });
     expect(unknownMethod.status).toBe(200);
-    expect((unknownMethod.body as RpcResponse).error?.message).toMatch(/not supported|does not exist/);
+    expect(unknownMethod.body).toMatchObject({ id: 3, error: { code: -32601 } });
+
+    // The execution client's own errors pass through unchanged.
+    // PUSH1 0 PUSH1 0 REVERT: reverts at once.
+    const reverted = await post(node.url, {
+      jsonrpc: "2.0",
+      id: 4,
+      method: "eth_call",
+      params: [{ data: "0x60006000fd", gas: "0x10000" }],
+    });
+    expect((reverted.body as RpcResponse).error?.message).toMatch(/revert/i);
 
     expect(await result(node.url, "eth_chainId")).toBe("0x7a69");
   });
@@ -230,17 +251,17 @@ describe("chaos control", () => {
     expect(node.controlUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await (await fetch(`${node.controlUrl}/chaos`)).json()).toEqual({ mode: "ok" });
 
-    const set = await post(`${node.controlUrl}/chaos`, { mode: "lag" });
+    const set = await control(node, { mode: "lag" });
     expect(set).toEqual({ status: 200, body: { mode: "lag", value: 20 } });
     expect(node.state()).toEqual({ mode: "lag", value: 20 });
 
-    const badMode = await post(`${node.controlUrl}/chaos`, { mode: "explode" });
+    const badMode = await control(node, { mode: "explode" });
     expect(badMode.status).toBe(400);
     expect((badMode.body as { error: string }).error).toMatch(/mode/);
-    const badValue = await post(`${node.controlUrl}/chaos`, { mode: "errors", value: 300 });
+    const badValue = await control(node, { mode: "errors", value: 300 });
     expect(badValue.status).toBe(400);
     expect((badValue.body as { error: string }).error).toMatch(/value/);
-    const badJson = await post(`${node.controlUrl}/chaos`, "{mode");
+    const badJson = await control(node, "{mode");
     expect(badJson.status).toBe(400);
     expect(node.state()).toEqual({ mode: "lag", value: 20 });
 
@@ -251,7 +272,79 @@ describe("chaos control", () => {
       byCaller: { anyone: { eth_chainId: 1 } },
       unauthorized: 0,
       authUnavailable: 0,
+      rateLimited: 0,
+      refused: 0,
     });
+  });
+});
+
+describe("chaos control authentication", () => {
+  it("refuses a change without the token (401) or as text/plain (415), and never sends CORS headers", async () => {
+    const node = await startNode();
+    const url = `${node.controlUrl}/chaos`;
+    const down = JSON.stringify({ mode: "down" });
+    const origin = { origin: "http://evil.example" };
+    const attempts: Array<{ status: number; headers: Record<string, string> }> = [
+      // What a web page can send without a preflight: a text/plain POST.
+      { status: 401, headers: { ...origin, "content-type": "text/plain" } },
+      { status: 401, headers: { ...origin, "content-type": "application/json" } },
+      {
+        status: 401,
+        headers: { "content-type": "application/json", authorization: `Bearer ${"0".repeat(64)}` },
+      },
+      {
+        status: 415,
+        headers: { ...origin, "content-type": "text/plain", authorization: `Bearer ${node.controlToken}` },
+      },
+    ];
+    for (const attempt of attempts) {
+      const response = await fetch(url, { method: "POST", headers: attempt.headers, body: down });
+      expect(response.status).toBe(attempt.status);
+      expect(response.headers.get("access-control-allow-origin")).toBeNull();
+      await response.arrayBuffer();
+    }
+    const preflight = await fetch(url, {
+      method: "OPTIONS",
+      headers: { ...origin, "access-control-request-method": "POST" },
+    });
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+    expect(node.state()).toEqual({ mode: "ok" });
+    expect(await connectOutcome(node.url)).toBe("answered");
+
+    const accepted = await control(node, { mode: "down" });
+    expect(accepted.status).toBe(200);
+    expect(node.state()).toEqual({ mode: "down" });
+  });
+
+  it("answers only requests addressed to 127.0.0.1, so a rebound DNS name reads nothing", async () => {
+    const node = await startNode();
+    const { port } = new URL(node.controlUrl as string);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${node.controlUrl}/stats`, { headers: { host: `evil.example:${port}` } });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+  });
+
+  it("uses the token it is given", async () => {
+    const controlToken = "t".repeat(40);
+    const node = await startOperatorNode({ id: "given", upstream: chain.url, chaos: true, controlToken });
+    nodes.push(node);
+    expect(node.controlToken).toBe(controlToken);
+    const response = await post(
+      `${node.controlUrl}/chaos`,
+      { mode: "lie" },
+      { authorization: `Bearer ${controlToken}` },
+    );
+    expect(response.status).toBe(200);
+    await expect(
+      startOperatorNode({ id: "weak", upstream: chain.url, chaos: true, controlToken: "short" }),
+    ).rejects.toThrow(/32/);
   });
 });
 

@@ -1,18 +1,20 @@
 // The operator node's data plane: a thin HTTP proxy in front of an execution client. Gateways and watchers
-// send JSON-RPC here (with `auth`, only those the ledger admits); it is forwarded over a keep-alive pool and
-// answered unchanged. In devnet mode a separate control listener lets tests and `din chaos` inject faults in
-// front of the real node.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+// send JSON-RPC here (with `auth`, only those the ledger admits); what a public RPC serves is forwarded over
+// a keep-alive pool, within the node's own cost caps, and answered unchanged. In devnet mode a separate
+// control listener lets tests and `din chaos` (with the control token) inject faults in front of the real node.
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Logger, pino } from "pino";
 import { Pool } from "undici";
 import { ACCESS_TOKEN_HEADER } from "../ledger/din/auth.js";
+import { fromQuantity } from "../rpc/blockTag.js";
 import {
   DinError,
   InternalError,
   InvalidRequestError,
   type JsonRpcErrorObject,
+  LimitExceededError,
   ParseError,
   PayloadTooLargeError,
   RpcErrorCode,
@@ -23,6 +25,7 @@ import {
   type OperatorAuthOptions,
   UNAUTHORIZED_CODE,
 } from "./auth.js";
+import { defaultCallLimits, type LimitedCall, limitCall } from "./callLimits.js";
 import {
   type ChaosState,
   injectsError,
@@ -34,7 +37,11 @@ import {
   parseChaosState,
   planLaggedCall,
 } from "./chaos.js";
+import { controlTokenMatches, generateControlToken, isValidControlToken } from "./controlToken.js";
+import { createLimitedServer, type ListenerLimits } from "./listener.js";
+import { refusalOf } from "./methodPolicy.js";
 import { type RelaySignerOptions, signServedRelay } from "./relaySigner.js";
+import { UpstreamHead, type UpstreamHeadInfo } from "./upstreamHead.js";
 
 export interface OperatorNodeOptions {
   /** Operator id, as registered for the network. */
@@ -52,6 +59,11 @@ export interface OperatorNodeOptions {
   chaos?: boolean;
   /** Port of the chaos control listener (always bound to 127.0.0.1); 0 lets the OS pick. @default 0 */
   controlPort?: number;
+  /**
+   * Secret a chaos change needs (`authorization: Bearer <token>`), at least 32 characters.
+   * @default a random one (see `OperatorNode.controlToken`)
+   */
+  controlToken?: string;
   /** Where the operator runs; informational, reported by `/healthz`. */
   labels?: { cloud?: string; region?: string };
   /** Signs relays for callers that send `din-sign: 1`. @default none (such callers get `din-sign-error`) */
@@ -64,8 +76,18 @@ export interface OperatorNodeOptions {
   auth?: OperatorAuthOptions;
   /** Largest request body accepted, in bytes. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
-  /** Time allowed for the execution client to answer, in ms. @default 30000 */
+  /** Time allowed for the execution client to answer a request, in ms. @default 30000 */
   upstreamTimeoutMs?: number;
+  /**
+   * Most gas a call the EVM executes (eth_call, eth_estimateGas, eth_createAccessList, debug_traceCall,
+   * trace_call) may use; a call without gas or with more is clamped to it, or to the latest block's gas
+   * limit when that is lower. @default 50000000
+   */
+  gasCap?: bigint | number;
+  /** Most blocks an eth_getLogs, eth_newFilter or trace_filter range may span; longer is refused (-32005). @default 10000 */
+  maxLogRange?: number;
+  /** Timeouts and header size of both listeners. @default see `ListenerLimits` */
+  listenerLimits?: ListenerLimits;
   /** Keep-alive connections kept open to the execution client. @default 32 */
   upstreamConnections?: number;
   /** A pino logger. @default silent */
@@ -86,6 +108,10 @@ export interface OperatorStats {
   unauthorized: number;
   /** Requests refused with 503 because the ledger could not be asked who the caller is. */
   authUnavailable: number;
+  /** Requests refused with 429: their source asked for too many ledger reads of unknown callers. */
+  rateLimited: number;
+  /** Calls answered by the node itself and never forwarded: methods it does not serve, ranges over its limit. */
+  refused: number;
 }
 
 export interface OperatorNode {
@@ -94,6 +120,8 @@ export interface OperatorNode {
   url: string;
   /** Chaos control URL; undefined unless started with `chaos: true`. */
   controlUrl: string | undefined;
+  /** The secret the chaos control asks for; undefined unless started with `chaos: true`. */
+  controlToken: string | undefined;
   /** Public port; it stays the same across `down` and `flap`. */
   port: number;
   state(): ChaosState;
@@ -115,6 +143,8 @@ const defaults = {
 
 // A lagging operator needs the real head for every request; the upstream is asked at most this often.
 const headCacheMs = 200;
+// The limits need the head's number and gas limit, not to the block: one read a second at most.
+const limitsHeadCacheMs = 1_000;
 const controlMaxBodyBytes = 64 * 1024;
 
 // What a client sees when the operator cannot answer (injected 503s, an unreachable execution client):
@@ -129,6 +159,8 @@ interface Answer {
   closeConnection?: boolean;
   /** Extra headers (a signed relay's). */
   headers?: Record<string, string>;
+  /** Answered by the node itself (a refusal), not by the execution client: there is nothing to sign. */
+  local?: boolean;
 }
 
 /** Starts an operator node; resolves once its listeners accept connections. */
@@ -147,6 +179,10 @@ class OperatorProxy {
   private readonly relaySigner: RelaySignerOptions | undefined;
   private readonly authenticate: CallerAuthenticator | undefined;
   private readonly maxBodyBytes: number;
+  private readonly limits: { gasCap: bigint; maxLogRange: number };
+  private readonly listenerLimits: ListenerLimits;
+  private readonly controlToken: string;
+  private readonly upstreamTimeoutMs: number;
   private readonly log: Logger;
   private readonly pool: Pool;
   private readonly upstreamPath: string;
@@ -167,11 +203,12 @@ class OperatorProxy {
   private requestCount = 0;
   private unauthorizedCount = 0;
   private authUnavailableCount = 0;
+  private rateLimitedCount = 0;
+  private refusedCount = 0;
   /** caller role → method → requests; `byMethod` is their sum. */
   private readonly callerCounts = new Map<string, Map<string, number>>();
 
-  private cachedHead: { value: bigint; at: number } | undefined;
-  private headInFlight: Promise<bigint> | undefined;
+  private readonly head = new UpstreamHead(() => this.readHead());
 
   constructor(options: OperatorNodeOptions) {
     this.id = options.id;
@@ -183,30 +220,40 @@ class OperatorProxy {
     this.relaySigner = options.relaySigner;
     this.authenticate = options.auth ? createCallerAuthenticator(options.auth) : undefined;
     this.maxBodyBytes = options.maxBodyBytes ?? defaults.maxBodyBytes;
+    this.limits = {
+      gasCap: BigInt(options.gasCap ?? defaultCallLimits.gasCap),
+      maxLogRange: options.maxLogRange ?? defaultCallLimits.maxLogRange,
+    };
+    if (this.limits.gasCap <= 0n) throw new Error("gasCap must be positive");
+    if (!Number.isInteger(this.limits.maxLogRange) || this.limits.maxLogRange <= 0) {
+      throw new Error("maxLogRange must be a positive whole number of blocks");
+    }
+    this.listenerLimits = options.listenerLimits ?? {};
+    this.controlToken = options.controlToken ?? generateControlToken();
+    if (!isValidControlToken(this.controlToken)) {
+      throw new Error("controlToken must be at least 32 printable characters");
+    }
     this.log = (options.logger ?? pino({ level: "silent" })).child({ operator: this.id });
     const upstream = new URL(options.upstream);
     this.upstreamPath = `${upstream.pathname}${upstream.search}`;
-    const timeout = options.upstreamTimeoutMs ?? defaults.upstreamTimeoutMs;
+    this.upstreamTimeoutMs = options.upstreamTimeoutMs ?? defaults.upstreamTimeoutMs;
     this.pool = new Pool(upstream.origin, {
       connections: options.upstreamConnections ?? defaults.upstreamConnections,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
+      headersTimeout: this.upstreamTimeoutMs,
+      bodyTimeout: this.upstreamTimeoutMs,
     });
-    this.server = createServer({ keepAlive: true }, (req, res) => {
+    this.server = createLimitedServer(this.listenerLimits, (req, res) => {
       this.handlePublic(req, res).catch((error: unknown) => this.failRequest(res, error));
     });
-    // A client resetting its socket must not take the operator down with an unhandled error.
-    this.server.on("clientError", (_error, socket) => socket.destroy());
   }
 
   async start(): Promise<void> {
     await listen(this.server, this.port, this.host);
     this.port = (this.server.address() as AddressInfo).port;
     if (this.chaosEnabled) {
-      const control = createServer((req, res) => {
+      const control = createLimitedServer(this.listenerLimits, (req, res) => {
         this.handleControl(req, res).catch((error: unknown) => this.failRequest(res, error));
       });
-      control.on("clientError", (_error, socket) => socket.destroy());
       await listen(control, this.controlPort, "127.0.0.1");
       this.controlServer = control;
       this.controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
@@ -222,6 +269,7 @@ class OperatorProxy {
       id: this.id,
       url: this.url(),
       controlUrl: this.controlUrl,
+      controlToken: this.chaosEnabled ? this.controlToken : undefined,
       port: this.port,
       state: () => ({ ...this.chaos }),
       setChaos: (state) => this.setChaos(state),
@@ -247,6 +295,8 @@ class OperatorProxy {
       ),
       unauthorized: this.unauthorizedCount,
       authUnavailable: this.authUnavailableCount,
+      rateLimited: this.rateLimitedCount,
+      refused: this.refusedCount,
     };
   }
 
@@ -357,8 +407,19 @@ class OperatorProxy {
   private async admit(req: IncomingMessage): Promise<{ role: string } | { refusal: Answer }> {
     const header = req.headers[ACCESS_TOKEN_HEADER];
     const token = Array.isArray(header) ? header[0] : header;
-    const verdict = await (this.authenticate as CallerAuthenticator)(token);
+    const source = req.socket.remoteAddress ?? "unknown";
+    const verdict = await (this.authenticate as CallerAuthenticator)(token, source);
     if (verdict.ok) return { role: verdict.claims.role };
+    if (verdict.status === 429) {
+      this.rateLimitedCount++;
+      this.log.debug({ source, reason: verdict.reason }, "caller not checked: too many ledger reads");
+      return {
+        refusal: {
+          ...errorAnswer(429, new LimitExceededError(verdict.reason)),
+          headers: { "retry-after": "1" },
+        },
+      };
+    }
     if (verdict.status === 503) {
       this.authUnavailableCount++;
       this.log.warn({ reason: verdict.reason }, "caller not checked: ledger unavailable");
@@ -386,6 +447,12 @@ class OperatorProxy {
   private async signed(payload: unknown, answer: Answer): Promise<Answer> {
     if (!this.relaySigner)
       return { ...answer, headers: { "din-sign-error": "this operator has no signing key" } };
+    if (answer.local === true) {
+      return {
+        ...answer,
+        headers: { "din-sign-error": "refused by this operator: nothing was served to sign" },
+      };
+    }
     if (!isRecord(payload) || typeof payload.method !== "string" || answer.status !== 200 || !answer.body) {
       return { ...answer, headers: { "din-sign-error": "only a single successful request is signed" } };
     }
@@ -417,7 +484,10 @@ class OperatorProxy {
     }
   }
 
-  /** Applies the current fault, if any, in front of the execution client. */
+  /**
+   * Refuses what the node does not serve, applies its limits, then the current fault, if any, in front of
+   * the execution client.
+   */
   private async serve(body: Buffer, payload: unknown): Promise<Answer> {
     const chaos = this.chaos;
     if (chaos.mode === "errors" && injectsError(chaos.value ?? 0)) {
@@ -425,13 +495,59 @@ class OperatorProxy {
     }
     if (chaos.mode === "slow") await sleep(chaos.value ?? 0);
     try {
+      const guarded = await this.guard(payload);
+      if (guarded.forward === undefined) return withRefusals(payload, undefined, guarded.refusals);
+      let answer: Answer;
       if (chaos.mode === "lag" || chaos.mode === "lie" || chaos.mode === "corrupt")
-        return await this.serveRewritten(payload, chaos);
-      return await this.forwardRaw(body);
+        answer = await this.serveRewritten(guarded.forward, chaos);
+      // Untouched requests go upstream byte for byte.
+      else answer = await this.forwardRaw(guarded.changed ? JSON.stringify(guarded.forward) : body);
+      return withRefusals(payload, answer, guarded.refusals);
     } catch (error) {
+      const timedOut = error instanceof Error && error.name === "TimeoutError";
       this.log.warn({ err: error }, "execution client did not answer");
-      return errorsFor(payload, 502, operatorUnavailable("execution client unavailable"));
+      return errorsFor(
+        payload,
+        502,
+        operatorUnavailable(
+          timedOut
+            ? `execution client did not answer within ${this.upstreamTimeoutMs} ms`
+            : "execution client unavailable",
+        ),
+      );
     }
+  }
+
+  /**
+   * What of `payload` may go upstream: each call passes the method policy and the limits (a batch call by
+   * call). `forward` is the payload itself when nothing changed, and undefined when nothing is left.
+   */
+  private async guard(payload: unknown): Promise<Guarded> {
+    const head = () => this.head.get(limitsHeadCacheMs);
+    const calls = Array.isArray(payload) ? payload : [payload];
+    const outcomes = await Promise.all(
+      calls.map((call): Promise<LimitedCall> | LimitedCall => {
+        const refusal = refusalOf(call);
+        return refusal ? { refusal } : limitCall(call as Record<string, unknown>, this.limits, head);
+      }),
+    );
+    const forward: unknown[] = [];
+    const refusals: unknown[] = [];
+    let changed = false;
+    for (const [index, outcome] of outcomes.entries()) {
+      const call = calls[index];
+      if ("refusal" in outcome) {
+        this.refusedCount++;
+        changed = true;
+        // A notification gets no answer, not even a refusal.
+        if (isRecord(call) && "id" in call) refusals.push(rpcError(call.id, outcome.refusal.toJsonRpc()));
+        continue;
+      }
+      if (outcome.call !== call) changed = true;
+      forward.push(outcome.call);
+    }
+    if (forward.length === 0) return { forward: undefined, changed, refusals };
+    return { forward: Array.isArray(payload) ? forward : forward[0], changed, refusals };
   }
 
   private async forwardRaw(body: Buffer | string): Promise<Answer> {
@@ -440,6 +556,8 @@ class OperatorProxy {
       path: this.upstreamPath,
       headers: { "content-type": "application/json" },
       body,
+      // undici's own timeouts are per read; this one bounds the whole exchange.
+      signal: AbortSignal.timeout(this.upstreamTimeoutMs),
     });
     const answer = Buffer.from(await response.body.arrayBuffer());
     return { status: response.statusCode, body: answer };
@@ -447,7 +565,8 @@ class OperatorProxy {
 
   /** Lag and lie need each call on its own: some are answered here, the rest rewritten both ways. */
   private async serveRewritten(payload: unknown, chaos: ChaosState): Promise<Answer> {
-    const laggedHead = chaos.mode === "lag" ? laggedHeadOf(await this.upstreamHead(), chaos.value ?? 0) : 0n;
+    const laggedHead =
+      chaos.mode === "lag" ? laggedHeadOf((await this.head.get(headCacheMs)).number, chaos.value ?? 0) : 0n;
     const calls = Array.isArray(payload) ? payload : [payload];
     const responses = await Promise.all(
       calls.map((call) => this.serveRewrittenCall(call, chaos, laggedHead)),
@@ -492,28 +611,35 @@ class OperatorProxy {
     }
   }
 
-  /** The real head of the execution client, cached briefly and fetched once for concurrent callers. */
-  private upstreamHead(): Promise<bigint> {
-    const cached = this.cachedHead;
-    if (cached !== undefined && Date.now() - cached.at < headCacheMs) return Promise.resolve(cached.value);
-    this.headInFlight ??= this.fetchHead().finally(() => {
-      this.headInFlight = undefined;
+  /** The execution client's latest block number and gas limit (through `this.head`, which caches it). */
+  private async readHead(): Promise<UpstreamHeadInfo> {
+    const response = await this.forwardCall({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "eth_getBlockByNumber",
+      params: ["latest", false],
     });
-    return this.headInFlight;
-  }
-
-  private async fetchHead(): Promise<bigint> {
-    const response = await this.forwardCall({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] });
-    const result = isRecord(response) ? response.result : undefined;
-    if (typeof result !== "string") throw new Error("execution client did not report its head");
-    const head = BigInt(result);
-    this.cachedHead = { value: head, at: Date.now() };
-    return head;
+    const block = isRecord(response) && isRecord(response.result) ? response.result : undefined;
+    const number = fromQuantity(block?.number);
+    const gasLimit = fromQuantity(block?.gasLimit);
+    if (number === undefined || gasLimit === undefined) {
+      throw new Error("execution client did not report its head");
+    }
+    return { number, gasLimit };
   }
 
   // ---- chaos control listener ----
 
+  /**
+   * Reads (GET) are open to local tools; a change needs the token and a JSON body. A web page can send
+   * neither: a cross-origin request with `authorization` or `content-type: application/json` is preflighted,
+   * and the control never answers with CORS headers. The Host check stops a rebound DNS name from reading.
+   */
   private async handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const port = (req.socket.localPort ?? 0).toString();
+    if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) {
+      return respond(res, json(403, { error: "the chaos control answers requests for 127.0.0.1 only" }));
+    }
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/chaos" && req.method === "GET") return respond(res, json(200, this.chaos));
     if (path === "/stats" && req.method === "GET") return respond(res, json(200, this.stats()));
@@ -522,6 +648,19 @@ class OperatorProxy {
     if (path !== "/chaos")
       return respond(res, json(404, { error: `no such endpoint: ${req.method} ${path}` }));
     if (req.method !== "POST") return respond(res, json(405, { error: "use GET or POST on /chaos" }));
+    if (!controlTokenMatches(this.controlToken, req.headers.authorization)) {
+      return respond(res, {
+        ...json(401, { error: "a chaos change needs authorization: Bearer <control token>" }),
+        headers: { "www-authenticate": "Bearer" },
+      });
+    }
+    const contentType = req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
+    if (contentType !== "application/json") {
+      return respond(
+        res,
+        json(415, { error: "a chaos change is a JSON body: content-type: application/json" }),
+      );
+    }
     const body = await readBody(req, controlMaxBodyBytes);
     if (body === undefined) {
       return respond(res, { ...json(413, { error: "chaos request too large" }), closeConnection: true });
@@ -593,6 +732,33 @@ function respond(res: ServerResponse, answer: Answer): void {
   if (answer.headers) Object.assign(headers, answer.headers);
   res.writeHead(answer.status, headers);
   res.end(answer.body);
+}
+
+/** A request after the method policy and the limits. */
+interface Guarded {
+  /** What goes upstream (a call or a batch), or undefined when every call was refused. */
+  forward: unknown;
+  /** Whether `forward` differs from what the client sent. */
+  changed: boolean;
+  /** Error responses for the refused calls that expect an answer. */
+  refusals: unknown[];
+}
+
+/** The answer with the refusals added: a lone refused request is answered by them, a batch gets both. */
+function withRefusals(payload: unknown, answer: Answer | undefined, refusals: unknown[]): Answer {
+  if (refusals.length === 0) return answer ?? { status: 204, body: undefined };
+  if (!Array.isArray(payload)) return { ...json(200, refusals[0]), local: true };
+  if (answer === undefined || answer.body === undefined) return json(200, refusals);
+  let served: unknown;
+  try {
+    served = JSON.parse(answer.body.toString("utf8"));
+  } catch {
+    served = rpcError(null, operatorUnavailable("execution client sent an unreadable answer").toJsonRpc());
+  }
+  return {
+    status: answer.status,
+    body: JSON.stringify([...(Array.isArray(served) ? served : [served]), ...refusals]),
+  };
 }
 
 function json(status: number, value: unknown): Answer {
