@@ -97,6 +97,31 @@ describe("limitCall", () => {
     expect(await limitCall(original, limits, head)).toEqual({ call: original });
   });
 
+  it("caps every call of a trace_callMany", async () => {
+    const limited = await limitCall(
+      call("trace_callMany", [
+        [
+          [{ gas: "0xffffffff" }, ["trace"]],
+          [{}, ["trace"]],
+          [{ gas: "0x1" }, ["trace"]],
+        ],
+        "latest",
+      ]),
+      limits,
+      head,
+    );
+    expect(limited).toEqual({
+      call: call("trace_callMany", [
+        [
+          [{ gas: "0x7a120" }, ["trace"]],
+          [{ gas: "0x7a120" }, ["trace"]],
+          [{ gas: "0x1" }, ["trace"]],
+        ],
+        "latest",
+      ]),
+    });
+  });
+
   it("refuses a gas that is not a hex quantity", async () => {
     const limited = await limitCall(call("trace_call", [{ gas: 5 }, ["trace"]]), limits, head);
     expect("refusal" in limited && limited.refusal.code).toBe(-32602);

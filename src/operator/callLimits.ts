@@ -27,7 +27,7 @@ export const defaultCallLimits = {
 /** A call after its limits: forwarded (possibly rewritten) or refused. */
 export type LimitedCall = { call: Record<string, unknown> } | { refusal: DinError };
 
-/** Methods whose first param is a call object the EVM executes. */
+/** Methods whose first param is a call object the EVM executes (and trace_callMany, a list of them). */
 const gasCappedMethods = new Set([
   "eth_call",
   "eth_estimateGas",
@@ -50,14 +50,15 @@ export async function limitCall(
 ): Promise<LimitedCall> {
   const method = call.method as string;
   const params = Array.isArray(call.params) ? call.params : [];
-  if (gasCappedMethods.has(method)) {
+  if (gasCappedMethods.has(method) || method === "trace_callMany") {
     const { gasLimit } = await head();
     // Bigints: Math.min does not take them.
     let cap = limits.gasCap;
     if (gasLimit < cap) cap = gasLimit;
-    const capped = capGas(params[0], cap);
+    const first = params[0];
+    const capped = capFirstParam(method, first, cap);
     if (capped instanceof DinError) return { refusal: capped };
-    if (capped === params[0]) return { call };
+    if (capped === first) return { call };
     return { call: { ...call, params: [capped, ...params.slice(1)] } };
   }
   if (rangedMethods.has(method)) {
@@ -65,6 +66,26 @@ export async function limitCall(
     return refusal ? { refusal } : { call };
   }
   return { call };
+}
+
+/**
+ * A gas-capped method's first param with every call's gas clamped to `cap` (trace_callMany takes
+ * `[[call, traceTypes], …]`); the same value when nothing needed it.
+ */
+function capFirstParam(method: string, first: unknown, cap: bigint): unknown {
+  if (method !== "trace_callMany") return capGas(first, cap);
+  if (!Array.isArray(first)) return first;
+  let changed = false;
+  const entries: unknown[] = [];
+  for (const entry of first) {
+    const capped = Array.isArray(entry) ? capGas(entry[0], cap) : entry;
+    if (capped instanceof DinError) return capped;
+    if (Array.isArray(entry) && capped !== entry[0]) {
+      changed = true;
+      entries.push([capped, ...entry.slice(1)]);
+    } else entries.push(entry);
+  }
+  return changed ? entries : first;
 }
 
 /** The call object with its gas clamped to `cap`; the same object when it is already within. */

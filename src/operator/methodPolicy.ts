@@ -4,39 +4,12 @@
 // they may rewrite the chain the operator's signatures vouch for.
 import { type DinError, InvalidRequestError, MethodForbiddenError } from "../rpc/errors.js";
 import type { JsonRpcRequest } from "../rpc/jsonrpc.js";
-import { methodSpec, subscriptionOverHttpError, validateRequest } from "../rpc/methods.js";
-
-/**
- * The `debug_*`, `trace_*` and `txpool_*` methods that only read. The method table lets whole namespaces
- * through as "heavy"; here only these pass (debug_setHead, debug_setGCPercent, trace_… that write, and any
- * method added to a namespace later are refused until listed).
- */
-const readOnlyHeavyMethods = new Set([
-  "debug_traceTransaction",
-  "debug_traceCall",
-  "debug_traceBlock",
-  "debug_traceBlockByNumber",
-  "debug_traceBlockByHash",
-  "debug_getRawBlock",
-  "debug_getRawHeader",
-  "debug_getRawReceipts",
-  "debug_getRawTransaction",
-  "debug_getBadBlocks",
-  "debug_storageRangeAt",
-  "debug_getModifiedAccountsByNumber",
-  "debug_getModifiedAccountsByHash",
-  "trace_block",
-  "trace_transaction",
-  "trace_get",
-  "trace_filter",
-  "trace_call",
-  "trace_replayTransaction",
-  "trace_replayBlockTransactions",
-  "txpool_content",
-  "txpool_contentFrom",
-  "txpool_inspect",
-  "txpool_status",
-]);
+import {
+  isOperatorServable,
+  methodSpec,
+  subscriptionOverHttpError,
+  validateRequest,
+} from "../rpc/methods.js";
 
 /** Why the node will not forward `call`, or undefined when it may. */
 export function refusalOf(call: unknown): DinError | undefined {
@@ -45,13 +18,14 @@ export function refusalOf(call: unknown): DinError | undefined {
   }
   const { method } = call as { method?: unknown };
   if (typeof method !== "string") return new InvalidRequestError('"method" must be a string');
+  // Unknown methods (-32601) and forbidden ones (admin_, hardhat_, evm_, debug_ beyond the read-only
+  // allowlist, …) first, then the params of the methods the table describes.
   const invalid = validateRequest(call as JsonRpcRequest);
   if (invalid) return invalid;
-  const methodClass = methodSpec(method)?.class;
-  if (methodClass === "heavy" && !readOnlyHeavyMethods.has(method)) {
-    return new MethodForbiddenError(method, "an operator node serves only read-only debug and trace methods");
+  if (!isOperatorServable(method)) {
+    return new MethodForbiddenError(method, "an operator node serves only what a public RPC serves");
   }
   // The node speaks HTTP only; a subscription would be refused upstream anyway, with a less useful message.
-  if (methodClass === "subscription") return subscriptionOverHttpError(method);
+  if (methodSpec(method)?.class === "subscription") return subscriptionOverHttpError(method);
   return undefined;
 }
