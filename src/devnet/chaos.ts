@@ -1,7 +1,8 @@
 // `din chaos`: fault injection on a running `din up`, by operator, cloud or region, through each
-// operator's chaos control (devnet mode only).
+// operator's chaos control (devnet mode only), with the control token `din up` left in the data dir.
 import { type ChaosMode, type ChaosState, chaosModes } from "../operator/chaos.js";
-import { type NetworkStateOperator, readNetworkState } from "./state.js";
+import { readControlToken } from "../operator/controlToken.js";
+import { controlTokenFile, type NetworkStateOperator, readNetworkState } from "./state.js";
 
 export interface ChaosTarget {
   operator?: string | undefined;
@@ -50,6 +51,7 @@ export async function applyChaos(
     );
     throw new Error(`no operator matches ${JSON.stringify(target)}; operators:\n  ${known.join("\n  ")}`);
   }
+  const token = readControlToken(controlTokenFile(dataDir));
   return Promise.all(
     selected.map(async (operator): Promise<ChaosChange> => {
       const change = {
@@ -62,7 +64,7 @@ export async function applyChaos(
       try {
         const response = await fetch(`${operator.controlUrl}/chaos`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
           body: JSON.stringify(state),
         });
         const body = (await response.json()) as { state?: ChaosState; error?: string } & ChaosState;

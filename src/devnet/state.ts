@@ -1,5 +1,5 @@
 // The state file of a running local network (`<data-dir>/network.json`): what `din chaos` and
-// `din status` read to find the gateway and the operators' chaos controls.
+// `din status` read to find the gateway and the operators' chaos controls (whose token is beside it).
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -34,6 +34,11 @@ export const defaultDataDir = ".din";
 
 export function stateFile(dataDir: string): string {
   return join(resolve(dataDir), "network.json");
+}
+
+/** The operators' chaos control token (mode 0600): `din up` writes it, `din chaos` reads it. */
+export function controlTokenFile(dataDir: string): string {
+  return join(resolve(dataDir), "control.token");
 }
 
 export function writeNetworkState(dataDir: string, state: NetworkState): void {

@@ -11,12 +11,14 @@ import { type Gateway, startGateway } from "../gateway/server.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import { connectLedger, ledgerClients, registryCallerCheck } from "../ledger/din/directory.js";
 import { publishRewards } from "../ledger/din/rewardsPublisher.js";
+import { generateControlToken, writeControlToken } from "../operator/controlToken.js";
 import { type OperatorNode, startOperatorNode } from "../operator/proxy.js";
 import { startWatcher, type Watcher, type WatcherOptions } from "../watcher/watcher.js";
 import { type ChainProcessHandle, spawnChainProcess } from "./chainProcess.js";
 import { devnetKeysConfig, ensureDevnetKey } from "./keys.js";
 import { bootstrapLedger, type DevnetLedger, type DevnetOperatorPlan, devnetKey } from "./ledger.js";
 import {
+  controlTokenFile,
   isAlive,
   type NetworkState,
   NoNetworkError,
@@ -166,6 +168,9 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       startOperators: async (deployment) => {
         const ledgerReads = connectLedger(ledgerRpc, ledgerNetwork.chainId).public;
         const isCaller = registryCallerCheck(ledgerReads, deployment.addresses.registry, 5_000);
+        // The chaos controls' secret: only `din chaos` (which reads it from the data dir) changes faults.
+        const controlToken = generateControlToken();
+        writeControlToken(controlTokenFile(options.dataDir), controlToken);
         const endpoints = new Map<string, string>();
         for (const [index, network] of devnetNetworks.entries()) {
           const chain = chains[index]!;
@@ -174,6 +179,8 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
               id: plan.id,
               upstream: chain.info.url,
               chaos: true,
+              controlToken,
+              gasCap: devnetCallGasCap,
               labels: { cloud: plan.cloud, region: plan.region },
               logger,
               relaySigner: {
