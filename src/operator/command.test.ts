@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -98,6 +98,11 @@ describe("din operator serve", () => {
       "--signer-key-file <file>",
       "--signer-key-env <name>",
       "--no-auth",
+      "--control-token-file <file>",
+      "--gas-cap <gas>",
+      "--max-log-range <blocks>",
+      "--upstream-timeout-ms <ms>",
+      "--headers-timeout-ms <ms>",
     ]) {
       expect(help).toContain(option);
     }
@@ -113,6 +118,8 @@ describe("din operator serve", () => {
       "--cloud",
       "aws",
       "--chaos",
+      "--control-token-file",
+      join(mkdtempSync(join(tmpdir(), "din-op-")), "control.token"),
     ]);
     let stdout = "";
     child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -132,6 +139,61 @@ describe("din operator serve", () => {
     expect(code).toBe(0);
     expect(stdout).toBe("");
     await expect(fetch(ready.url as string)).rejects.toThrow();
+  });
+
+  it("guards --chaos with the token in --control-token-file, and refuses --chaos without one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "din-op-"));
+    const tokenFile = join(dir, "control.token");
+    const { child, ready } = await serve([
+      "--upstream",
+      chain.url,
+      "--chaos",
+      "--control-token-file",
+      tokenFile,
+    ]);
+    try {
+      const token = readFileSync(tokenFile, "utf8").trim();
+      const change = (authorization: string) =>
+        fetch(`${ready.controlUrl}/chaos`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization },
+          body: JSON.stringify({ mode: "lie" }),
+        });
+      expect((await change("Bearer wrong")).status).toBe(401);
+      expect((await change(`Bearer ${token}`)).status).toBe(200);
+    } finally {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await refusal(["--upstream", chain.url, "--chaos"])).toMatch(/--chaos needs --control-token-file/);
+  });
+
+  it("applies --gas-cap and --max-log-range in front of the execution client", async () => {
+    const { child, ready } = await serve([
+      "--upstream",
+      chain.url,
+      "--gas-cap",
+      "100000",
+      "--max-log-range",
+      "2",
+    ]);
+    try {
+      const rpc = async (method: string, params: unknown[]) => {
+        const response = await fetch(ready.url as string, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+        });
+        return (await response.json()) as { error?: { code: number; message: string } };
+      };
+      // JUMPDEST PUSH1 0 JUMP: out of gas at the cap.
+      expect((await rpc("eth_call", [{ data: "0x5b600056", gas: "0x1c9c380" }])).error?.message).toMatch(
+        /gas/i,
+      );
+      expect((await rpc("eth_getLogs", [{ fromBlock: "0x0", toBlock: "0x2" }])).error?.code).toBe(-32005);
+    } finally {
+      await stop(child);
+    }
   });
 
   it("rejects a missing or malformed upstream with a clear message", async () => {

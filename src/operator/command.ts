@@ -9,9 +9,12 @@ import { type Logger, pino } from "pino";
 import { type Address, getAddress, isAddress, type LocalAccount, zeroAddress } from "viem";
 import { dinRegistryAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment, DinNetwork } from "../ledger/din/deploy.js";
-import { connectLedger, findNetwork, readDeployment, registryCallerCheck } from "../ledger/din/directory.js";
+import { connectLedger, findNetwork, readDeployment } from "../ledger/din/directory.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
-import type { OperatorAuthOptions } from "./auth.js";
+import { type OperatorAuthOptions, registryRoleReader } from "./auth.js";
+import { defaultCallLimits } from "./callLimits.js";
+import { loadOrCreateControlToken } from "./controlToken.js";
+import { defaultListenerLimits } from "./listener.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
 import type { RelaySignerOptions } from "./relaySigner.js";
 
@@ -24,7 +27,12 @@ interface ServeFlags {
   region?: string;
   chaos: boolean;
   controlPort: number;
+  controlTokenFile?: string;
   maxBodyBytes: number;
+  gasCap: number;
+  maxLogRange: number;
+  upstreamTimeoutMs: number;
+  headersTimeoutMs: number;
   logLevel: string;
   signerKeyFile?: string;
   signerKeyEnv?: string;
@@ -57,7 +65,35 @@ export function registerOperatorCommand(program: Command): void {
     .option("--region <name>", "region label, e.g. eu-central-1")
     .option("--chaos", "devnet only: expose a chaos control on 127.0.0.1 for fault injection", false)
     .option("--control-port <port>", "port of the chaos control (0 picks a free one)", parsePort, 0)
+    .option(
+      "--control-token-file <file>",
+      "with --chaos: file (mode 0600) with the secret a chaos change needs; created with a random one if missing",
+    )
     .option("--max-body-bytes <bytes>", "largest request body accepted", parsePositiveInt, 1024 * 1024)
+    .option(
+      "--gas-cap <gas>",
+      "most gas an eth_call, eth_estimateGas, eth_createAccessList or trace may use (clamped; never above the block gas limit)",
+      parsePositiveInt,
+      Number(defaultCallLimits.gasCap),
+    )
+    .option(
+      "--max-log-range <blocks>",
+      "most blocks an eth_getLogs range may span (longer: -32005)",
+      parsePositiveInt,
+      defaultCallLimits.maxLogRange,
+    )
+    .option(
+      "--upstream-timeout-ms <ms>",
+      "time the execution client has to answer a request",
+      parsePositiveInt,
+      30_000,
+    )
+    .option(
+      "--headers-timeout-ms <ms>",
+      "time a client has to send a request's headers (at most 30000, the whole request's)",
+      parsePositiveInt,
+      defaultListenerLimits.headersTimeoutMs,
+    )
     .option("--ledger-rpc <url>", "HTTP JSON-RPC URL of the ledger chain (with --deployment)", parseHttpUrl)
     .option("--deployment <file>", "DIN deployment JSON (addresses, networks) written by the deploy script")
     .option(
@@ -82,8 +118,9 @@ export function registerOperatorCommand(program: Command): void {
       "after",
       "\nWith a ledger and --operator-address, every JSON-RPC request needs a din-auth access token from a\n" +
         "gateway or watcher the DIN registry admits; others get HTTP 401 (503 while the ledger cannot be read).\n" +
-        "Chaos control (with --chaos): GET /chaos, GET /stats, and\n" +
+        "Chaos control (with --chaos and --control-token-file): GET /chaos, GET /stats, and\n" +
         '  POST /chaos {"mode":"down|slow|lag|lie|corrupt|flap|errors|ok","value":N}\n' +
+        "  with content-type: application/json and authorization: Bearer <the token in the file>\n" +
         "Examples:\n  din operator serve --upstream http://127.0.0.1:8545 --port 9001 --cloud aws --region us-east-1\n" +
         "  din operator serve --upstream http://127.0.0.1:8545 --ledger-rpc https://ledger.example \\\n" +
         "    --deployment din.json --network ethereum --operator-address 0x… --signer-key-file signer.key",
@@ -115,7 +152,12 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
       port: flags.port,
       chaos: flags.chaos,
       controlPort: flags.controlPort,
+      ...(flags.chaos ? { controlToken: controlTokenOf(flags) } : {}),
       maxBodyBytes: flags.maxBodyBytes,
+      gasCap: flags.gasCap,
+      maxLogRange: flags.maxLogRange,
+      upstreamTimeoutMs: flags.upstreamTimeoutMs,
+      listenerLimits: { headersTimeoutMs: flags.headersTimeoutMs },
       labels,
       logger,
       ...(identity.relaySigner ? { relaySigner: identity.relaySigner } : {}),
@@ -241,7 +283,7 @@ function resolveIdentity(flags: ServeFlags, logger: Logger): Identity {
       ? {
           operator: address,
           ledgerChainId: deployment.chainId,
-          isCaller: registryCallerCheck(client, deployment.addresses.registry),
+          isCaller: registryRoleReader(client, deployment.addresses.registry),
         }
       : undefined;
   if (!auth) {
@@ -286,6 +328,14 @@ function resolveIdentity(flags: ServeFlags, logger: Logger): Identity {
         }
       : undefined;
   return { address, relaySigner, auth, checkRegistration };
+}
+
+/** The chaos control's token: without a file nobody could use the control, so --chaos needs one. */
+function controlTokenOf(flags: ServeFlags): string {
+  if (flags.controlTokenFile === undefined) {
+    throw new Error("--chaos needs --control-token-file <file> (created with a random token if missing)");
+  }
+  return loadOrCreateControlToken(flags.controlTokenFile);
 }
 
 function parseAddress(value: string): Address {
