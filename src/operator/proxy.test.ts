@@ -1,4 +1,5 @@
-import { request as httpRequest } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HardhatServer, startHardhatServer } from "../../test/support/hardhatServer.js";
 import type { ChaosState } from "./chaos.js";
@@ -234,6 +235,35 @@ describe("bad input", () => {
     }
     await node.setChaos({ mode: "ok" });
     expect(await result(node.url, "eth_chainId")).toBe("0x7a69");
+  });
+
+  it("counts made-up method names under one label", async () => {
+    const node = await startNode({ chaos: false });
+    for (let i = 0; i < 20; i++) await post(node.url, { jsonrpc: "2.0", id: i, method: `eth_madeUp${i}` });
+    expect(node.stats()).toMatchObject({ requests: 20, byMethod: { unknown: 20 }, refused: 20 });
+  });
+
+  it("gives up on an execution client that does not answer within the upstream timeout", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const node = await startOperatorNode({
+        id: "patient",
+        upstream: `http://127.0.0.1:${port}`,
+        upstreamTimeoutMs: 200,
+      });
+      nodes.push(node);
+      const { status, body } = await post(node.url, { jsonrpc: "2.0", id: 5, method: "eth_chainId" });
+      expect(status).toBe(502);
+      expect(body).toMatchObject({
+        id: 5,
+        error: { code: -32002, message: expect.stringMatching(/200 ms/) },
+      });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it("answers a JSON-RPC error when the execution client is unreachable", async () => {

@@ -19,6 +19,7 @@ import {
   PayloadTooLargeError,
   RpcErrorCode,
 } from "../rpc/errors.js";
+import { labelForMethod } from "../rpc/methods.js";
 import {
   type CallerAuthenticator,
   createCallerAuthenticator,
@@ -479,7 +480,9 @@ class OperatorProxy {
     }
     for (const call of Array.isArray(payload) ? payload : [payload]) {
       this.requestCount++;
-      const method = isRecord(call) && typeof call.method === "string" ? call.method : "(invalid)";
+      // Made-up names share one label: a client cannot grow these counters one name at a time.
+      const method =
+        isRecord(call) && typeof call.method === "string" ? labelForMethod(call.method) : "(invalid)";
       byMethod.set(method, (byMethod.get(method) ?? 0) + 1);
     }
   }
