@@ -6,7 +6,7 @@ import { runChainProcess } from "../devnet/chainProcess.js";
 import { applyChaos, isChaosMode } from "../devnet/chaos.js";
 import { defaultDataDir, NoNetworkError } from "../devnet/state.js";
 import { fetchStatus, formatStatus } from "../devnet/status.js";
-import { readyLine, summary, up } from "../devnet/up.js";
+import { devnetCallGasCap, readyLine, summary, up } from "../devnet/up.js";
 import { registerGatewayCommand } from "../gateway/command.js";
 import { chaosModes } from "../operator/chaos.js";
 import { registerOperatorCommand } from "../operator/command.js";
@@ -15,6 +15,7 @@ import { registerFaucetCommand } from "./faucet.js";
 import { registerGuardianCommands } from "./guardian.js";
 import { registerKeysCommands } from "./keys.js";
 import { registerOperatorLedgerCommands } from "./operatorLedger.js";
+import { installShutdown } from "./shutdown.js";
 import { registerStakeCommands } from "./stake.js";
 
 export const program = new Command()
@@ -33,6 +34,12 @@ program
   .option("--host <host>", "gateway host", "127.0.0.1")
   .option("--data-dir <dir>", "where the network keeps its state", defaultDataDir)
   .option("--block-time <ms>", "devnet block time", parseInteger, 1000)
+  .option(
+    "--call-gas-cap <gas>",
+    "most gas an eth_call or eth_estimateGas may burn on the devnets (raise it to estimate large deployments)",
+    parseInteger,
+    devnetCallGasCap,
+  )
   .addOption(
     new Option("--log-level <level>", "log level of the JSON logs on stderr")
       .choices(["fatal", "error", "warn", "info", "debug", "silent"])
@@ -45,6 +52,7 @@ program
       host: string;
       dataDir: string;
       blockTime: number;
+      callGasCap: number;
       logLevel: string;
     }) => {
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
@@ -58,6 +66,7 @@ program
           port: flags.port,
           host: flags.host,
           blockTimeMs: flags.blockTime,
+          callGasCap: flags.callGasCap,
           logger,
         });
       } catch (error) {
@@ -66,25 +75,23 @@ program
       process.stdout.write(
         `${flags.json ? readyLine(network.state, flags.dataDir) : summary(network.state, flags.dataDir)}\n`,
       );
-      let stopping = false;
-      const stop = async (code: number) => {
-        if (stopping) return;
-        stopping = true;
-        if (!flags.json) process.stderr.write("stopping the local network…\n");
-        await network.stop();
-        process.exit(code);
-      };
-      process.on("SIGINT", () => void stop(0));
-      process.on("SIGTERM", () => void stop(0));
+      const shutdown = installShutdown({
+        logger,
+        steps: () => {
+          if (!flags.json) process.stderr.write("stopping the local network…\n");
+          return network.closeSteps();
+        },
+        force: () => network.kill(),
+      });
       network.failed.then((error) => {
-        if (stopping) return; // chains exit because we asked them to
+        if (shutdown.stopping) return; // chains exit because we asked them to
         logger.error({ error: error.message }, "a devnet chain died; stopping");
-        void stop(1);
+        void shutdown.stop("a devnet chain exited", 1);
       });
       // npm and npx may exit on SIGTERM without passing it on: a network whose launcher is gone stops too.
       const launcher = process.ppid;
       setInterval(() => {
-        if (process.ppid !== launcher) void stop(0);
+        if (process.ppid !== launcher) void shutdown.stop("launcher exited");
       }, 1_000).unref();
     },
   );

@@ -3,9 +3,17 @@
 // per network on diverse simulated clouds and regions, stakers delegating to them, three watchers measuring
 // them and posting epoch reports, the gateway routing by what the ledger says, and the rewards updater.
 import { rmSync } from "node:fs";
+import type { Socket } from "node:net";
 import { join, resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import type { Address } from "viem";
+import {
+  type CloseStep,
+  closeServing,
+  runCloseSteps,
+  shutdownTimeoutMs,
+  trackSockets,
+} from "../cli/shutdown.js";
 import { parseGatewayConfig } from "../gateway/config.js";
 import { type Gateway, startGateway } from "../gateway/server.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
@@ -28,12 +36,19 @@ import {
 } from "./state.js";
 
 /**
- * Gas cap of calls on the devnets, at the gateway and the operator nodes. A Hardhat chain holds about
- * 0.2 GB of memory per million gas a looping call burns (measured: 8 concurrent 2M-gas loops peak at
- * 1.7 GB, 8 of 5M at 5 GB), and all of a network's operators share one chain here: the cap keeps a
- * gas bomb from taking the machine down while leaving room for ordinary calls and deployments.
+ * Gas cap of calls on the devnets, at the gateway and the operator nodes (`din up --call-gas-cap`). A
+ * Hardhat chain runs a network's calls one at a time for all its operators, at about a million gas of a
+ * tight loop per 80–150 ms, holding about 0.2 GB of memory per million gas (measured: 8 concurrent
+ * 2M-gas loops peak at 1.7 GB, 8 of 5M at 5 GB): a gas bomb at this cap holds the chain about as long as
+ * a block takes to mine. Deploying a larger contract needs an explicit gas limit, or a higher cap.
  */
-export const devnetCallGasCap = 3_000_000;
+export const devnetCallGasCap = 1_000_000;
+
+/**
+ * Operator time one client may spend on expensive requests on the devnets: one request at a time (the
+ * chain runs them one at a time anyway), a quarter of the chain on average.
+ */
+const devnetCostBudget = { costlyMsPerSecond: 250, costlyBurstMs: 1_000, costlyMaxInFlight: 1 } as const;
 
 export interface UpOptions {
   /** Where the network's state lives. @default ".din" */
@@ -44,6 +59,10 @@ export interface UpOptions {
   host: string;
   /** Block time of the devnets. @default 1000 */
   blockTimeMs: number;
+  /** Most gas a call may burn, at the gateway and every operator node. @default devnetCallGasCap */
+  callGasCap?: number;
+  /** How long stop() waits for the components to close before killing the chains. @default shutdownTimeoutMs() (10 s) */
+  shutdownTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -80,8 +99,18 @@ export interface RunningNetwork {
   watchers: Watcher[];
   /** Stops watcher `index` and starts it again on the same key and state file (as a restart would). */
   restartWatcher(index: number): Promise<Watcher>;
-  /** Stops everything; nothing is left listening. Idempotent. */
+  /**
+   * Stops everything within the shutdown deadline; nothing is left listening. A component whose close
+   * failed or hung is logged; when one hung, the chain processes are killed. Never rejects. Idempotent.
+   */
   stop(): Promise<void>;
+  /**
+   * The graceful stop as close steps for installShutdown: first the callers (gateway, watchers), then the
+   * operators, then the chains — each closes while what it depends on still runs.
+   */
+  closeSteps(): CloseStep[][];
+  /** The forced stop: SIGKILL to the chain processes (the listeners in this process end with it). */
+  kill(): void;
   /** Settles if a chain process dies unexpectedly. */
   failed: Promise<Error>;
 }
@@ -107,17 +136,41 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
   }> = [];
   const watchers: Watcher[] = [];
   let gateway: Gateway | undefined;
+  let gatewaySockets: ReadonlySet<Socket> = new Set();
   let rewardsTimer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    clearInterval(rewardsTimer);
-    removeNetworkState(options.dataDir);
-    await gateway?.close().catch(() => undefined);
-    await Promise.all(watchers.map((watcher) => watcher.close().catch(() => undefined)));
-    await Promise.all(operators.map(({ node }) => node.close().catch(() => undefined)));
-    await Promise.all(chains.map((chain) => chain.stop().catch(() => undefined)));
+  const timeoutMs = options.shutdownTimeoutMs ?? shutdownTimeoutMs();
+  // Every close is its own step: one that fails or hangs no longer skips the ones after it (a gateway
+  // close waiting on a socket used to leave the operators, watchers and chains running).
+  const closeSteps = (): CloseStep[][] => [
+    [
+      {
+        name: "network state",
+        close: () => {
+          stopped = true;
+          clearInterval(rewardsTimer);
+          removeNetworkState(options.dataDir);
+        },
+      },
+      ...(gateway ? [gatewayStep(gateway, gatewaySockets)] : []),
+      ...watchers.map((watcher, index) => watcherStep(watcher, index, chains[0], logger)),
+    ],
+    operators.map(({ node }) => ({ name: `operator ${node.id}`, close: () => node.close() })),
+    chains.map((chain) => ({ name: `chain ${chain.info.name}`, close: () => chain.stop() })),
+  ];
+  const kill = () => {
+    for (const chain of chains) chain.kill();
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const report = await runCloseSteps(closeSteps(), { deadline: Date.now() + timeoutMs, logger });
+      if (report.hung.length > 0 || report.skipped.length > 0) {
+        logger.error({ ...report, timeoutMs }, "the network did not stop in time: killing its chains");
+        kill();
+      }
+    })();
+    return stopping;
   };
   try {
     chains.push(
@@ -180,7 +233,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
               upstream: chain.info.url,
               chaos: true,
               controlToken,
-              gasCap: devnetCallGasCap,
+              gasCap: options.callGasCap ?? devnetCallGasCap,
               labels: { cloud: plan.cloud, region: plan.region },
               logger,
               relaySigner: {
@@ -214,7 +267,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
     const config = parseGatewayConfig({
       server: { host: options.host, port: options.port, logLevel: logger.level as "info" },
       health: { headPollMs: Math.max(100, Math.min(1_000, Math.floor(options.blockTimeMs / 2))) },
-      routing: { callGasCap: devnetCallGasCap },
+      routing: { callGasCap: options.callGasCap ?? devnetCallGasCap, ...devnetCostBudget },
       // Keys on, as a developer meets a hosted gateway: /v1/<network> alone is refused.
       keys: devnetKeysConfig(options.dataDir),
       ledger: {
@@ -232,6 +285,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       })),
     });
     gateway = await startGateway(config, { logger });
+    gatewaySockets = trackSockets(gateway.server);
     const gatewayUrl = gateway.url;
     const apiKey = await ensureDevnetKey(gateway);
 
@@ -321,11 +375,54 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       watchers[index] = next;
       return next;
     };
-    return { state, gateway, ledger, watchers, restartWatcher, stop, failed };
+    return { state, gateway, ledger, watchers, restartWatcher, stop, closeSteps, kill, failed };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** The gateway's close, which cannot be held by a socket its HTTP server no longer tracks (closeServing). */
+function gatewayStep(gateway: Gateway, sockets: ReadonlySet<Socket>): CloseStep {
+  return { name: "gateway", close: () => closeServing(() => gateway.close(), gateway.server, sockets) };
+}
+
+/** Once the ledger chain is gone, a watcher's close gets this long before the stop goes on without it. */
+const watcherGraceAfterLedgerMs = 1_000;
+
+/**
+ * A watcher's close waits for its in-flight ledger transactions. Once the ledger chain has exited (a
+ * Ctrl-C reaches the chain processes too) they can never be mined, and waiting for their receipts would
+ * hold the stop until viem's 3-minute timeout: the stop goes on without the watcher.
+ */
+function watcherStep(
+  watcher: Watcher,
+  index: number,
+  ledgerChain: ChainProcessHandle | undefined,
+  logger: Logger,
+): CloseStep {
+  const name = `watcher ${index + 1}`;
+  return {
+    name,
+    close: async () => {
+      let abandoned = false;
+      const closing = watcher.close();
+      const ledgerGone = new Promise<void>((resolve) => {
+        void ledgerChain?.exited.then(() => setTimeout(resolve, watcherGraceAfterLedgerMs).unref());
+      });
+      await Promise.race([
+        closing,
+        ledgerGone.then(() => {
+          abandoned = true;
+        }),
+      ]);
+      if (abandoned)
+        logger.warn(
+          { watcher: name },
+          "the ledger chain is gone: not waiting for the watcher's transactions",
+        );
+    },
+  };
 }
 
 /** The contracts a user looks up, by name. */

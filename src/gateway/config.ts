@@ -95,6 +95,15 @@ const routingSchema = z
      * asking for more, or for nothing, runs with the cap. @default 50000000
      */
     callGasCap: z.number().int().positive().default(50_000_000),
+    /**
+     * Operator milliseconds per second one client (API key, or address where keys are off) may spend on
+     * expensive requests — calls, log ranges, traces — on average (costBudget.ts). @default 2000
+     */
+    costlyMsPerSecond: z.number().int().positive().default(2_000),
+    /** Operator milliseconds a client may spend on expensive requests in a burst. @default 20000 */
+    costlyBurstMs: z.number().int().positive().default(20_000),
+    /** Expensive requests one client may have in flight. @default 16 */
+    costlyMaxInFlight: z.number().int().positive().default(16),
     /** Sessions (`din-session-id`) kept per network, least recently used first out. @default 100000 */
     maxSessions: z.number().int().positive().default(100_000),
     /** Sessions one API key (or one address where keys are off) may keep; its oldest goes first. @default 10000 */

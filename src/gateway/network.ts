@@ -9,6 +9,7 @@ import type { HeadView } from "../rpc/blockTag.js";
 import { fromQuantity } from "../rpc/blockTag.js";
 import { InflightRequests, ResponseCache } from "./cache.js";
 import type { CacheConfig, HealthConfig, NetworkConfig, RoutingConfig } from "./config.js";
+import { CostBudget } from "./costBudget.js";
 import type { SignedRelay } from "./evidence.js";
 import { type HeadSample, p75, tagViolation } from "./health.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -93,6 +94,8 @@ export class Network {
   readonly upstreams: Upstream[];
   readonly cache: ResponseCache | undefined;
   readonly inflight = new InflightRequests<unknown>();
+  /** Operator time each client may spend on expensive requests. */
+  readonly costBudget: CostBudget;
   /** Sessions, by client (API key, or address where keys are off) and a hash of the session id. */
   readonly sessions: OwnedStore<SessionState>;
   /** Filters live on the upstream that created them (geth drops idle filters after 5 minutes). */
@@ -127,6 +130,11 @@ export class Network {
     this.healthConfig = options.health;
     this.metrics = options.metrics;
     this.logger = options.logger.child({ network: this.name });
+    this.costBudget = new CostBudget({
+      msPerSecond: options.routing.costlyMsPerSecond,
+      burstMs: options.routing.costlyBurstMs,
+      maxInFlight: options.routing.costlyMaxInFlight,
+    });
     this.sessions = new OwnedStore({
       maxEntries: options.routing.maxSessions,
       maxPerOwner: options.routing.maxSessionsPerClient,

@@ -50,8 +50,33 @@ export async function handleRequest(request: JsonRpcRequest, context: RequestCon
   const invalid = validateRequest(request);
   if (invalid) throw invalid;
   const spec = methodSpec(request.method)!;
+  if (!isCostly(request.method, spec.class)) return dispatch(request, spec.class, context);
+  // Expensive requests are paid for in operator time, per client (costBudget.ts).
+  const end = await context.network.costBudget.begin(context.client, context.deadline);
+  try {
+    return await dispatch(request, spec.class, context);
+  } finally {
+    end();
+  }
+}
+
+/** Requests whose cost the client chooses: calls (gas), log ranges, filters' logs, traces. */
+function isCostly(method: string, methodClass: MethodClass): boolean {
+  return (
+    methodClass === "logs" ||
+    methodClass === "heavy" ||
+    isCallMethod(method) ||
+    method === "eth_getFilterLogs"
+  );
+}
+
+async function dispatch(
+  request: JsonRpcRequest,
+  methodClass: MethodClass,
+  context: RequestContext,
+): Promise<Answer> {
   const params = positionalParams(request);
-  switch (spec.class) {
+  switch (methodClass) {
     case "local":
       return { result: answerLocally(request.method, params, context) };
     case "head":
@@ -69,12 +94,13 @@ export async function handleRequest(request: JsonRpcRequest, context: RequestCon
       return getLogs(params[0] as Record<string, unknown>, context);
     case "nonce":
       if (params[1] === "pending") return highestNonce(params, context);
-      return readCall(request.method, params, context, spec.class);
+      return readCall(request.method, params, context, methodClass);
     case "read":
     case "historical":
-      return readCall(request.method, params, context, spec.class);
+      return readCall(request.method, params, context, methodClass);
     case "forbidden":
-      throw invalid!; // validateRequest refuses forbidden methods; kept for exhaustiveness
+      // validateRequest refuses forbidden methods; kept for exhaustiveness
+      throw validateRequest(request)!;
   }
 }
 

@@ -2,7 +2,9 @@
 // the networks, every registered operator of a network with its endpoint, labels, signer, stake, jail and
 // queued slashes, and whether an address is an admitted gateway or watcher. One place for these reads so
 // the gateway, the watchers, operator nodes and the CLI agree on what the registry says.
+
 import { readFileSync } from "node:fs";
+import { LRUCache } from "lru-cache";
 import {
   type Account,
   type Address,
@@ -217,18 +219,19 @@ export function registryCallerCheck(
   registry: Address,
   ttlMs = 30_000,
 ): RelayCallerCheck {
-  const answers = new Map<string, { ok: boolean; at: number }>();
+  // Bounded: the addresses asked about come from callers' tokens, which anyone can mint.
+  const answers = new LRUCache<string, { ok: boolean }>({ max: 10_000, ttl: ttlMs });
   return async (address: Address, role: RelayCallerRole) => {
     const key = `${role}:${address}`;
     const cached = answers.get(key);
-    if (cached && Date.now() - cached.at < ttlMs) return cached.ok;
+    if (cached) return cached.ok;
     const ok = await client.readContract({
       address: registry,
       abi: dinRegistryAbi,
       functionName: role === "gateway" ? "isActiveGateway" : "isActiveWatcher",
       args: [address],
     });
-    answers.set(key, { ok, at: Date.now() });
+    answers.set(key, { ok });
     return ok;
   };
 }
