@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import type { Address } from "viem";
 import { z } from "zod";
+import { installShutdown, type Shutdown } from "../cli/shutdown.js";
 import { type DevnetChain, startDevnetChain } from "./chain.js";
 import { startTraffic, type Traffic } from "./traffic.js";
 
@@ -81,9 +82,10 @@ export function parseChainArgs(argv: readonly string[]): ChainProcessArgs {
 
 /**
  * Entry of a chain child process: starts one chain (and traffic with `--traffic`), prints one
- * ChainProcessInfo JSON line on stdout, logs to stderr. SIGTERM/SIGINT close it and exit 0; it also
- * shuts down if its parent dies, so a killed `din up` leaves no chain behind. Bad flags or a failed start
- * exit 1. Never resolves on success: the process ends through one of those exits.
+ * ChainProcessInfo JSON line on stdout, logs to stderr. SIGTERM/SIGINT close it and exit 0 (1 when the
+ * close did not finish within DIN_SHUTDOWN_TIMEOUT_MS, or on a second signal); it also shuts down if its
+ * parent dies, so a killed `din up` leaves no chain behind. Bad flags or a failed start exit 1. Never
+ * resolves on success: the process ends through one of those exits.
  */
 export async function runChainProcess(argv: readonly string[]): Promise<void> {
   const logger = pino({ name: "din-devnet-chain" }, pino.destination({ dest: 2, sync: true }));
@@ -98,30 +100,24 @@ export async function runChainProcess(argv: readonly string[]): Promise<void> {
 
   let chain: DevnetChain | undefined;
   let traffic: Traffic | undefined;
-  let shuttingDown = false;
-  const shutdown = async (reason: string): Promise<void> => {
-    if (shuttingDown) {
-      log.warn({ reason }, "second stop request while closing; exiting now");
-      process.exit(1);
-    }
-    shuttingDown = true;
-    log.info({ reason }, "stopping");
-    try {
-      await traffic?.stop();
-      await chain?.close();
-      log.info("stopped");
-      process.exit(0);
-    } catch (error) {
-      log.error({ err: error }, "error while stopping");
-      process.exit(1);
-    }
-  };
-  // Registered before the chain starts, so a signal during startup still closes what was opened.
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  let shutdown: Shutdown;
+  try {
+    // Registered before the chain starts, so a signal during startup still closes what was opened. Bounded:
+    // an orphaned chain (its parent gone) has no one left to SIGKILL it.
+    shutdown = installShutdown({
+      logger: log,
+      steps: () => [
+        [{ name: "traffic", close: () => traffic?.stop() }],
+        [{ name: "chain", close: () => chain?.close() }],
+      ],
+    });
+  } catch (error) {
+    log.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
   const parentPid = process.ppid;
   setInterval(() => {
-    if (process.ppid !== parentPid) void shutdown("parent exited");
+    if (process.ppid !== parentPid) void shutdown.stop("parent exited");
   }, 1000).unref();
 
   try {
@@ -138,7 +134,7 @@ export async function runChainProcess(argv: readonly string[]): Promise<void> {
     await chain?.close().catch(() => undefined);
     process.exit(1);
   }
-  if (shuttingDown) return;
+  if (shutdown.stopping) return;
   const info: ChainProcessInfo = {
     name: chain.name,
     chainId: chain.chainId,
@@ -178,6 +174,8 @@ export interface ChainProcessHandle {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves once the child has exited. Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL now, for a stop that is being forced; nothing if the child already exited. */
+  kill(): void;
 }
 
 const DEFAULT_BIN_PATH = fileURLToPath(new URL("../../bin/din.mjs", import.meta.url));
@@ -259,6 +257,9 @@ export function spawnChainProcess(options: SpawnChainProcessOptions): Promise<Ch
         pid: child.pid!,
         exited,
         stop: stopper(child, exited, options.stopTimeoutMs ?? 10_000),
+        kill: () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        },
       });
     });
   });
