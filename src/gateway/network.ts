@@ -31,6 +31,8 @@ interface PollResult {
 
 /** How long a ranking is shared by requests when nothing notable happened. */
 const rankingTtlMs = 20;
+/** Lag allowances above this are ranked per request, not cached (`rank`). */
+const maxCachedLagKey = 128;
 
 import { type RelayHooks, Upstream } from "./upstream.js";
 
@@ -479,6 +481,11 @@ export class Network {
       return rankUpstreams(this.views(now), { rivalFactor: this.routing.stickyRivalFactor, ...context });
     }
     const key = context.maxLagBlocks ?? -1;
+    if (key > maxCachedLagKey) {
+      // The allowance follows the block a client asks about: caching every one would let a client grow
+      // this map a million entries wide. Reads that far back are rare; rank them afresh.
+      return this.rankFresh(now, key, context.sticky);
+    }
     const version = this.rankingVersion();
     let cached = this.rankings.get(key);
     if (
@@ -497,6 +504,11 @@ export class Network {
     return context.sticky === undefined
       ? cached.ranked
       : preferSticky(cached.ranked, context.sticky, this.routing.stickyRivalFactor);
+  }
+
+  private rankFresh(now: number, maxLagBlocks: number, sticky: string | undefined): RankedUpstream[] {
+    const ranked = rankUpstreams(this.views(now), { maxLagBlocks });
+    return sticky === undefined ? ranked : preferSticky(ranked, sticky, this.routing.stickyRivalFactor);
   }
 
   private views(now: number) {

@@ -253,6 +253,27 @@ describe("hostile clients", () => {
       expect(sessions.size).toBeLessThanOrEqual(100);
     });
 
+    it("keeps its routing cache bounded whatever old blocks clients ask about", async () => {
+      await chain.provider.request({ method: "hardhat_mine", params: ["0x400"] });
+      await waitFor(async () => Number((await post(url, rpc("eth_blockNumber"))).json.result) > 1_000);
+      for (let start = 0; start < 600; start += 50) {
+        await Promise.all(
+          Array.from({ length: 50 }, (_, index) =>
+            post(
+              url,
+              rpc("eth_getBalance", [
+                "0x00000000000000000000000000000000000000aa",
+                `0x${(start + index).toString(16)}`,
+              ]),
+            ),
+          ),
+        );
+      }
+      const rankings = (gateway.networks.get("ethereum") as unknown as { rankings: Map<number, unknown> })
+        .rankings;
+      expect(rankings.size).toBeLessThanOrEqual(130);
+    });
+
     it("creates no session, and reads no body, for a request with a wrong API key", async () => {
       const sessions = keyed.networks.get("ethereum")!.sessions;
       const before = sessions.size;
