@@ -1,7 +1,8 @@
 // `din gateway --config din.yaml`: a gateway in front of any operators or plain RPC URLs.
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import { type Command, InvalidArgumentError } from "commander";
 import pino from "pino";
+import { closeServing, installShutdown, shutdownTimeoutMs, trackSockets } from "../cli/shutdown.js";
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from "./config.js";
 import { type Gateway, startGateway } from "./server.js";
 
@@ -84,11 +85,32 @@ export function registerGatewayCommand(program: Command): void {
     });
 }
 
-/** Runs a gateway in this process, or in `workers` processes sharing the port; stops on SIGINT/SIGTERM. */
+/** What a primary sends a worker to stop it (see runPrimary). */
+const stopMessage = { din: "stop" } as const;
+
+function isStopMessage(message: unknown): boolean {
+  return (
+    typeof message === "object" && message !== null && (message as { din?: unknown }).din === stopMessage.din
+  );
+}
+
+/**
+ * Runs a gateway in this process, or in `workers` processes sharing the port. Stops on SIGINT/SIGTERM
+ * within DIN_SHUTDOWN_TIMEOUT_MS (10 s): exit 0 when everything closed, 1 when the stop had to be forced
+ * (the deadline passed, or a second signal came).
+ */
 export async function runGateway(config: GatewayConfig): Promise<void> {
   const logger = pino({ level: config.server.logLevel }, pino.destination(2));
+  let timeoutMs: number;
+  try {
+    timeoutMs = shutdownTimeoutMs();
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   if (config.server.workers > 1 && cluster.isPrimary) {
-    runPrimary(config, logger);
+    runPrimary(config, logger, timeoutMs);
     return;
   }
   let gateway: Gateway;
@@ -105,22 +127,29 @@ export async function runGateway(config: GatewayConfig): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  if (cluster.isWorker) process.send?.({ ready: gateway.url });
-  else
+  const sockets = trackSockets(gateway.server);
+  const shutdown = installShutdown({
+    logger,
+    timeoutMs,
+    steps: () => [
+      [{ name: "gateway", close: () => closeServing(() => gateway.close(), gateway.server, sockets) }],
+    ],
+  });
+  if (cluster.isWorker) {
+    // The primary asks over the IPC channel, not with a signal: a worker that already got the terminal's
+    // SIGINT would take a second signal as "force the stop now".
+    process.on("message", (message) => {
+      if (isStopMessage(message)) void shutdown.stop("asked by the primary");
+    });
+    process.send?.({ ready: gateway.url });
+  } else
     process.stdout.write(
       `${JSON.stringify({ gateway: gateway.url, networks: [...gateway.networks.keys()] })}\n`,
     );
-  const stop = async () => {
-    await gateway.close();
-    process.exit(0);
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
 }
 
-function runPrimary(config: GatewayConfig, logger: pino.Logger): void {
+function runPrimary(config: GatewayConfig, logger: pino.Logger, timeoutMs: number): void {
   let ready = 0;
-  let stopping = false;
   const fork = () => {
     const worker = cluster.fork();
     worker.on("message", (message: { ready?: string }) => {
@@ -132,21 +161,39 @@ function runPrimary(config: GatewayConfig, logger: pino.Logger): void {
     });
   };
   for (let i = 0; i < config.server.workers; i++) fork();
+  const workers = () => Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+  const shutdown = installShutdown({
+    logger,
+    timeoutMs,
+    // Each worker stops itself within the same deadline; the primary's own deadline is the backstop.
+    steps: () => [
+      workers().map((worker) => ({ name: `worker ${worker.process.pid}`, close: () => stopWorker(worker) })),
+    ],
+    force: () => {
+      for (const worker of workers()) worker.process.kill("SIGKILL");
+    },
+  });
   cluster.on("exit", (worker, code) => {
-    if (stopping) return;
+    if (shutdown.stopping) return;
     logger.error({ pid: worker.process.pid, code }, "gateway worker exited; starting another");
     fork();
   });
-  const stop = () => {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill("SIGTERM");
-    setTimeout(() => process.exit(0), 3_000).unref();
-    cluster.on("exit", () => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-    });
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+}
+
+/** Asks a worker to stop; resolves once it exited, rejects when it exited with an error (a forced stop). */
+function stopWorker(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (code === 0) resolve();
+      else reject(new Error(`worker ${worker.process.pid} exited with ${signal ?? code}`));
+    };
+    const child = worker.process;
+    if (child.exitCode !== null || child.signalCode !== null) return settle(child.exitCode, child.signalCode);
+    child.once("exit", settle);
+    // A send that fails means the channel closed: the worker is exiting already, and its exit settles this.
+    if (worker.isConnected()) worker.send(stopMessage, undefined, () => undefined);
+    else child.kill("SIGTERM");
+  });
 }
 
 function parseUrl(value: string, pattern: RegExp, what: string): string {
