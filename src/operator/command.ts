@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type Logger, pino } from "pino";
 import { type Address, getAddress, isAddress, type LocalAccount, zeroAddress } from "viem";
+import { installShutdown, shutdownTimeoutMs } from "../cli/shutdown.js";
 import { dinRegistryAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment, DinNetwork } from "../ledger/din/deploy.js";
 import { connectLedger, findNetwork, readDeployment } from "../ledger/din/directory.js";
@@ -143,6 +144,12 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   } catch (error) {
     command.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 });
   }
+  let shutdownTimeout: number;
+  try {
+    shutdownTimeout = shutdownTimeoutMs();
+  } catch (error) {
+    command.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 });
+  }
   let node: OperatorNode;
   try {
     node = await startOperatorNode({
@@ -179,17 +186,13 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const stop = (received: NodeJS.Signals) => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve(received);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+  // Exits once the node closed (exit 0), rather than when the event loop drains: a ledger client's timer
+  // or a pooled upstream socket would otherwise keep a stopped node's process alive.
+  installShutdown({
+    logger,
+    timeoutMs: shutdownTimeout,
+    steps: () => [[{ name: `operator node ${node.id}`, close: () => node.close() }]],
   });
-  logger.info({ signal }, "stopping operator node");
-  await node.close();
 }
 
 /** Who this node is on the ledger, resolved from the flags. */
