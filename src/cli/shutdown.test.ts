@@ -156,6 +156,16 @@ describe("installShutdown", () => {
     expect(run.forced()).toBe(1);
   });
 
+  it("takes the first signal during a stop begun otherwise as a request to stop, and forces on the next", async () => {
+    const run = install(() => [[{ name: "gateway", close: never }]], 60_000);
+    void shutdown!.stop("asked by the primary");
+    process.emit(signal, signal);
+    await sleep(20);
+    expect(run.exits).toEqual([]);
+    process.emit(signal, signal);
+    expect(await run.exited).toBe(forcedExitCode);
+  });
+
   it("exits non-zero when a close failed, after closing the rest", async () => {
     const closed: string[] = [];
     const run = install(() => [

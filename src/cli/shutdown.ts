@@ -128,8 +128,8 @@ export interface Shutdown {
 
 /**
  * Stops the process on SIGINT/SIGTERM within a bounded time. The handlers stay installed for the whole
- * stop: a second signal forces it instead of being ignored (or, with a one-shot handler, killing the
- * process without stopping its child processes).
+ * stop: the second signal received forces it instead of being ignored (or, with a one-shot handler,
+ * killing the process without stopping its child processes).
  */
 export function installShutdown(options: ShutdownOptions): Shutdown {
   const { logger } = options;
@@ -182,8 +182,13 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     })();
     return stopping;
   };
+  // Signals are counted, not compared with `stopping`: a stop begun otherwise (a cluster primary's request,
+  // a chain that died) may race the terminal's Ctrl-C that reaches every process of the group, and that
+  // Ctrl-C is someone's first request to stop, not their second.
+  let signalsReceived = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) forceNow(`second ${signal} while stopping`);
+    signalsReceived++;
+    if (signalsReceived > 1) forceNow(`second ${signal} while stopping`);
     else void stop(signal);
   };
   function dispose(): void {

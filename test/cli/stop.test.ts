@@ -115,10 +115,11 @@ const running: ChildProcess[] = [];
 let held: Socket[] = [];
 
 /** Starts `din …` in its own process group and waits for its one JSON line. */
-async function startDin(args: string[]): Promise<Started> {
+async function startDin(args: string[], env: Record<string, string> = {}): Promise<Started> {
   const child = spawn(process.execPath, [bin, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
+    env: { ...process.env, ...env },
   });
   running.push(child);
   let stderr = "";
@@ -207,6 +208,46 @@ describe("din gateway stops under hostile connections", () => {
     await loadGateway(gateway);
     const ms = await expectStopped(started, () => process.kill(-started.child.pid!, "SIGINT"), [gateway]);
     console.info(`din gateway --workers 2 stopped in ${ms} ms (SIGINT to the group)`);
+  });
+});
+
+describe("din gateway forced stops", () => {
+  // A WebSocket client that never answers the close frame holds the gateway's close for the socket grace
+  // (2 s): longer than these deadlines, so the stop has to be forced.
+  async function startWithSilentWebSockets(
+    env: Record<string, string>,
+  ): Promise<Started & { gateway: string }> {
+    const started = await startDin(["gateway", "--config", gatewayConfig, "--port", "0"], env);
+    const gateway = started.ready.gateway as string;
+    held = openHostileSockets(gateway, { rpcPath: "/v1/local", wsPath: "/ws/v1/local" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return { ...started, gateway };
+  }
+
+  it("exits 1 at the deadline when a close does not finish in time, its port closed", async () => {
+    const started = await startWithSilentWebSockets({ DIN_SHUTDOWN_TIMEOUT_MS: "700" });
+    const exited = exitOf(started.child, 60_000);
+    started.child.kill("SIGTERM");
+    const exit = await exited;
+    expect(exit.code).toBe(1);
+    expect(exit.ms).toBeGreaterThanOrEqual(650);
+    expect(exit.ms).toBeLessThan(5_000);
+    expect(started.stderr()).toMatch(/forcing the stop: still closing after 700 ms/);
+    expect(started.stderr()).toMatch(/"hung":\["gateway"\]/);
+    expect(await refusesConnections(started.gateway)).toBe(true);
+  });
+
+  it("exits 1 at once on a second SIGTERM", async () => {
+    const started = await startWithSilentWebSockets({ DIN_SHUTDOWN_TIMEOUT_MS: "60000" });
+    started.child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const exited = exitOf(started.child, 60_000);
+    started.child.kill("SIGTERM");
+    const exit = await exited;
+    expect(exit.code).toBe(1);
+    expect(exit.ms).toBeLessThan(1_000);
+    expect(started.stderr()).toMatch(/second SIGTERM while stopping/);
+    expect(await refusesConnections(started.gateway)).toBe(true);
   });
 });
 
