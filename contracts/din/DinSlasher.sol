@@ -5,7 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {IAllocationManager} from "../interfaces/IAllocationManager.sol";
+import {IAllocationManager, OperatorSet} from "../interfaces/IAllocationManager.sol";
 import {IDelegationManager} from "../interfaces/IDelegationManager.sol";
 import {IStrategy} from "../interfaces/IStrategy.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
@@ -15,6 +15,8 @@ import {IDinSlasher} from "./interfaces/IDinSlasher.sol";
 interface IDinEpochsTiming {
     /// @notice Blocks from an epoch's start to the end of its report window.
     function detectionBlocks() external view returns (uint256);
+    /// @notice The epoch the current block belongs to.
+    function currentEpoch() external view returns (uint256);
 }
 
 /// @title DinSlasher
@@ -36,6 +38,21 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         "Relay(uint256 chainId,bytes32 requestHash,bytes32 responseHash,uint256 blockNumber,bytes32 blockHash,uint256 servedAt)"
     );
     uint256 internal constant WAD = 1e18;
+    /// @notice The most one slash may take of an operator's allocation to a network (5%), whatever
+    ///         governance sets and whatever the epochs contract queues.
+    uint64 public constant MAX_OFFENCE_WAD = 5e16;
+    /// @notice The most all slashes executed within SLASH_WINDOW blocks may take of an operator on a network
+    ///         (10%, the sum of the wads, an upper bound of the compounded loss).
+    uint64 public constant MAX_WINDOW_WAD = 1e17;
+    /// @notice The rolling window of MAX_WINDOW_WAD, in blocks (one week of 12 s blocks).
+    uint256 public constant SLASH_WINDOW = 50_400;
+    /// @notice The most slashes that take stake from an operator on a network within SLASH_WINDOW (bounds the
+    ///         ceiling's loop); later ones in the window take nothing.
+    uint256 public constant MAX_SLASHES_PER_WINDOW = 32;
+    /// @notice The longest veto window governance may set (30 days of 12 s blocks).
+    uint32 public constant MAX_VETO_WINDOW = 216_000;
+    /// @notice The longest jail governance may set per slash (30 days of 12 s blocks).
+    uint32 public constant MAX_JAIL_COOLDOWN = 216_000;
 
     /// @notice The service's registry (its AVS address).
     IDinRegistry public immutable registry;
@@ -62,6 +79,18 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
     mapping(address operator => mapping(uint32 networkId => uint256)) public jailFloor;
     mapping(bytes32 attestation => uint256) internal _attestations;
     mapping(bytes32 attestation => mapping(address watcher => bool)) internal _attested;
+    /// @notice Whether an operator was already punished for wrong data about a block of a network's chain.
+    mapping(bytes32 incident => bool) public incidentPunished;
+    /// @notice The epoch (plus one; zero: never) of an operator's last wrong-data penalty on a network.
+    mapping(address operator => mapping(uint32 networkId => uint256)) public wrongDataEpoch;
+    /// @notice Whether the slasher ejected the operator from the network (cleared in effect once it is a
+    ///         member again).
+    mapping(address operator => mapping(uint32 networkId => bool)) public ejectedBySlasher;
+    mapping(address operator => mapping(uint32 networkId => SlashRecord[])) internal _slashLog;
+    /// @notice Parameters that raise a wad, waiting for `pendingActivation` (zero: none).
+    SlashParams internal _pendingParams;
+    /// @notice The block from which `_pendingParams` apply (zero: none pending).
+    uint256 public pendingActivation;
 
     /// @param registry_ the DinRegistry
     /// @param delegation_ the core's DelegationManager
@@ -86,17 +115,32 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
     function wire(address epochs_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (epochs != address(0)) revert AlreadyWired();
         epochs = epochs_;
-        checkTiming(IDinEpochsTiming(epochs_).detectionBlocks(), _params.vetoWindow, _params.submissionMargin);
+        SlashParams memory p = _current();
+        checkTiming(IDinEpochsTiming(epochs_).detectionBlocks(), p.vetoWindow, p.submissionMargin);
     }
 
-    /// @notice Sets the slashing parameters; enforces the timing rule.
+    /// @notice Sets the slashing parameters; enforces the timing rule and the immutable maxima. Parameters
+    ///         that raise a wad apply only once stakers could have withdrawn: from now + the core's
+    ///         withdrawal delay (a pending change is replaced by the next one); the others apply at once.
+    ///         Slashes already queued keep the parameters they were queued with.
     function setSlashParams(SlashParams calldata params) external onlyRole(GOVERNANCE_ROLE) {
         _validate(params);
         if (epochs != address(0)) {
             checkTiming(IDinEpochsTiming(epochs).detectionBlocks(), params.vetoWindow, params.submissionMargin);
         }
-        _params = params;
-        emit SlashParamsSet(params);
+        SlashParams memory current = _current();
+        if (params.wrongDataWad > current.wrongDataWad || params.repeatWrongDataWad > current.repeatWrongDataWad) {
+            uint256 activation = block.number + delegation.minWithdrawalDelayBlocks();
+            _params = current;
+            _pendingParams = params;
+            pendingActivation = activation;
+            emit SlashParamsScheduled(params, activation);
+        } else {
+            _params = params;
+            delete _pendingParams;
+            pendingActivation = 0;
+            emit SlashParamsSet(params);
+        }
     }
 
     /// @notice Pauses fraud proofs, queuing and execution of slashes.
@@ -113,17 +157,21 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
 
     /// @notice Proves that a relay signed by an operator claims a block hash that differs from this chain's
     ///         `blockhash()` (the last 256 blocks), and slashes at once: `wrongDataWad`, or
-    ///         `repeatWrongDataWad` for a repeat offence. Each relay counts once.
+    ///         `repeatWrongDataWad` for a repeat offence. One incident, one penalty: each relay counts once,
+    ///         an operator is punished once per block of a network and at most once per epoch for wrong
+    ///         data, within the ceilings (MAX_OFFENCE_WAD, MAX_WINDOW_WAD per SLASH_WINDOW), and never after
+    ///         the slasher ejected it.
     function proveWrongBlockHash(Relay calldata relay, bytes calldata signature) external whenNotPaused {
         if (relay.chainId != block.chainid) revert CanonicalHashUnavailable();
         bytes32 canonical = blockhash(relay.blockNumber);
         if (canonical == bytes32(0)) revert CanonicalHashUnavailable();
         (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, canonical);
-        uint64 wad = _wrongDataWad(operator, networkId);
+        SlashParams memory p = _current();
+        uint64 wad = wrongDataOffences[operator][networkId] == 0 ? p.wrongDataWad : p.repeatWrongDataWad;
         emit FraudProven(digest, operator, networkId, relay.blockNumber);
-        _raiseJailFloor(operator, networkId, block.number);
-        _jail(operator, networkId);
-        _slash(operator, networkId, wad, type(uint256).max);
+        _raiseJailFloor(operator, networkId, block.number, p.jailCooldown);
+        _jail(operator, networkId, p.jailCooldown);
+        _slash(operator, networkId, wad, type(uint256).max, Reason.WrongData);
     }
 
     /// @notice Attests the canonical hash of a block of another chain (active watchers only).
@@ -134,7 +182,7 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         _attested[key][msg.sender] = true;
         uint256 votes = ++_attestations[key];
         emit BlockHashAttested(msg.sender, chainId, blockNumber, blockHash);
-        if (votes == _params.attestQuorum && canonicalHash[chainId][blockNumber] == bytes32(0)) {
+        if (votes == _current().attestQuorum && canonicalHash[chainId][blockNumber] == bytes32(0)) {
             canonicalHash[chainId][blockNumber] = blockHash;
             emit CanonicalHashSet(chainId, blockNumber, blockHash);
         }
@@ -152,7 +200,8 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         if (canonical == bytes32(0)) revert CanonicalHashUnavailable();
         (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, canonical);
         emit FraudProven(digest, operator, networkId, relay.blockNumber);
-        slashId = _queueSlash(operator, networkId, _wrongDataWad(operator, networkId), Reason.WrongData);
+        SlashParams memory p = _current();
+        slashId = _queueSlash(operator, networkId, p.wrongDataWad, p.repeatWrongDataWad, Reason.WrongData, p);
     }
 
     /// @notice The EIP-712 digest an operator signs for `relay`.
@@ -168,15 +217,18 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         returns (uint256)
     {
         if (msg.sender != epochs) revert InvalidCaller();
-        return _queueSlash(operator, networkId, wad, reason);
+        if (_isEjected(operator, networkId)) return type(uint256).max;
+        if (wad > MAX_OFFENCE_WAD) wad = MAX_OFFENCE_WAD;
+        return _queueSlash(operator, networkId, wad, wad, reason, _current());
     }
 
-    /// @notice Cancels a queued slash within its veto window (the veto committee only). When no other slash of
-    ///         the operator on the network is pending, its jail falls back to what executed and immediate
-    ///         slashes imposed (usually: none).
+    /// @notice Cancels a queued slash within the veto window it was queued with (the veto committee only).
+    ///         A vetoed slash leaves no trace: no offence is counted (counters move only on execution) and,
+    ///         when no other slash of the operator on the network is pending, its jail falls back at once to
+    ///         what executed and immediate slashes imposed (usually: none).
     function veto(uint256 slashId) external onlyRole(VETO_ROLE) {
         QueuedSlash storage s = _queued(slashId);
-        if (block.number > uint256(s.queuedAt) + _params.vetoWindow) revert VetoWindowOver();
+        if (block.number > uint256(s.queuedAt) + s.vetoWindow) revert VetoWindowOver();
         s.status = Status.Vetoed;
         emit SlashVetoed(slashId, msg.sender);
         if (--pendingSlashes[s.operator][s.networkId] == 0) {
@@ -184,16 +236,20 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         }
     }
 
-    /// @notice Executes a queued slash after its veto window (anyone): slashes through the restaking core
-    ///         and ejects the operator from the network when it reached `ejectAfter` offences.
+    /// @notice Executes a queued slash after the veto window it was queued with (anyone): slashes through
+    ///         the restaking core (the repeat wad when the operator already has an executed wrong-data
+    ///         offence, within the ceilings) and ejects the operator from the network when it reached
+    ///         `ejectAfter` offences.
     function execute(uint256 slashId) external whenNotPaused {
         QueuedSlash storage s = _queued(slashId);
-        if (block.number <= uint256(s.queuedAt) + _params.vetoWindow) revert VetoWindowOpen();
+        if (block.number <= uint256(s.queuedAt) + s.vetoWindow) revert VetoWindowOpen();
+        (address operator, uint32 networkId, Reason reason) = (s.operator, s.networkId, s.reason);
+        uint64 wad = reason == Reason.WrongData && wrongDataOffences[operator][networkId] > 0 ? s.repeatWad : s.wad;
         s.status = Status.Executed;
-        --pendingSlashes[s.operator][s.networkId];
-        _raiseJailFloor(s.operator, s.networkId, s.queuedAt);
-        emit SlashExecuted(slashId, s.operator, s.networkId, s.wad);
-        _slash(s.operator, s.networkId, s.wad, slashId);
+        --pendingSlashes[operator][networkId];
+        _raiseJailFloor(operator, networkId, s.queuedAt, _current().jailCooldown);
+        emit SlashExecuted(slashId, operator, networkId, wad);
+        _slash(operator, networkId, wad, slashId, reason);
     }
 
     // ───────────────────────────── views ─────────────────────────────
@@ -209,12 +265,30 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
 
     /// @inheritdoc IDinSlasher
     function vetoAndMargin() external view returns (uint256) {
-        return uint256(_params.vetoWindow) + _params.submissionMargin;
+        SlashParams memory p = _current();
+        return uint256(p.vetoWindow) + p.submissionMargin;
     }
 
-    /// @notice The slashing parameters.
+    /// @notice The slashing parameters in force now.
     function getSlashParams() external view returns (SlashParams memory) {
-        return _params;
+        return _current();
+    }
+
+    /// @notice Parameters scheduled to apply from `activationBlock` (zero: none pending).
+    function getPendingSlashParams() external view returns (SlashParams memory params, uint256 activationBlock) {
+        return (_pendingParams, pendingActivation);
+    }
+
+    /// @notice The sum of the wads executed against `operator` on `networkId` in the last SLASH_WINDOW
+    ///         blocks, and how many slashes took stake in it (at most MAX_SLASHES_PER_WINDOW are counted).
+    function slashedInWindow(address operator, uint32 networkId) public view returns (uint256 total, uint256 count) {
+        SlashRecord[] storage log = _slashLog[operator][networkId];
+        for (uint256 i = log.length; i > 0 && count < MAX_SLASHES_PER_WINDOW; --i) {
+            SlashRecord storage r = log[i - 1];
+            if (uint256(r.atBlock) + SLASH_WINDOW <= block.number) break;
+            total += r.wad;
+            ++count;
+        }
     }
 
     /// @notice A queued (or vetoed, or executed) slash.
@@ -241,18 +315,41 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         if (relayUsed[digest]) revert RelayAlreadyUsed();
         operator = registry.operatorOfSigner(networkId, ECDSA.recover(digest, signature));
         if (operator == address(0)) revert UnknownSigner();
+        if (_isEjected(operator, networkId)) revert OperatorWasEjected();
+        // One incident, one penalty: a block of a network is held against an operator once, and wrong data
+        // at most once per epoch (however many relays the operator was made to sign about it).
+        bytes32 incident = keccak256(abi.encode(operator, networkId, relay.blockNumber));
+        uint256 epochMark = IDinEpochsTiming(epochs).currentEpoch() + 1;
+        if (incidentPunished[incident] || wrongDataEpoch[operator][networkId] == epochMark) {
+            revert IncidentAlreadyPunished();
+        }
         relayUsed[digest] = true;
+        incidentPunished[incident] = true;
+        wrongDataEpoch[operator][networkId] = epochMark;
     }
 
-    function _wrongDataWad(address operator, uint32 networkId) internal returns (uint64) {
-        return wrongDataOffences[operator][networkId]++ == 0 ? _params.wrongDataWad : _params.repeatWrongDataWad;
+    /// @dev Whether the slasher ejected the operator and it has not registered on the network again.
+    function _isEjected(address operator, uint32 networkId) internal view returns (bool) {
+        return ejectedBySlasher[operator][networkId]
+            && !allocationManager.isMemberOfOperatorSet(operator, OperatorSet(address(registry), networkId));
+    }
+
+    /// @dev The parameters in force: the pending ones once their activation block is reached.
+    function _current() internal view returns (SlashParams memory) {
+        uint256 activation = pendingActivation;
+        if (activation != 0 && block.number >= activation) return _pendingParams;
+        return _params;
     }
 
     /// @dev Not pausable: a pause stops proofs and executions, never an epoch's finalization.
-    function _queueSlash(address operator, uint32 networkId, uint64 wad, Reason reason)
-        internal
-        returns (uint256 slashId)
-    {
+    function _queueSlash(
+        address operator,
+        uint32 networkId,
+        uint64 wad,
+        uint64 repeatWad,
+        Reason reason,
+        SlashParams memory p
+    ) internal returns (uint256 slashId) {
         slashId = _queue.length;
         _queue.push(
             QueuedSlash({
@@ -261,28 +358,53 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
                 queuedAt: uint32(block.number),
                 status: Status.Queued,
                 reason: reason,
-                wad: wad
+                wad: wad,
+                repeatWad: repeatWad,
+                vetoWindow: p.vetoWindow
             })
         );
         ++pendingSlashes[operator][networkId];
         emit SlashQueued(slashId, operator, networkId, reason, wad);
         // Jailed, not deregistered: if the slash is vetoed the operator is whole and still registered.
-        _jail(operator, networkId);
+        _jail(operator, networkId, p.jailCooldown);
     }
 
     /// @dev A slash that stands keeps the operator jailed until `from + jailCooldown`, whatever is vetoed.
-    function _raiseJailFloor(address operator, uint32 networkId, uint256 from) internal {
-        uint256 until = from + _params.jailCooldown;
+    function _raiseJailFloor(address operator, uint32 networkId, uint256 from, uint32 jailCooldown) internal {
+        uint256 until = from + jailCooldown;
         if (until > jailFloor[operator][networkId]) jailFloor[operator][networkId] = until;
     }
 
-    function _jail(address operator, uint32 networkId) internal {
-        registry.jail(operator, networkId, block.number + _params.jailCooldown);
+    function _jail(address operator, uint32 networkId, uint32 jailCooldown) internal {
+        registry.jail(operator, networkId, block.number + jailCooldown);
     }
 
-    /// @dev Effects (offence count) before the two calls into the core.
-    function _slash(address operator, uint32 networkId, uint64 wad, uint256 slashId) internal {
-        uint256 count = ++offences[operator][networkId];
+    /// @dev Applies the ceilings, then records the offence (effects) before the calls into the core. A slash
+    ///      the ceilings reduce to nothing takes nothing and counts as no offence.
+    function _slash(address operator, uint32 networkId, uint64 wad, uint256 slashId, Reason reason) internal {
+        uint64 applied = _capped(operator, networkId, wad);
+        if (applied != wad) emit SlashCapped(slashId, wad, applied);
+        if (applied == 0) return;
+        _slashLog[operator][networkId].push(SlashRecord({atBlock: uint64(block.number), wad: applied}));
+        if (reason == Reason.WrongData) ++wrongDataOffences[operator][networkId];
+        bool eject = ++offences[operator][networkId] >= _current().ejectAfter;
+        if (eject) ejectedBySlasher[operator][networkId] = true;
+        _slashThroughCore(operator, networkId, applied, slashId);
+        if (eject) registry.eject(operator, networkId);
+    }
+
+    /// @dev `wad` cut to MAX_OFFENCE_WAD and to what is left of MAX_WINDOW_WAD in the rolling window; zero
+    ///      after ejection or once MAX_SLASHES_PER_WINDOW slashes took stake in the window.
+    function _capped(address operator, uint32 networkId, uint64 wad) internal view returns (uint64) {
+        if (_isEjected(operator, networkId)) return 0;
+        (uint256 taken, uint256 count) = slashedInWindow(operator, networkId);
+        if (count >= MAX_SLASHES_PER_WINDOW || taken >= MAX_WINDOW_WAD) return 0;
+        if (wad > MAX_OFFENCE_WAD) wad = MAX_OFFENCE_WAD;
+        if (taken + wad > MAX_WINDOW_WAD) wad = uint64(MAX_WINDOW_WAD - taken);
+        return wad;
+    }
+
+    function _slashThroughCore(address operator, uint32 networkId, uint64 wad, uint256 slashId) internal {
         IStrategy[] memory strategies = registry.getStrategies();
         uint256[] memory wads = new uint256[](strategies.length);
         for (uint256 i; i < wads.length; ++i) {
@@ -298,7 +420,6 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
                 description: slashId == type(uint256).max ? "din: wrong block hash" : "din: queued slash"
             })
         );
-        if (count >= _params.ejectAfter) registry.eject(operator, networkId);
     }
 
     function _queued(uint256 slashId) internal view returns (QueuedSlash storage s) {
@@ -309,8 +430,9 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
 
     function _validate(SlashParams memory p) internal pure {
         if (
-            p.vetoWindow == 0 || p.ejectAfter == 0 || p.attestQuorum == 0 || p.wrongDataWad == 0
-                || p.wrongDataWad > WAD || p.repeatWrongDataWad < p.wrongDataWad || p.repeatWrongDataWad > WAD
+            p.vetoWindow == 0 || p.vetoWindow > MAX_VETO_WINDOW || p.jailCooldown > MAX_JAIL_COOLDOWN
+                || p.ejectAfter == 0 || p.attestQuorum == 0 || p.wrongDataWad == 0 || p.wrongDataWad > MAX_OFFENCE_WAD
+                || p.repeatWrongDataWad < p.wrongDataWad || p.repeatWrongDataWad > MAX_OFFENCE_WAD
         ) revert InvalidParameter();
     }
 }

@@ -974,10 +974,6 @@ class WatcherLoop {
     const cursor = BigInt(this.state.slashCursor);
     const slashes = await readSlashes(this.publicClient, this.deployment.addresses, cursor);
     if (slashes.length === 0) return;
-    const { vetoWindow } = await this.publicClient.readContract({
-      ...slasher,
-      functionName: "getSlashParams",
-    });
     let next = cursor;
     let contiguous = true;
     const watchers = await this.activeWatchers();
@@ -986,7 +982,7 @@ class WatcherLoop {
       let settled = slash.status !== "queued";
       // The designated watcher executes in the first block after the window; the others a few blocks later.
       const due =
-        BigInt(slash.queuedAt) + BigInt(vetoWindow) + (this.designated(watchers, slash.id) ? 0n : 3n);
+        BigInt(slash.queuedAt) + BigInt(slash.vetoWindow) + (this.designated(watchers, slash.id) ? 0n : 3n);
       if (!settled && block > due) {
         try {
           await this.send("execute", () =>

@@ -73,8 +73,15 @@ describe("relay evidence", () => {
 
     // The same relay a second time is rejected.
     await expectRevert(prove(first, await sign(first)), "RelayAlreadyUsed");
+    // Another relay about the same block is the same incident.
+    const again = await relayAt(head - 2n, keccak256("0xbad1"), 7n);
+    await expectRevert(prove(again, await sign(again)), "IncidentAlreadyPunished");
 
-    const second = await relayAt(head - 1n, keccak256("0xbad2"), 2n);
+    // One wrong-data penalty per epoch: the repeat is proven in the next one.
+    await f.endEpoch(await f.currentEpoch());
+    await f.ledger.mine(1);
+    const next = await f.ledger.blockNumber();
+    const second = await relayAt(next - 1n, keccak256("0xbad2"), 2n);
     await prove(second, await sign(second));
     const current = WAD / 2n - (WAD - afterFirst);
     expect(await f.maxMagnitude(op)).toBe(afterFirst - mulDivUp(current, (5n * WAD) / 100n, WAD));

@@ -32,13 +32,24 @@ interface IDinSlasher {
         Executed
     }
 
-    /// @notice A slash waiting for its veto window.
+    /// @notice A slash waiting for its veto window, with the parameters in force when it was queued.
     struct QueuedSlash {
         address operator;
         uint32 networkId;
         uint32 queuedAt;
         Status status;
         Reason reason;
+        /// @dev the wad of a first offence (already at most MAX_OFFENCE_WAD)
+        uint64 wad;
+        /// @dev the wad charged if, at execution, the operator already has an executed wrong-data offence
+        uint64 repeatWad;
+        /// @dev the veto window in force when the slash was queued
+        uint32 vetoWindow;
+    }
+
+    /// @notice What was slashed of an operator on a network, for the rolling-window ceiling.
+    struct SlashRecord {
+        uint64 atBlock;
         uint64 wad;
     }
 
@@ -88,6 +99,11 @@ interface IDinSlasher {
     error AlreadyAttested();
     /// @notice The epochs contract can be wired once.
     error AlreadyWired();
+    /// @notice The operator was already punished for this incident (same network and block), or for wrong
+    ///         data in this epoch.
+    error IncidentAlreadyPunished();
+    /// @notice The operator was ejected from the network by the slasher and has not registered again.
+    error OperatorWasEjected();
 
     /// @notice A slash was queued (the operator stays registered; it is jailed meanwhile).
     event SlashQueued(
@@ -107,8 +123,15 @@ interface IDinSlasher {
     event CanonicalHashSet(uint256 indexed chainId, uint256 blockNumber, bytes32 blockHash);
     /// @notice Parameters changed.
     event SlashParamsSet(SlashParams params);
+    /// @notice Parameters that raise a slashing wad were scheduled; they apply from `activationBlock`.
+    event SlashParamsScheduled(SlashParams params, uint256 activationBlock);
+    /// @notice A slash was reduced by the ceilings (per offence, per rolling window, none after ejection);
+    ///         `appliedWad` is what went through the core (zero: nothing was taken and no offence counted).
+    event SlashCapped(uint256 indexed slashId, uint64 requestedWad, uint64 appliedWad);
 
-    /// @notice Queues a slash and jails the operator (the epochs contract only).
+    /// @notice Queues a slash and jails the operator (the epochs contract only). The wad is cut to
+    ///         MAX_OFFENCE_WAD. An operator the slasher ejected (and that has not registered again) is not
+    ///         queued: nothing happens and `type(uint256).max` is returned, so a finalization never reverts.
     function queueSlash(address operator, uint32 networkId, uint64 wad, Reason reason) external returns (uint256);
 
     /// @notice Reverts unless `detection + vetoWindow + margin` is below both core delays.

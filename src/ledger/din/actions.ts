@@ -1000,13 +1000,10 @@ export async function listSlashes(
   filter: { status?: SlashRecord["status"] } = {},
 ): Promise<SlashListing[]> {
   const d = deployment.addresses;
-  const [slashes, params] = await Promise.all([
-    readSlashes(client, d),
-    client.readContract({ address: d.slasher, abi: dinSlasherAbi, functionName: "getSlashParams" }),
-  ]);
+  const slashes = await readSlashes(client, d);
   return slashes
     .filter((s) => filter.status === undefined || s.status === filter.status)
-    .map((s) => ({ ...s, vetoWindowEndsAt: BigInt(s.queuedAt) + BigInt(params.vetoWindow) }));
+    .map((s) => ({ ...s, vetoWindowEndsAt: BigInt(s.queuedAt) + BigInt(s.vetoWindow) }));
 }
 
 async function queuedSlash(

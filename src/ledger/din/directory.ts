@@ -117,6 +117,8 @@ export type SlashRecord = {
   status: "queued" | "vetoed" | "executed";
   reason: "availability" | "latency" | "down" | "wrong-data";
   wad: bigint;
+  /** The veto window the slash was queued with (later changes of the parameter do not apply to it). */
+  vetoWindow: number;
 };
 
 const slashStatuses = ["none", "queued", "vetoed", "executed"] as const;
@@ -143,6 +145,7 @@ export async function readSlashes(
     status: (slashStatuses[s.status] ?? "queued") as SlashRecord["status"],
     reason: (slashReasons[s.reason] ?? "availability") as SlashRecord["reason"],
     wad: s.wad,
+    vetoWindow: Number(s.vetoWindow),
   }));
 }
 
