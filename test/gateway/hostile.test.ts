@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevnetChain, startDevnetChain } from "../../src/devnet/chain.js";
+import { type DevnetChain, requestDevnet, startDevnetChain } from "../../src/devnet/chain.js";
 import { parseGatewayConfig } from "../../src/gateway/config.js";
 import { type Gateway, startGateway } from "../../src/gateway/server.js";
 import { post, rpc, waitFor } from "../support/dataPlane.js";
@@ -254,7 +254,7 @@ describe("hostile clients", () => {
     });
 
     it("keeps its routing cache bounded whatever old blocks clients ask about", async () => {
-      await chain.provider.request({ method: "hardhat_mine", params: ["0x400"] });
+      await requestDevnet(chain.provider, "hardhat_mine", ["0x400"]);
       await waitFor(async () => Number((await post(url, rpc("eth_blockNumber"))).json.result) > 1_000);
       for (let start = 0; start < 600; start += 50) {
         await Promise.all(
