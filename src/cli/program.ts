@@ -15,7 +15,7 @@ import { registerFaucetCommand } from "./faucet.js";
 import { registerGuardianCommands } from "./guardian.js";
 import { registerKeysCommands } from "./keys.js";
 import { registerOperatorLedgerCommands } from "./operatorLedger.js";
-import { installShutdown } from "./shutdown.js";
+import { installShutdown, stopHelp } from "./shutdown.js";
 import { registerStakeCommands } from "./stake.js";
 
 export const program = new Command()
@@ -29,6 +29,7 @@ program
   .description(
     "run a whole local network: two devnets, the DIN contracts on the ledger, five staked operators each on diverse clouds, stakers, three watchers, the gateway",
   )
+  .addHelpText("after", `\n${stopHelp}`)
   .option("--json", "print exactly one JSON line on stdout when ready (logs go to stderr)", false)
   .option("--port <port>", "gateway port (0 picks a free one)", parseInteger, 8545)
   .option("--host <host>", "gateway host", "127.0.0.1")

@@ -16,6 +16,11 @@ export const forcedExitCode = 1;
 /** How long a serving component's own close may keep its server's sockets open during a stop. */
 export const defaultSocketGraceMs = 2_000;
 
+/** How a command's --help tells when it stops. */
+export const stopHelp =
+  `Stops on SIGINT/SIGTERM within ${defaultShutdownTimeoutMs / 1000} s (${shutdownTimeoutVariable}, in ms) with exit 0;\n` +
+  "past that, or on a second signal, the stop is forced (exit 1).";
+
 /** The graceful phase's length: DIN_SHUTDOWN_TIMEOUT_MS when set, else {@link defaultShutdownTimeoutMs}. */
 export function shutdownTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[shutdownTimeoutVariable];

@@ -2,7 +2,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { type Command, InvalidArgumentError } from "commander";
 import pino from "pino";
-import { closeServing, installShutdown, shutdownTimeoutMs, trackSockets } from "../cli/shutdown.js";
+import { closeServing, installShutdown, shutdownTimeoutMs, stopHelp, trackSockets } from "../cli/shutdown.js";
 import { ConfigError, type GatewayConfig, loadGatewayConfig } from "./config.js";
 import { type Gateway, startGateway } from "./server.js";
 
@@ -44,6 +44,7 @@ export function registerGatewayCommand(program: Command): void {
       "after",
       "\nEndpoints: POST /v1/<network>[/<apiKey>], GET /healthz, GET /metrics, /admin/… (keys on; docs/keys.md)\n" +
         "Headers: din-session-id (sticky primary, monotonic head), din-quorum: N (N operators must agree)\n" +
+        `${stopHelp}\n` +
         "Example:\n  din gateway --config din.yaml --port 8545 --workers 2",
     )
     .action(async (flags: GatewayFlags, command: Command) => {

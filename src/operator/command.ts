@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { type Logger, pino } from "pino";
 import { type Address, getAddress, isAddress, type LocalAccount, zeroAddress } from "viem";
-import { installShutdown, shutdownTimeoutMs } from "../cli/shutdown.js";
+import { installShutdown, shutdownTimeoutMs, stopHelp } from "../cli/shutdown.js";
 import { dinRegistryAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment, DinNetwork } from "../ledger/din/deploy.js";
 import { connectLedger, findNetwork, readDeployment } from "../ledger/din/directory.js";
@@ -122,6 +122,7 @@ export function registerOperatorCommand(program: Command): void {
         "Chaos control (with --chaos and --control-token-file): GET /chaos, GET /stats, and\n" +
         '  POST /chaos {"mode":"down|slow|lag|lie|corrupt|flap|errors|ok","value":N}\n' +
         "  with content-type: application/json and authorization: Bearer <the token in the file>\n" +
+        `${stopHelp}\n` +
         "Examples:\n  din operator serve --upstream http://127.0.0.1:8545 --port 9001 --cloud aws --region us-east-1\n" +
         "  din operator serve --upstream http://127.0.0.1:8545 --ledger-rpc https://ledger.example \\\n" +
         "    --deployment din.json --network ethereum --operator-address 0x… --signer-key-file signer.key",
