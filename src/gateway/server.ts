@@ -122,7 +122,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     keys,
     ledger,
     async close() {
-      await ledger?.stop();
+      // A ledger that cannot be stopped cleanly must not keep the server open.
+      await ledger
+        ?.stop()
+        .catch((error: unknown) => logger.warn({ err: error }, "ledger link did not stop cleanly"));
       await webSockets.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -122,7 +122,14 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     return created;
   };
 
+  // Every socket that asked for an upgrade, until it closes: the HTTP server stops tracking it once it is
+  // upgraded or refused, so a client that never closes one could otherwise hold the gateway's close.
+  const upgradeSockets = new Set<Duplex>();
   server.on("upgrade", async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgradeSockets.add(socket);
+    socket.once("close", () => upgradeSockets.delete(socket));
+    // A peer resetting the connection is its business; it must not become an uncaught error.
+    socket.on("error", () => socket.destroy());
     const path = (request.url ?? "/").split("?")[0]!;
     const match = /^\/ws\/v1\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
     const network = match ? deps.networks.get(decodeURIComponent(match[1]!)) : undefined;
@@ -338,6 +345,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
       }
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       for (const client of wss.clients) client.terminate();
+      for (const socket of upgradeSockets) socket.destroy();
     },
   };
 }
@@ -347,4 +355,6 @@ function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+  // A refused client that neither reads nor closes would keep a half-open socket forever.
+  setTimeout(() => socket.destroy(), 2_000).unref();
 }

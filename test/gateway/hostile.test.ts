@@ -2,6 +2,7 @@
 // request's cost is bounded before it reaches an operator, an expensive request is not retried across
 // operators, and nothing a client sends makes the gateway remember more than its bounds.
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -237,6 +238,44 @@ describe("hostile clients", () => {
       const text = await response.text();
       expect(text.split(`"id":${id}`).length - 1).toBe(body === request ? 1 : 2);
     }
+  });
+
+  describe("sockets", () => {
+    const upgradeRequest = (port: number, path: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+
+    it("survives clients that reset refused WebSocket upgrades", async () => {
+      for (let index = 0; index < 20; index++) {
+        const socket = connect(gateway.port, "127.0.0.1");
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write(upgradeRequest(gateway.port, "/ws/v1/no-such-network"));
+        socket.resetAndDestroy();
+      }
+      const { json } = await post(url, rpc("eth_chainId"));
+      expect(json.result).toBe("0x7a69");
+    });
+
+    it("closes although a refused upgrade's client never reads nor closes", async () => {
+      const extra = await startGateway(
+        parseGatewayConfig({
+          server: { host: "127.0.0.1", port: 0, logLevel: "silent" },
+          networks: [{ name: "ethereum", chainId: 31337, upstreams: [{ id: "a", url: proxies[0]!.url }] }],
+        }),
+        { logger: pino({ level: "silent" }) },
+      );
+      const socket = connect(extra.port, "127.0.0.1");
+      socket.pause(); // never reads
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write(upgradeRequest(extra.port, "/ws/v1/no-such-network"));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Before, this close never resolved: the half-open socket held the server (the test timed out).
+      const closed = await Promise.race([
+        extra.close().then(() => "closed"),
+        new Promise((resolve) => setTimeout(() => resolve("still open after 10 s"), 10_000)),
+      ]);
+      expect(closed).toBe("closed");
+      socket.destroy();
+    });
   });
 
   describe("state clients make the gateway keep", () => {
