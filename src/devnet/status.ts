@@ -65,7 +65,14 @@ export type EpochRecord = {
   paid: string;
   carried: string;
   judged: Array<{ operator: string } & Judgment>;
+  /**
+   * Rules that failed for a correlated share of the network's judged stake: their slashes are held for
+   * governance (released into the slasher's queue, or dropped) instead of queued.
+   */
+  heldForGovernance: Array<{ reason: string; failedStake: string; operators: string[] }>;
 };
+
+const SLA_REASONS = ["wrong data", "unavailable", "slow latency", "down"];
 
 export type NetworkStatus = HealthReport["networks"][number] & { operators: OperatorStatus[] };
 
@@ -118,39 +125,54 @@ async function ledgerStatus(
 ): Promise<StatusReport> {
   const a = deployment.addresses;
   const { dataDir } = options;
-  const [block, clock, slashes, judgedLogs, finalizedLogs, submissions, proofLogs] = await Promise.all([
-    client.getBlockNumber({ cacheTime: 0 }),
-    readEpochClock(client, a.epochs),
-    readSlashes(client, a),
-    client.getContractEvents({
-      address: a.epochs,
-      abi: dinEpochsAbi,
-      eventName: "OperatorJudged",
-      fromBlock: 0n,
-      strict: true,
-    }),
-    client.getContractEvents({
-      address: a.epochs,
-      abi: dinEpochsAbi,
-      eventName: "EpochFinalized",
-      fromBlock: 0n,
-      strict: true,
-    }),
-    client.getContractEvents({
-      address: a.rewardsCoordinator,
-      abi: rewardsCoordinatorAbi,
-      eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
-      fromBlock: 0n,
-      strict: true,
-    }),
-    client.getContractEvents({
-      address: a.slasher,
-      abi: dinSlasherAbi,
-      eventName: "FraudProven",
-      fromBlock: 0n,
-      strict: true,
-    }),
-  ]);
+  const [block, clock, slashes, judgedLogs, finalizedLogs, submissions, proofLogs, correlatedLogs, heldLogs] =
+    await Promise.all([
+      client.getBlockNumber({ cacheTime: 0 }),
+      readEpochClock(client, a.epochs),
+      readSlashes(client, a),
+      client.getContractEvents({
+        address: a.epochs,
+        abi: dinEpochsAbi,
+        eventName: "OperatorJudged",
+        fromBlock: 0n,
+        strict: true,
+      }),
+      client.getContractEvents({
+        address: a.epochs,
+        abi: dinEpochsAbi,
+        eventName: "EpochFinalized",
+        fromBlock: 0n,
+        strict: true,
+      }),
+      client.getContractEvents({
+        address: a.rewardsCoordinator,
+        abi: rewardsCoordinatorAbi,
+        eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
+        fromBlock: 0n,
+        strict: true,
+      }),
+      client.getContractEvents({
+        address: a.slasher,
+        abi: dinSlasherAbi,
+        eventName: "FraudProven",
+        fromBlock: 0n,
+        strict: true,
+      }),
+      client.getContractEvents({
+        address: a.epochs,
+        abi: dinEpochsAbi,
+        eventName: "CorrelatedFailure",
+        fromBlock: 0n,
+        strict: true,
+      }),
+      client.getContractEvents({
+        address: a.epochs,
+        abi: dinEpochsAbi,
+        eventName: "SlashHeld",
+        fromBlock: 0n,
+        strict: true,
+      }),
+    ]);
   const rewards = new Map<Address, bigint>();
   for (const log of submissions) {
     for (const reward of log.args.submission.operatorRewards) {
@@ -295,6 +317,20 @@ async function ledgerStatus(
       judged: judgedLogs
         .filter((j) => j.args.networkId === log.args.networkId && j.args.epoch === log.args.epoch)
         .map((j) => ({ operator: getAddress(j.args.operator), ...judgment(j) })),
+      heldForGovernance: correlatedLogs
+        .filter((c) => c.args.networkId === log.args.networkId && c.args.epoch === log.args.epoch)
+        .map((c) => ({
+          reason: SLA_REASONS[c.args.reason] ?? String(c.args.reason),
+          failedStake: pct(Number(c.args.failedStakeBps)),
+          operators: heldLogs
+            .filter(
+              (h) =>
+                h.args.networkId === c.args.networkId &&
+                h.args.epoch === c.args.epoch &&
+                h.args.reason === c.args.reason,
+            )
+            .map((h) => getAddress(h.args.operator)),
+        })),
     }));
   }
   return status;
@@ -367,6 +403,11 @@ export function formatStatus(report: StatusReport): string {
       for (const j of e.judged) {
         lines.push(
           `      ${j.operator} availability ${pct(j.availabilityBps)} p50 ${j.p50LatencyMs} ms lag ${j.lagBlocks} → multiplier ${pct(j.multiplierBps)}`,
+        );
+      }
+      for (const h of e.heldForGovernance) {
+        lines.push(
+          `      ${h.reason}: ${h.failedStake} of the stake failed at once → ${h.operators.length} slashes held for governance`,
         );
       }
     }

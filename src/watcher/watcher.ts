@@ -38,7 +38,12 @@ import {
   readOperators,
   readSlashes,
 } from "../ledger/din/directory.js";
-import { finalizeEpoch, type OperatorMetrics, sortMetrics } from "../ledger/din/epochs.js";
+import {
+  finalizationThresholds,
+  finalizeEpoch,
+  type OperatorMetrics,
+  sortMetrics,
+} from "../ledger/din/epochs.js";
 import { GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
 import { type Relay, relayToJson } from "../ledger/din/relay.js";
 import { toQuantity } from "../rpc/blockTag.js";
@@ -650,12 +655,13 @@ class WatcherLoop {
         dropEpoch(this.state, networkId, epoch);
         continue;
       }
-      const [, end] = await this.publicClient.readContract({
+      // The window resumes after a guardian pause: the ledger knows the deadline.
+      const deadline = await this.publicClient.readContract({
         ...epochs,
-        functionName: "epochBounds",
+        functionName: "reportDeadline",
         args: [epoch],
       });
-      if (block > end + BigInt(clock.reportWindow)) {
+      if (block > deadline) {
         this.log.warn({ networkId, epoch: entry.epoch }, "report window closed before the report was posted");
         dropEpoch(this.state, networkId, epoch);
         saveState(this.options.stateFile, this.state);
@@ -875,7 +881,12 @@ class WatcherLoop {
             functionName: "epochBounds",
             args: [epoch],
           });
-          const windowOver = block > end + BigInt(clock.reportWindow);
+          const deadline = await this.publicClient.readContract({
+            ...epochs,
+            functionName: "reportDeadline",
+            args: [epoch],
+          });
+          const windowOver = block > deadline;
           activeWatchers ??= await this.activeWatchers();
           activeGateways ??= await this.activeMembers(GATEWAY_SET);
           // Early finalization waits for every gateway's usage too: a usage report after finalize is refused,
@@ -885,8 +896,15 @@ class WatcherLoop {
             functionName: "usageReportCount",
             args: [network.id, epoch],
           });
+          // Before the deadline the ledger finalizes only once the tolerated minority of watchers cannot
+          // decide (every admitted watcher when their number is odd).
+          const { early } = finalizationThresholds(
+            Number(reportCount),
+            activeWatchers.length,
+            clock.reportQuorum,
+          );
           const everyoneReported =
-            reportCount >= BigInt(clock.reportQuorum) &&
+            reportCount >= BigInt(early) &&
             reportCount >= BigInt(activeWatchers.length) &&
             usageCount >= BigInt(activeGateways.length);
           const mine = this.designated(activeWatchers, epoch + BigInt(network.id));

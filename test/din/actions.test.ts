@@ -255,6 +255,7 @@ describe("ledger actions", () => {
     ];
     await f.submitReport(f.watchers[0] as Address, ETHEREUM, epoch, reports);
     await f.submitReport(f.watchers[1] as Address, ETHEREUM, epoch, reports);
+    await f.submitReport(f.watchers[2] as Address, ETHEREUM, epoch, reports);
     await f.finalize(ETHEREUM, epoch);
 
     const queued = await listSlashes(f.ledger.public, f.deployment, { status: "queued" });
@@ -295,6 +296,7 @@ describe("ledger actions", () => {
     await f.endEpoch(epoch);
     await f.submitReport(f.watchers[0] as Address, ETHEREUM, epoch, [healthy(op)]);
     await f.submitReport(f.watchers[1] as Address, ETHEREUM, epoch, [healthy(op)]);
+    await f.submitReport(f.watchers[2] as Address, ETHEREUM, epoch, [healthy(op)]);
     await f.finalize(ETHEREUM, epoch);
 
     const deployer = { wallet: f.ledger.wallet(f.deployer), public: f.ledger.public };

@@ -70,6 +70,9 @@ describe("an SLA epoch", () => {
       { ...healthy(op2), p50LatencyMs: 1 },
       healthy(f.outsider),
     ]);
+    // A few blocks of margin, so the jail (two epochs from here) still holds when the next epoch but one is
+    // finalized right after its three reports.
+    await f.ledger.mine(3);
     const receipt = await f.finalize(ETHEREUM, epoch);
     const judged = await f.ledger.public.getContractEvents({
       ...f.epochs,
@@ -166,27 +169,23 @@ describe("an SLA epoch", () => {
   it("excludes the jailed operator from the next epoch's rewards; delegators claim exactly their share", async () => {
     const next = await f.currentEpoch(); // the epoch after the slash (the veto window took us past epoch + 1)
     await f.payFees(ETHEREUM, 900n * E18);
-    // Two gateways' counts are summed: 100 relays each.
+    // The gateway's fees are split by its own counts (op1, jailed, earns nothing).
     await f.reportUsage(ETHEREUM, next, [
       [op0, 60n],
       [op1, 100n],
       [op2, 40n],
     ]);
-    await f.reportUsage(
-      ETHEREUM,
-      next,
-      [
-        [op2, 60n],
-        [op0, 40n],
-      ],
-      gateway2,
-    );
-    await expectRevert(f.reportUsage(ETHEREUM, next, [[op0, 1n]], gateway2), "UsageAlreadyReported");
+    // A second gateway that paid nothing counts all its relays for op2: that moves none of the fees above.
+    await f.reportUsage(ETHEREUM, next, [[op2, 2n ** 64n - 1n]], gateway2);
+    await expectRevert(f.reportUsage(ETHEREUM, next, [[op0, 1n]]), "UsageAlreadyReported");
     await expectRevert(f.reportUsage(ETHEREUM, next, [[op0, 1n]], f.outsider), "InvalidCaller");
     await f.endEpoch(next);
     const all = [healthy(op0), healthy(op1), healthy(op2)];
     await f.submitReport(f.watchers[0] as Address, ETHEREUM, next, all);
     await f.submitReport(f.watchers[1] as Address, ETHEREUM, next, all);
+    // Two of three admitted watchers are a majority, but only all three may finalize before the deadline.
+    await expectRevert(f.finalize(ETHEREUM, next), "NotFinalizable");
+    await f.submitReport(f.watchers[2] as Address, ETHEREUM, next, all);
     expect(await f.jailed(op1)).toBe(true);
     const receipt = await f.finalize(ETHEREUM, next);
     const [submission] = await f.ledger.public.getContractEvents({
@@ -198,16 +197,16 @@ describe("an SLA epoch", () => {
     });
     const paid = [...(submission?.args.submission.operatorRewards ?? [])];
     const expected = [
-      { operator: op0, amount: 450n * E18 },
-      { operator: op2, amount: 450n * E18 },
+      { operator: op0, amount: 540n * E18 },
+      { operator: op2, amount: 360n * E18 },
     ].sort((a, b) => (BigInt(a.operator) < BigInt(b.operator) ? -1 : 1));
     expect(paid).toEqual(expected);
 
     const { tree, rootIndex } = await f.publishRewards(startBlock);
     // op0's stake: itself 10, alice 30, bob 10; commission 10% of each submission, the rest pro rata.
     const share = (amount: bigint, stake: bigint, total: bigint) => ((amount - amount / 10n) * stake) / total;
-    const aliceExpected = share(1000n * E18, 30n, 50n) + share(450n * E18, 30n, 50n);
-    const bobExpected = share(1000n * E18, 10n, 50n) + share(450n * E18, 10n, 50n);
+    const aliceExpected = share(1000n * E18, 30n, 50n) + share(540n * E18, 30n, 50n);
+    const bobExpected = share(1000n * E18, 10n, 50n) + share(540n * E18, 10n, 50n);
     for (const [who, amount] of [
       [f.alice, aliceExpected],
       [f.bob, bobExpected],
@@ -219,12 +218,12 @@ describe("an SLA epoch", () => {
     await expectRevert(f.claim(f.alice, tree, rootIndex), "EarningsNotGreaterThanClaimed");
   });
 
-  it("finalizes after the deadline below the quorum: a lone watcher judges nobody and the pool is carried", async () => {
+  it("finalizes after the deadline below a majority: a lone watcher judges nobody and the fees are carried", async () => {
     const e = await f.currentEpoch();
     const carried = await f.ledger.public.readContract({
       ...f.epochs,
       functionName: "carriedFees",
-      args: [ETHEREUM],
+      args: [ETHEREUM, f.gateway],
     });
     await f.payFees(ETHEREUM, 7n * E18);
     await f.reportUsage(ETHEREUM, e, [[op0, 10n]]);
@@ -237,7 +236,11 @@ describe("an SLA epoch", () => {
     expect(await f.queueLength()).toBe(queued);
     expect(await f.jailed(op0)).toBe(false);
     expect(
-      await f.ledger.public.readContract({ ...f.epochs, functionName: "carriedFees", args: [ETHEREUM] }),
+      await f.ledger.public.readContract({
+        ...f.epochs,
+        functionName: "carriedFees",
+        args: [ETHEREUM, f.gateway],
+      }),
     ).toBe(carried + 7n * E18);
   });
   it("refuses unsorted reports, impossible metrics, and reports altered at finalization", async () => {
@@ -271,7 +274,8 @@ describe("an SLA epoch", () => {
     );
     await f.submitReport(w0, ETHEREUM, e, sorted);
     await f.submitReport(w1, ETHEREUM, e, sorted);
-    const altered = [sorted, sorted.map((m) => ({ ...m, availabilityBps: 0 }))];
+    await f.submitReport(f.watchers[2] as Address, ETHEREUM, e, sorted);
+    const altered = [sorted, sorted, sorted.map((m) => ({ ...m, availabilityBps: 0 }))];
     await expectRevert(
       f.ledger.write(f.outsider, { ...f.epochs, functionName: "finalize", args: [ETHEREUM, e, altered, []] }),
       "ReportsMismatch",
@@ -280,7 +284,7 @@ describe("an SLA epoch", () => {
       f.ledger.write(f.outsider, {
         ...f.epochs,
         functionName: "finalize",
-        args: [ETHEREUM, e, [sorted], []],
+        args: [ETHEREUM, e, [sorted, sorted], []],
       }),
       "ReportsMismatch",
     );

@@ -216,15 +216,16 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
       // The next transaction is mined in block now + 1.
       if (now + 1n < end) await ledger.mine(Number(end - now - 1n));
     },
-    async payFees(networkId: number, amount: bigint, t: Address = d.feeToken) {
-      await f.mint(payer, amount, t);
-      await ledger.write(payer, {
+    /** Pays fees as `from` (the admitted gateway by default: only gateways pay, and split only their own). */
+    async payFees(networkId: number, amount: bigint, t: Address = d.feeToken, from: Address = gateway) {
+      await f.mint(from, amount, t);
+      await ledger.write(from, {
         address: t,
         abi: mockERC20Abi,
         functionName: "approve",
         args: [d.epochs, amount],
       });
-      return ledger.write(payer, { ...epochs, functionName: "payFees", args: [networkId, amount] });
+      return ledger.write(from, { ...epochs, functionName: "payFees", args: [networkId, amount] });
     },
     reportUsage: (networkId: number, epoch: bigint, usage: [Address, bigint][], from: Address = gateway) =>
       ledger.write(from, {

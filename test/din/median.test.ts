@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { judgeReports } from "../../src/ledger/din/sla.js";
 import { type DinFixture, deployDinFixture, ETHEREUM } from "./fixture.js";
 
-const OPERATORS = [1, 2, 3, 4].map((i) => getAddress(numberToHex(0xab_0000n + BigInt(i), { size: 20 })));
+// Three registered operators (set in beforeAll) and one nobody registered.
+const OPERATORS: Address[] = [getAddress(numberToHex(0xab_0004n, { size: 20 }))];
 
 const metrics = fc.record({
   availabilityBps: fc.oneof(
@@ -18,7 +19,7 @@ const metrics = fc.record({
   lagBlocks: fc.integer({ min: 0, max: 6 }),
 });
 const report = fc
-  .tuple(...OPERATORS.map(() => fc.option(metrics, { nil: undefined })))
+  .tuple(...[0, 1, 2, 3].map(() => fc.option(metrics, { nil: undefined })))
   .map((entries) => entries.flatMap((m, i) => (m ? [{ operator: OPERATORS[i] as Address, ...m }] : [])));
 
 describe("epoch judgments", () => {
@@ -27,17 +28,30 @@ describe("epoch judgments", () => {
   beforeAll(async () => {
     f = await deployDinFixture();
     await f.registerWatchersAndGateway();
+    for (const op of f.operators) await f.registerOperator(op);
+    OPERATORS.unshift(...f.operators);
   });
 
-  it("match the pure SLA math for random reports from two or three watchers", async () => {
+  it("match the pure SLA math for random reports from two or three watchers; only registered, unjailed operators are slashed", async () => {
     const table = f.deployment.params.sla;
-    const quorum = f.deployment.params.epochs.reportQuorum;
+    const window = f.deployment.params.epochs.reportWindow;
     await fc.assert(
       fc.asyncProperty(fc.array(report, { minLength: 2, maxLength: 3 }), async (reports) => {
         const epoch = await f.currentEpoch();
         await f.endEpoch(epoch);
         for (const [i, r] of reports.entries())
           await f.submitReport(f.watchers[i] as Address, ETHEREUM, epoch, r);
+        // Fewer reports than the three admitted watchers: finalized after the report deadline.
+        if (reports.length < 3) await f.ledger.mine(window + 1);
+        const jailedUntil = new Map<Address, bigint>();
+        for (const op of OPERATORS) {
+          const until = await f.ledger.public.readContract({
+            ...f.registry,
+            functionName: "jailedUntil",
+            args: [op, ETHEREUM],
+          });
+          jailedUntil.set(op, until);
+        }
         const receipt = await f.finalize(ETHEREUM, epoch);
         const range = { fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber, strict: true } as const;
         const judged = await f.ledger.public.getContractEvents({
@@ -53,7 +67,7 @@ describe("epoch judgments", () => {
         const expected = judgeReports(
           reports.map((r) => [...r]),
           table,
-          quorum,
+          2, // a majority of the three admitted watchers
         );
         expect(
           judged.map((e) => ({
@@ -72,12 +86,29 @@ describe("epoch judgments", () => {
             multiplierBps: j.multiplierBps,
           })),
         );
-        const expectedSlashes = expected.flatMap((j) =>
-          [j.downWad, j.availabilityWad, j.latencyWad]
-            .filter((w) => w > 0n)
-            .map((wad) => ({ operator: j.operator, wad })),
-        );
-        expect(queued.map((e) => ({ operator: e.args.operator, wad: e.args.wad }))).toEqual(expectedSlashes);
+        const held = await f.ledger.public.getContractEvents({
+          ...f.epochs,
+          eventName: "SlashHeld",
+          ...range,
+        });
+        const punishable = (op: Address) =>
+          f.operators.includes(op) && receipt.blockNumber >= (jailedUntil.get(op) ?? 0n);
+        const expectedSlashes = expected
+          .filter((j) => punishable(j.operator))
+          .flatMap((j) =>
+            [j.downWad, j.availabilityWad, j.latencyWad]
+              .filter((w) => w > 0n)
+              .map((wad) => ({ operator: j.operator, wad })),
+          );
+        // Queued, or held for governance when a rule failed for a third of the stake or more.
+        const settled = [...queued, ...held].map((e) => ({ operator: e.args.operator, wad: e.args.wad }));
+        const order = (x: { operator: Address; wad: bigint }, y: { operator: Address; wad: bigint }) =>
+          x.operator === y.operator
+            ? Number(x.wad - y.wad)
+            : BigInt(x.operator) < BigInt(y.operator)
+              ? -1
+              : 1;
+        expect(settled.sort(order)).toEqual(expectedSlashes.sort(order));
       }),
       { numRuns: 25 },
     );

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
+import {IDinSlasher} from "./IDinSlasher.sol";
+
 /// @title IDinEpochs
 /// @notice SLA epochs of the DIN service: watchers' reports, the median per operator, the governed SLA
 ///         table, and the per-network fee pool split by relays served × performance multiplier.
@@ -39,11 +41,31 @@ interface IDinEpochs {
         uint64 downWad;
     }
 
-    /// @notice Epoch timing (blocks) and the number of reports that finalizes an epoch before its deadline.
+    /// @notice Epoch timing (blocks). `reportQuorum` is a floor on the reports a verdict needs, on top of a
+    ///         majority of the admitted watcher set.
     struct EpochParams {
         uint32 epochLength;
         uint32 reportWindow;
         uint32 reportQuorum;
+    }
+
+    /// @notice An SLA slash held for governance: its rule failed for a governed share of the network's stake
+    ///         in one epoch (a correlated failure, such as the served chain halting), or queueing it failed.
+    struct HeldSlash {
+        address operator;
+        uint32 networkId;
+        uint64 wad;
+        IDinSlasher.Reason reason;
+        HeldStatus status;
+        uint256 epoch;
+    }
+
+    /// @notice What became of a held slash.
+    enum HeldStatus {
+        None,
+        Held,
+        Released,
+        Dropped
     }
 
     /// @notice Caller lacks the role, or is not an active watcher / gateway.
@@ -73,6 +95,9 @@ interface IDinEpochs {
     /// @notice Usage can be reported for the current or a past epoch only.
     error FutureEpoch();
 
+    /// @notice The held slash does not exist or was already released or dropped.
+    error NotHeld();
+
     /// @notice Fees were paid into an epoch's pool.
     event FeesPaid(uint32 indexed networkId, uint256 indexed epoch, address indexed payer, uint256 amount);
     /// @notice A gateway reported relays served per operator (its hash is stored; finalize re-supplies it).
@@ -95,6 +120,26 @@ interface IDinEpochs {
     );
     /// @notice An epoch was finalized: `paid` went to the RewardsCoordinator, `carried` to the next pool.
     event EpochFinalized(uint32 indexed networkId, uint256 indexed epoch, uint256 reports, uint256 paid, uint256 carried);
+    /// @notice A rule failed for `failedStakeBps` of the judged stake of a network in one epoch, at or above
+    ///         the correlated-failure share: its `count` slashes are held for governance instead of queued.
+    event CorrelatedFailure(
+        uint32 indexed networkId, uint256 indexed epoch, IDinSlasher.Reason reason, uint256 failedStakeBps, uint256 count
+    );
+    /// @notice A slash was held for governance (`heldId` indexes getHeldSlash).
+    event SlashHeld(
+        uint256 indexed heldId, address indexed operator, uint32 indexed networkId, uint256 epoch, IDinSlasher.Reason reason, uint64 wad
+    );
+    /// @notice Governance released a held slash: it is queued in the slasher as `slashId`.
+    event HeldSlashReleased(uint256 indexed heldId, uint256 slashId);
+    /// @notice Governance dropped a held slash.
+    event HeldSlashDropped(uint256 indexed heldId);
+    /// @notice An SLA slash could not be queued in the slasher: it is held for governance instead.
+    event SlashQueueFailed(address indexed operator, uint32 indexed networkId, IDinSlasher.Reason reason, bytes data);
+    /// @notice The payout could not be escrowed in the restaking core: `amount` is carried to the paying
+    ///         gateways' next epochs.
+    event PayoutFailed(uint32 indexed networkId, uint256 indexed epoch, uint256 amount, bytes data);
+    /// @notice The share of a network's judged stake failing one rule that holds its slashes for governance.
+    event CorrelatedShareSet(uint256 shareBps);
     /// @notice The SLA table changed.
     event SlaTableSet(SlaTable table);
     /// @notice Epoch parameters changed; a new length applies from `fromEpoch` (starting at `fromBlock`).

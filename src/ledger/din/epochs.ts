@@ -87,13 +87,30 @@ export async function readEpochUsage(
 }
 
 /**
- * The median the contract takes of `values` (one per watcher covering the operator): the middle value,
- * and with an even count the middle value that favours the operator.
+ * The verdict the contract takes of `values` (one per watcher covering the operator): the element at index
+ * floor(n/2) of the ascending sorted values, for every metric. With liars a strict minority of the values it
+ * lies between the lowest and the highest honest value.
  */
-export function medianFor(values: readonly number[], favour: "high" | "low"): number {
+export function medianFor(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  return sorted[favour === "high" ? Math.floor(n / 2) : Math.floor((n - 1) / 2)] ?? 0;
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+/**
+ * Reports an epoch needs, with `reportCount` reports in and `activeWatchers` admitted watchers (DinEpochs'
+ * thresholds): `needed` for any verdict (a majority of the admitted set, at least `reportQuorum`), `early` to
+ * finalize before the report deadline (the tolerated minority, fewer than half of the admitted set, is then a
+ * strict minority of the reports: every admitted watcher when their number is odd).
+ */
+export function finalizationThresholds(
+  reportCount: number,
+  activeWatchers: number,
+  reportQuorum: number,
+): { needed: number; early: number } {
+  const n = Math.max(reportCount, activeWatchers);
+  const needed = Math.max(Math.floor(n / 2) + 1, reportQuorum);
+  const early = Math.max(2 * Math.floor(Math.max(n - 1, 0) / 2) + 1, needed);
+  return { needed, early };
 }
 
 /**

@@ -23,6 +23,7 @@ export {
   VETO_ROLE,
 } from "./deploy.js";
 export {
+  finalizationThresholds,
   finalizeEpoch,
   medianFor,
   type OperatorMetrics,

@@ -43,15 +43,11 @@ export type Judgment = OperatorMetrics & Assessment;
 
 /**
  * The operators an epoch's reports judge, ascending: those covered by more than half of the reports, with
- * the median of each metric (an even count takes the middle value that favours the operator). Reports
- * below `reportQuorum` judge nobody.
+ * the element at index floor(n/2) of each metric's sorted values. Fewer reports than `needed` (a majority
+ * of the admitted watcher set, see finalizationThresholds) judge nobody.
  */
-export function judgeReports(
-  reports: readonly OperatorMetrics[][],
-  table: SlaTable,
-  reportQuorum = 1,
-): Judgment[] {
-  if (reports.length < reportQuorum) return [];
+export function judgeReports(reports: readonly OperatorMetrics[][], table: SlaTable, needed = 1): Judgment[] {
+  if (reports.length < needed) return [];
   const byOperator = new Map<Address, OperatorMetrics[]>();
   for (const report of reports) {
     for (const m of report) {
@@ -64,18 +60,9 @@ export function judgeReports(
   for (const [operator, list] of byOperator) {
     if (2 * list.length <= reports.length) continue;
     const median = {
-      availabilityBps: medianFor(
-        list.map((m) => m.availabilityBps),
-        "high",
-      ),
-      p50LatencyMs: medianFor(
-        list.map((m) => m.p50LatencyMs),
-        "low",
-      ),
-      lagBlocks: medianFor(
-        list.map((m) => m.lagBlocks),
-        "low",
-      ),
+      availabilityBps: medianFor(list.map((m) => m.availabilityBps)),
+      p50LatencyMs: medianFor(list.map((m) => m.p50LatencyMs)),
+      lagBlocks: medianFor(list.map((m) => m.lagBlocks)),
     };
     judgments.push({ operator, ...median, ...assess(table, median) });
   }
