@@ -102,8 +102,13 @@ const routingSchema = z
     costlyMsPerSecond: z.number().int().positive().default(2_000),
     /** Operator milliseconds a client may spend on expensive requests in a burst. @default 20000 */
     costlyBurstMs: z.number().int().positive().default(20_000),
-    /** Expensive requests one client may have in flight. @default 16 */
+    /** Expensive requests one client may have running; more wait their turn. @default 16 */
     costlyMaxInFlight: z.number().int().positive().default(16),
+    /**
+     * Expensive requests one client may have waiting; more are refused (-32005). Above the largest batch,
+     * so a full batch of calls is served, serially if need be. @default 256
+     */
+    costlyMaxQueued: z.number().int().positive().default(256),
     /** Sessions (`din-session-id`) kept per network, least recently used first out. @default 100000 */
     maxSessions: z.number().int().positive().default(100_000),
     /** Sessions one API key (or one address where keys are off) may keep; its oldest goes first. @default 10000 */

@@ -136,6 +136,7 @@ export class Network {
       msPerSecond: options.routing.costlyMsPerSecond,
       burstMs: options.routing.costlyBurstMs,
       maxInFlight: options.routing.costlyMaxInFlight,
+      maxQueued: options.routing.costlyMaxQueued,
     });
     this.sessions = new OwnedStore({
       maxEntries: options.routing.maxSessions,

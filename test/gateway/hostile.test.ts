@@ -174,6 +174,15 @@ describe("hostile clients", () => {
       expect(await healthy()).toBe(true);
     });
 
+    it("serves a full batch of 100 calls, queued behind the client's expensive-request places", async () => {
+      const batch = Array.from({ length: 100 }, (_, id) =>
+        rpc("eth_call", [{ to: "0x00000000000000000000000000000000000000aa" }, "latest"], id),
+      );
+      const { json } = await post(url, batch);
+      expect(json).toHaveLength(100);
+      for (const answer of json) expect(answer.error).toBeUndefined();
+    });
+
     it("gives a call without gas the cap, not the node's default", async () => {
       proxies.forEach((proxy) => {
         proxy.calls.length = 0;
