@@ -2,6 +2,7 @@
 // finalization as a function of the number of operators, usage reports, fraud proofs, the slash queue, and
 // a delegator's claim of epoch fees with 1 vs N delegators behind the operator.
 import { type Address, getAddress, keccak256, numberToHex, toHex } from "viem";
+import { blockHeader } from "../src/ledger/din/header.js";
 import { hashRequest, hashResponse, signRelay } from "../src/ledger/din/relay.js";
 import { deployDinFixture, ETHEREUM, healthy, POLYGON, WAD } from "../test/din/fixture.js";
 import { writePerformanceSection } from "./docs.js";
@@ -70,16 +71,21 @@ export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<
     responseHash: hashResponse({ result: { hash: keccak256("0xbad") } }),
     blockNumber: head - 1n,
     blockHash: keccak256("0xbad"),
-    servedAt: 1n,
+    // Served once the block was final.
+    servedAt: (await f.ledger.public.getBlock()).timestamp + 3600n,
   };
   const signer = f.signers.get(op);
   if (!signer) throw new Error("no signer");
   const proof = await f.ledger.write(f.outsider, {
     ...f.slasher,
     functionName: "proveWrongBlockHash",
-    args: [relay, await signRelay(signer, relay, chainId, f.addresses.slasher)],
+    args: [
+      relay,
+      await signRelay(signer, relay, chainId, f.addresses.slasher),
+      await blockHeader(f.ledger.public, relay.blockNumber),
+    ],
   });
-  record("proveWrongBlockHash (blockhash() check, immediate 1% slash, jail)", proof.gasUsed);
+  record("proveWrongBlockHash (blockhash() and header check, immediate 1% slash, jail)", proof.gasUsed);
   await f.registerOperator(op2, POLYGON);
   const attested = keccak256("0xcafe");
   const attest = await f.ledger.write(w0, {

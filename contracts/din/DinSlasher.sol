@@ -10,6 +10,7 @@ import {IDelegationManager} from "../interfaces/IDelegationManager.sol";
 import {IStrategy} from "../interfaces/IStrategy.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 import {IDinSlasher} from "./interfaces/IDinSlasher.sol";
+import {BlockHeader} from "./libraries/BlockHeader.sol";
 
 /// @notice What the slasher reads from the epochs contract for the timing rule.
 interface IDinEpochsTiming {
@@ -53,6 +54,10 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
     uint32 public constant MAX_VETO_WINDOW = 216_000;
     /// @notice The longest jail governance may set per slash (30 days of 12 s blocks).
     uint32 public constant MAX_JAIL_COOLDOWN = 216_000;
+    /// @notice The EIP-2935 history contract: hashes of the last HISTORY_WINDOW blocks (Prague and later).
+    address public constant HISTORY_CONTRACT = 0x0000F90827F1C53a10cb7A02335B175320002935;
+    /// @notice Blocks the history contract keeps.
+    uint256 public constant HISTORY_WINDOW = 8191;
 
     /// @notice The service's registry (its AVS address).
     IDinRegistry public immutable registry;
@@ -60,6 +65,9 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
     IAllocationManager public immutable allocationManager;
     /// @notice The restaking core's DelegationManager (for the withdrawal delay of the timing rule).
     IDelegationManager public immutable delegation;
+    /// @notice Seconds after a block's timestamp from which an answer about it counts as evidence: an answer
+    ///         served earlier was about a block that could still be reorged out, and never slashes.
+    uint256 public immutable finalityDelay;
     /// @notice The epochs contract: queues SLA slashes.
     address public epochs;
 
@@ -95,11 +103,17 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
     /// @param registry_ the DinRegistry
     /// @param delegation_ the core's DelegationManager
     /// @param params initial parameters (the timing rule is checked once the epochs contract is wired)
+    /// @param finalityDelay_ seconds after which a block of the ledger's chain is final (see finalityDelay)
     /// @param admin receives DEFAULT_ADMIN_ROLE and GOVERNANCE_ROLE
-    constructor(IDinRegistry registry_, IDelegationManager delegation_, SlashParams memory params, address admin)
-        EIP712("OpenDIN", "1")
-    {
+    constructor(
+        IDinRegistry registry_,
+        IDelegationManager delegation_,
+        SlashParams memory params,
+        uint256 finalityDelay_,
+        address admin
+    ) EIP712("OpenDIN", "1") {
         registry = registry_;
+        finalityDelay = finalityDelay_;
         allocationManager = IAllocationManager(DinRegistryView(address(registry_)).allocationManager());
         delegation = delegation_;
         _validate(params);
@@ -156,15 +170,19 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
     // ───────────────────────────── evidence ─────────────────────────────
 
     /// @notice Proves that a relay signed by an operator claims a block hash that differs from this chain's
-    ///         `blockhash()` (the last 256 blocks), and slashes at once: `wrongDataWad`, or
-    ///         `repeatWrongDataWad` for a repeat offence. One incident, one penalty: each relay counts once,
-    ///         an operator is punished once per block of a network and at most once per epoch for wrong
-    ///         data, within the ceilings (MAX_OFFENCE_WAD, MAX_WINDOW_WAD per SLASH_WINDOW), and never after
-    ///         the slasher ejected it.
-    function proveWrongBlockHash(Relay calldata relay, bytes calldata signature) external whenNotPaused {
-        if (relay.chainId != block.chainid) revert CanonicalHashUnavailable();
-        bytes32 canonical = blockhash(relay.blockNumber);
-        if (canonical == bytes32(0)) revert CanonicalHashUnavailable();
+    ///         canonical one (`blockhash()` for the last 256 blocks, the EIP-2935 history contract up to
+    ///         8191), and slashes at once: `wrongDataWad`, or `repeatWrongDataWad` for a repeat offence.
+    ///         `header` is the canonical block's RLP header: only an answer served once that block was final
+    ///         (its timestamp + finalityDelay <= servedAt) is evidence, so an honest answer about a head later
+    ///         reorged out never slashes. One incident, one penalty: each relay counts once, an operator is
+    ///         punished once per block of a network and at most once per epoch for wrong data, within the
+    ///         ceilings (MAX_OFFENCE_WAD, MAX_WINDOW_WAD per SLASH_WINDOW), and never after the slasher
+    ///         ejected it.
+    function proveWrongBlockHash(Relay calldata relay, bytes calldata signature, bytes calldata header)
+        external
+        whenNotPaused
+    {
+        bytes32 canonical = _finalCanonicalHash(relay, header);
         (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, canonical);
         SlashParams memory p = _current();
         uint64 wad = wrongDataOffences[operator][networkId] == 0 ? p.wrongDataWad : p.repeatWrongDataWad;
@@ -202,6 +220,31 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         emit FraudProven(digest, operator, networkId, relay.blockNumber);
         SlashParams memory p = _current();
         slashId = _queueSlash(operator, networkId, p.wrongDataWad, p.repeatWrongDataWad, Reason.WrongData, p);
+    }
+
+    /// @notice The canonical hash of block `blockNumber` of this chain: blockhash() for the last 256 blocks,
+    ///         the EIP-2935 history contract for the last HISTORY_WINDOW (zero when unavailable, or where
+    ///         the chain has no history contract).
+    function canonicalHashOf(uint256 blockNumber) public view returns (bytes32) {
+        if (blockNumber >= block.number) return bytes32(0);
+        bytes32 hash = blockhash(blockNumber);
+        if (hash != bytes32(0) || block.number - blockNumber > HISTORY_WINDOW) return hash;
+        (bool ok, bytes memory data) = HISTORY_CONTRACT.staticcall(abi.encode(blockNumber));
+        if (!ok || data.length != 32) return bytes32(0);
+        return abi.decode(data, (bytes32));
+    }
+
+    /// @dev The canonical hash of the relay's block, once `header` is shown to be that block's and the block
+    ///      was final when the relay was served.
+    function _finalCanonicalHash(Relay calldata relay, bytes calldata header) internal view returns (bytes32 hash) {
+        if (relay.chainId != block.chainid) revert CanonicalHashUnavailable();
+        hash = canonicalHashOf(relay.blockNumber);
+        if (hash == bytes32(0)) revert CanonicalHashUnavailable();
+        if (relay.blockHash == hash) revert NotFraudulent();
+        if (keccak256(header) != hash) revert BlockHeader.InvalidHeader();
+        (uint256 number, uint256 timestamp) = BlockHeader.numberAndTimestamp(header);
+        if (number != relay.blockNumber) revert BlockHeader.InvalidHeader();
+        if (timestamp + finalityDelay > relay.servedAt) revert NotFinalWhenServed();
     }
 
     /// @notice The EIP-712 digest an operator signs for `relay`.

@@ -30,6 +30,7 @@ import {
   readOperators,
   readSlashes,
 } from "../ledger/din/directory.js";
+import { blockHeader } from "../ledger/din/header.js";
 import { relayToJson } from "../ledger/din/relay.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
 import { ConfigError, type LedgerConfig } from "./config.js";
@@ -285,13 +286,17 @@ export class LedgerLink {
       if (side.majority) continue;
       for (const signed of side.relays) {
         if (signed.relay.chainId !== ledgerChainId || !claimsBlock(signed.relay)) continue;
-        transactions
-          .send({
-            address: this.deployment.addresses.slasher,
-            abi: dinSlasherAbi,
-            functionName: "proveWrongBlockHash",
-            args: [signed.relay, signed.signature],
-          })
+        // The slasher takes the canonical block's header (it counts only answers served once that block was
+        // final); a block this node cannot read or encode is no proof.
+        blockHeader(this.client, signed.relay.blockNumber)
+          .then((header) =>
+            transactions.send({
+              address: this.deployment.addresses.slasher,
+              abi: dinSlasherAbi,
+              functionName: "proveWrongBlockHash",
+              args: [signed.relay, signed.signature, header],
+            }),
+          )
           .then(
             (hash) =>
               this.logger.warn(

@@ -38,12 +38,8 @@ import {
   readOperators,
   readSlashes,
 } from "../ledger/din/directory.js";
-import {
-  finalizationThresholds,
-  finalizeEpoch,
-  type OperatorMetrics,
-  sortMetrics,
-} from "../ledger/din/epochs.js";
+import { finalizeEpoch, type OperatorMetrics, sortMetrics } from "../ledger/din/epochs.js";
+import { blockHeader } from "../ledger/din/header.js";
 import { GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
 import { type Relay, relayToJson } from "../ledger/din/relay.js";
 import { toQuantity } from "../rpc/blockTag.js";
@@ -655,13 +651,12 @@ class WatcherLoop {
         dropEpoch(this.state, networkId, epoch);
         continue;
       }
-      // The window resumes after a guardian pause: the ledger knows the deadline.
-      const deadline = await this.publicClient.readContract({
+      const [, end] = await this.publicClient.readContract({
         ...epochs,
-        functionName: "reportDeadline",
+        functionName: "epochBounds",
         args: [epoch],
       });
-      if (block > deadline) {
+      if (block > end + BigInt(clock.reportWindow)) {
         this.log.warn({ networkId, epoch: entry.epoch }, "report window closed before the report was posted");
         dropEpoch(this.state, networkId, epoch);
         saveState(this.options.stateFile, this.state);
@@ -757,11 +752,25 @@ class WatcherLoop {
             done();
             continue;
           }
+          // The slasher takes the canonical block's header and counts only answers served once it was final.
+          const [canonical, finalityDelay] = await Promise.all([
+            this.publicClient.getBlock({ blockNumber: evidence.relay.blockNumber }),
+            this.publicClient.readContract({ ...slasher, functionName: "finalityDelay" }),
+          ]);
+          if (canonical.timestamp + finalityDelay > evidence.relay.servedAt) {
+            this.log.info(
+              { operator: evidence.operator },
+              "the block was not final when the answer was served; evidence kept, not submitted",
+            );
+            done();
+            continue;
+          }
+          const header = await blockHeader(this.publicClient, evidence.relay.blockNumber);
           const transaction = await this.send("proveWrongBlockHash", () =>
             this.wallet.writeContract({
               ...slasher,
               functionName: "proveWrongBlockHash",
-              args: [evidence.relay, evidence.signature],
+              args: [evidence.relay, evidence.signature, header],
               account: this.wallet.account,
               chain: this.wallet.chain,
             }),
@@ -881,12 +890,7 @@ class WatcherLoop {
             functionName: "epochBounds",
             args: [epoch],
           });
-          const deadline = await this.publicClient.readContract({
-            ...epochs,
-            functionName: "reportDeadline",
-            args: [epoch],
-          });
-          const windowOver = block > deadline;
+          const windowOver = block > end + BigInt(clock.reportWindow);
           activeWatchers ??= await this.activeWatchers();
           activeGateways ??= await this.activeMembers(GATEWAY_SET);
           // Early finalization waits for every gateway's usage too: a usage report after finalize is refused,
@@ -896,15 +900,8 @@ class WatcherLoop {
             functionName: "usageReportCount",
             args: [network.id, epoch],
           });
-          // Before the deadline the ledger finalizes only once the tolerated minority of watchers cannot
-          // decide (every admitted watcher when their number is odd).
-          const { early } = finalizationThresholds(
-            Number(reportCount),
-            activeWatchers.length,
-            clock.reportQuorum,
-          );
           const everyoneReported =
-            reportCount >= BigInt(early) &&
+            reportCount >= BigInt(clock.reportQuorum) &&
             reportCount >= BigInt(activeWatchers.length) &&
             usageCount >= BigInt(activeGateways.length);
           const mine = this.designated(activeWatchers, epoch + BigInt(network.id));
@@ -992,6 +989,10 @@ class WatcherLoop {
     const cursor = BigInt(this.state.slashCursor);
     const slashes = await readSlashes(this.publicClient, this.deployment.addresses, cursor);
     if (slashes.length === 0) return;
+    const { vetoWindow } = await this.publicClient.readContract({
+      ...slasher,
+      functionName: "getSlashParams",
+    });
     let next = cursor;
     let contiguous = true;
     const watchers = await this.activeWatchers();
@@ -1000,7 +1001,7 @@ class WatcherLoop {
       let settled = slash.status !== "queued";
       // The designated watcher executes in the first block after the window; the others a few blocks later.
       const due =
-        BigInt(slash.queuedAt) + BigInt(slash.vetoWindow) + (this.designated(watchers, slash.id) ? 0n : 3n);
+        BigInt(slash.queuedAt) + BigInt(vetoWindow) + (this.designated(watchers, slash.id) ? 0n : 3n);
       if (!settled && block > due) {
         try {
           await this.send("execute", () =>

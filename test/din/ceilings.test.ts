@@ -5,6 +5,7 @@
 import { type Address, type Hex, keccak256, toHex } from "viem";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEVNET_DIN_PARAMS } from "../../src/ledger/din/deploy.js";
+import { blockHeader } from "../../src/ledger/din/header.js";
 import { hashRequest, hashResponse, type Relay, signRelay } from "../../src/ledger/din/relay.js";
 import { type DinFixture, deployDinFixture, ETHEREUM, expectRevert, POLYGON, WAD } from "./fixture.js";
 
@@ -40,7 +41,8 @@ const relayAbout = (chainId: bigint, blockNumber: bigint, blockHash: Hex, n = 1n
   responseHash: hashResponse({ result: { number: toHex(blockNumber), hash: blockHash } }),
   blockNumber,
   blockHash,
-  servedAt: n,
+  // Served long after the block was final.
+  servedAt: 4_000_000_000n + n,
 });
 
 const helpers = (ctx: Context) => {
@@ -53,7 +55,7 @@ const helpers = (ctx: Context) => {
     ctx.f.ledger.write(ctx.f.outsider, {
       ...ctx.f.slasher,
       functionName: "proveWrongBlockHash",
-      args: [relay, await sign(relay, operator)],
+      args: [relay, await sign(relay, operator), await blockHeader(ctx.f.ledger.public, relay.blockNumber)],
     });
   /** A wrong block hash about a recent block of the ledger's own chain. */
   const lie = async (n = 1n, back = 2n) => {

@@ -3,9 +3,15 @@
 import { type Address, type Hex, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { blockHeader } from "../../src/ledger/din/header.js";
 import { hashRequest, hashResponse, type Relay, relayDigest, signRelay } from "../../src/ledger/din/relay.js";
 import { mulDivUp } from "../../src/ledger/slashing.js";
 import { type DinFixture, deployDinFixture, ETHEREUM, expectRevert, POLYGON, WAD } from "./fixture.js";
+
+const HISTORY_CONTRACT = "0x0000F90827F1C53a10cb7A02335B175320002935";
+/** EIP-2935's runtime code: get (hash of block n, for number - 8191 <= n < number) and the system set. */
+const EIP2935_CODE =
+  "0x3373fffffffffffffffffffffffffffffffffffffffe14604657602036036042575f35600143038111604257611fff81430311604257611fff9006545f5260205ff35b5f5ffd5b5f35611fff60014303065500";
 
 describe("relay evidence", () => {
   let f: DinFixture;
@@ -13,10 +19,11 @@ describe("relay evidence", () => {
   let chainId: number;
   let snapshot: Hex;
 
+  /** A relay served `served` seconds after the latest block (past the devnet's finality delay). */
   const relayAt = async (
     blockNumber: bigint,
     blockHash: Hex,
-    servedAt = 1n,
+    served = 1n,
     chain = BigInt(chainId),
   ): Promise<Relay> => ({
     chainId: chain,
@@ -24,18 +31,18 @@ describe("relay evidence", () => {
     responseHash: hashResponse({ result: { number: toHex(blockNumber), hash: blockHash } }),
     blockNumber,
     blockHash,
-    servedAt,
+    servedAt: (await f.ledger.public.getBlock()).timestamp + 60n + served,
   });
   const sign = (relay: Relay, operator: Address = op) => {
     const signer = f.signers.get(operator);
     if (!signer) throw new Error("no signer");
     return signRelay(signer, relay, chainId, f.addresses.slasher);
   };
-  const prove = (relay: Relay, signature: Hex) =>
+  const prove = async (relay: Relay, signature: Hex) =>
     f.ledger.write(f.outsider, {
       ...f.slasher,
       functionName: "proveWrongBlockHash",
-      args: [relay, signature],
+      args: [relay, signature, await blockHeader(f.ledger.public, relay.blockNumber)],
     });
 
   beforeAll(async () => {
@@ -103,8 +110,75 @@ describe("relay evidence", () => {
       prove(wrong, await signRelay(stranger, wrong, chainId, f.addresses.slasher)),
       "UnknownSigner",
     );
+    // Past 256 blocks, a chain without the EIP-2935 history contract (Hardhat's cancun) has no proof.
     await f.ledger.mine(300);
     await expectRevert(prove(wrong, await sign(wrong)), "CanonicalHashUnavailable");
+  });
+
+  it("proves a lie about a block 1,000 blocks old against the EIP-2935 history contract", async () => {
+    const head = await f.ledger.blockNumber();
+    const old = head - 2n;
+    const lie = await relayAt(old, keccak256("0xold"));
+    const signature = await sign(lie);
+    await f.ledger.mine(1000);
+    await expectRevert(prove(lie, signature), "CanonicalHashUnavailable");
+    // The history contract as a Prague chain has it: EIP-2935's code, its ring buffer filled by the
+    // protocol's system call at each block (Hardhat runs neither, so the test installs both).
+    await f.ledger.test.setCode({ address: HISTORY_CONTRACT, bytecode: EIP2935_CODE });
+    const canonical = (await f.ledger.public.getBlock({ blockNumber: old })).hash;
+    await f.ledger.test.setStorageAt({
+      address: HISTORY_CONTRACT,
+      index: Number(old % 8191n),
+      value: canonical,
+    });
+    const before = await f.maxMagnitude(op);
+    await prove(lie, signature);
+    expect(await f.maxMagnitude(op)).toBe(before - mulDivUp(WAD / 2n, WAD / 100n, WAD));
+    // A header that is not the canonical block's proves nothing.
+    const other = await relayAt(old + 1n, keccak256("0xold2"));
+    const next = (await f.ledger.public.getBlock({ blockNumber: old + 1n })).hash;
+    await f.ledger.test.setStorageAt({
+      address: HISTORY_CONTRACT,
+      index: Number((old + 1n) % 8191n),
+      value: next,
+    });
+    await expectRevert(
+      f.ledger.write(f.outsider, {
+        ...f.slasher,
+        functionName: "proveWrongBlockHash",
+        args: [other, await sign(other), await blockHeader(f.ledger.public, old)],
+      }),
+      "InvalidHeader",
+    );
+  });
+
+  it("never slashes an honest answer about a head block later reorged out; a lie about a final block slashes at once", async () => {
+    // The operator answers honestly about the head it sees, one second after it was mined.
+    const fork = await f.ledger.snapshot();
+    await f.ledger.mine(1);
+    const head = await f.ledger.public.getBlock();
+    const honest: Relay = {
+      ...(await relayAt(head.number, head.hash)),
+      servedAt: head.timestamp + 1n,
+    };
+    const signature = await sign(honest);
+    // A reorg replaces that block with another at the same height.
+    await f.ledger.revert(fork);
+    await f.ledger.test.increaseTime({ seconds: 5 });
+    await f.ledger.mine(3);
+    const replaced = await f.ledger.public.getBlock({ blockNumber: head.number });
+    expect(replaced.hash).not.toBe(head.hash);
+    await expectRevert(prove(honest, signature), "NotFinalWhenServed");
+    expect(await f.maxMagnitude(op)).toBe(WAD);
+
+    // A lie about a block final when served (its timestamp + finalityDelay <= servedAt) slashes at once.
+    const final = await f.ledger.public.getBlock({ blockNumber: head.number - 1n });
+    const lie: Relay = {
+      ...(await relayAt(final.number, keccak256("0xreorg-lie"))),
+      servedAt: final.timestamp + BigInt(f.deployment.params.finalityDelay),
+    };
+    await prove(lie, await sign(lie));
+    expect(await f.maxMagnitude(op)).toBe(WAD - mulDivUp(WAD / 2n, WAD / 100n, WAD));
   });
 
   it("queues a slash for a relay about another chain once a quorum of watchers attests the canonical hash", async () => {

@@ -1,7 +1,8 @@
 // An operator node signs what it serves (`din-sign: 1`); a lying operator's signed relay is evidence the
 // ledger slashes at once. The operator proxy stands in front of the ledger's own (real Hardhat) chain.
 import { type Address, type Hex, recoverTypedDataAddress } from "viem";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { blockHeader } from "../../src/ledger/din/header.js";
 import {
   hashRequest,
   hashResponse,
@@ -57,6 +58,12 @@ describe("operator relay signing", () => {
 
   beforeAll(async () => {
     f = await deployDinFixture();
+    // The in-process chain mines blocks a second apart, faster than the clock: the node's clock (servedAt)
+    // is set to the chain's so that its answers come after the blocks they are about.
+    vi.useFakeTimers({
+      toFake: ["Date"],
+      now: Number((await f.ledger.public.getBlock()).timestamp + 3600n) * 1000,
+    });
     chainId = f.ledger.chain.id;
     op = f.operators[0]!;
     await f.registerWatchersAndGateway();
@@ -74,16 +81,17 @@ describe("operator relay signing", () => {
   });
 
   afterAll(async () => {
+    vi.useRealTimers();
     await node?.close();
     await unsigned?.close();
     await server?.close();
   });
 
-  const prove = (relay: Relay, signature: Hex) =>
+  const prove = async (relay: Relay, signature: Hex) =>
     f.ledger.write(f.outsider, {
       ...f.slasher,
       functionName: "proveWrongBlockHash",
-      args: [relay, signature],
+      args: [relay, signature, await blockHeader(f.ledger.public, relay.blockNumber)],
     });
 
   it("signs an honest answer that anyone can re-check, and that proves nothing against it", async () => {

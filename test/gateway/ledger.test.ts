@@ -9,7 +9,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { type Address, keccak256, type LocalAccount, toHex } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
 import { parseGatewayConfig } from "../../src/gateway/config.js";
 import type { Evidence } from "../../src/gateway/evidence.js";
@@ -431,6 +431,13 @@ describe("gateway on the DIN ledger", () => {
   }, 90_000);
 
   it("proves a signed wrong block hash about the ledger's own chain on-chain when a quorum contradicts it", async () => {
+    // The in-process chain mines blocks a second apart, faster than the clock: the nodes' clock (servedAt) is
+    // set an hour past the chain's so that the block asked about was final when they answered.
+    const chainNow = (await f.ledger.public.getBlock()).timestamp;
+    vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true, now: Number(chainNow + 3600n) * 1000 });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     // The three operators also serve ethereum (the ledger's chain), through nodes in front of the ledger.
     const ethereumNodes = new Map<Address, OperatorNode>();
     for (const [index, operator] of f.operators.entries()) {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Address, type Hex, recoverAddress } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { HARDHAT_DEFAULT_MNEMONIC } from "../../src/devnet/chain.js";
 import { dinEpochsAbi, dinSlasherAbi } from "../../src/ledger/artifacts/index.js";
 import { hashRequest, hashResponse, relayDigest, relayFromJson } from "../../src/ledger/din/relay.js";
@@ -163,6 +163,13 @@ describe("watcher", () => {
   it("proves a lying operator's signed block hash on the ledger's own chain, which slashes and jails it", async () => {
     const w = watcher as Watcher;
     const liar = f.operators[healthyB] as Address;
+    // The in-process chain mines blocks a second apart, faster than the clock: the nodes' clock (servedAt) is
+    // set an hour past the chain's so that the sampled blocks were final when they answered.
+    const chainNow = (await f.ledger.public.getBlock()).timestamp;
+    vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true, now: Number(chainNow + 3600n) * 1000 });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     await nodes[downC]?.setChaos({ mode: "ok" });
     await nodes[healthyB]?.setChaos({ mode: "lie" });
     const before = await f.maxMagnitude(liar);
@@ -180,6 +187,11 @@ describe("watcher", () => {
     expect(proven).toHaveLength(1);
     expect(await f.jailed(liar)).toBe(true);
     expect(await f.maxMagnitude(liar)).toBeLessThan(before);
+    // The watcher records its proof once the transaction's receipt is in.
+    await waitFor(
+      "the watcher's record of its proof",
+      () => w.snapshot().fraudProofs.length > 0 || undefined,
+    );
     expect(w.snapshot().fraudProofs).toMatchObject([{ operator: liar, networkId: ETHEREUM, kind: "proven" }]);
     const saved = JSON.parse(readFileSync(options.stateFile, "utf8")) as WatcherState;
     expect(saved.usedRelays).toContain(proven[0]?.args.relayDigest.toLowerCase());

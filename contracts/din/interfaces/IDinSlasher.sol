@@ -85,7 +85,8 @@ interface IDinSlasher {
     error UnknownChain(uint256 chainId);
     /// @notice The relay claims no block, or its block hash is the canonical one.
     error NotFraudulent();
-    /// @notice The canonical hash is not available (not this chain / older than 256 blocks / not attested).
+    /// @notice The canonical hash is not available (not this chain / older than the history contract keeps /
+    ///         not attested).
     error CanonicalHashUnavailable();
     /// @notice The relay is for the ledger's own chain: prove it against blockhash() instead.
     error UseOnChainProof();
@@ -104,6 +105,9 @@ interface IDinSlasher {
     error IncidentAlreadyPunished();
     /// @notice The operator was ejected from the network by the slasher and has not registered again.
     error OperatorWasEjected();
+    /// @notice The block was not final when the relay was served (timestamp + finalityDelay > servedAt): an
+    ///         answer about a block that could still be reorged out is no evidence.
+    error NotFinalWhenServed();
 
     /// @notice A slash was queued (the operator stays registered; it is jailed meanwhile).
     event SlashQueued(

@@ -100,6 +100,11 @@ export type DinParams = {
   restaking: RestakingParams;
   epochs: EpochParams;
   slash: SlashParams;
+  /**
+   * Seconds after a block's timestamp from which an operator's answer about it is evidence (the slasher's
+   * immutable finalityDelay): an answer served earlier could be about a block later reorged out.
+   */
+  finalityDelay: number;
   sla: SlaTable;
   governance: GovernanceParams;
   /** Minimum allocated stake of watchers and gateways. */
@@ -140,6 +145,8 @@ export const DEVNET_DIN_PARAMS: DinParams = {
     wrongDataWad: WAD / 100n,
     repeatWrongDataWad: (5n * WAD) / 100n,
   },
+  // A few of the devnet's blocks (it has no reorgs; the rule is exercised all the same).
+  finalityDelay: 4,
   sla: DEFAULT_SLA_TABLE,
   governance: {
     votingDelay: 1,
@@ -169,6 +176,8 @@ export const PRODUCTION_DIN_PARAMS: DinParams = {
     wrongDataWad: WAD / 100n,
     repeatWrongDataWad: (5n * WAD) / 100n,
   },
+  // Past Ethereum's finality (two epochs, 12.8 minutes).
+  finalityDelay: 900,
   sla: DEFAULT_SLA_TABLE,
   governance: {
     votingDelay: 7200,
@@ -353,6 +362,7 @@ export async function deployDin(
     registry,
     restaking.delegationManager,
     params.slash,
+    BigInt(params.finalityDelay),
     deployer,
   ]);
   const epochs = await deploy(clients, dinEpochsAbi, dinEpochsBytecode, [
