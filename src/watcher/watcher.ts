@@ -38,7 +38,12 @@ import {
   readOperators,
   readSlashes,
 } from "../ledger/din/directory.js";
-import { finalizeEpoch, type OperatorMetrics, sortMetrics } from "../ledger/din/epochs.js";
+import {
+  finalizationThresholds,
+  finalizeEpoch,
+  type OperatorMetrics,
+  sortMetrics,
+} from "../ledger/din/epochs.js";
 import { blockHeader } from "../ledger/din/header.js";
 import { GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
 import { type Relay, relayToJson } from "../ledger/din/relay.js";
@@ -651,12 +656,13 @@ class WatcherLoop {
         dropEpoch(this.state, networkId, epoch);
         continue;
       }
-      const [, end] = await this.publicClient.readContract({
+      // The window resumes after a guardian pause: the ledger knows the deadline.
+      const deadline = await this.publicClient.readContract({
         ...epochs,
-        functionName: "epochBounds",
+        functionName: "reportDeadline",
         args: [epoch],
       });
-      if (block > end + BigInt(clock.reportWindow)) {
+      if (block > deadline) {
         this.log.warn({ networkId, epoch: entry.epoch }, "report window closed before the report was posted");
         dropEpoch(this.state, networkId, epoch);
         saveState(this.options.stateFile, this.state);
@@ -890,7 +896,12 @@ class WatcherLoop {
             functionName: "epochBounds",
             args: [epoch],
           });
-          const windowOver = block > end + BigInt(clock.reportWindow);
+          const deadline = await this.publicClient.readContract({
+            ...epochs,
+            functionName: "reportDeadline",
+            args: [epoch],
+          });
+          const windowOver = block > deadline;
           activeWatchers ??= await this.activeWatchers();
           activeGateways ??= await this.activeMembers(GATEWAY_SET);
           // Early finalization waits for every gateway's usage too: a usage report after finalize is refused,
@@ -900,8 +911,15 @@ class WatcherLoop {
             functionName: "usageReportCount",
             args: [network.id, epoch],
           });
+          // Before the deadline the ledger finalizes only once the tolerated minority of watchers cannot
+          // decide (every admitted watcher when their number is odd).
+          const { early } = finalizationThresholds(
+            Number(reportCount),
+            activeWatchers.length,
+            clock.reportQuorum,
+          );
           const everyoneReported =
-            reportCount >= BigInt(clock.reportQuorum) &&
+            reportCount >= BigInt(early) &&
             reportCount >= BigInt(activeWatchers.length) &&
             usageCount >= BigInt(activeGateways.length);
           const mine = this.designated(activeWatchers, epoch + BigInt(network.id));
@@ -989,10 +1007,6 @@ class WatcherLoop {
     const cursor = BigInt(this.state.slashCursor);
     const slashes = await readSlashes(this.publicClient, this.deployment.addresses, cursor);
     if (slashes.length === 0) return;
-    const { vetoWindow } = await this.publicClient.readContract({
-      ...slasher,
-      functionName: "getSlashParams",
-    });
     let next = cursor;
     let contiguous = true;
     const watchers = await this.activeWatchers();
@@ -1001,7 +1015,7 @@ class WatcherLoop {
       let settled = slash.status !== "queued";
       // The designated watcher executes in the first block after the window; the others a few blocks later.
       const due =
-        BigInt(slash.queuedAt) + BigInt(vetoWindow) + (this.designated(watchers, slash.id) ? 0n : 3n);
+        BigInt(slash.queuedAt) + BigInt(slash.vetoWindow) + (this.designated(watchers, slash.id) ? 0n : 3n);
       if (!settled && block > due) {
         try {
           await this.send("execute", () =>
