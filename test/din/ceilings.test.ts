@@ -137,8 +137,7 @@ suite("one incident, one penalty", 2, (ctx) => {
     const e = await ctx.f.currentEpoch();
     await ctx.f.endEpoch(e);
     const m = [{ operator: ctx.op, availabilityBps: 9950, p50LatencyMs: 50, lagBlocks: 0 }];
-    await ctx.f.submitReport(ctx.f.watchers[0] as Address, ETHEREUM, e, m);
-    await ctx.f.submitReport(ctx.f.watchers[1] as Address, ETHEREUM, e, m);
+    for (const w of ctx.f.watchers) await ctx.f.submitReport(w, ETHEREUM, e, m);
     await ctx.f.finalize(ETHEREUM, e);
     const id = (await ctx.f.queueLength()) - 1n;
     await prove(await lie(1n));

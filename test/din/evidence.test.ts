@@ -218,8 +218,7 @@ describe("relay evidence", () => {
       const e = await f.currentEpoch();
       await f.endEpoch(e);
       const m = [{ operator: op, lagBlocks: 0, ...metrics }];
-      await f.submitReport(f.watchers[0] as Address, ETHEREUM, e, m);
-      await f.submitReport(f.watchers[1] as Address, ETHEREUM, e, m);
+      for (const w of f.watchers) await f.submitReport(w, ETHEREUM, e, m);
       await f.finalize(ETHEREUM, e);
       return f.queueLength();
     };
@@ -232,7 +231,8 @@ describe("relay evidence", () => {
     await veto(length - 1n);
     expect(await f.jailed(op)).toBe(false);
 
-    // A proven wrong block hash stands: vetoing a later queued slash leaves that jail in place.
+    // A proven wrong block hash stands: vetoing a slash queued before it leaves that jail in place.
+    const queued = await epochSlashes({ availabilityBps: 9950, p50LatencyMs: 50 });
     const head = await f.ledger.blockNumber();
     const relay = await relayAt(head - 1n, keccak256("0xbad3"));
     await prove(relay, await sign(relay));
@@ -241,8 +241,7 @@ describe("relay evidence", () => {
       functionName: "jailedUntil",
       args: [op, ETHEREUM],
     });
-    const after = await epochSlashes({ availabilityBps: 9950, p50LatencyMs: 50 });
-    await veto(after - 1n);
+    await veto(queued - 1n);
     expect(await f.jailed(op)).toBe(true);
     expect(
       await f.ledger.public.readContract({
