@@ -34,7 +34,7 @@ async function main() {
   /** One epoch: fees, usage, three reports (`under` operators at 99.5% availability), finalization. */
   async function epoch(scenario: "healthy" | "slashed", under: readonly Address[]) {
     const e = await f.currentEpoch();
-    record(scenario, "payFees", "payer", (await f.payFees(ETHEREUM, 1000n * WAD)).gasUsed);
+    record(scenario, "payFees", "gateway", (await f.payFees(ETHEREUM, 1000n * WAD)).gasUsed);
     const usage = operators.map((o, i): [Address, bigint] => [o, BigInt(1000 + i)]);
     record(scenario, "reportUsage", "gateway", (await f.reportUsage(ETHEREUM, e, usage)).gasUsed);
     await f.endEpoch(e);
@@ -91,7 +91,7 @@ function updateDocs(table: string) {
     "",
     "Measured by `npm run bench:epoch-gas` (`-- --update-docs` rewrites this section) on the in-process",
     `Hardhat ledger with the devnet preset: one network with ${OPERATORS} registered operators, 3 watchers and 1`,
-    "gateway. A healthy epoch is every transaction the network needs per epoch: the payer's fees, the gateway's",
+    "gateway. A healthy epoch is every transaction the network needs per epoch: the gateway's fees, its",
     "usage report, three watchers' SLA reports (all operators healthy) and the finalization that takes the",
     "medians, checks the SLA and escrows the fee split. In the second epoch every watcher reports 2 operators at",
     "99.5% availability, so finalization queues two 0.1% slashes (and jails both); the",

@@ -4,7 +4,9 @@
  * far (relays × feePerRelay) are paid into it (DinEpochs.payFees), and what accrues later is topped up on
  * each new block while the epoch lasts (relays counted after its last top-up are paid into the next
  * epoch). Right after an epoch ends, its counts are reported (DinEpochs.reportUsage): that transaction,
- * sent from the gateway's key, is its signed report. Failures are logged and retried on the next block.
+ * sent from the gateway's key, is its signed report. Fees and report come from the same key because the
+ * ledger splits each gateway's fees for an epoch by that gateway's own report only (fees paid without a
+ * report stay carried for the gateway). Failures are logged and retried on the next block.
  */
 import type { Logger } from "pino";
 import type { Address, Chain, PublicClient, Transport } from "viem";

@@ -197,6 +197,19 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
     expect(await slashesOf(dropped, from)).toHaveLength(0);
   });
 
+  it("keeps the correlated-failure share within its bounds in code", async () => {
+    for (const bad of [1999n, 5001n]) {
+      await expectRevert(
+        f.ledger.write(f.deployer, { ...f.epochs, functionName: "setCorrelatedShare", args: [bad] }),
+        "InvalidParameter",
+      );
+    }
+    await expectRevert(
+      f.ledger.write(f.outsider, { ...f.epochs, functionName: "setCorrelatedShare", args: [3000n] }),
+      "AccessControlUnauthorizedAccount",
+    );
+  });
+
   it("a core that refuses the payout still gets the epoch's slashes queued; the fees are carried", async () => {
     await serveJails();
     const from = await f.ledger.blockNumber();

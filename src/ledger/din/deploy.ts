@@ -106,6 +106,11 @@ export type DinParams = {
    */
   finalityDelay: number;
   sla: SlaTable;
+  /**
+   * Share (bps) of a network's judged stake that, failing one SLA rule in one epoch with at least two
+   * operators, holds that rule's slashes for governance (DinEpochs bounds it to 2000–5000).
+   */
+  correlatedShareBps: number;
   governance: GovernanceParams;
   /** Minimum allocated stake of watchers and gateways. */
   watcherMinStake: bigint;
@@ -148,6 +153,9 @@ export const DEVNET_DIN_PARAMS: DinParams = {
   // A few of the devnet's blocks (it has no reorgs; the rule is exercised all the same).
   finalityDelay: 4,
   sla: DEFAULT_SLA_TABLE,
+  // Half: a whole simulated cloud (two of five operators, about 40% of a network's stake) going down is
+  // punished one operator at a time, while the served chain halting (every operator) is held.
+  correlatedShareBps: 5000,
   governance: {
     votingDelay: 1,
     votingPeriod: 10,
@@ -178,6 +186,7 @@ export const PRODUCTION_DIN_PARAMS: DinParams = {
   },
   // Past Ethereum's finality (two epochs, 12.8 minutes).
   finalityDelay: 900,
+  correlatedShareBps: 3334,
   sla: DEFAULT_SLA_TABLE,
   governance: {
     votingDelay: 7200,
@@ -373,6 +382,7 @@ export async function deployDin(
     params.epochs,
     deployer,
   ]);
+  await send(clients, epochs, dinEpochsAbi, "setCorrelatedShare", [BigInt(params.correlatedShareBps)]);
   await send(clients, registry, dinRegistryAbi, "wire", [slasher, epochs]);
   await send(clients, slasher, dinSlasherAbi, "wire", [epochs]);
   const networks = options.networks ?? [
