@@ -84,6 +84,9 @@ const attackerKey = (() => {
 })();
 const attackerUrl = `/v1/ethereum/${attackerKey}`;
 
+/** Why operators were unhealthy, for the report. */
+const unhealthyReasons = new Map<string, number>();
+
 /** Unhealthy operators seen by the gateway, polled each second of a phase. */
 async function watchHealth(until: Promise<unknown>): Promise<number> {
   let worst = 0;
@@ -94,12 +97,19 @@ async function watchHealth(until: Promise<unknown>): Promise<number> {
   while (!done) {
     try {
       const health = (await (await fetch(`${ready.gateway}/healthz`)).json()) as {
-        networks: Array<{ upstreams: Array<{ health: string; jailed?: boolean }> }>;
+        networks: Array<{
+          name: string;
+          upstreams: Array<{ health: string; jailed?: boolean; reasons: string[] }>;
+        }>;
       };
-      const unhealthy = health.networks
-        .flatMap((n) => n.upstreams)
-        .filter((u) => u.health === "unhealthy" && u.jailed !== true).length;
-      worst = Math.max(worst, unhealthy);
+      const unhealthy = health.networks.flatMap((n) =>
+        n.upstreams.filter((u) => u.health === "unhealthy" && u.jailed !== true).map((u) => ({ n, u })),
+      );
+      for (const { n, u } of unhealthy) {
+        const reason = `${n.name}: ${u.reasons.join("; ").replace(/[0-9]+/g, "N")}`;
+        unhealthyReasons.set(reason, (unhealthyReasons.get(reason) ?? 0) + 1);
+      }
+      worst = Math.max(worst, unhealthy.length);
     } catch {
       worst = Math.max(worst, 99);
     }
@@ -133,6 +143,9 @@ function loop(
   stats: Map<string, Map<number, number>>,
   stop: { now: boolean },
 ): Promise<void> {
+  // ONLY=gas,log…: run only the loops whose names contain one of these words (to find what costs what).
+  const only = process.env.ONLY?.split(",").filter(Boolean);
+  if (only && !only.some((word) => name.includes(word))) return Promise.resolve();
   const counts = new Map<number, number>();
   stats.set(name, counts);
   return Promise.all(
@@ -304,6 +317,12 @@ try {
     `p99 under attack / alone: **${ratio(underAttack.p99Ms, calm.p99Ms)}** (target ≤ 2×); client errors under attack: **${underAttack.errors}** (target 0)${underAttack.errorSamples.length ? ` — e.g. ${underAttack.errorSamples[0]}` : ""}.`,
     `Memory of the network process (gateway, operator nodes, watchers): ${mb(before.network)} → ${mb(afterCalm.network)} after the calm phase → ${mb(afterAttack.network)} after the attack (growth under attack ${ratio(afterAttack.network, afterCalm.network)}); chains: ${mb(before.chains)} → ${mb(afterCalm.chains)} → ${mb(afterAttack.chains)}. Gateway health after: ${health.status}.`,
     "",
+    ...(unhealthyReasons.size > 0
+      ? [
+          `Why operators were unhealthy (operator-seconds): ${[...unhealthyReasons].map(([reason, n]) => `${reason} (${n})`).join(", ")}.`,
+          "",
+        ]
+      : []),
     "| hostile loop | requests | answers by HTTP status |",
     "|---|---|---|",
     ...hostileLines,
