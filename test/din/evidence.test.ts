@@ -46,7 +46,8 @@ describe("relay evidence", () => {
     });
 
   beforeAll(async () => {
-    f = await deployDinFixture();
+    // Blocks are final 12 s after their timestamp (the devnet preset has no delay).
+    f = await deployDinFixture({ params: { finalityDelay: 12 } });
     chainId = f.ledger.chain.id;
     [op] = f.operators;
     await f.registerWatchersAndGateway();
@@ -200,6 +201,9 @@ describe("relay evidence", () => {
     await expectRevert(attest(f.watchers[0] as Address), "AlreadyAttested");
     await expectRevert(attest(f.outsider), "InvalidCaller");
     await attest(f.watchers[1] as Address);
+    // Fixed only after its dispute period (one veto window).
+    await expectRevert(proveAttested(), "CanonicalHashDisputable");
+    await f.ledger.mine(f.deployment.params.slash.vetoWindow);
     await proveAttested();
     const slash = await f.queuedSlash((await f.queueLength()) - 1n);
     expect(slash).toMatchObject({
@@ -213,6 +217,52 @@ describe("relay evidence", () => {
     expect(await f.isMember(polygonOp, POLYGON)).toBe(true);
     await expectRevert(proveAttested(), "RelayAlreadyUsed");
   });
+  it("lets a conflicting majority of the watchers, or governance, replace an attested hash during its dispute period only", async () => {
+    const polygonOp = f.operators[1];
+    await f.registerOperator(polygonOp, POLYGON);
+    const [w0, w1, w2] = f.watchers as [Address, Address, Address];
+    const wrong = keccak256("0xwrong-majority");
+    const right = keccak256("0xright");
+    const attest = (w: Address, hash: Hex, block = 2000n) =>
+      f.ledger.write(w, { ...f.slasher, functionName: "attestBlockHash", args: [137n, block, hash] });
+    const canonical = (block = 2000n) =>
+      f.ledger.public.readContract({ ...f.slasher, functionName: "canonicalHash", args: [137n, block] });
+    // Three active watchers: a majority is two.
+    expect(await f.ledger.public.readContract({ ...f.slasher, functionName: "attestThreshold" })).toBe(2n);
+    await attest(w0, wrong);
+    await attest(w1, wrong);
+    expect(await canonical()).toBe(wrong);
+    // The operator answered the right hash: while the wrong one is disputable, no proof.
+    const relay = await relayAt(2000n, right, 1n, 137n);
+    const signature = await sign(relay, polygonOp);
+    const proveAttested = () =>
+      f.ledger.write(f.outsider, {
+        ...f.slasher,
+        functionName: "proveWrongBlockHashAttested",
+        args: [relay, signature],
+      });
+    await expectRevert(proveAttested(), "CanonicalHashDisputable");
+    // A watcher attests once per block; governance replaces the wrong hash, fixed at once.
+    await expectRevert(attest(w0, right), "AlreadyAttested");
+    await f.ledger.write(f.deployer, {
+      ...f.slasher,
+      functionName: "setCanonicalHash",
+      args: [137n, 2000n, right],
+    });
+    expect(await canonical()).toBe(right);
+    await expectRevert(proveAttested(), "NotFraudulent");
+
+    // Another block: one conflicting vote is no majority, and after the dispute period the hash is fixed.
+    await attest(w0, wrong, 2001n);
+    await attest(w1, wrong, 2001n);
+    expect(await canonical(2001n)).toBe(wrong);
+    await attest(w2, right, 2001n); // one vote: not a majority
+    expect(await canonical(2001n)).toBe(wrong);
+    // After the dispute period the hash is fixed, whatever is attested later.
+    await f.ledger.mine(f.deployment.params.slash.vetoWindow);
+    expect(await canonical(2001n)).toBe(wrong);
+  });
+
   it("lifts a jail on veto only when no other slash of the operator stands", async () => {
     const epochSlashes = async (metrics: { availabilityBps: number; p50LatencyMs: number }) => {
       const e = await f.currentEpoch();

@@ -319,6 +319,8 @@ describe("gateway on the DIN ledger", () => {
         args: [BigInt(POLYGON_CHAIN_ID), 5_000n, canonical],
       });
     }
+    // The attested hash is fixed after its dispute period (one veto window).
+    await f.ledger.mine(f.deployment.params.slash.vetoWindow);
     await f.ledger.write(f.outsider, {
       ...f.slasher,
       functionName: "proveWrongBlockHashAttested",

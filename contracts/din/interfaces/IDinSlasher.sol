@@ -96,7 +96,7 @@ interface IDinSlasher {
     error VetoWindowOver();
     /// @notice The veto window is not over yet.
     error VetoWindowOpen();
-    /// @notice The watcher already attested this block.
+    /// @notice The watcher already attested a hash for this block.
     error AlreadyAttested();
     /// @notice The epochs contract can be wired once.
     error AlreadyWired();
@@ -105,6 +105,8 @@ interface IDinSlasher {
     error IncidentAlreadyPunished();
     /// @notice The operator was ejected from the network by the slasher and has not registered again.
     error OperatorWasEjected();
+    /// @notice The attested canonical hash may still be replaced by a conflicting majority until `fixedAt`.
+    error CanonicalHashDisputable(uint256 fixedAt);
     /// @notice The block was not final when the relay was served (timestamp + finalityDelay > servedAt): an
     ///         answer about a block that could still be reorged out is no evidence.
     error NotFinalWhenServed();
@@ -123,7 +125,8 @@ interface IDinSlasher {
     );
     /// @notice A watcher attested a canonical block hash of another chain.
     event BlockHashAttested(address indexed watcher, uint256 indexed chainId, uint256 blockNumber, bytes32 blockHash);
-    /// @notice A canonical block hash reached the attestation quorum.
+    /// @notice A canonical block hash reached a majority of the watchers (or was set by governance); it is
+    ///         fixed from `canonicalFixedAt`.
     event CanonicalHashSet(uint256 indexed chainId, uint256 blockNumber, bytes32 blockHash);
     /// @notice Parameters changed.
     event SlashParamsSet(SlashParams params);

@@ -150,8 +150,9 @@ export const DEVNET_DIN_PARAMS: DinParams = {
     wrongDataWad: WAD / 100n,
     repeatWrongDataWad: (5n * WAD) / 100n,
   },
-  // A few of the devnet's blocks (it has no reorgs; the rule is exercised all the same).
-  finalityDelay: 4,
+  // None: the devnet is one node (no reorgs) with half-second blocks, and its watchers sample blocks from the
+  // head down; production waits for finality.
+  finalityDelay: 0,
   sla: DEFAULT_SLA_TABLE,
   // Half: a whole simulated cloud (two of five operators, about 40% of a network's stake) going down is
   // punished one operator at a time, while the served chain halting (every operator) is held.
