@@ -166,6 +166,12 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
       // A 60-block veto window (a minute at the default block time) leaves a person at a terminal the
       // time to list queued slashes and veto one; the jail outlasts it, so an executed slash still jails.
       params: { slash: { ...DEVNET_DIN_PARAMS.slash, ejectAfter: 3, vetoWindow: 60, jailCooldown: 90 } },
+      // Token holders are the stakers (2% of the supply each, enough together to reach the quorum); the
+      // rest is the DAO's treasury in the timelock, and the deployer holds no votes.
+      tokenAllocations: keys.stakers.map((staker) => ({
+        holder: staker.account.address,
+        amount: DEVNET_DIN_PARAMS.governance.tokenSupply / 50n,
+      })),
       out: deploymentFile,
     });
     const d = deployment.addresses;

@@ -69,6 +69,8 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
     guardian,
     watchers,
     gateways: [gateway],
+    // Votes for the deployer, so governance tests can propose; the rest is the timelock's treasury.
+    tokenAllocations: [{ holder: deployer, amount: 100_000_000n * 10n ** 18n }],
     ...options,
   });
   const d = deployment.addresses;
