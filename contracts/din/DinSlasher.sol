@@ -394,8 +394,8 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         if (networkId == 0) revert UnknownChain(relay.chainId);
         digest = relayDigest(relay);
         if (relayUsed[digest]) revert RelayAlreadyUsed();
-        operator = registry.operatorOfSigner(networkId, ECDSA.recover(digest, signature));
-        if (operator == address(0)) revert UnknownSigner();
+        // Reverts unless the key belonged to an operator when the relay was served.
+        operator = registry.signerOperatorAt(networkId, ECDSA.recover(digest, signature), relay.servedAt);
         if (_isEjected(operator, networkId)) revert OperatorWasEjected();
         // One incident, one penalty: a block of a network is held against an operator once, and wrong data
         // at most once per epoch (however many relays the operator was made to sign about it).

@@ -116,6 +116,89 @@ describe("relay evidence", () => {
     await expectRevert(prove(wrong, await sign(wrong)), "CanonicalHashUnavailable");
   });
 
+  describe("signing key lifetimes", () => {
+    /** Rotates `op`'s signing key to a fresh one; returns the old and the new key. */
+    const rotate = async () => {
+      const old = f.signers.get(op);
+      if (!old) throw new Error("no signer");
+      const fresh = privateKeyToAccount(generatePrivateKey());
+      f.addSignerKey(fresh);
+      const metadata = await f.ledger.public.readContract({
+        ...f.registry,
+        functionName: "getMetadata",
+        args: [op, ETHEREUM],
+      });
+      await f.updateMetadata(op, ETHEREUM, { ...metadata, signer: fresh.address });
+      return { old, fresh };
+    };
+    /** A wrong relay about a recent block, served once that block was final (before any later rotation). */
+    const servedBeforeRotation = async () => {
+      const blockNumber = (await f.ledger.blockNumber()) - 2n;
+      const block = await f.ledger.public.getBlock({ blockNumber });
+      return { ...(await relayAt(blockNumber, keccak256("0xbad5"))), servedAt: block.timestamp + 13n };
+    };
+
+    it("still slashes a lie a retired key signed while it was current", async () => {
+      const relay = await servedBeforeRotation();
+      await f.ledger.test.increaseTime({ seconds: 100 });
+      const { old } = await rotate();
+      await prove(relay, await signRelay(old, relay, chainId, f.addresses.slasher));
+      expect(await f.jailed(op)).toBe(true);
+      expect(await f.maxMagnitude(op)).toBeLessThan(WAD);
+    });
+
+    it("refuses a relay a retired key signed after its rotation: a leaked old key frames no one", async () => {
+      const { old } = await rotate();
+      const relay = await relayAt((await f.ledger.blockNumber()) - 1n, keccak256("0xbad6"));
+      await expectRevert(
+        prove(relay, await signRelay(old, relay, chainId, f.addresses.slasher)),
+        "KeyNotValidWhenServed",
+      );
+      expect(await f.maxMagnitude(op)).toBe(WAD);
+    });
+
+    it("refuses a lie backdated into a retired key's lifetime once its evidence window is over", async () => {
+      const relay = await servedBeforeRotation();
+      await f.ledger.test.increaseTime({ seconds: 100 });
+      const { old } = await rotate();
+      // Whoever obtains the old key later can date a lie while it was current; a day after the rotation
+      // such relays are no longer evidence.
+      await f.ledger.test.increaseTime({ seconds: 86_400 });
+      await f.ledger.mine(1);
+      await expectRevert(
+        prove(relay, await signRelay(old, relay, chainId, f.addresses.slasher)),
+        "RetiredKeyEvidenceExpired",
+      );
+      expect(await f.maxMagnitude(op)).toBe(WAD);
+    });
+
+    it("refuses a relay a new key signed before it was registered", async () => {
+      const relay = await servedBeforeRotation();
+      await f.ledger.test.increaseTime({ seconds: 100 });
+      const { fresh } = await rotate();
+      await expectRevert(
+        prove(relay, await signRelay(fresh, relay, chainId, f.addresses.slasher)),
+        "KeyNotValidWhenServed",
+      );
+    });
+
+    it("refuses a relay signed by a key that never belonged to any operator", async () => {
+      const stranger = privateKeyToAccount(generatePrivateKey());
+      const relay = await relayAt((await f.ledger.blockNumber()) - 1n, keccak256("0xbad7"));
+      await expectRevert(
+        prove(relay, await signRelay(stranger, relay, chainId, f.addresses.slasher)),
+        "UnknownSigner",
+      );
+      expect(
+        await f.ledger.public.readContract({
+          ...f.registry,
+          functionName: "signerKey",
+          args: [ETHEREUM, stranger.address],
+        }),
+      ).toMatchObject({ operator: "0x0000000000000000000000000000000000000000" });
+    });
+  });
+
   it("proves a lie about a block 1,000 blocks old against the EIP-2935 history contract", async () => {
     const head = await f.ledger.blockNumber();
     const old = head - 2n;

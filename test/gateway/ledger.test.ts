@@ -309,7 +309,8 @@ describe("gateway on the DIN ledger", () => {
       responseHash: keccak256("0x02"),
       blockNumber: 5_000n,
       blockHash: keccak256("0xbeef"),
-      servedAt: 1n,
+      // While the culprit's signing key is valid (from its registration on).
+      servedAt: (await f.ledger.public.getBlock()).timestamp,
     };
     const signature = await signRelay(f.signers.get(culprit)!, relay, f.ledger.chain.id, f.addresses.slasher);
     for (const watcher of f.watchers.slice(0, 2)) {

@@ -81,6 +81,10 @@ interface IDinSlasher {
     error RelayAlreadyUsed();
     /// @notice The signer is not bound to an operator of the relay's network.
     error UnknownSigner();
+    /// @notice The relay's signing key was not its operator's when the relay was served (raised by the registry).
+    error KeyNotValidWhenServed(uint256 validFrom, uint256 retiredAt, uint256 servedAt);
+    /// @notice The relay's key was retired too long ago for its relays to be evidence (raised by the registry).
+    error RetiredKeyEvidenceExpired(uint256 retiredAt);
     /// @notice No network serves the relay's chain.
     error UnknownChain(uint256 chainId);
     /// @notice The relay claims no block, or its block hash is the canonical one.
