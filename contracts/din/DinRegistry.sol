@@ -5,6 +5,8 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IAllocationManager, OperatorSet} from "../interfaces/IAllocationManager.sol";
 import {IAVSRegistrar} from "../interfaces/IAVSRegistrar.sol";
 import {IRewardsCoordinator} from "../interfaces/IRewardsCoordinator.sol";
@@ -14,9 +16,11 @@ import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 /// @title DinRegistry
 /// @notice The DIN service's identity in the restaking core (its AVS address) and its registrar: networks
 ///         are operator sets, operators register per network with metadata and a signing key, watchers and
-///         gateways have their own staked sets. Governance (the timelock, GOVERNANCE_ROLE) adds networks,
-///         sets minimum stakes and admits watchers and gateways; the slasher jails and ejects.
-contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
+///         gateways have their own staked sets. A signing key proves it consents to sign for its operator
+///         when it is registered, and signs only during its lifetime (from its registration to its rotation).
+///         Governance (the timelock, GOVERNANCE_ROLE) adds networks, sets minimum stakes and admits watchers
+///         and gateways; the slasher jails and ejects.
+contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Holds every parameter setter: the DAO timelock.
@@ -29,6 +33,14 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
     uint32 public constant GATEWAY_SET = 1_000_001;
     /// @notice Longest accepted metadata field, in bytes.
     uint256 public constant MAX_FIELD_LENGTH = 256;
+    /// @notice Seconds after its retirement during which a retired key's relays are still evidence: a relay's
+    ///         servedAt is what its signer says, so a key that leaked after its rotation could otherwise
+    ///         backdate lies into its lifetime for ever.
+    uint256 public constant RETIRED_KEY_EVIDENCE_WINDOW = 1 days;
+    /// @notice EIP-712 type of a signing key's consent to sign for an operator at an endpoint.
+    bytes32 public constant SIGNER_PROOF_TYPEHASH = keccak256(
+        "SignerProof(address operator,uint32 networkId,address signer,bytes32 endpointHash,uint256 deadline)"
+    );
 
     /// @notice The restaking core's AllocationManager.
     IAllocationManager public immutable allocationManager;
@@ -50,8 +62,8 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
     mapping(uint32 networkId => Network) internal _networks;
     mapping(uint64 chainId => uint32 networkId) public networkOfChain;
     mapping(uint32 networkId => mapping(address operator => OperatorMetadata)) internal _metadata;
-    mapping(bytes32 endpointHash => address operator) public endpointOwner;
-    mapping(uint32 networkId => mapping(address signer => address operator)) public operatorOfSigner;
+    mapping(uint32 networkId => mapping(address signer => SignerKey)) internal _signerKeys;
+    mapping(uint32 networkId => mapping(address operator => address signer)) public currentSigner;
     mapping(address operator => mapping(uint32 networkId => uint256 untilBlock)) public jailedUntil;
     mapping(address watcher => bool) public watcherAdmitted;
     mapping(address gateway => bool) public gatewayAdmitted;
@@ -65,7 +77,7 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
         IRewardsCoordinator rewardsCoordinator_,
         IStrategy[] memory strategies,
         address admin
-    ) {
+    ) EIP712("DinRegistry", "1") {
         if (strategies.length == 0) revert InvalidStrategies();
         for (uint256 i = 1; i < strategies.length; ++i) {
             if (address(strategies[i]) <= address(strategies[i - 1])) revert InvalidStrategies();
@@ -178,7 +190,9 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
                 uint256 until = jailedUntil[operator][id];
                 if (block.number < until) revert Jailed(id, until);
                 _requireStake(operator, id, network.minStake);
-                _setMetadata(operator, id, abi.decode(data, (OperatorMetadata)));
+                (OperatorMetadata memory m, SignerProof memory proof) =
+                    abi.decode(data, (OperatorMetadata, SignerProof));
+                _setMetadata(operator, id, m, proof);
             }
         }
     }
@@ -192,9 +206,7 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
         for (uint256 i; i < operatorSetIds.length; ++i) {
             uint32 id = operatorSetIds[i];
             if (id == WATCHER_SET || id == GATEWAY_SET) continue;
-            OperatorMetadata storage m = _metadata[id][operator];
-            // The endpoint is freed; the signing key stays bound so old relays remain evidence.
-            delete endpointOwner[keccak256(bytes(m.endpoint))];
+            // The signing key stays bound (and current) so relays it signed remain evidence.
             delete _metadata[id][operator];
             emit OperatorDeregistered(operator, id);
         }
@@ -205,13 +217,17 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
         return avs == address(this);
     }
 
-    /// @notice Updates the caller's metadata on a network it is registered on.
-    function updateMetadata(uint32 networkId, OperatorMetadata calldata metadata) external whenNotPaused {
+    /// @notice Updates the caller's metadata on a network it is registered on. A new signer rotates the key:
+    ///         the current one is retired now and never signs for anyone again.
+    /// @param proof the (new or current) signer's consent to sign for the caller at the metadata's endpoint
+    function updateMetadata(uint32 networkId, OperatorMetadata calldata metadata, SignerProof calldata proof)
+        external
+        whenNotPaused
+    {
         if (!allocationManager.isMemberOfOperatorSet(msg.sender, OperatorSet(address(this), networkId))) {
             revert NotRegistered();
         }
-        delete endpointOwner[keccak256(bytes(_metadata[networkId][msg.sender].endpoint))];
-        _setMetadata(msg.sender, networkId, metadata);
+        _setMetadata(msg.sender, networkId, metadata, proof);
     }
 
     // ───────────────────────────── slasher and epochs ─────────────────────────────
@@ -300,6 +316,46 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
         return _networks[networkId].exists;
     }
 
+    /// @inheritdoc IDinRegistry
+    function operatorOfSigner(uint32 networkId, address signer) external view returns (address) {
+        return _signerKeys[networkId][signer].operator;
+    }
+
+    /// @inheritdoc IDinRegistry
+    function signerOperatorAt(uint32 networkId, address signer, uint256 servedAt) external view returns (address) {
+        SignerKey memory key = _signerKeys[networkId][signer];
+        if (key.operator == address(0)) revert UnknownSigner();
+        if (servedAt < key.validFrom || (key.retiredAt != 0 && servedAt >= key.retiredAt)) {
+            revert KeyNotValidWhenServed(key.validFrom, key.retiredAt, servedAt);
+        }
+        if (key.retiredAt != 0 && block.timestamp >= key.retiredAt + RETIRED_KEY_EVIDENCE_WINDOW) {
+            revert RetiredKeyEvidenceExpired(key.retiredAt);
+        }
+        return key.operator;
+    }
+
+    /// @inheritdoc IDinRegistry
+    function signerKey(uint32 networkId, address signer) external view returns (SignerKey memory) {
+        return _signerKeys[networkId][signer];
+    }
+
+    /// @inheritdoc IDinRegistry
+    function signerProofDigest(
+        address operator,
+        uint32 networkId,
+        address signer,
+        string memory endpoint,
+        uint256 deadline
+    ) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    SIGNER_PROOF_TYPEHASH, operator, networkId, signer, keccak256(bytes(endpoint)), deadline
+                )
+            )
+        );
+    }
+
     /// @notice A network by id.
     function getNetwork(uint32 networkId) external view returns (Network memory) {
         return _networks[networkId];
@@ -333,17 +389,33 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable {
         if (allocated < minimum) revert InsufficientStake(allocated, minimum);
     }
 
-    function _setMetadata(address operator, uint32 networkId, OperatorMetadata memory m) internal {
+    /// @dev Endpoints are not unique: a node is known by its signer, which only its operator holds, so
+    ///      naming another operator's URL gains nothing and locks no one out.
+    function _setMetadata(address operator, uint32 networkId, OperatorMetadata memory m, SignerProof memory proof)
+        internal
+    {
         if (
             !_validField(m.endpoint) || !_validField(m.cloud) || !_validField(m.region) || !_validField(m.client)
                 || m.signer == address(0)
         ) revert InvalidMetadata();
-        bytes32 endpointHash = keccak256(bytes(m.endpoint));
-        if (endpointOwner[endpointHash] != address(0)) revert EndpointTaken();
-        address bound = operatorOfSigner[networkId][m.signer];
-        if (bound != address(0) && bound != operator) revert SignerTaken();
-        endpointOwner[endpointHash] = operator;
-        operatorOfSigner[networkId][m.signer] = operator;
+        if (block.timestamp > proof.deadline) revert InvalidSignerProof();
+        (address recovered, ECDSA.RecoverError failure,) = ECDSA.tryRecover(
+            signerProofDigest(operator, networkId, m.signer, m.endpoint, proof.deadline), proof.signature
+        );
+        if (failure != ECDSA.RecoverError.NoError || recovered != m.signer) revert InvalidSignerProof();
+        SignerKey storage key = _signerKeys[networkId][m.signer];
+        if (key.operator != address(0) && key.operator != operator) revert SignerTaken();
+        if (key.retiredAt != 0) revert SignerRetired();
+        address current = currentSigner[networkId][operator];
+        if (current != m.signer) {
+            if (current != address(0)) {
+                _signerKeys[networkId][current].retiredAt = uint64(block.timestamp);
+                emit SignerKeyRetired(operator, networkId, current, block.timestamp);
+            }
+            key.operator = operator;
+            key.validFrom = uint64(block.timestamp);
+            currentSigner[networkId][operator] = m.signer;
+        }
         _metadata[networkId][operator] = m;
         emit OperatorMetadataSet(operator, networkId, m.endpoint, m.cloud, m.region, m.client, m.signer);
     }

@@ -86,7 +86,10 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
     /// @notice The jail that stands whatever is vetoed: the end of the jails of executed and immediate slashes.
     mapping(address operator => mapping(uint32 networkId => uint256)) public jailFloor;
     mapping(bytes32 attestation => uint256) internal _attestations;
-    mapping(bytes32 attestation => mapping(address watcher => bool)) internal _attested;
+    mapping(bytes32 blockKey => mapping(address watcher => bool)) internal _attested;
+    /// @notice The block from which an attested canonical hash is fixed (until then a conflicting hash
+    ///         attested by a majority of the watchers, or governance, replaces it).
+    mapping(uint256 chainId => mapping(uint256 blockNumber => uint256)) public canonicalFixedAt;
     /// @notice Whether an operator was already punished for wrong data about a block of a network's chain.
     mapping(bytes32 incident => bool) public incidentPunished;
     /// @notice The epoch (plus one; zero: never) of an operator's last wrong-data penalty on a network.
@@ -192,22 +195,55 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         _slash(operator, networkId, wad, type(uint256).max, Reason.WrongData);
     }
 
-    /// @notice Attests the canonical hash of a block of another chain (active watchers only).
+    /// @notice Attests the canonical hash of a block of another chain (active watchers only, once per block).
+    ///         A hash attested by a majority of the active watchers (and at least `attestQuorum`) becomes the
+    ///         canonical hash, fixed after a dispute period of one veto window; until then a conflicting hash
+    ///         reaching the same majority replaces it (and the period starts again).
     function attestBlockHash(uint256 chainId, uint256 blockNumber, bytes32 blockHash) external whenNotPaused {
         if (!registry.isActiveWatcher(msg.sender)) revert InvalidCaller();
-        bytes32 key = keccak256(abi.encode(chainId, blockNumber, blockHash));
-        if (_attested[key][msg.sender]) revert AlreadyAttested();
-        _attested[key][msg.sender] = true;
-        uint256 votes = ++_attestations[key];
+        if (blockHash == bytes32(0)) revert InvalidParameter();
+        bytes32 blockKey = keccak256(abi.encode(chainId, blockNumber));
+        if (_attested[blockKey][msg.sender]) revert AlreadyAttested();
+        _attested[blockKey][msg.sender] = true;
+        uint256 votes = ++_attestations[keccak256(abi.encode(chainId, blockNumber, blockHash))];
         emit BlockHashAttested(msg.sender, chainId, blockNumber, blockHash);
-        if (votes == _current().attestQuorum && canonicalHash[chainId][blockNumber] == bytes32(0)) {
-            canonicalHash[chainId][blockNumber] = blockHash;
-            emit CanonicalHashSet(chainId, blockNumber, blockHash);
-        }
+        bytes32 current = canonicalHash[chainId][blockNumber];
+        if (votes < attestThreshold() || current == blockHash) return;
+        if (current != bytes32(0) && block.number >= canonicalFixedAt[chainId][blockNumber]) return;
+        _setCanonical(chainId, blockNumber, blockHash, block.number + _current().vetoWindow);
     }
 
-    /// @notice Proves a relay about another chain wrong against its attested canonical hash; the slash is
-    ///         queued behind the veto window (watchers' word, unlike blockhash(), can be wrong).
+    /// @notice Sets (or replaces) the canonical hash of a block of another chain, fixed at once (governance).
+    function setCanonicalHash(uint256 chainId, uint256 blockNumber, bytes32 blockHash)
+        external
+        onlyRole(GOVERNANCE_ROLE)
+    {
+        if (blockHash == bytes32(0)) revert InvalidParameter();
+        _setCanonical(chainId, blockNumber, blockHash, block.number);
+    }
+
+    /// @notice Attestations a hash needs: a majority of the active watchers, and at least `attestQuorum`.
+    function attestThreshold() public view returns (uint256 threshold) {
+        address[] memory members =
+            allocationManager.getMembers(OperatorSet(address(registry), DinRegistryView(address(registry)).WATCHER_SET()));
+        uint256 active;
+        for (uint256 i; i < members.length; ++i) {
+            if (registry.isActiveWatcher(members[i])) ++active;
+        }
+        threshold = active / 2 + 1;
+        uint256 quorum = _current().attestQuorum;
+        if (threshold < quorum) threshold = quorum;
+    }
+
+    function _setCanonical(uint256 chainId, uint256 blockNumber, bytes32 blockHash, uint256 fixedAt) internal {
+        canonicalHash[chainId][blockNumber] = blockHash;
+        canonicalFixedAt[chainId][blockNumber] = fixedAt;
+        emit CanonicalHashSet(chainId, blockNumber, blockHash);
+    }
+
+    /// @notice Proves a relay about another chain wrong against its attested canonical hash, once that hash is
+    ///         fixed (after its dispute period); the slash is queued behind the veto window (watchers' word,
+    ///         unlike blockhash(), can be wrong).
     function proveWrongBlockHashAttested(Relay calldata relay, bytes calldata signature)
         external
         whenNotPaused
@@ -216,6 +252,8 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         if (relay.chainId == block.chainid) revert UseOnChainProof();
         bytes32 canonical = canonicalHash[relay.chainId][relay.blockNumber];
         if (canonical == bytes32(0)) revert CanonicalHashUnavailable();
+        uint256 fixedAt = canonicalFixedAt[relay.chainId][relay.blockNumber];
+        if (block.number < fixedAt) revert CanonicalHashDisputable(fixedAt);
         (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, canonical);
         emit FraudProven(digest, operator, networkId, relay.blockNumber);
         SlashParams memory p = _current();
@@ -356,8 +394,8 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         if (networkId == 0) revert UnknownChain(relay.chainId);
         digest = relayDigest(relay);
         if (relayUsed[digest]) revert RelayAlreadyUsed();
-        operator = registry.operatorOfSigner(networkId, ECDSA.recover(digest, signature));
-        if (operator == address(0)) revert UnknownSigner();
+        // Reverts unless the key belonged to an operator when the relay was served.
+        operator = registry.signerOperatorAt(networkId, ECDSA.recover(digest, signature), relay.servedAt);
         if (_isEjected(operator, networkId)) revert OperatorWasEjected();
         // One incident, one penalty: a block of a network is held against an operator once, and wrong data
         // at most once per epoch (however many relays the operator was made to sign about it).
@@ -484,4 +522,6 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
 interface DinRegistryView {
     /// @notice The core's AllocationManager.
     function allocationManager() external view returns (address);
+    /// @notice Operator set of the watchers.
+    function WATCHER_SET() external view returns (uint32);
 }

@@ -1,7 +1,7 @@
-// `din operator register|allocate|deregister|status|claim|set-commission`: an operator's ledger
+// `din operator register|rotate-signer|allocate|deregister|status|claim|set-commission`: an operator's ledger
 // transactions, beside `din operator serve` (which runs the node itself).
 import type { Command } from "commander";
-import type { Address } from "viem";
+import type { Address, LocalAccount } from "viem";
 import {
   allocate,
   claim,
@@ -9,6 +9,7 @@ import {
   type OperatorStatus,
   operatorStatus,
   registerOperator,
+  rotateSigner,
   setCommission,
 } from "../ledger/din/actions.js";
 import { formatAmount } from "../ledger/din/revert.js";
@@ -33,8 +34,8 @@ type RegisterFlags = LedgerFlags & {
   cloud: string;
   region: string;
   client?: string;
-  signer?: Address;
   signerKeyFile?: string;
+  signerKeyEnv?: string;
   allocate?: bigint;
   deposit?: bigint;
   strategy?: string;
@@ -57,8 +58,11 @@ export function registerOperatorLedgerCommands(program: Command): void {
       .requiredOption("--cloud <name>", "cloud provider: aws, gcp, hetzner, bare-metal, …")
       .requiredOption("--region <name>", "region, e.g. us-east-1")
       .option("--client <name>", "execution client and version, e.g. geth/1.14", "unknown")
-      .option("--signer <address>", "address of the key that signs relays", parseAddress)
-      .option("--signer-key-file <file>", "or: the relay signing key file (only its address is used)")
+      .option(
+        "--signer-key-file <file>",
+        "the relay signing key file (it signs its consent to sign for this operator)",
+      )
+      .option("--signer-key-env <name>", "or: environment variable holding the relay signing key")
       .option(
         "--allocate <share>",
         "share of each strategy's stake to allocate, 0..1 (default: all free)",
@@ -70,11 +74,7 @@ export function registerOperatorLedgerCommands(program: Command): void {
     await runLedgerCommand(
       flags,
       async () => {
-        const signer =
-          flags.signer ??
-          (flags.signerKeyFile ? loadSigningKey({ keyFile: flags.signerKeyFile }).address : undefined);
-        if (!signer)
-          throw new Error("name the relay signing key: --signer <address> or --signer-key-file <file>");
+        const signer = relaySigningKey(flags);
         return registerOperator(openActor(flags), {
           network: flags.network,
           endpoint: flags.endpoint,
@@ -91,6 +91,30 @@ export function registerOperatorLedgerCommands(program: Command): void {
       actionText,
     );
   });
+
+  withLedgerOptions(
+    operator
+      .command("rotate-signer")
+      .description(
+        "switch to a new relay signing key: the current one is retired now and can never sign for anyone again",
+      )
+      .requiredOption("--network <name>", "network")
+      .option("--signer-key-file <file>", "the new relay signing key file")
+      .option("--signer-key-env <name>", "or: environment variable holding the new relay signing key"),
+  ).action(
+    async (flags: LedgerFlags & { network: string; signerKeyFile?: string; signerKeyEnv?: string }) => {
+      await runLedgerCommand(
+        flags,
+        () =>
+          rotateSigner(openActor(flags), {
+            network: flags.network,
+            signer: relaySigningKey(flags),
+            dryRun: flags.dryRun ?? false,
+          }),
+        actionText,
+      );
+    },
+  );
 
   withLedgerOptions(
     operator
@@ -195,4 +219,13 @@ export function formatStatus(status: OperatorStatus): string {
     );
   }
   return lines.join("\n");
+}
+
+/** The relay signing key named by --signer-key-file or --signer-key-env: registration needs its signature. */
+function relaySigningKey(flags: { signerKeyFile?: string; signerKeyEnv?: string }): LocalAccount {
+  if (flags.signerKeyFile !== undefined) return loadSigningKey({ keyFile: flags.signerKeyFile });
+  if (flags.signerKeyEnv !== undefined) return loadSigningKey({ keyEnv: flags.signerKeyEnv });
+  throw new Error(
+    "name the relay signing key: --signer-key-file <file> or --signer-key-env <name> (it signs its consent to sign for this operator)",
+  );
 }

@@ -196,6 +196,9 @@ export async function startDevnetChain(options: DevnetChainOptions): Promise<Dev
     chainId: options.chainId,
     hardfork: DEVNET_HARDFORK,
     mining: { ...base.mining, auto: false, interval: blockTimeMs },
+    // Block timestamps follow the clock even with blocks under a second apart (otherwise each block adds a
+    // second and the chain runs ahead of the operators' clocks, which date their signed answers).
+    allowBlocksWithSameTimestamp: true,
     accounts:
       options.accounts === undefined
         ? toHardhatAccounts({ mnemonic: HARDHAT_DEFAULT_MNEMONIC })

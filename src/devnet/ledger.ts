@@ -17,7 +17,7 @@ import {
 import type { LedgerClients } from "../ledger/deploy.js";
 import { DEVNET_DIN_PARAMS, type DinDeployment, type DinNetwork, deployDin } from "../ledger/din/deploy.js";
 import { ledgerClients } from "../ledger/din/directory.js";
-import { encodeOperatorMetadata, GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
+import { encodeOperatorMetadata, GATEWAY_SET, signSignerProof, WATCHER_SET } from "../ledger/din/registry.js";
 import { HARDHAT_DEFAULT_MNEMONIC } from "./chain.js";
 
 const WAD = 10n ** 18n;
@@ -166,6 +166,12 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
       // A 60-block veto window (a minute at the default block time) leaves a person at a terminal the
       // time to list queued slashes and veto one; the jail outlasts it, so an executed slash still jails.
       params: { slash: { ...DEVNET_DIN_PARAMS.slash, ejectAfter: 3, vetoWindow: 60, jailCooldown: 90 } },
+      // Token holders are the stakers (2% of the supply each, enough together to reach the quorum); the
+      // rest is the DAO's treasury in the timelock, and the deployer holds no votes.
+      tokenAllocations: keys.stakers.map((staker) => ({
+        holder: staker.account.address,
+        amount: DEVNET_DIN_PARAMS.governance.tokenSupply / 50n,
+      })),
       out: deploymentFile,
     });
     const d = deployment.addresses;
@@ -222,17 +228,24 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
         const network = networks.find((n) => n.name === operator.network);
         if (!network)
           throw new Error(`operator ${operator.id} serves an unknown network ${operator.network}`);
-        return join_(
-          clientsOf(operator.ledger),
-          operator.selfStake,
-          network.id,
-          encodeOperatorMetadata({
-            endpoint: endpointOf(endpoints, operator.id),
-            cloud: operator.cloud,
-            region: operator.region,
-            client: "hardhat/2.29",
-            signer: operator.signer.account.address,
-          }),
+        const clients = clientsOf(operator.ledger);
+        const metadata = {
+          endpoint: endpointOf(endpoints, operator.id),
+          cloud: operator.cloud,
+          region: operator.region,
+          client: "hardhat/2.29",
+          signer: operator.signer.account.address,
+        };
+        // The relay signing key consents to sign for this operator (the registry requires its proof).
+        return signSignerProof(operator.signer.account, {
+          registry: d.registry,
+          chainId: clients.wallet.chain.id,
+          operator: clients.wallet.account.address,
+          networkId: network.id,
+          endpoint: metadata.endpoint,
+          deadline: BigInt(Math.floor(Date.now() / 1000)) + 365n * 86_400n,
+        }).then((proof) =>
+          join_(clients, operator.selfStake, network.id, encodeOperatorMetadata(metadata, proof)),
         );
       }),
       ...keys.watchers.map((w) => join_(clientsOf(w), 2n * WAD, WATCHER_SET, "0x")),

@@ -24,7 +24,7 @@ async function signedReply(key = signer, result: unknown = block, overrides: Par
     responseHash: hashResponse({ result }),
     blockNumber: 5n,
     blockHash: block.hash,
-    servedAt: 1_700_000_000n,
+    servedAt: BigInt(Math.floor(Date.now() / 1000)),
     ...overrides,
   };
   const signature = await signRelay(key, relay, ledgerChainId, slasher);
@@ -45,6 +45,13 @@ const check = (reply: UpstreamReply, req = request) =>
   checkSignedReply(reply, req, operator, { ledgerChainId, slasher });
 
 describe("checkSignedReply", () => {
+  it("refuses a relay dated far from this clock: a backdated servedAt would dodge the finality rule", async () => {
+    const backdated = BigInt(Math.floor(Date.now() / 1000)) - 3_600n;
+    const verdict = await check(await signedReply(signer, block, { servedAt: backdated }));
+    expect(verdict.ok).toBe(false);
+    expect(!verdict.ok && verdict.reason).toMatch(/relay dated 3600 s from this clock/);
+  });
+
   it("accepts a relay over the request sent and the response received, signed by the registered signer", async () => {
     const verdict = await check(await signedReply());
     expect(verdict.ok).toBe(true);

@@ -97,6 +97,7 @@ export function checkSignedReply(
       response: body && "error" in body ? { error: body.error } : { result: body?.result },
       chainId: BigInt(request.chainId),
       signer: operator.signer,
+      now: BigInt(Math.floor(Date.now() / 1000)),
     },
     options,
   );

@@ -227,6 +227,7 @@ describe("din operator serve with a ledger", () => {
     chainId = f.ledger.chain.id;
     operator = f.operators[0];
     await f.stake(operator, 10n * WAD, ETHEREUM);
+    f.addSignerKey(signer);
     await f.registerForSet(
       operator,
       ETHEREUM,

@@ -229,6 +229,7 @@ export class Prober {
         response: { result: response.result },
         chainId: target.chainId,
         signer: target.signer,
+        now: BigInt(Math.floor(Date.now() / 1000)),
       },
       this.options,
     );

@@ -836,6 +836,13 @@ class WatcherLoop {
           done();
           continue;
         }
+        // An attested hash is fixed only after its dispute period: wait for it (a majority may replace it).
+        const fixedAt = await this.publicClient.readContract({
+          ...slasher,
+          functionName: "canonicalFixedAt",
+          args: [chainId, height],
+        });
+        if (block < fixedAt) continue;
         const transaction = await this.send("proveWrongBlockHashAttested", () =>
           this.wallet.writeContract({
             ...slasher,

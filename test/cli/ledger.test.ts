@@ -44,6 +44,7 @@ describe("din operator ledger commands", () => {
   let ledger: string[];
   let operator: Address;
   let deployerKeyFile: string;
+  let signerKeyFile: string;
   const signer = privateKeyToAccount(devKey(19)).address;
 
   beforeAll(async () => {
@@ -59,6 +60,8 @@ describe("din operator ledger commands", () => {
     operator = privateKeyToAccount(operatorKey).address;
     const keyFile = join(dir, "operator.key");
     writeFileSync(keyFile, `${operatorKey}\n`, { mode: 0o600 });
+    signerKeyFile = join(dir, "signer.key");
+    writeFileSync(signerKeyFile, `${devKey(19)}\n`, { mode: 0o600 });
     const token = await deployer.public.readContract({
       address: deployment.addresses.strategies[0] as Address,
       abi: strategyBaseAbi,
@@ -95,8 +98,8 @@ describe("din operator ledger commands", () => {
       "us-east-1",
       "--client",
       "geth/1.14",
-      "--signer",
-      signer,
+      "--signer-key-file",
+      signerKeyFile,
       "--deposit",
       "10",
       "--allocate",

@@ -3,7 +3,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Address, Hex } from "viem";
+import type { Address, Hex, LocalAccount } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mockERC20Abi } from "../../src/ledger/artifacts/index.js";
 import {
@@ -19,6 +20,7 @@ import {
   operatorStatus,
   queueWithdrawal,
   registerOperator,
+  rotateSigner,
   setCommission,
   undelegate,
   vetoSlash,
@@ -27,7 +29,7 @@ import { explainLedgerError } from "../../src/ledger/din/revert.js";
 import { publishRewards } from "../../src/ledger/din/rewardsPublisher.js";
 import { type DinFixture, deployDinFixture, ETHEREUM, healthy, POLYGON, WAD } from "./fixture.js";
 
-const joinOptions = (endpoint: string, signer: Address) => ({
+const joinOptions = (endpoint: string, signer: LocalAccount) => ({
   network: "ethereum",
   endpoint,
   cloud: "aws",
@@ -47,7 +49,7 @@ describe("ledger actions", () => {
     deployment: f.deployment,
   });
   const nonce = (who: Address) => f.ledger.public.getTransactionCount({ address: who, blockTag: "latest" });
-  const signer = (i: number) => `0x${(0x5151 + i).toString(16).padStart(40, "0")}` as Address;
+  const signer = (i: number) => privateKeyToAccount(`0x${(0x5151 + i).toString(16).padStart(64, "0")}`);
 
   beforeAll(async () => {
     f = await deployDinFixture();
@@ -97,7 +99,7 @@ describe("ledger actions", () => {
         endpoint: "https://eth.op-a.example",
         cloud: "aws",
         client: "geth/1.14",
-        signer: signer(1),
+        signer: signer(1).address,
       },
     });
     expect(status.networks.find((n) => n.network === "polygon")?.registered).toBe(false);
@@ -121,7 +123,7 @@ describe("ledger actions", () => {
     expect(await f.isMember(op)).toBe(false);
   });
 
-  it("refuses with a clear sentence: unknown network, already registered, too little stake, taken endpoint and signer", async () => {
+  it("refuses with a clear sentence: unknown network, already registered, too little stake, taken signer", async () => {
     const [a, b, c] = f.operators;
     await expect(
       registerOperator(actor(a), { ...joinOptions("https://x.example", signer(3)), network: "solana" }),
@@ -133,8 +135,9 @@ describe("ledger actions", () => {
       functionName: "getMetadata",
       args: [a, ETHEREUM],
     });
+    const takenKey = f.signerKeys.get(taken.signer) as LocalAccount;
     await expect(
-      registerOperator(actor(a), joinOptions("https://another.example", taken.signer)),
+      registerOperator(actor(a), joinOptions("https://another.example", takenKey)),
     ).rejects.toThrow("already registered on ethereum");
 
     await f.mint(b, WAD);
@@ -148,17 +151,40 @@ describe("ledger actions", () => {
 
     await f.mint(c, 10n * WAD);
     await expect(
-      registerOperator(actor(c), { ...joinOptions(taken.endpoint, signer(5)), selfDeposit: 10n * WAD }),
-    ).rejects.toThrow(`endpoint taken: ${taken.endpoint} is registered by operator ${a}`);
+      // Endpoints are not unique (a node is known by its signer): only the signer is refused.
+      registerOperator(actor(c), { ...joinOptions(taken.endpoint, takenKey), selfDeposit: 10n * WAD }),
+    ).rejects.toThrow(`signer taken: ${takenKey.address} is bound to operator ${a} on ethereum`);
     await expect(
       registerOperator(actor(c), {
-        ...joinOptions("https://c.example", taken.signer),
+        ...joinOptions("https://c.example", takenKey),
         selfDeposit: 10n * WAD,
       }),
     ).rejects.toThrow(`signer taken: ${taken.signer} is bound to operator ${a} on ethereum`);
     await expect(
       registerOperator(actor(c), { ...joinOptions("https://c.example", signer(6)), selfDeposit: 20n * WAD }),
     ).rejects.toThrow(`insufficient balance: have 10 ${symbol}, need 20`);
+  });
+
+  it("rotates the relay signing key with the new key's consent, retiring the old one for good", async () => {
+    const op = f.operators[0];
+    await f.registerOperator(op);
+    const read = (signerAddress: Address) =>
+      f.ledger.public.readContract({
+        ...f.registry,
+        functionName: "signerKey",
+        args: [ETHEREUM, signerAddress],
+      });
+    const old = f.signers.get(op) as LocalAccount;
+    const result = await rotateSigner(actor(op), { network: "ethereum", signer: signer(8) });
+    expect(result).toMatchObject({ previous: old.address, signer: signer(8).address });
+    expect((await read(old.address)).retiredAt).toBeGreaterThan(0n);
+    expect(await read(signer(8).address)).toMatchObject({ operator: op, retiredAt: 0n });
+    await expect(rotateSigner(actor(op), { network: "ethereum", signer: old })).rejects.toThrow(
+      `signer retired: ${old.address} was rotated away from on ethereum and can never sign again; use a new key`,
+    );
+    await expect(
+      rotateSigner(actor(f.operators[1]), { network: "ethereum", signer: signer(9) }),
+    ).rejects.toThrow("not registered on ethereum");
   });
 
   it("refuses to allocate more magnitude than is free, and allocates what is", async () => {

@@ -86,6 +86,8 @@ const helpers = (ctx: Context) => {
         args: [137n, blockNumber, canonical],
       });
     }
+    // The attested hash is fixed after its dispute period (one veto window).
+    await ctx.f.ledger.mine(DEVNET_DIN_PARAMS.slash.vetoWindow);
     const relay = relayAbout(137n, blockNumber, keccak256(toHex(`wrong-${blockNumber}-${n}`)), n);
     await ctx.f.ledger.write(ctx.f.outsider, {
       ...ctx.f.slasher,

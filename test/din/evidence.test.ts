@@ -46,7 +46,8 @@ describe("relay evidence", () => {
     });
 
   beforeAll(async () => {
-    f = await deployDinFixture();
+    // Blocks are final 12 s after their timestamp (the devnet preset has no delay).
+    f = await deployDinFixture({ params: { finalityDelay: 12 } });
     chainId = f.ledger.chain.id;
     [op] = f.operators;
     await f.registerWatchersAndGateway();
@@ -113,6 +114,89 @@ describe("relay evidence", () => {
     // Past 256 blocks, a chain without the EIP-2935 history contract (Hardhat's cancun) has no proof.
     await f.ledger.mine(300);
     await expectRevert(prove(wrong, await sign(wrong)), "CanonicalHashUnavailable");
+  });
+
+  describe("signing key lifetimes", () => {
+    /** Rotates `op`'s signing key to a fresh one; returns the old and the new key. */
+    const rotate = async () => {
+      const old = f.signers.get(op);
+      if (!old) throw new Error("no signer");
+      const fresh = privateKeyToAccount(generatePrivateKey());
+      f.addSignerKey(fresh);
+      const metadata = await f.ledger.public.readContract({
+        ...f.registry,
+        functionName: "getMetadata",
+        args: [op, ETHEREUM],
+      });
+      await f.updateMetadata(op, ETHEREUM, { ...metadata, signer: fresh.address });
+      return { old, fresh };
+    };
+    /** A wrong relay about a recent block, served once that block was final (before any later rotation). */
+    const servedBeforeRotation = async () => {
+      const blockNumber = (await f.ledger.blockNumber()) - 2n;
+      const block = await f.ledger.public.getBlock({ blockNumber });
+      return { ...(await relayAt(blockNumber, keccak256("0xbad5"))), servedAt: block.timestamp + 13n };
+    };
+
+    it("still slashes a lie a retired key signed while it was current", async () => {
+      const relay = await servedBeforeRotation();
+      await f.ledger.test.increaseTime({ seconds: 100 });
+      const { old } = await rotate();
+      await prove(relay, await signRelay(old, relay, chainId, f.addresses.slasher));
+      expect(await f.jailed(op)).toBe(true);
+      expect(await f.maxMagnitude(op)).toBeLessThan(WAD);
+    });
+
+    it("refuses a relay a retired key signed after its rotation: a leaked old key frames no one", async () => {
+      const { old } = await rotate();
+      const relay = await relayAt((await f.ledger.blockNumber()) - 1n, keccak256("0xbad6"));
+      await expectRevert(
+        prove(relay, await signRelay(old, relay, chainId, f.addresses.slasher)),
+        "KeyNotValidWhenServed",
+      );
+      expect(await f.maxMagnitude(op)).toBe(WAD);
+    });
+
+    it("refuses a lie backdated into a retired key's lifetime once its evidence window is over", async () => {
+      const relay = await servedBeforeRotation();
+      await f.ledger.test.increaseTime({ seconds: 100 });
+      const { old } = await rotate();
+      // Whoever obtains the old key later can date a lie while it was current; a day after the rotation
+      // such relays are no longer evidence.
+      await f.ledger.test.increaseTime({ seconds: 86_400 });
+      await f.ledger.mine(1);
+      await expectRevert(
+        prove(relay, await signRelay(old, relay, chainId, f.addresses.slasher)),
+        "RetiredKeyEvidenceExpired",
+      );
+      expect(await f.maxMagnitude(op)).toBe(WAD);
+    });
+
+    it("refuses a relay a new key signed before it was registered", async () => {
+      const relay = await servedBeforeRotation();
+      await f.ledger.test.increaseTime({ seconds: 100 });
+      const { fresh } = await rotate();
+      await expectRevert(
+        prove(relay, await signRelay(fresh, relay, chainId, f.addresses.slasher)),
+        "KeyNotValidWhenServed",
+      );
+    });
+
+    it("refuses a relay signed by a key that never belonged to any operator", async () => {
+      const stranger = privateKeyToAccount(generatePrivateKey());
+      const relay = await relayAt((await f.ledger.blockNumber()) - 1n, keccak256("0xbad7"));
+      await expectRevert(
+        prove(relay, await signRelay(stranger, relay, chainId, f.addresses.slasher)),
+        "UnknownSigner",
+      );
+      expect(
+        await f.ledger.public.readContract({
+          ...f.registry,
+          functionName: "signerKey",
+          args: [ETHEREUM, stranger.address],
+        }),
+      ).toMatchObject({ operator: "0x0000000000000000000000000000000000000000" });
+    });
   });
 
   it("proves a lie about a block 1,000 blocks old against the EIP-2935 history contract", async () => {
@@ -200,6 +284,9 @@ describe("relay evidence", () => {
     await expectRevert(attest(f.watchers[0] as Address), "AlreadyAttested");
     await expectRevert(attest(f.outsider), "InvalidCaller");
     await attest(f.watchers[1] as Address);
+    // Fixed only after its dispute period (one veto window).
+    await expectRevert(proveAttested(), "CanonicalHashDisputable");
+    await f.ledger.mine(f.deployment.params.slash.vetoWindow);
     await proveAttested();
     const slash = await f.queuedSlash((await f.queueLength()) - 1n);
     expect(slash).toMatchObject({
@@ -213,6 +300,52 @@ describe("relay evidence", () => {
     expect(await f.isMember(polygonOp, POLYGON)).toBe(true);
     await expectRevert(proveAttested(), "RelayAlreadyUsed");
   });
+  it("lets a conflicting majority of the watchers, or governance, replace an attested hash during its dispute period only", async () => {
+    const polygonOp = f.operators[1];
+    await f.registerOperator(polygonOp, POLYGON);
+    const [w0, w1, w2] = f.watchers as [Address, Address, Address];
+    const wrong = keccak256("0xwrong-majority");
+    const right = keccak256("0xright");
+    const attest = (w: Address, hash: Hex, block = 2000n) =>
+      f.ledger.write(w, { ...f.slasher, functionName: "attestBlockHash", args: [137n, block, hash] });
+    const canonical = (block = 2000n) =>
+      f.ledger.public.readContract({ ...f.slasher, functionName: "canonicalHash", args: [137n, block] });
+    // Three active watchers: a majority is two.
+    expect(await f.ledger.public.readContract({ ...f.slasher, functionName: "attestThreshold" })).toBe(2n);
+    await attest(w0, wrong);
+    await attest(w1, wrong);
+    expect(await canonical()).toBe(wrong);
+    // The operator answered the right hash: while the wrong one is disputable, no proof.
+    const relay = await relayAt(2000n, right, 1n, 137n);
+    const signature = await sign(relay, polygonOp);
+    const proveAttested = () =>
+      f.ledger.write(f.outsider, {
+        ...f.slasher,
+        functionName: "proveWrongBlockHashAttested",
+        args: [relay, signature],
+      });
+    await expectRevert(proveAttested(), "CanonicalHashDisputable");
+    // A watcher attests once per block; governance replaces the wrong hash, fixed at once.
+    await expectRevert(attest(w0, right), "AlreadyAttested");
+    await f.ledger.write(f.deployer, {
+      ...f.slasher,
+      functionName: "setCanonicalHash",
+      args: [137n, 2000n, right],
+    });
+    expect(await canonical()).toBe(right);
+    await expectRevert(proveAttested(), "NotFraudulent");
+
+    // Another block: one conflicting vote is no majority, and after the dispute period the hash is fixed.
+    await attest(w0, wrong, 2001n);
+    await attest(w1, wrong, 2001n);
+    expect(await canonical(2001n)).toBe(wrong);
+    await attest(w2, right, 2001n); // one vote: not a majority
+    expect(await canonical(2001n)).toBe(wrong);
+    // After the dispute period the hash is fixed, whatever is attested later.
+    await f.ledger.mine(f.deployment.params.slash.vetoWindow);
+    expect(await canonical(2001n)).toBe(wrong);
+  });
+
   it("lifts a jail on veto only when no other slash of the operator stands", async () => {
     const epochSlashes = async (metrics: { availabilityBps: number; p50LatencyMs: number }) => {
       const e = await f.currentEpoch();

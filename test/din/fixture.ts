@@ -6,9 +6,13 @@ import {
   type Address,
   BaseError,
   ContractFunctionRevertedError,
+  decodeAbiParameters,
   decodeErrorResult,
+  encodeAbiParameters,
   getAddress,
   type Hex,
+  type LocalAccount,
+  parseAbiParameters,
 } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import {
@@ -36,7 +40,12 @@ import {
   sortUsage,
   toPages,
 } from "../../src/ledger/din/epochs.js";
-import { encodeOperatorMetadata } from "../../src/ledger/din/registry.js";
+import {
+  encodeOperatorMetadata,
+  type OperatorMetadata,
+  type SignerProof,
+  signSignerProof,
+} from "../../src/ledger/din/registry.js";
 import { createHardhatLedger } from "../../src/ledger/hardhat.js";
 import { buildRewardsTree, type Earnings } from "../../src/ledger/rewards.js";
 import { calculateEarnings, readRewardsSubmissions } from "../../src/ledger/rewards-calculator.js";
@@ -57,6 +66,12 @@ export const healthy = (operator: Address): OperatorMetrics => ({
 
 export type DinFixture = Awaited<ReturnType<typeof deployDinFixture>>;
 
+const METADATA = parseAbiParameters(
+  "(string endpoint, string cloud, string region, string client, address signer)",
+);
+/** Proof deadline of the fixture: far in the future. */
+const FAR_DEADLINE = 2n ** 63n;
+
 export async function deployDinFixture(
   options: Omit<DeployDinOptions, "watchers" | "gateways"> & { ledgerGas?: bigint } = {},
 ) {
@@ -76,6 +91,8 @@ export async function deployDinFixture(
     guardian,
     watchers,
     gateways: [gateway],
+    // Votes for the deployer, so governance tests can propose; the rest is the timelock's treasury.
+    tokenAllocations: [{ holder: deployer, amount: 100_000_000n * 10n ** 18n }],
     ...deployOptions,
   });
   const d = deployment.addresses;
@@ -95,6 +112,8 @@ export async function deployDinFixture(
 
   /** Operators' signing keys (not funded: they only sign). */
   const signers = new Map<Address, PrivateKeyAccount>();
+  /** Every signing key the fixture knows, by its address: registrations carry its proof. */
+  const signerKeys = new Map<Address, LocalAccount>();
   let endpointCounter = 0;
 
   const f = {
@@ -120,6 +139,7 @@ export async function deployDinFixture(
     dm,
     rc,
     signers,
+    signerKeys,
 
     async mint(to: Address, amount: bigint, t: Address = token) {
       await ledger.write(to, { address: t, abi: mockERC20Abi, functionName: "mint", args: [to, amount] });
@@ -171,6 +191,7 @@ export async function deployDinFixture(
       if (!signer) {
         signer = privateKeyToAccount(generatePrivateKey());
         signers.set(operator, signer);
+        signerKeys.set(signer.address, signer);
       }
       return {
         endpoint: overrides.endpoint ?? `https://node-${++endpointCounter}.example:8545`,
@@ -180,13 +201,64 @@ export async function deployDinFixture(
         signer: overrides.signer ?? signer.address,
       };
     },
-    encodeMetadata: encodeOperatorMetadata,
-    registerForSet: (who: Address, setId: number, data: Hex = "0x") =>
+    /** Metadata alone; registerForSet adds its signer's proof when the fixture knows the key. */
+    encodeMetadata: (metadata: OperatorMetadata): Hex => encodeAbiParameters(METADATA, [metadata]),
+    /** Makes `key` known to the fixture, so registrations naming it carry its proof. */
+    addSignerKey(key: LocalAccount) {
+      signerKeys.set(key.address, key);
+    },
+    /** `key`'s proof that it signs for `operator` on `networkId` at `endpoint`. */
+    signerProof: (
+      key: LocalAccount,
+      operator: Address,
+      networkId: number,
+      endpoint: string,
+      deadline = FAR_DEADLINE,
+    ): Promise<SignerProof> =>
+      signSignerProof(key, {
+        registry: d.registry,
+        chainId: ledger.chain.id,
+        operator,
+        networkId,
+        endpoint,
+        deadline,
+      }),
+    /** Registers with exactly this metadata and proof (no proof added). */
+    registerWithProof: (who: Address, networkId: number, metadata: OperatorMetadata, proof: SignerProof) =>
       ledger.write(who, {
         ...am,
         functionName: "registerForOperatorSets",
-        args: [who, { avs: d.registry, operatorSetIds: [setId], data }],
+        args: [
+          who,
+          { avs: d.registry, operatorSetIds: [networkId], data: encodeOperatorMetadata(metadata, proof) },
+        ],
       }),
+    async registerForSet(who: Address, setId: number, data: Hex = "0x") {
+      if (setId < WATCHER_SET && data !== "0x") {
+        const [metadata] = decodeAbiParameters(METADATA, data);
+        const key = signerKeys.get(getAddress(metadata.signer));
+        const proof = key
+          ? await f.signerProof(key, who, setId, metadata.endpoint)
+          : { deadline: FAR_DEADLINE, signature: "0x" as Hex };
+        return f.registerWithProof(who, setId, metadata, proof);
+      }
+      return ledger.write(who, {
+        ...am,
+        functionName: "registerForOperatorSets",
+        args: [who, { avs: d.registry, operatorSetIds: [setId], data }],
+      });
+    },
+    /** Updates `who`'s metadata on a network, with its signer's proof (the fixture must know the key). */
+    async updateMetadata(who: Address, networkId: number, metadata: OperatorMetadata) {
+      const key = signerKeys.get(getAddress(metadata.signer));
+      if (!key) throw new Error(`unknown signing key ${metadata.signer}`);
+      const proof = await f.signerProof(key, who, networkId, metadata.endpoint);
+      return ledger.write(who, {
+        ...registry,
+        functionName: "updateMetadata",
+        args: [networkId, metadata, proof],
+      });
+    },
     /** Stakes, allocates and registers an operator on a network with fresh metadata. */
     async registerOperator(operator: Address, networkId = ETHEREUM, selfStake = 10n * WAD) {
       await f.stake(operator, selfStake, networkId);

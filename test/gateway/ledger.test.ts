@@ -309,7 +309,8 @@ describe("gateway on the DIN ledger", () => {
       responseHash: keccak256("0x02"),
       blockNumber: 5_000n,
       blockHash: keccak256("0xbeef"),
-      servedAt: 1n,
+      // While the culprit's signing key is valid (from its registration on).
+      servedAt: (await f.ledger.public.getBlock()).timestamp,
     };
     const signature = await signRelay(f.signers.get(culprit)!, relay, f.ledger.chain.id, f.addresses.slasher);
     for (const watcher of f.watchers.slice(0, 2)) {
@@ -319,6 +320,8 @@ describe("gateway on the DIN ledger", () => {
         args: [BigInt(POLYGON_CHAIN_ID), 5_000n, canonical],
       });
     }
+    // The attested hash is fixed after its dispute period (one veto window).
+    await f.ledger.mine(f.deployment.params.slash.vetoWindow);
     await f.ledger.write(f.outsider, {
       ...f.slasher,
       functionName: "proveWrongBlockHashAttested",

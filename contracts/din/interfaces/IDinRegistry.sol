@@ -25,8 +25,24 @@ interface IDinRegistry {
         string cloud;
         string region;
         string client;
-        /// @dev the key that signs relays; bound to this operator on this network for good
+        /// @dev the key that signs relays; bound to this operator on this network for good, valid from its
+        ///      registration until the operator rotates away from it
         address signer;
+    }
+
+    /// @notice The lifetime of a signing key on a network: it signs for `operator` from `validFrom` until
+    ///         `retiredAt` (unix timestamps, as a relay's servedAt; retiredAt 0 while it is current).
+    struct SignerKey {
+        address operator;
+        uint64 validFrom;
+        uint64 retiredAt;
+    }
+
+    /// @notice The signing key's proof that it consents to sign for an operator at an endpoint: its EIP-712
+    ///         signature of SignerProof(operator, networkId, signer, keccak256(endpoint), deadline).
+    struct SignerProof {
+        uint256 deadline;
+        bytes signature;
     }
 
     /// @notice Caller lacks the role or is not the AllocationManager.
@@ -43,10 +59,18 @@ interface IDinRegistry {
     error OneNetworkPerRegistration();
     /// @notice A metadata field is empty or longer than MAX_FIELD_LENGTH bytes.
     error InvalidMetadata();
-    /// @notice Another operator registered this endpoint.
-    error EndpointTaken();
-    /// @notice The signing key is bound to another operator on this network.
+    /// @notice The signing key is (or was) bound to another operator on this network.
     error SignerTaken();
+    /// @notice The signing key was retired by its operator and can never sign again.
+    error SignerRetired();
+    /// @notice The signing key did not sign this registration (or the proof's deadline passed).
+    error InvalidSignerProof();
+    /// @notice No operator ever registered this signing key on the network.
+    error UnknownSigner();
+    /// @notice The key signed at `servedAt`, outside its lifetime [validFrom, retiredAt).
+    error KeyNotValidWhenServed(uint256 validFrom, uint256 retiredAt, uint256 servedAt);
+    /// @notice The key was retired more than RETIRED_KEY_EVIDENCE_WINDOW ago: its relays are no longer evidence.
+    error RetiredKeyEvidenceExpired(uint256 retiredAt);
     /// @notice Allocated stake below the minimum.
     error InsufficientStake(uint256 allocated, uint256 minimum);
     /// @notice The operator is jailed on this network and cannot register until the jail ends.
@@ -78,6 +102,8 @@ interface IDinRegistry {
         string client,
         address signer
     );
+    /// @notice An operator's signing key on a network stopped being valid at `retiredAt` (it rotated to another).
+    event SignerKeyRetired(address indexed operator, uint32 indexed networkId, address signer, uint256 retiredAt);
     /// @notice An operator left (or was ejected from) a network.
     event OperatorDeregistered(address indexed operator, uint32 indexed networkId);
     /// @notice Governance admitted or removed a watcher.
@@ -91,8 +117,25 @@ interface IDinRegistry {
     /// @notice A repeat offender was removed from a network.
     event OperatorEjected(address indexed operator, uint32 indexed networkId);
 
-    /// @notice The operator bound to `signer` on `networkId` (zero if none).
+    /// @notice The operator bound to `signer` on `networkId` (zero if none), whether or not the key is retired.
     function operatorOfSigner(uint32 networkId, address signer) external view returns (address);
+
+    /// @notice The operator `signer` signed for on `networkId` at unix time `servedAt`; reverts UnknownSigner
+    ///         when the key never belonged to an operator there, KeyNotValidWhenServed outside its lifetime,
+    ///         RetiredKeyEvidenceExpired once a retired key's evidence window is over.
+    function signerOperatorAt(uint32 networkId, address signer, uint256 servedAt) external view returns (address);
+
+    /// @notice The lifetime of `signer` on `networkId` (zero operator if none).
+    function signerKey(uint32 networkId, address signer) external view returns (SignerKey memory);
+
+    /// @notice The EIP-712 digest `signer` signs to consent to sign relays for `operator` at `endpoint`.
+    function signerProofDigest(
+        address operator,
+        uint32 networkId,
+        address signer,
+        string calldata endpoint,
+        uint256 deadline
+    ) external view returns (bytes32);
 
     /// @notice The network serving `chainId` (zero if none).
     function networkOfChain(uint64 chainId) external view returns (uint32);

@@ -81,6 +81,10 @@ interface IDinSlasher {
     error RelayAlreadyUsed();
     /// @notice The signer is not bound to an operator of the relay's network.
     error UnknownSigner();
+    /// @notice The relay's signing key was not its operator's when the relay was served (raised by the registry).
+    error KeyNotValidWhenServed(uint256 validFrom, uint256 retiredAt, uint256 servedAt);
+    /// @notice The relay's key was retired too long ago for its relays to be evidence (raised by the registry).
+    error RetiredKeyEvidenceExpired(uint256 retiredAt);
     /// @notice No network serves the relay's chain.
     error UnknownChain(uint256 chainId);
     /// @notice The relay claims no block, or its block hash is the canonical one.
@@ -96,7 +100,7 @@ interface IDinSlasher {
     error VetoWindowOver();
     /// @notice The veto window is not over yet.
     error VetoWindowOpen();
-    /// @notice The watcher already attested this block.
+    /// @notice The watcher already attested a hash for this block.
     error AlreadyAttested();
     /// @notice The epochs contract can be wired once.
     error AlreadyWired();
@@ -105,6 +109,8 @@ interface IDinSlasher {
     error IncidentAlreadyPunished();
     /// @notice The operator was ejected from the network by the slasher and has not registered again.
     error OperatorWasEjected();
+    /// @notice The attested canonical hash may still be replaced by a conflicting majority until `fixedAt`.
+    error CanonicalHashDisputable(uint256 fixedAt);
     /// @notice The block was not final when the relay was served (timestamp + finalityDelay > servedAt): an
     ///         answer about a block that could still be reorged out is no evidence.
     error NotFinalWhenServed();
@@ -123,7 +129,8 @@ interface IDinSlasher {
     );
     /// @notice A watcher attested a canonical block hash of another chain.
     event BlockHashAttested(address indexed watcher, uint256 indexed chainId, uint256 blockNumber, bytes32 blockHash);
-    /// @notice A canonical block hash reached the attestation quorum.
+    /// @notice A canonical block hash reached a majority of the watchers (or was set by governance); it is
+    ///         fixed from `canonicalFixedAt`.
     event CanonicalHashSet(uint256 indexed chainId, uint256 blockNumber, bytes32 blockHash);
     /// @notice Parameters changed.
     event SlashParamsSet(SlashParams params);

@@ -12,9 +12,8 @@ import {
   type Hex,
   isAddress,
   isAddressEqual,
-  keccak256,
+  type LocalAccount,
   type PublicClient,
-  toBytes,
   zeroAddress,
 } from "viem";
 import {
@@ -31,7 +30,13 @@ import type { LedgerClients } from "../deploy.js";
 import { buildRewardsTree } from "../rewards.js";
 import { type DinDeployment, type DinNetwork, VETO_ROLE } from "./deploy.js";
 import { findNetwork, readSlashes, type SlashRecord } from "./directory.js";
-import { encodeOperatorMetadata, type OperatorMetadata } from "./registry.js";
+import {
+  encodeOperatorMetadata,
+  type OperatorMetadata,
+  SIGNER_PROOF_TTL,
+  type SignerProof,
+  signSignerProof,
+} from "./registry.js";
 import { explainLedgerError, formatAmount, type RevertContext } from "./revert.js";
 import { earningsOf, readRewardsFile } from "./rewardsPublisher.js";
 
@@ -350,14 +355,14 @@ function allocationStep(actor: LedgerActor, n: DinNetwork, changes: readonly All
 export type RegisterOperatorOptions = ActionOptions & {
   /** Network name or id. */
   network: string | number;
-  /** Public endpoint URL of the operator node; unique across the service. */
+  /** Public endpoint URL of the operator node. */
   endpoint: string;
   cloud: string;
   region: string;
   /** Execution client and version. @default "unknown" */
   client?: string;
-  /** Address of the key that signs relays (bound to this operator on the network for good). */
-  signer: Address;
+  /** The key that signs relays: it signs its consent to sign for this operator (bound to it for good). */
+  signer: LocalAccount;
   /** Share of each strategy's stake to allocate to the network (wad, 1e18 = all). @default everything free */
   allocationWad?: bigint;
   /** Tokens to deposit as self-stake first (18 decimals). @default none */
@@ -384,31 +389,25 @@ export async function registerOperator(
     cloud: options.cloud,
     region: options.region,
     client: options.client ?? "unknown",
-    signer: options.signer,
+    signer: options.signer.address,
   };
   checkMetadata(metadata);
   const dm = { address: d.delegationManager, abi: delegationManagerAbi } as const;
   const registry = { address: d.registry, abi: dinRegistryAbi } as const;
-  const [isOperator, delegatedTo, isMember, jailedUntil, endpointOwner, signerOwner, onChain, block] =
-    await Promise.all([
-      client.readContract({ ...dm, functionName: "isOperator", args: [me] }),
-      client.readContract({ ...dm, functionName: "delegatedTo", args: [me] }),
-      client.readContract({
-        address: d.allocationManager,
-        abi: allocationManagerAbi,
-        functionName: "isMemberOfOperatorSet",
-        args: [me, { avs: d.registry, id: n.id }],
-      }),
-      client.readContract({ ...registry, functionName: "jailedUntil", args: [me, n.id] }),
-      client.readContract({
-        ...registry,
-        functionName: "endpointOwner",
-        args: [keccak256(toBytes(metadata.endpoint))],
-      }),
-      client.readContract({ ...registry, functionName: "operatorOfSigner", args: [n.id, metadata.signer] }),
-      client.readContract({ ...registry, functionName: "getNetwork", args: [n.id] }),
-      client.getBlockNumber({ cacheTime: 0 }),
-    ]);
+  const [isOperator, delegatedTo, isMember, jailedUntil, signerKey, onChain, block] = await Promise.all([
+    client.readContract({ ...dm, functionName: "isOperator", args: [me] }),
+    client.readContract({ ...dm, functionName: "delegatedTo", args: [me] }),
+    client.readContract({
+      address: d.allocationManager,
+      abi: allocationManagerAbi,
+      functionName: "isMemberOfOperatorSet",
+      args: [me, { avs: d.registry, id: n.id }],
+    }),
+    client.readContract({ ...registry, functionName: "jailedUntil", args: [me, n.id] }),
+    client.readContract({ ...registry, functionName: "signerKey", args: [n.id, metadata.signer] }),
+    client.readContract({ ...registry, functionName: "getNetwork", args: [n.id] }),
+    client.getBlockNumber({ cacheTime: 0 }),
+  ]);
   if (isMember) throw new LedgerActionError(`already registered on ${n.name}`);
   if (!isOperator && delegatedTo !== zeroAddress) {
     throw new LedgerActionError(
@@ -417,18 +416,7 @@ export async function registerOperator(
   }
   // The registration is mined in the next block; the registry refuses it while block.number < until.
   if (jailedUntil > block + 1n) throw new LedgerActionError(`jailed on ${n.name} until block ${jailedUntil}`);
-  if (endpointOwner !== zeroAddress) {
-    throw new LedgerActionError(
-      isAddressEqual(endpointOwner, me)
-        ? `endpoint taken: ${metadata.endpoint} is already registered by this operator on another network`
-        : `endpoint taken: ${metadata.endpoint} is registered by operator ${endpointOwner}`,
-    );
-  }
-  if (signerOwner !== zeroAddress && !isAddressEqual(signerOwner, me)) {
-    throw new LedgerActionError(
-      `signer taken: ${metadata.signer} is bound to operator ${signerOwner} on ${n.name}`,
-    );
-  }
+  checkSignerFree(signerKey, me, metadata.signer, n.name);
 
   const steps: Step[] = [];
   if (!isOperator) steps.push(step(d.delegationManager, delegationManagerAbi, "registerAsOperator", [0, ""]));
@@ -457,7 +445,14 @@ export async function registerOperator(
   steps.push(
     step(d.allocationManager, allocationManagerAbi, "registerForOperatorSets", [
       me,
-      { avs: d.registry, operatorSetIds: [n.id], data: encodeOperatorMetadata(metadata) },
+      {
+        avs: d.registry,
+        operatorSetIds: [n.id],
+        data: encodeOperatorMetadata(
+          metadata,
+          await signerProof(actor, options.signer, n, metadata.endpoint),
+        ),
+      },
     ]),
   );
   const done = await perform(actor, steps, options, context(actor.deployment, n));
@@ -467,6 +462,98 @@ export async function registerOperator(
     metadata,
     expectedStake: plan.expectedStake,
     summary: `${done.dryRun ? "would register" : "registered"} ${me} on ${n.name} at ${metadata.endpoint} with ${formatAmount(plan.expectedStake)} allocated stake`,
+  };
+}
+
+/** Refuses a signing key bound to another operator, or retired by this one. */
+function checkSignerFree(
+  key: { operator: Address; retiredAt: bigint },
+  me: Address,
+  signer: Address,
+  networkName: string,
+): void {
+  if (key.operator !== zeroAddress && !isAddressEqual(key.operator, me)) {
+    throw new LedgerActionError(
+      `signer taken: ${signer} is bound to operator ${key.operator} on ${networkName}`,
+    );
+  }
+  if (key.retiredAt !== 0n) {
+    throw new LedgerActionError(
+      `signer retired: ${signer} was rotated away from on ${networkName} and can never sign again; use a new key`,
+    );
+  }
+}
+
+/** The signing key's consent to sign for the actor at `endpoint`, usable for SIGNER_PROOF_TTL seconds. */
+async function signerProof(
+  actor: LedgerActor,
+  signer: LocalAccount,
+  n: DinNetwork,
+  endpoint: string,
+): Promise<SignerProof> {
+  const client = actor.clients.public;
+  const [chainId, block] = await Promise.all([client.getChainId(), client.getBlock({ blockTag: "latest" })]);
+  return signSignerProof(signer, {
+    registry: actor.deployment.addresses.registry,
+    chainId,
+    operator: actor.clients.wallet.account.address,
+    networkId: n.id,
+    endpoint,
+    deadline: block.timestamp + SIGNER_PROOF_TTL,
+  });
+}
+
+/** Options of {@link rotateSigner}. */
+export type RotateSignerOptions = ActionOptions & {
+  /** Network name or id. */
+  network: string | number;
+  /** The new relay signing key; it signs its consent to sign for this operator. */
+  signer: LocalAccount;
+};
+
+/**
+ * Rotates the relay signing key on a network: the new key signs from now on, and the current one is retired
+ * now. Relays the old key signed while it was current remain evidence; those it signs later slash no one,
+ * and the old key can never be registered again (by anyone).
+ */
+export async function rotateSigner(
+  actor: LedgerActor,
+  options: RotateSignerOptions,
+): Promise<ActionResult<{ network: string; previous: Address; signer: Address }>> {
+  const client = actor.clients.public;
+  const me = actor.clients.wallet.account.address;
+  const d = actor.deployment.addresses;
+  const n = network(actor.deployment, options.network);
+  const registry = { address: d.registry, abi: dinRegistryAbi } as const;
+  const [isMember, metadata, signerKey] = await Promise.all([
+    client.readContract({
+      address: d.allocationManager,
+      abi: allocationManagerAbi,
+      functionName: "isMemberOfOperatorSet",
+      args: [me, { avs: d.registry, id: n.id }],
+    }),
+    client.readContract({ ...registry, functionName: "getMetadata", args: [me, n.id] }),
+    client.readContract({ ...registry, functionName: "signerKey", args: [n.id, options.signer.address] }),
+  ]);
+  if (!isMember) throw new LedgerActionError(`not registered on ${n.name}`);
+  if (isAddressEqual(metadata.signer, options.signer.address)) {
+    throw new LedgerActionError(`${options.signer.address} is already the signing key on ${n.name}`);
+  }
+  checkSignerFree(signerKey, me, options.signer.address, n.name);
+  const updated: OperatorMetadata = { ...metadata, signer: options.signer.address };
+  const proof = await signerProof(actor, options.signer, n, updated.endpoint);
+  const done = await perform(
+    actor,
+    [step(d.registry, dinRegistryAbi, "updateMetadata", [n.id, updated, proof])],
+    options,
+    context(actor.deployment, n),
+  );
+  return {
+    ...done,
+    network: n.name,
+    previous: metadata.signer,
+    signer: updated.signer,
+    summary: `${done.dryRun ? "would rotate" : "rotated"} ${me}'s signing key on ${n.name} from ${metadata.signer} to ${updated.signer}`,
   };
 }
 

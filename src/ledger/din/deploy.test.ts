@@ -33,6 +33,11 @@ describe("deployDin", () => {
 
     const c = dinContracts(clients, deployment.addresses);
     const timelock = deployment.addresses.timelock;
+    // The token supply is the DAO's treasury, not a key's: the deployer has no votes to push a proposal.
+    expect(await c.governanceToken.read.balanceOf([timelock])).toBe(
+      await c.governanceToken.read.totalSupply(),
+    );
+    expect(await c.governanceToken.read.balanceOf([deployer])).toBe(0n);
     for (const contract of [c.registry, c.slasher, c.epochs]) {
       expect(await contract.read.hasRole([GOVERNANCE_ROLE, timelock])).toBe(true);
       expect(await contract.read.hasRole([DEFAULT_ADMIN_ROLE, timelock])).toBe(true);

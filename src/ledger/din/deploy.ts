@@ -93,7 +93,7 @@ export type GovernanceParams = {
   quorumPercent: number;
   /** Seconds a passed proposal waits in the timelock. */
   timelockDelay: bigint;
-  /** Governance token supply, minted to the deployer (or `tokenHolder`). */
+  /** Governance token supply: to the timelock's treasury, less the deployment's `tokenAllocations`. */
   tokenSupply: bigint;
 };
 
@@ -152,8 +152,9 @@ export const DEVNET_DIN_PARAMS: DinParams = {
     wrongDataWad: WAD / 100n,
     repeatWrongDataWad: (5n * WAD) / 100n,
   },
-  // A few of the devnet's blocks (it has no reorgs; the rule is exercised all the same).
-  finalityDelay: 4,
+  // None: the devnet is one node (no reorgs) with half-second blocks, and its watchers sample blocks from the
+  // head down; production waits for finality.
+  finalityDelay: 0,
   sla: DEFAULT_SLA_TABLE,
   // Half: a whole simulated cloud (two of five operators, about 40% of a network's stake) going down is
   // punished one operator at a time, while the served chain halting (every operator) is held.
@@ -239,8 +240,11 @@ export type DeployDinOptions = {
   gateways?: Address[];
   /** Keep the deployer's admin and governance roles (tests and devnets that skip proposals). @default false */
   keepDeployerRoles?: boolean;
-  /** Receives the governance token supply. @default the deployer */
-  tokenHolder?: Address;
+  /**
+   * Governance tokens given at deployment (a community distribution, contributors); the rest of the
+   * supply goes to the timelock's treasury. @default none: the whole supply is the treasury's
+   */
+  tokenAllocations?: Array<{ holder: Address; amount: bigint }>;
   /** Write the addresses (and parameters) here as JSON. */
   out?: string;
 };
@@ -339,15 +343,19 @@ export async function deployDin(
 
   // Governance.
   const g = params.governance;
-  const governanceToken = await deploy(clients, dinTokenAbi, dinTokenBytecode, [
-    options.tokenHolder ?? deployer,
-    g.tokenSupply,
-  ]);
   const timelock = await deploy(clients, dinTimelockAbi, dinTimelockBytecode, [
     g.timelockDelay,
     [],
     [zeroAddress],
     deployer,
+  ]);
+  // The supply is the DAO's: minted to the timelock, less what the deployment gives by name.
+  const allocations = options.tokenAllocations ?? [];
+  const governanceToken = await deploy(clients, dinTokenAbi, dinTokenBytecode, [
+    timelock,
+    allocations.map((allocation) => allocation.holder),
+    allocations.map((allocation) => allocation.amount),
+    g.tokenSupply,
   ]);
   const governor = await deploy(clients, dinGovernorAbi, dinGovernorBytecode, [
     governanceToken,

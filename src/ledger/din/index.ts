@@ -33,7 +33,14 @@ export {
   sortMetrics,
   sortUsage,
 } from "./epochs.js";
-export { encodeOperatorMetadata, GATEWAY_SET, type OperatorMetadata, WATCHER_SET } from "./registry.js";
+export {
+  encodeOperatorMetadata,
+  GATEWAY_SET,
+  type OperatorMetadata,
+  type SignerProof,
+  signSignerProof,
+  WATCHER_SET,
+} from "./registry.js";
 export {
   canonicalJson,
   hashRequest,

@@ -123,7 +123,16 @@ export type RelayExpectation = {
   chainId: bigint;
   /** The operator's registered signing key. */
   signer: Address;
+  /**
+   * Unix seconds of the checker's clock: a relay dated more than `RELAY_CLOCK_SKEW_SECONDS` from it is
+   * refused. An operator could otherwise backdate `servedAt` so that a lie about a final block looks like
+   * an answer about the head (not final when served, so never evidence). Omitted: not checked.
+   */
+  now?: bigint;
 };
+
+/** How far a relay's `servedAt` may be from the checker's clock (operators keep their clocks in sync). */
+export const RELAY_CLOCK_SKEW_SECONDS = 60n;
 
 /** The outcome of {@link verifyRelay}. */
 export type RelayVerdict = { ok: true; digest: Hex } | { ok: false; reason: string };
@@ -147,6 +156,16 @@ export function verifyRelay(
   }
   if (relay.responseHash !== hashResponse(expected.response)) {
     return { ok: false, reason: "relay is not about the answer received" };
+  }
+  if (expected.now !== undefined) {
+    const skew =
+      relay.servedAt > expected.now ? relay.servedAt - expected.now : expected.now - relay.servedAt;
+    if (skew > RELAY_CLOCK_SKEW_SECONDS) {
+      return {
+        ok: false,
+        reason: `relay dated ${skew} s from this clock (at most ${RELAY_CLOCK_SKEW_SECONDS} s)`,
+      };
+    }
   }
   const digest = relayDigest(relay, domain.ledgerChainId, domain.slasher);
   let signer: Address;

@@ -79,8 +79,15 @@ const PHRASES: Record<string, Phrase> = {
   AlreadyOperator: () => "already registered as a restaking operator",
   NotRegistered: (_, c) => `not registered${on(c)}`,
   NotMemberOfSet: (_, c) => `not registered${on(c)}`,
-  EndpointTaken: () => "endpoint taken: another operator registered this endpoint URL",
   SignerTaken: (_, c) => `signer taken: this signing key is bound to another operator${on(c)}`,
+  SignerRetired: (_, c) =>
+    `signer retired: this signing key was rotated away from${on(c)} and can never sign again; use a new key`,
+  InvalidSignerProof: () =>
+    "invalid signer proof: the signing key must sign its consent to sign for this operator, network and endpoint (before the deadline)",
+  RetiredKeyEvidenceExpired: ([retiredAt]) =>
+    `the relay's signing key was retired at ${String(retiredAt)}, more than a day ago: its relays are no longer evidence`,
+  KeyNotValidWhenServed: ([validFrom, retiredAt, servedAt]) =>
+    `the signing key was not valid when the relay was served (at ${String(servedAt)}; valid from ${String(validFrom)}${big(retiredAt) === 0n ? "" : ` until ${String(retiredAt)}`})`,
   InvalidMetadata: () =>
     "invalid metadata: endpoint, cloud, region and client must be non-empty and short, and the signer non-zero",
   Jailed: ([id, until], c) => `jailed on ${networkName(id, c)} until block ${String(until)}`,
