@@ -11,7 +11,7 @@
 import type { Logger } from "pino";
 import type { Address, Chain, PublicClient, Transport } from "viem";
 import { dinEpochsAbi, mockERC20Abi } from "../ledger/artifacts/index.js";
-import { sortUsage } from "../ledger/din/epochs.js";
+import { sortUsage, toPages } from "../ledger/din/epochs.js";
 import type { LedgerTransactions } from "./ledgerTransactions.js";
 
 /** Share of an epoch's blocks after which its fees are paid. */
@@ -121,16 +121,26 @@ export class UsageReporter {
   private async report(networkId: number, epoch: bigint, counts: Counts): Promise<void> {
     const usage = sortUsage([...counts].map(([operator, relays]) => ({ operator, relays: BigInt(relays) })));
     try {
-      await this.options.transactions!.send({
+      // Page by page, resuming after the pages already on the ledger; the last page completes the report.
+      const pages = toPages(usage);
+      const posted = await this.options.publicClient.readContract({
         address: this.options.epochs,
         abi: dinEpochsAbi,
-        functionName: "reportUsage",
-        args: [networkId, epoch, usage],
+        functionName: "reportPages",
+        args: [networkId, epoch, this.options.transactions!.account.address, true],
       });
+      for (let page = Number(posted); page < pages.length; page++) {
+        await this.options.transactions!.send({
+          address: this.options.epochs,
+          abi: dinEpochsAbi,
+          functionName: "reportUsagePage",
+          args: [networkId, epoch, BigInt(page), page === pages.length - 1, pages[page] ?? []],
+        });
+      }
     } catch (error) {
       const reason = describe(error);
       // Already on the ledger (a retry after a lost receipt), or too late to count: nothing to redo.
-      if (/UsageAlreadyReported|AlreadyFinalized/.test(reason)) {
+      if (/UsageAlreadyReported|AlreadyFinalized|FinalizationStarted/.test(reason)) {
         this.options.logger.warn({ networkId, epoch: epoch.toString(), reason }, "usage report not needed");
         return;
       }

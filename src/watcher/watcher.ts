@@ -40,9 +40,13 @@ import {
 } from "../ledger/din/directory.js";
 import {
   finalizationThresholds,
-  finalizeEpoch,
   type OperatorMetrics,
+  readEpochReportPages,
+  readEpochUsagePages,
+  readFinalization,
+  runFinalization,
   sortMetrics,
+  toPages,
 } from "../ledger/din/epochs.js";
 import { blockHeader } from "../ledger/din/header.js";
 import { GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
@@ -705,19 +709,28 @@ class WatcherLoop {
         const registered = (this.operators.get(networkId) ?? []).map((o) => o.address);
         const metrics = sortMetrics(epochMetrics(entry, registered));
         try {
-          await this.send("submitReport", () =>
-            this.wallet.writeContract({
-              ...epochs,
-              functionName: "submitReport",
-              args: [networkId, epoch, metrics],
-              account: this.wallet.account,
-              chain: this.wallet.chain,
-            }),
-          );
+          // Page by page, resuming after the pages already on the ledger; the last page completes it.
+          const pages = toPages(metrics);
+          const posted = await this.publicClient.readContract({
+            ...epochs,
+            functionName: "reportPages",
+            args: [networkId, epoch, this.address, false],
+          });
+          for (let page = Number(posted); page < pages.length; page++) {
+            await this.send("submitReportPage", () =>
+              this.wallet.writeContract({
+                ...epochs,
+                functionName: "submitReportPage",
+                args: [networkId, epoch, BigInt(page), page === pages.length - 1, pages[page] ?? []],
+                account: this.wallet.account,
+                chain: this.wallet.chain,
+              }),
+            );
+          }
           this.log.info({ networkId, epoch: entry.epoch, operators: metrics.length }, "report posted");
         } catch (error) {
           const name = revertName(error);
-          if (name === "ReportWindowOver" || name === "AlreadyFinalized") {
+          if (name === "ReportWindowOver" || name === "AlreadyFinalized" || name === "FinalizationStarted") {
             this.log.warn({ networkId, epoch: entry.epoch, reason: name }, "report not accepted; dropped");
             dropEpoch(this.state, networkId, epoch);
             saveState(this.options.stateFile, this.state);
@@ -959,14 +972,28 @@ class WatcherLoop {
           const mine = this.designated(activeWatchers, epoch + BigInt(network.id));
           if (windowOver || (everyoneReported && mine)) {
             try {
-              await this.send("finalize", () =>
-                finalizeEpoch(
-                  { public: this.publicClient, wallet: this.wallet },
-                  epochs.address,
-                  network.id,
-                  epoch,
-                  end,
-                ),
+              const client = this.publicClient;
+              const [reports, usage] = await Promise.all([
+                readEpochReportPages(client, epochs.address, network.id, epoch, end),
+                readEpochUsagePages(client, epochs.address, network.id, epoch, end),
+              ]);
+              // In steps (judging, settling, paying), resuming where this or another keeper stopped.
+              await runFinalization(
+                network.id,
+                epoch,
+                reports,
+                usage,
+                () => readFinalization(client, epochs.address, network.id, epoch),
+                async (step) => {
+                  await this.send(step.functionName, () =>
+                    this.wallet.writeContract({
+                      ...epochs,
+                      ...step,
+                      account: this.wallet.account,
+                      chain: this.wallet.chain,
+                    } as Parameters<typeof this.wallet.writeContract>[0]),
+                  );
+                },
               );
               this.log.info(
                 { network: network.name, epoch: epoch.toString(), reports: Number(reportCount) },
@@ -976,7 +1003,7 @@ class WatcherLoop {
             } catch (error) {
               const name = revertName(error);
               if (name === "AlreadyFinalized" || (await this.isFinalized(network.id, epoch))) done = true;
-              else if (name !== "NotFinalizable" && name !== "ReportsMismatch") {
+              else if (name !== "NotFinalizable" && name !== "ReportsMismatch" && name !== "InvalidPage") {
                 this.log.warn(
                   { network: network.name, epoch: epoch.toString(), error: shortError(error) },
                   "finalize failed; retrying",

@@ -102,9 +102,16 @@ describe("the network comes alive", () => {
       expect(j?.args.multiplierBps, o.id).toBe(10_000n);
     }
 
-    // Their slashes are queued and jail them; nothing is taken yet.
-    const slashes = (await readSlashes(ledger, d)).filter((s) =>
-      aws.some((o) => getAddress(o.address) === s.operator),
+    // Their slashes are queued (by the settling step that follows judging) and jail them; nothing is taken yet.
+    const slashes = await waitFor(
+      async () => {
+        const queued = (await readSlashes(ledger, d)).filter((s) =>
+          aws.some((o) => getAddress(o.address) === s.operator),
+        );
+        return new Set(queued.map((s) => s.operator)).size >= 4 ? queued : undefined;
+      },
+      60_000,
+      `epoch ${epoch}'s slashes queued`,
     );
     expect(new Set(slashes.map((s) => s.operator)).size).toBe(4);
     expect(slashes.every((s) => s.status === "queued")).toBe(true);

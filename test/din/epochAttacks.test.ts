@@ -93,7 +93,7 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
       ...f.epochs,
       eventName: "OperatorJudged",
       args: { operator: op0 },
-      fromBlock: receipt.blockNumber,
+      fromBlock: receipt.fromBlock,
       toBlock: receipt.blockNumber,
       strict: true,
     });
@@ -118,7 +118,7 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
     const [submission] = await f.ledger.public.getContractEvents({
       ...f.rc,
       eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
-      fromBlock: receipt.blockNumber,
+      fromBlock: receipt.fromBlock,
       toBlock: receipt.blockNumber,
       strict: true,
     });
@@ -160,7 +160,7 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
       strict: true,
     });
     const { epoch, receipt } = await epochWhere([down(op0), down(op1), down(op2)]);
-    const range = { fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber, strict: true } as const;
+    const range = { fromBlock: receipt.fromBlock, toBlock: receipt.blockNumber, strict: true } as const;
     const [failure] = await f.ledger.public.getContractEvents({
       ...f.epochs,
       eventName: "CorrelatedFailure",
@@ -230,7 +230,7 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
     const [failed] = await f.ledger.public.getContractEvents({
       ...f.epochs,
       eventName: "PayoutFailed",
-      fromBlock: receipt.blockNumber,
+      fromBlock: receipt.fromBlock,
       toBlock: receipt.blockNumber,
       strict: true,
     });
@@ -265,7 +265,7 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
     await f.ledger.test.setCode({ address: f.addresses.slasher, bytecode: "0x60006000fd" });
     const receipt = await f.finalize(ETHEREUM, e);
     await f.ledger.test.setCode({ address: f.addresses.slasher, bytecode: slasherCode });
-    const range = { fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber, strict: true } as const;
+    const range = { fromBlock: receipt.fromBlock, toBlock: receipt.blockNumber, strict: true } as const;
     const [finalized] = await f.ledger.public.getContractEvents({
       ...f.epochs,
       eventName: "EpochFinalized",
@@ -300,7 +300,7 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
     const [finalized] = await f.ledger.public.getContractEvents({
       ...f.epochs,
       eventName: "EpochFinalized",
-      fromBlock: receipt.blockNumber,
+      fromBlock: receipt.fromBlock,
       toBlock: receipt.blockNumber,
       strict: true,
     });

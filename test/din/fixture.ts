@@ -30,11 +30,15 @@ import {
 } from "../../src/ledger/artifacts/index.js";
 import { type DeployDinOptions, deployDin } from "../../src/ledger/din/deploy.js";
 import {
+  LAST_OPERATOR,
   type OperatorMetrics,
-  readEpochReports,
-  readEpochUsage,
+  readEpochReportPages,
+  readEpochUsagePages,
+  readFinalization,
+  runFinalization,
   sortMetrics,
   sortUsage,
+  toPages,
 } from "../../src/ledger/din/epochs.js";
 import {
   encodeOperatorMetadata,
@@ -68,8 +72,11 @@ const METADATA = parseAbiParameters(
 /** Proof deadline of the fixture: far in the future. */
 const FAR_DEADLINE = 2n ** 63n;
 
-export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers" | "gateways"> = {}) {
-  const ledger = await createHardhatLedger();
+export async function deployDinFixture(
+  options: Omit<DeployDinOptions, "watchers" | "gateways"> & { ledgerGas?: bigint } = {},
+) {
+  const { ledgerGas, ...deployOptions } = options;
+  const ledger = await createHardhatLedger({ gas: ledgerGas });
   const a = ledger.accounts;
   const at = (i: number) => a[i] as Address;
   const deployer = at(0);
@@ -86,7 +93,7 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
     gateways: [gateway],
     // Votes for the deployer, so governance tests can propose; the rest is the timelock's treasury.
     tokenAllocations: [{ holder: deployer, amount: 100_000_000n * 10n ** 18n }],
-    ...options,
+    ...deployOptions,
   });
   const d = deployment.addresses;
   const strategy = d.strategies[0] as Address;
@@ -305,6 +312,27 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
         functionName: "reportUsage",
         args: [networkId, epoch, sortUsage(usage.map(([operator, relays]) => ({ operator, relays })))],
       }),
+    /** Reports usage in pages of `pageLength`; returns every page's receipt. */
+    async reportUsagePages(
+      networkId: number,
+      epoch: bigint,
+      usage: [Address, bigint][],
+      pageLength: number,
+      from: Address = gateway,
+    ) {
+      const pages = toPages(sortUsage(usage.map(([operator, relays]) => ({ operator, relays }))), pageLength);
+      const receipts = [];
+      for (const [i, page] of pages.entries()) {
+        receipts.push(
+          await ledger.write(from, {
+            ...epochs,
+            functionName: "reportUsagePage",
+            args: [networkId, epoch, BigInt(i), i === pages.length - 1, page],
+          }),
+        );
+      }
+      return receipts;
+    },
 
     submitReport: (watcher: Address, networkId: number, epoch: bigint, metrics: OperatorMetrics[]) =>
       ledger.write(watcher, {
@@ -312,14 +340,68 @@ export async function deployDinFixture(options: Omit<DeployDinOptions, "watchers
         functionName: "submitReport",
         args: [networkId, epoch, sortMetrics(metrics)],
       }),
-    async finalize(networkId: number, epoch: bigint, from: Address = outsider) {
-      const reports = await readEpochReports(ledger.public, d.epochs, networkId, epoch);
-      const usage = await readEpochUsage(ledger.public, d.epochs, networkId, epoch);
-      return ledger.write(from, {
-        ...epochs,
-        functionName: "finalize",
-        args: [networkId, epoch, reports, usage],
-      });
+    /** Submits a report in pages of `pageLength`; returns every page's receipt. */
+    async submitReportPages(
+      watcher: Address,
+      networkId: number,
+      epoch: bigint,
+      metrics: OperatorMetrics[],
+      pageLength: number,
+    ) {
+      const pages = toPages(sortMetrics(metrics), pageLength);
+      const receipts = [];
+      for (const [i, page] of pages.entries()) {
+        receipts.push(
+          await ledger.write(watcher, {
+            ...epochs,
+            functionName: "submitReportPage",
+            args: [networkId, epoch, BigInt(i), i === pages.length - 1, page],
+          }),
+        );
+      }
+      return receipts;
+    },
+    /**
+     * Finalizes an epoch in every step it needs (judging, settling, paying) with the reports read back from
+     * the chain. Returns the last step's receipt with every step's logs and the summed gas, and each step's
+     * receipt and calldata size.
+     */
+    async finalize(networkId: number, epoch: bigint, from: Address = outsider, settlePage?: number) {
+      const reports = await readEpochReportPages(ledger.public, d.epochs, networkId, epoch);
+      const usage = await readEpochUsagePages(ledger.public, d.epochs, networkId, epoch);
+      const steps: { receipt: Awaited<ReturnType<typeof ledger.write>>; calldata: number; step: string }[] =
+        [];
+      await runFinalization(
+        networkId,
+        epoch,
+        reports,
+        usage,
+        () => readFinalization(ledger.public, d.epochs, networkId, epoch),
+        async (step) => {
+          const receipt = await ledger.write(from, { ...epochs, ...step } as never);
+          const tx = await ledger.public.getTransaction({ hash: receipt.transactionHash });
+          steps.push({ receipt, calldata: (tx.input.length - 2) / 2, step: step.functionName });
+        },
+        settlePage,
+      );
+      const last = steps.at(-1);
+      if (!last) {
+        // Nothing left to do: a judging step shows why (AlreadyFinalized).
+        await ledger.write(from, {
+          ...epochs,
+          functionName: "finalizePage",
+          args: [networkId, epoch, LAST_OPERATOR, [], [], [], []],
+        });
+        throw new Error("nothing to finalize");
+      }
+      return {
+        ...last.receipt,
+        /** The first step's block (blockNumber is the last step's). */
+        fromBlock: steps[0]?.receipt.blockNumber ?? last.receipt.blockNumber,
+        logs: steps.flatMap((s) => s.receipt.logs),
+        gasUsed: steps.reduce((sum, s) => sum + s.receipt.gasUsed, 0n),
+        steps,
+      };
     },
     queuedSlash: (id: bigint) => read({ ...slasher, functionName: "getQueuedSlash", args: [id] }),
     queueLength: () => read({ ...slasher, functionName: "queueLength" }),

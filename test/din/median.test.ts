@@ -53,7 +53,7 @@ describe("epoch judgments", () => {
           jailedUntil.set(op, until);
         }
         const receipt = await f.finalize(ETHEREUM, epoch);
-        const range = { fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber, strict: true } as const;
+        const range = { fromBlock: receipt.fromBlock, toBlock: receipt.blockNumber, strict: true } as const;
         const judged = await f.ledger.public.getContractEvents({
           ...f.epochs,
           eventName: "OperatorJudged",
@@ -92,7 +92,7 @@ describe("epoch judgments", () => {
           ...range,
         });
         const punishable = (op: Address) =>
-          f.operators.includes(op) && receipt.blockNumber >= (jailedUntil.get(op) ?? 0n);
+          f.operators.includes(op) && receipt.fromBlock >= (jailedUntil.get(op) ?? 0n);
         const expectedSlashes = expected
           .filter((j) => punishable(j.operator))
           .flatMap((j) =>

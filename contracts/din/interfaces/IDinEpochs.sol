@@ -68,6 +68,17 @@ interface IDinEpochs {
         Dropped
     }
 
+    /// @notice Where an epoch's finalization stands. Judging takes the reports page by page, in ascending
+    ///         operator ranges; Settling queues or holds the recorded slashes in pages; Paying splits the fees
+    ///         over the usage reports page by page; Finalized is the end.
+    enum Stage {
+        Reporting,
+        Judging,
+        Settling,
+        Paying,
+        Finalized
+    }
+
     /// @notice Caller lacks the role, or is not an active watcher / gateway.
     error InvalidCaller();
     /// @notice A parameter is zero or out of range.
@@ -82,7 +93,7 @@ interface IDinEpochs {
     error AlreadyFinalized();
     /// @notice This watcher already reported the epoch.
     error AlreadyReported();
-    /// @notice A report lists more than MAX_REPORT_LENGTH operators.
+    /// @notice A page lists more than MAX_PAGE_LENGTH operators, or a report has more than MAX_PAGES pages.
     error ReportTooLong();
     /// @notice Operators in a report must be strictly ascending.
     error NotSorted();
@@ -97,17 +108,26 @@ interface IDinEpochs {
 
     /// @notice The held slash does not exist or was already released or dropped.
     error NotHeld();
+    /// @notice A page is not the report's next one, or the epoch's finalization is not at the step called (or
+    ///         the step's range does not start above the last one's).
+    error InvalidPage();
+    /// @notice Finalization of the epoch has begun: its reports and usage are frozen.
+    error FinalizationStarted();
 
     /// @notice Fees were paid into an epoch's pool.
     event FeesPaid(uint32 indexed networkId, uint256 indexed epoch, address indexed payer, uint256 amount);
-    /// @notice A gateway reported relays served per operator (its hash is stored; finalize re-supplies it).
+    /// @notice One page of a gateway's usage report (its hash is stored; finalization re-supplies it).
     event UsageReported(
-        uint32 indexed networkId, uint256 indexed epoch, address indexed gateway, uint256 index, Usage[] usage
+        uint32 indexed networkId, uint256 indexed epoch, address indexed gateway, uint256 page, Usage[] usage
     );
-    /// @notice A watcher's report (its hash is stored; finalize re-supplies it).
+    /// @notice A gateway's usage report is complete: it is the epoch's usage report number `index`.
+    event UsageCompleted(uint32 indexed networkId, uint256 indexed epoch, address indexed gateway, uint256 index);
+    /// @notice One page of a watcher's report (its hash is stored; finalization re-supplies it).
     event ReportSubmitted(
-        uint32 indexed networkId, uint256 indexed epoch, address indexed watcher, uint256 index, Metrics[] metrics
+        uint32 indexed networkId, uint256 indexed epoch, address indexed watcher, uint256 page, Metrics[] metrics
     );
+    /// @notice A watcher's report is complete: it is the epoch's report number `index`.
+    event ReportCompleted(uint32 indexed networkId, uint256 indexed epoch, address indexed watcher, uint256 index);
     /// @notice The median of an operator's metrics and its performance multiplier (bps).
     event OperatorJudged(
         uint32 indexed networkId,

@@ -2,6 +2,7 @@
 export { allocationManagerAbi, allocationManagerBytecode } from "./AllocationManager.js";
 export { delegationManagerAbi, delegationManagerBytecode } from "./DelegationManager.js";
 export { dinEpochsAbi, dinEpochsBytecode } from "./DinEpochs.js";
+export { dinEpochsFinalizerAbi, dinEpochsFinalizerBytecode } from "./DinEpochsFinalizer.js";
 export { dinGovernorAbi, dinGovernorBytecode } from "./DinGovernor.js";
 export { dinRegistryAbi, dinRegistryBytecode } from "./DinRegistry.js";
 export { dinSlasherAbi, dinSlasherBytecode } from "./DinSlasher.js";

@@ -17,6 +17,8 @@ import {
   allocationManagerAbi,
   dinEpochsAbi,
   dinEpochsBytecode,
+  dinEpochsFinalizerAbi,
+  dinEpochsFinalizerBytecode,
   dinGovernorAbi,
   dinGovernorBytecode,
   dinRegistryAbi,
@@ -382,6 +384,13 @@ export async function deployDin(
     BigInt(params.finalityDelay),
     deployer,
   ]);
+  // Finalization steps run in a second contract (DinEpochs delegates to it) so that both stay under the
+  // code size limit.
+  const finalizer = await deploy(clients, dinEpochsFinalizerAbi, dinEpochsFinalizerBytecode, [
+    registry,
+    slasher,
+    feeToken,
+  ]);
   const epochs = await deploy(clients, dinEpochsAbi, dinEpochsBytecode, [
     registry,
     slasher,
@@ -389,6 +398,7 @@ export async function deployDin(
     params.sla,
     params.epochs,
     deployer,
+    finalizer,
   ]);
   await send(clients, epochs, dinEpochsAbi, "setCorrelatedShare", [BigInt(params.correlatedShareBps)]);
   await send(clients, registry, dinRegistryAbi, "wire", [slasher, epochs]);
