@@ -204,7 +204,6 @@ class WatcherLoop {
   private readonly deployment: DinDeployment;
   private readonly log: Logger;
   private readonly publicClient: PublicClient<Transport, Chain>;
-  private finalDepthBlocks: Promise<bigint> | undefined;
   private readonly wallet: WalletClient<Transport, Chain, Account>;
   private readonly prober: Prober;
   private readonly probeIntervalMs: number;
@@ -442,28 +441,6 @@ class WatcherLoop {
     saveState(this.options.stateFile, this.state);
   }
 
-  /**
-   * Blocks below the head a block of the ledger's chain must be to count as final when served (the
-   * slasher's finalityDelay over the chain's block time, read once); 0 where the slasher asks for none.
-   */
-  private async finalDepth(): Promise<bigint> {
-    this.finalDepthBlocks ??= (async () => {
-      const slasher = { address: this.deployment.addresses.slasher, abi: dinSlasherAbi } as const;
-      const delay = await this.publicClient.readContract({ ...slasher, functionName: "finalityDelay" });
-      if (delay === 0n) return 0n;
-      const latest = await this.publicClient.getBlock();
-      const span = latest.number > 100n ? 100n : latest.number;
-      if (span === 0n) return 0n;
-      const earlier = await this.publicClient.getBlock({ blockNumber: latest.number - span });
-      const blockSeconds = (latest.timestamp - earlier.timestamp) / span || 1n;
-      return delay / blockSeconds + 1n;
-    })().catch(() => {
-      this.finalDepthBlocks = undefined; // read again next round
-      return 0n;
-    });
-    return this.finalDepthBlocks;
-  }
-
   private async probeNetwork(
     network: DinNetwork,
     roundEpoch: bigint,
@@ -478,12 +455,8 @@ class WatcherLoop {
     const head = this.agreed.get(network.id);
     let height: bigint | undefined;
     if (sampled && head !== undefined && head >= 3n) {
-      // On the ledger's own chain a lie is provable only about a block final when served: sample below that.
-      const final = network.chainId === BigInt(this.deployment.chainId) ? await this.finalDepth() : 0n;
-      if (head >= 3n + final) {
-        const depth = BigInt(Math.floor(Math.random() * Math.min(sampleDepth, Number(head - 2n - final))));
-        height = head - 2n - final - depth;
-      }
+      const depth = BigInt(Math.floor(Math.random() * Math.min(sampleDepth, Number(head - 2n))));
+      height = head - 2n - depth;
     }
     // A deterministic call at the sampled height: every honest operator returns the same state there.
     const stateCall =
