@@ -356,12 +356,13 @@ class WatcherLoop {
     this.timers.push(
       setTimeout(() => {
         if (this.closed) return;
-        const started = Date.now();
+        // A monotonic clock: a wall clock stepped back (NTP, a VM resumed) must not put the next round off.
+        const started = performance.now();
         this.roundInFlight = this.round()
           .catch((error: unknown) => this.log.error({ error: shortError(error) }, "probe round failed"))
           .finally(() => {
             this.roundInFlight = undefined;
-            this.scheduleRound(Math.max(0, this.probeIntervalMs - (Date.now() - started)));
+            this.scheduleRound(Math.max(0, this.probeIntervalMs - (performance.now() - started)));
           });
       }, delayMs),
     );
@@ -614,10 +615,13 @@ class WatcherLoop {
     if (operator.jailed || relayUsed(this.state, block.digest)) return;
     const since = this.recentlyAccused.get(key);
     // One proof per offence: the next ones wait until the registry shows the jail (or that it failed).
-    if (since !== undefined && Date.now() - since < 2 * this.operatorRefreshMs + 10 * this.ledgerPollMs)
+    if (
+      since !== undefined &&
+      performance.now() - since < 2 * this.operatorRefreshMs + 10 * this.ledgerPollMs
+    )
       return;
     if (this.evidence.some((e) => e.operator === operator.address && e.network.id === network.id)) return;
-    this.recentlyAccused.set(key, Date.now());
+    this.recentlyAccused.set(key, performance.now());
     this.evidence.push({
       operator: operator.address,
       network,
