@@ -33,6 +33,10 @@ contract RewardsCoordinator is IRewardsCoordinator, Ownable, ReentrancyGuardTran
 
     /// @notice Who publishes roots.
     address public rewardsUpdater;
+    /// @notice Who may disable a root during its activation delay besides the updater and the owner (the
+    ///         guardian of the service paying through this coordinator): the owner is a timelock, slower than
+    ///         the delay, and a wrong root must be stoppable by someone who does not publish roots.
+    address public rootGuardian;
     /// @notice Calculation end of the latest root.
     uint32 public currRewardsCalculationEndTimestamp;
     /// @notice Who may claim for an earner (besides the earner).
@@ -107,7 +111,9 @@ contract RewardsCoordinator is IRewardsCoordinator, Ownable, ReentrancyGuardTran
 
     /// @inheritdoc IRewardsCoordinator
     function disableRoot(uint32 rootIndex) external {
-        if (msg.sender != rewardsUpdater && msg.sender != owner()) revert UnauthorizedCaller();
+        if (msg.sender != rewardsUpdater && msg.sender != owner() && msg.sender != rootGuardian) {
+            revert UnauthorizedCaller();
+        }
         if (rootIndex >= _roots.length) revert InvalidRootIndex();
         DistributionRoot storage r = _roots[rootIndex];
         if (block.timestamp >= r.activatedAt) revert RootAlreadyActivated();
@@ -148,6 +154,12 @@ contract RewardsCoordinator is IRewardsCoordinator, Ownable, ReentrancyGuardTran
     function setRewardsUpdater(address rewardsUpdater_) external onlyOwner {
         rewardsUpdater = rewardsUpdater_;
         emit RewardsUpdaterSet(rewardsUpdater_);
+    }
+
+    /// @notice Names who may disable a root before it activates (zero: nobody besides updater and owner).
+    function setRootGuardian(address rootGuardian_) external onlyOwner {
+        rootGuardian = rootGuardian_;
+        emit RootGuardianSet(rootGuardian_);
     }
 
     /// @inheritdoc IRewardsCoordinator

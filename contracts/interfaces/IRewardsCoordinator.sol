@@ -115,6 +115,8 @@ interface IRewardsCoordinator {
     );
     /// @notice The rewards updater changed.
     event RewardsUpdaterSet(address rewardsUpdater);
+    /// @notice Who may disable a root before it activates, besides the updater and the owner, changed.
+    event RootGuardianSet(address rootGuardian);
 
     /// @notice Escrows rewards of `avs` (the caller) for past periods, directed per operator.
     function createOperatorDirectedRewardsSubmission(
@@ -125,7 +127,7 @@ interface IRewardsCoordinator {
     /// @notice Publishes a root of cumulative earnings (the rewards updater only); active after a delay.
     function submitRoot(bytes32 root, uint32 rewardsCalculationEndTimestamp) external;
 
-    /// @notice Disables a root before it activates (the rewards updater or the owner).
+    /// @notice Disables a root before it activates (the rewards updater, the owner or the root guardian).
     function disableRoot(uint32 rootIndex) external;
 
     /// @notice Claims `cumulativeEarnings − alreadyClaimed` for an earner (the earner or its claimer).

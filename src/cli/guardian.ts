@@ -1,7 +1,9 @@
-// `din guardian slashes|veto` (the veto committee) and `din slash execute` (anyone, after the window).
+// `din guardian slashes|veto|roots|disable-root` (the veto committee) and `din slash execute` (anyone, after the
+// window).
 import { type Command, Option } from "commander";
 import { executeSlash, listSlashes, type SlashListing, vetoSlash } from "../ledger/din/actions.js";
 import { formatAmount } from "../ledger/din/revert.js";
+import { disableRewardsRoot, listRewardsRoots } from "../ledger/din/rewardsRoots.js";
 import {
   actionText,
   type LedgerFlags,
@@ -16,7 +18,7 @@ import {
 export function registerGuardianCommands(program: Command): void {
   const guardian = program
     .command("guardian")
-    .description("the veto committee: review and veto queued slashes");
+    .description("the veto committee: review and veto queued slashes, stop a wrong rewards root");
 
   withLedgerOptions(
     guardian
@@ -76,6 +78,45 @@ export function registerGuardianCommands(program: Command): void {
     );
   });
 
+  withLedgerOptions(guardian.command("roots").description("list rewards roots and when each activates"), {
+    key: false,
+    dryRun: false,
+  }).action(async (flags: LedgerFlags) => {
+    await runLedgerCommand(
+      flags,
+      () => {
+        const target = openLedger(flags);
+        return listRewardsRoots(target.public, target.deployment);
+      },
+      ({ now, roots }) =>
+        roots.length === 0
+          ? "no rewards roots"
+          : roots
+              .map(
+                (r) =>
+                  `#${r.index} ${r.status.padEnd(8)} ${r.root} pays up to ${iso(r.calculationEnd)}${
+                    r.status === "pending"
+                      ? ` activates ${iso(r.activatedAt)} (in ${r.activatedAt - now} s): may be disabled until then`
+                      : ""
+                  }`,
+              )
+              .join("\n"),
+    );
+  });
+
+  withLedgerOptions(
+    guardian
+      .command("disable-root")
+      .description("disable a rewards root before it activates: nobody can claim against it")
+      .argument("<rootIndex>", "root index (din guardian roots)", (value) => Number(parseId(value))),
+  ).action(async (rootIndex: number, flags: LedgerFlags) => {
+    await runLedgerCommand(
+      flags,
+      () => disableRewardsRoot(openActor(flags), { rootIndex, dryRun: flags.dryRun ?? false }),
+      actionText,
+    );
+  });
+
   const slash = program.command("slash").description("slashes of the DIN service");
   withLedgerOptions(
     slash
@@ -90,3 +131,5 @@ export function registerGuardianCommands(program: Command): void {
     );
   });
 }
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();

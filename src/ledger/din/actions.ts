@@ -85,9 +85,9 @@ export class LedgerActionError extends Error {
   override name = "LedgerActionError";
 }
 
-type Step = { address: Address; abi: Abi; functionName: string; args: readonly unknown[] };
+export type Step = { address: Address; abi: Abi; functionName: string; args: readonly unknown[] };
 
-const step = (address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Step => ({
+export const step = (address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Step => ({
   address,
   abi,
   functionName,
@@ -105,7 +105,7 @@ function toCall(s: Step): LedgerCall {
 }
 
 /** Sends `steps` one after the other (each simulated first, so a revert is decoded), or dry-runs them. */
-async function perform(
+export async function perform(
   actor: LedgerActor,
   steps: readonly Step[],
   options: ActionOptions,
@@ -147,7 +147,7 @@ function network(deployment: DinDeployment, nameOrId: string | number): DinNetwo
   }
 }
 
-const context = (deployment: DinDeployment, n?: DinNetwork): RevertContext => ({
+export const context = (deployment: DinDeployment, n?: DinNetwork): RevertContext => ({
   ...(n ? { network: n.name } : {}),
   networks: deployment.networks,
 });

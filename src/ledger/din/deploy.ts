@@ -442,6 +442,11 @@ export async function deployDin(
   if (!options.keepDeployerRoles) {
     await send(clients, timelock, dinTimelockAbi, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer]);
   }
+  // A wrong rewards root (a miscalculation, a stolen updater key) is stopped during its activation delay
+  // by the guardian: the timelock that owns the coordinator is slower than the delay.
+  if (!options.restaking) {
+    await send(clients, restaking.rewardsCoordinator, rewardsCoordinatorAbi, "setRootGuardian", [guardian]);
+  }
   if (preset === "production" && !options.restaking) {
     await send(clients, restaking.strategyManager, strategyManagerAbi, "transferOwnership", [timelock]);
     await send(clients, restaking.rewardsCoordinator, rewardsCoordinatorAbi, "transferOwnership", [timelock]);

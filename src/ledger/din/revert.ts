@@ -134,7 +134,9 @@ const PHRASES: Record<string, Phrase> = {
   RootDisabled: () => "the rewards root was disabled",
   InvalidCalculationEndTimestamp: () =>
     "the rewards calculation end must be after the last root's and in the past",
-  UnauthorizedCaller: () => "only the rewards updater may do this",
+  UnauthorizedCaller: () =>
+    "only the rewards updater may publish roots (and it, the owner or the root guardian disable them)",
+  RootAlreadyActivated: () => "the rewards root is already active: only a pending root can be disabled",
   SplitExceedsMax: () => "commission must be at most 10000 bips (100%)",
   EnforcedPause: () => "the contract is paused by the guardian",
   AccessControlUnauthorizedAccount: ([account]) => `${String(account)} lacks the role this call needs`,
