@@ -59,6 +59,7 @@ import {
   type MajorityVerdict,
   majorityOf,
 } from "./canonical.js";
+import { FinalHeights, nowSeconds } from "./finality.js";
 import { epochMetrics, type ProbeOutcome, recordProbe, toOperatorMetrics } from "./measurements.js";
 import { type ProbeResult, Prober, type ProbeTarget, type SignedAnswer } from "./probe.js";
 import {
@@ -143,7 +144,8 @@ const defaults = {
 } as const;
 
 // Sampled heights are drawn from the last blocks below the agreed head (deep enough to be settled, recent
-// enough that the ledger's blockhash() still proves a lie about its own chain: 256 blocks).
+// enough that the ledger's blockhash() still proves a lie about its own chain: 256 blocks). Where the slasher
+// has a finality delay these are too young to be evidence: provable samples come from finality.ts.
 const sampleDepth = 32;
 const onChainProofHorizon = 250n;
 // An attested-canonical proof waits this many keeper passes for other watchers' attestations.
@@ -206,6 +208,7 @@ class WatcherLoop {
   private readonly publicClient: PublicClient<Transport, Chain>;
   private readonly wallet: WalletClient<Transport, Chain, Account>;
   private readonly prober: Prober;
+  private readonly finality: FinalHeights;
   private readonly probeIntervalMs: number;
   private readonly sampleEvery: number;
   private readonly ledgerPollMs: number;
@@ -243,6 +246,11 @@ class WatcherLoop {
       ledgerChainId: options.deployment.chainId,
       slasher: options.deployment.addresses.slasher,
       timeoutMs: options.probeTimeoutMs ?? defaults.probeTimeoutMs,
+    });
+    const slasher = { address: options.deployment.addresses.slasher, abi: dinSlasherAbi } as const;
+    this.finality = new FinalHeights({
+      readDelay: () => this.publicClient.readContract({ ...slasher, functionName: "finalityDelay" }),
+      blockTime: async (blockNumber) => (await this.publicClient.getBlock({ blockNumber })).timestamp,
     });
     this.probeIntervalMs = options.probeIntervalMs ?? defaults.probeIntervalMs;
     this.sampleEvery = Math.max(1, options.sampleEvery ?? defaults.sampleEvery);
@@ -459,6 +467,14 @@ class WatcherLoop {
       const depth = BigInt(Math.floor(Math.random() * Math.min(sampleDepth, Number(head - 2n))));
       height = head - 2n - depth;
     }
+    // On the ledger's own chain with a finality delay, a lie about a recent block is never evidence: sampled
+    // rounds also ask for a block final now and within the ledger's reach, and only lies there are accused.
+    const onLedger = network.chainId === BigInt(this.deployment.chainId);
+    const finalOnly = onLedger && ((await this.finality.finalityDelay()) ?? 0n) > 0n;
+    const provable =
+      finalOnly && sampled && this.blockNumber !== undefined
+        ? await this.finality.sample(this.blockNumber, nowSeconds()).catch(() => undefined)
+        : undefined;
     // A deterministic call at the sampled height: every honest operator returns the same state there.
     const stateCall =
       height === undefined
@@ -481,24 +497,25 @@ class WatcherLoop {
         const knownHead = this.heads.get(`${network.id}:${operator.address}`);
         // A lagging operator is not asked for blocks it has not reached: its lag is measured, not counted twice.
         const askSample = height !== undefined && (knownHead === undefined || knownHead >= height);
-        const [latest, sample, state] = await Promise.all([
+        const [latest, sample, state, deep] = await Promise.all([
           this.prober.probe(target),
           askSample ? this.prober.probe(target, height) : Promise.resolve(undefined),
           askSample && stateCall ? this.prober.call(target, stateCall.method, stateCall.params) : undefined,
+          provable === undefined ? undefined : this.prober.probe(target, provable),
         ]);
-        return { operator, latest, sample, state, epoch };
+        return { operator, latest, sample, state, deep, epoch };
       }),
     );
 
     const heads: bigint[] = [];
     const answers: BlockAnswer[] = [];
-    const signed = new Map<string, { result: ProbeResult & { ok: true } }[]>();
-    for (const { operator, latest, sample } of results) {
-      for (const result of [latest, sample]) {
+    const signed = new Map<string, { result: ProbeResult & { ok: true }; evidence: boolean }[]>();
+    for (const { operator, latest, sample, deep } of results) {
+      for (const result of [latest, sample, deep]) {
         if (!result?.ok) continue;
         answers.push({ operator: operator.address, ...result.block });
         const list = signed.get(operator.address) ?? [];
-        list.push({ result });
+        list.push({ result, evidence: !finalOnly || result === deep });
         signed.set(operator.address, list);
       }
       if (latest.ok) {
@@ -543,11 +560,12 @@ class WatcherLoop {
         failure = `${describeCall(stateCall)}: answer contradicts ${stateVerdict.answered - stateVerdict.contradictors.length} of ${stateVerdict.answered} operators`;
         this.contradicted(operator, network, stateCall, state, stateVerdict);
       }
-      for (const { result } of signed.get(operator.address) ?? []) {
+      // Wrong data fails the probe at any height (a provable sample that goes unanswered does not).
+      for (const { result, evidence } of signed.get(operator.address) ?? []) {
         const contradiction = wrong.get(`${operator.address}:${result.block.blockNumber}`);
         if (!contradiction) continue;
         failure = `block ${result.block.blockNumber}: hash ${result.block.blockHash} contradicts ${contradiction.canonical}`;
-        this.accuse(operator, network, result.block, contradiction.canonical);
+        if (evidence) this.accuse(operator, network, result.block, contradiction.canonical);
       }
       if (failure !== undefined || !latest.ok) {
         outcome = { ok: false };
@@ -778,8 +796,17 @@ class WatcherLoop {
           // The slasher takes the canonical block's header and counts only answers served once it was final.
           const [canonical, finalityDelay] = await Promise.all([
             this.publicClient.getBlock({ blockNumber: evidence.relay.blockNumber }),
-            this.publicClient.readContract({ ...slasher, functionName: "finalityDelay" }),
+            this.finality.finalityDelay(),
           ]);
+          if (finalityDelay === undefined) continue; // read again next pass
+          if (canonical.hash.toLowerCase() === evidence.relay.blockHash.toLowerCase()) {
+            this.log.warn(
+              { operator: evidence.operator },
+              "the ledger's block hash agrees with the operator; dropped",
+            );
+            done();
+            continue;
+          }
           if (canonical.timestamp + finalityDelay > evidence.relay.servedAt) {
             this.log.info(
               { operator: evidence.operator },
