@@ -2,7 +2,6 @@
 pragma solidity ^0.8.27;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
@@ -12,6 +11,7 @@ import {IAVSRegistrar} from "../interfaces/IAVSRegistrar.sol";
 import {IRewardsCoordinator} from "../interfaces/IRewardsCoordinator.sol";
 import {IStrategy} from "../interfaces/IStrategy.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
+import {GuardianPause} from "./GuardianPause.sol";
 
 /// @title DinRegistry
 /// @notice The DIN service's identity in the restaking core (its AVS address) and its registrar: networks
@@ -20,7 +20,7 @@ import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 ///         when it is registered, and signs only during its lifetime (from its registration to its rotation).
 ///         Governance (the timelock, GOVERNANCE_ROLE) adds networks, sets minimum stakes and admits watchers
 ///         and gateways; the slasher jails and ejects.
-contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable, EIP712 {
+contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, GuardianPause, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Holds every parameter setter: the DAO timelock.
@@ -155,14 +155,14 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, Pausable, EI
         emit GatewayAdmissionSet(gateway, admitted);
     }
 
-    /// @notice Pauses registrations and metadata updates.
+    /// @notice Pauses registrations and metadata updates (see GuardianPause: it expires, and cools down).
     function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
+        _pauseBounded();
     }
 
-    /// @notice Lifts a pause.
+    /// @notice Lifts a pause before it expires.
     function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
+        _unpauseBounded();
     }
 
     // ───────────────────────────── registrar ─────────────────────────────

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.27;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IAllocationManager, OperatorSet} from "../interfaces/IAllocationManager.sol";
@@ -10,6 +9,7 @@ import {IDelegationManager} from "../interfaces/IDelegationManager.sol";
 import {IStrategy} from "../interfaces/IStrategy.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 import {IDinSlasher} from "./interfaces/IDinSlasher.sol";
+import {GuardianPause} from "./GuardianPause.sol";
 import {BlockHeader} from "./libraries/BlockHeader.sol";
 
 /// @notice What the slasher reads from the epochs contract for the timing rule.
@@ -27,7 +27,7 @@ interface IDinEpochsTiming {
 ///         epochs contract. A queued slash jails the operator but never deregisters it; the veto committee
 ///         (the guardian) may cancel it within the window, anyone executes it after; an operator reaching
 ///         `ejectAfter` executed slashes on a network is ejected from it.
-contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
+contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
     /// @notice Holds the parameter setters: the DAO timelock.
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
     /// @notice May cancel queued slashes: the guardian's veto committee.
@@ -160,14 +160,14 @@ contract DinSlasher is IDinSlasher, AccessControl, Pausable, EIP712 {
         }
     }
 
-    /// @notice Pauses fraud proofs, queuing and execution of slashes.
+    /// @notice Pauses fraud proofs and executions of slashes (see GuardianPause: it expires, and cools down).
     function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
+        _pauseBounded();
     }
 
-    /// @notice Lifts a pause.
+    /// @notice Lifts a pause before it expires.
     function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
+        _unpauseBounded();
     }
 
     // ───────────────────────────── evidence ─────────────────────────────
