@@ -195,14 +195,22 @@ abstract contract DinEpochsBase is IDinEpochs, AccessControl, Pausable, Reentran
         view
         returns (uint256 multiplierBps, uint64 downWad, uint64 availabilityWad, uint64 latencyWad)
     {
-        SlaTable memory sla = _sla;
+        return _assess(_sla, availabilityBps, p50LatencyMs, lagBlocks);
+    }
+
+    /// @dev assess under `sla` (loaded once per finalization step).
+    function _assess(SlaTable memory sla, uint256 availabilityBps, uint256 p50LatencyMs, uint256 lagBlocks)
+        internal
+        pure
+        returns (uint256 multiplierBps, uint64 downWad, uint64 availabilityWad, uint64 latencyWad)
+    {
         if (availabilityBps == 0) return (0, sla.downWad, 0, 0);
         if (availabilityBps < sla.minAvailabilityBps) availabilityWad = sla.availabilityWad;
         if (p50LatencyMs > sla.maxP50LatencyMs) latencyWad = sla.latencyWad;
         if (availabilityBps >= sla.minAvailabilityBps) {
             multiplierBps = MAX_BPS;
         } else if (availabilityBps > sla.floorAvailabilityBps) {
-            multiplierBps = (uint256(availabilityBps) - sla.floorAvailabilityBps) * MAX_BPS
+            multiplierBps = (availabilityBps - sla.floorAvailabilityBps) * MAX_BPS
                 / (uint256(sla.minAvailabilityBps) - sla.floorAvailabilityBps);
         }
         if (p50LatencyMs > sla.maxP50LatencyMs) multiplierBps = multiplierBps * sla.maxP50LatencyMs / p50LatencyMs;

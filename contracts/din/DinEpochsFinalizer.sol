@@ -30,19 +30,43 @@ contract DinEpochsFinalizer is DinEpochsBase {
 
     /// @dev A run's head once it has no entry left (above every address).
     uint256 internal constant NONE = 1 << 160;
+    /// @dev Bytes of a run's cursor in Runs.cursor: calldata position of the entry at it, end of its page,
+    ///      index (in Runs.bounds, in pages) of its next page and past its last page, operator at it.
+    uint256 internal constant CURSOR_BYTES = 0xa0;
+    /// @dev Verdict flags above a judged operator's multiplier (bits 0-15): the rules it failed, rule r
+    ///      (an IDinSlasher.Reason) at bit 15 + r.
+    uint256 internal constant FAILED_AVAILABILITY = 1 << (15 + uint256(IDinSlasher.Reason.Unavailable));
+    uint256 internal constant FAILED_LATENCY = 1 << (15 + uint256(IDinSlasher.Reason.SlowLatency));
+    uint256 internal constant FAILED_DOWN = 1 << (15 + uint256(IDinSlasher.Reason.Down));
 
-    /// @dev Cursors into page runs and per-step sums.
-    struct Scratch {
-        /// @dev each run's operator at its cursor (NONE once the run is exhausted)
-        uint256[] head;
-        uint256[] page;
-        uint256[] offset;
-        uint256[] usagePage;
-        uint256[] usageOffset;
-        uint256[] availability;
-        uint256[] latency;
-        uint256[] lag;
-        uint256[] weights;
+    /// @dev The consecutive pages a step takes of every report (or every usage report), merged by operator:
+    ///      each run's cursor and every page's calldata bounds (start, end), run after run. Entries are read
+    ///      straight from calldata once their page's hash matched the stored one: they are the clean
+    ///      encoding submitted (each entry `stride` bytes, its operator first).
+    struct Runs {
+        uint256[] cursor;
+        uint256[] bounds;
+        uint256 stride;
+        uint256 pages;
+        uint256 entries;
+        address from;
+        address upTo;
+    }
+
+    /// @dev A judging or paying step: the network, the epoch and the operators in (from, upTo].
+    struct Range {
+        uint32 networkId;
+        uint256 epoch;
+        address from;
+        address upTo;
+    }
+
+    /// @dev What one judging step adds up: its judged operators in ascending order with their verdicts
+    ///      (multiplier and failed rules), then their stake and the correlated-failure sums.
+    struct Judged {
+        address[] operators;
+        uint256[] verdicts;
+        uint256 n;
         uint256 totalStake;
         uint256[RULES] failedStake;
         uint256[RULES] failedCount;
@@ -65,9 +89,9 @@ contract DinEpochsFinalizer is DinEpochsBase {
         address from = state.cursor;
         if (upTo <= from) revert InvalidPage();
         if (state.judge) {
-            _checkReports(networkId, epoch, from, upTo, firstPages, reports);
-            _checkUsage(networkId, epoch, from, upTo, firstUsagePages, usage);
-            _judgeRange(networkId, epoch, from, upTo, reports, usage);
+            Range memory range = Range(networkId, epoch, from, upTo);
+            Runs memory runs = _reportRuns(range, firstPages, reports);
+            _judgeRange(range, runs, _usageRuns(range, firstUsagePages, usage));
         }
         if (upTo == LAST_OPERATOR) {
             state.stage = Stage.Settling;
@@ -117,8 +141,8 @@ contract DinEpochsFinalizer is DinEpochsBase {
         address from = state.cursor;
         if (upTo <= from) revert InvalidPage();
         if (state.judge) {
-            _checkUsage(networkId, epoch, from, upTo, firstUsagePages, usage);
-            _payRange(networkId, epoch, state, from, upTo, usage);
+            Range memory range = Range(networkId, epoch, from, upTo);
+            _payRange(range, state, _usageRuns(range, firstUsagePages, usage));
         }
         if (upTo != LAST_OPERATOR) {
             state.cursor = upTo;
@@ -190,228 +214,410 @@ contract DinEpochsFinalizer is DinEpochsBase {
         if (first + n < pages.length && pages[first + n - 1].last < upTo) revert ReportsMismatch();
     }
 
-    function _checkReports(
-        uint32 networkId,
-        uint256 epoch,
-        address from,
-        address upTo,
-        uint256[] calldata firstPages,
-        Metrics[][][] calldata reports
-    ) internal view {
-        address[] storage watchers = _reporters[networkId][epoch];
+    /// @dev The step's pages of every complete report, checked against the stored ones (each report's pages
+    ///      cover every operator of it in (from, upTo]), as runs with their cursors past `from`.
+    function _reportRuns(Range memory range, uint256[] calldata firstPages, Metrics[][][] calldata reports)
+        internal
+        view
+        returns (Runs memory runs)
+    {
+        address[] storage watchers = _reporters[range.networkId][range.epoch];
+        mapping(address => Report) storage reported = _reports[range.networkId][range.epoch];
         if (reports.length != watchers.length || firstPages.length != reports.length) revert ReportsMismatch();
+        uint256 pageCount;
         for (uint256 i; i < reports.length; ++i) {
-            uint256 first = firstPages[i];
-            Page[] storage pages = _run(_reports[networkId][epoch][watchers[i]], first, reports[i].length, from, upTo);
-            for (uint256 j; j < reports[i].length; ++j) {
-                if (_hash(reports[i][j]) != pages[first + j].hash) revert ReportsMismatch();
-            }
+            pageCount += reports[i].length;
+        }
+        runs = _newRuns(range, reports.length, pageCount, 0x80);
+        for (uint256 i; i < reports.length; ++i) {
+            Report storage report = reported[watchers[i]];
+            _addRun(runs, i, report, firstPages[i], reports[i]);
         }
     }
 
-    function _checkUsage(
-        uint32 networkId,
-        uint256 epoch,
-        address from,
-        address upTo,
-        uint256[] calldata firstPages,
-        Usage[][][] calldata usage
-    ) internal view {
-        address[] storage gateways = _usageReporters[networkId][epoch];
+    /// @dev ditto, for the usage reports.
+    function _usageRuns(Range memory range, uint256[] calldata firstPages, Usage[][][] calldata usage)
+        internal
+        view
+        returns (Runs memory runs)
+    {
+        address[] storage gateways = _usageReporters[range.networkId][range.epoch];
+        mapping(address => Report) storage reported = _usage[range.networkId][range.epoch];
         if (usage.length != gateways.length || firstPages.length != usage.length) revert ReportsMismatch();
+        uint256 pageCount;
         for (uint256 u; u < usage.length; ++u) {
-            uint256 first = firstPages[u];
-            Page[] storage pages = _run(_usage[networkId][epoch][gateways[u]], first, usage[u].length, from, upTo);
-            for (uint256 j; j < usage[u].length; ++j) {
-                if (_hash(usage[u][j]) != pages[first + j].hash) revert ReportsMismatch();
+            pageCount += usage[u].length;
+        }
+        runs = _newRuns(range, usage.length, pageCount, 0x40);
+        for (uint256 u; u < usage.length; ++u) {
+            Report storage report = reported[gateways[u]];
+            _addRun(runs, u, report, firstPages[u], usage[u]);
+        }
+    }
+
+    /// @dev Checks run i's pages against the report's stored pages from `first` on (they cover every operator
+    ///      of the report in the range), records them and starts the run's cursor past the range's start.
+    function _addRun(
+        Runs memory runs,
+        uint256 i,
+        Report storage report,
+        uint256 first,
+        Metrics[][] calldata run
+    ) internal view {
+        Page[] storage pages = _run(report, first, run.length, runs.from, runs.upTo);
+        uint256 begin = runs.pages;
+        for (uint256 j; j < run.length; ++j) {
+            _addPage(runs, run[j], pages[first + j].hash);
+        }
+        _startRun(runs, i, begin, runs.pages, runs.from);
+    }
+
+    /// @dev ditto, for a usage run.
+    function _addRun(
+        Runs memory runs,
+        uint256 i,
+        Report storage report,
+        uint256 first,
+        Usage[][] calldata run
+    ) internal view {
+        Page[] storage pages = _run(report, first, run.length, runs.from, runs.upTo);
+        uint256 begin = runs.pages;
+        for (uint256 j; j < run.length; ++j) {
+            _addPage(runs, run[j], pages[first + j].hash);
+        }
+        _startRun(runs, i, begin, runs.pages, runs.from);
+    }
+
+    /// @dev Records page k's calldata bounds (a slice the ABI decoder checked lies within the calldata)
+    ///      once it hashes to the stored page's hash.
+    function _addPage(Runs memory runs, Metrics[] calldata page, bytes32 stored) internal pure {
+        if (_hash(page) != stored) revert ReportsMismatch();
+        uint256 offset;
+        assembly {
+            offset := page.offset
+        }
+        _setPage(runs, offset, page.length);
+    }
+
+    /// @dev ditto, for a usage page.
+    function _addPage(Runs memory runs, Usage[] calldata page, bytes32 stored) internal pure {
+        if (_hash(page) != stored) revert ReportsMismatch();
+        uint256 offset;
+        assembly {
+            offset := page.offset
+        }
+        _setPage(runs, offset, page.length);
+    }
+
+    function _newRuns(Range memory range, uint256 count, uint256 pageCount, uint256 stride)
+        internal
+        pure
+        returns (Runs memory runs)
+    {
+        (runs.from, runs.upTo) = (range.from, range.upTo);
+        runs.cursor = new uint256[](count * (CURSOR_BYTES / 0x20));
+        runs.bounds = new uint256[](2 * pageCount);
+        runs.stride = stride;
+    }
+
+    function _setPage(Runs memory runs, uint256 offset, uint256 length) internal pure {
+        uint256 size = length * runs.stride;
+        uint256 k = runs.pages++;
+        runs.entries += length;
+        uint256[] memory bounds = runs.bounds;
+        assembly ("memory-safe") {
+            let b := add(add(bounds, 0x20), mul(k, 0x40))
+            mstore(b, offset)
+            mstore(add(b, 0x20), add(offset, size))
+        }
+    }
+
+    /// @dev Points run i's cursor at its first entry above `from` (its pages are bounds[begin .. past)).
+    function _startRun(Runs memory runs, uint256 i, uint256 begin, uint256 past, address from) internal pure {
+        uint256 c = _cursor(runs, i);
+        assembly ("memory-safe") {
+            mstore(c, 0)
+            mstore(add(c, 0x20), 0)
+            mstore(add(c, 0x40), begin)
+            mstore(add(c, 0x60), past)
+        }
+        uint256 bounds = _boundsData(runs);
+        uint256 stride = runs.stride;
+        _step(c, bounds, stride);
+        uint256 key = uint256(uint160(from));
+        while (_head(c) <= key) _step(c, bounds, stride);
+    }
+
+    /// @dev Memory address of run i's cursor.
+    function _cursor(Runs memory runs, uint256 i) internal pure returns (uint256 c) {
+        uint256[] memory cursor = runs.cursor;
+        assembly ("memory-safe") {
+            c := add(add(cursor, 0x20), mul(i, 0xa0))
+        }
+    }
+
+    function _boundsData(Runs memory runs) internal pure returns (uint256 b) {
+        uint256[] memory bounds = runs.bounds;
+        assembly ("memory-safe") {
+            b := add(bounds, 0x20)
+        }
+    }
+
+    function _head(uint256 c) internal pure returns (uint256 head) {
+        assembly ("memory-safe") {
+            head := mload(add(c, 0x80))
+        }
+    }
+
+    /// @dev Moves the cursor at `c` to its run's next entry (across pages, empty ones included) and loads
+    ///      that entry's operator as its head (NONE past the run's last page).
+    function _step(uint256 c, uint256 bounds, uint256 stride) internal pure {
+        assembly ("memory-safe") {
+            let ptr := add(mload(c), stride)
+            let end := mload(add(c, 0x20))
+            let head := NONE
+            for {} 1 {} {
+                if lt(ptr, end) {
+                    head := calldataload(ptr)
+                    break
+                }
+                let next := mload(add(c, 0x40))
+                if eq(next, mload(add(c, 0x60))) { break }
+                let b := add(bounds, mul(next, 0x40))
+                ptr := mload(b)
+                end := mload(add(b, 0x20))
+                mstore(add(c, 0x40), add(next, 1))
+            }
+            mstore(c, ptr)
+            mstore(add(c, 0x20), end)
+            mstore(add(c, 0x80), head)
+        }
+    }
+
+    /// @dev The smallest head of the runs (NONE once every run is exhausted).
+    function _smallest(Runs memory runs) internal pure returns (uint256 min) {
+        uint256[] memory cursor = runs.cursor;
+        assembly ("memory-safe") {
+            min := NONE
+            let c := add(cursor, 0x20)
+            for { let end := add(c, mul(mload(cursor), 0x20)) } lt(c, end) { c := add(c, 0xa0) } {
+                let head := mload(add(c, 0x80))
+                if lt(head, min) { min := head }
             }
         }
     }
 
     /// @dev Merges the reports' runs over (from, upTo], takes the verdicts, records multipliers, each usage
-    ///      report's weights and the slashes to settle. O(watchers² × operators in the range).
-    function _judgeRange(
-        uint32 networkId,
-        uint256 epoch,
-        address from,
-        address upTo,
-        Metrics[][][] calldata reports,
-        Usage[][][] calldata usage
-    ) internal {
-        Scratch memory s;
-        s.head = new uint256[](reports.length);
-        s.page = new uint256[](reports.length);
-        s.offset = new uint256[](reports.length);
-        s.usagePage = new uint256[](usage.length);
-        s.usageOffset = new uint256[](usage.length);
-        s.availability = new uint256[](reports.length);
-        s.latency = new uint256[](reports.length);
-        s.lag = new uint256[](reports.length);
-        s.weights = new uint256[](usage.length);
-        for (uint256 i; i < reports.length; ++i) {
-            _seek(reports[i], s, i, from);
-        }
-        while (true) {
-            (bool any, address next) = _nextOperator(s, upTo);
-            if (!any) break;
-            uint256 n = _collect(reports, s, next);
-            // Judged only when a majority of the reports cover it: a minority cannot add or remove anyone.
-            if (2 * n <= reports.length) continue;
-            uint256 multiplier = _judge(networkId, epoch, next, s, n);
-            if (multiplier == 0) continue;
-            _multiplier[networkId][epoch][next] = multiplier;
-            for (uint256 u; u < usage.length; ++u) {
-                s.weights[u] += multiplier * _relays(usage[u], s, u, next);
+    ///      report's weights and the slashes to settle. O(watchers × operators in the range) merging, plus
+    ///      sorting each operator's values (a few watchers).
+    function _judgeRange(Range memory range, Runs memory reports, Runs memory usage) internal {
+        (uint32 networkId, uint256 epoch) = (range.networkId, range.epoch);
+        Judged memory j = _verdicts(networkId, epoch, range.upTo, reports);
+        if (j.n == 0) return;
+        _weigh(networkId, j);
+        SlaTable memory sla = _sla;
+        mapping(address => uint256) storage multipliers = _multiplier[networkId][epoch];
+        PendingSlash[] storage pending = _pending[networkId][epoch];
+        uint256[] memory weights = new uint256[](usage.cursor.length / (CURSOR_BYTES / 0x20));
+        OperatorSet memory set = OperatorSet(address(registry), networkId);
+        for (uint256 k; k < j.n; ++k) {
+            address operator = j.operators[k];
+            uint256 verdict = j.verdicts[k];
+            // No slash is recorded while the clock is stopped: a jailed operator already answers for its
+            // pending slash, and an ejected one has left the network. Neither earns anything.
+            bool punishable =
+                !registry.isJailed(operator, networkId) && allocationManager.isMemberOfOperatorSet(operator, set);
+            if (verdict > type(uint16).max) {
+                // Operators failing a rule earn nothing for the epoch.
+                if (!punishable) continue;
+                if (verdict & FAILED_DOWN != 0) pending.push(PendingSlash(operator, IDinSlasher.Reason.Down, sla.downWad));
+                if (verdict & FAILED_AVAILABILITY != 0) {
+                    pending.push(PendingSlash(operator, IDinSlasher.Reason.Unavailable, sla.availabilityWad));
+                }
+                if (verdict & FAILED_LATENCY != 0) {
+                    pending.push(PendingSlash(operator, IDinSlasher.Reason.SlowLatency, sla.latencyWad));
+                }
+                continue;
             }
+            if (!punishable || verdict == 0) continue;
+            multipliers[operator] = verdict;
+            _addWeights(usage, weights, operator, verdict);
         }
         address[] storage gateways = _usageReporters[networkId][epoch];
-        for (uint256 u; u < usage.length; ++u) {
-            if (s.weights[u] > 0) _pools[networkId][epoch][gateways[u]].weight += s.weights[u];
+        for (uint256 u; u < weights.length; ++u) {
+            if (weights[u] > 0) _pools[networkId][epoch][gateways[u]].weight += weights[u];
         }
         Tally storage tally = _tally[networkId][epoch];
-        tally.totalStake += s.totalStake;
+        tally.totalStake += j.totalStake;
         for (uint256 r = 1; r < RULES; ++r) {
-            if (s.failedCount[r] == 0) continue;
-            tally.failedStake[r] += s.failedStake[r];
-            tally.failedCount[r] += s.failedCount[r];
+            if (j.failedCount[r] == 0) continue;
+            tally.failedStake[r] += j.failedStake[r];
+            tally.failedCount[r] += j.failedCount[r];
         }
     }
 
-    /// @dev Moves run i's cursor to its first entry above `from` and records that entry's operator as its head.
-    function _seek(Metrics[][] calldata run, Scratch memory s, uint256 i, address from) internal pure {
-        uint256 j = s.page[i];
-        uint256 k = s.offset[i];
-        while (j < run.length && (k >= run[j].length || run[j][k].operator <= from)) {
-            if (k >= run[j].length) {
-                ++j;
-                k = 0;
-            } else {
-                ++k;
-            }
-        }
-        (s.page[i], s.offset[i]) = (j, k);
-        s.head[i] = j < run.length ? uint256(uint160(run[j][k].operator)) : NONE;
-    }
-
-    /// @dev The smallest head at or below `upTo`.
-    function _nextOperator(Scratch memory s, address upTo) internal pure returns (bool any, address next) {
-        uint256 min = NONE;
-        for (uint256 i; i < s.head.length; ++i) {
-            if (s.head[i] < min) min = s.head[i];
-        }
-        if (min <= uint256(uint160(upTo))) return (true, address(uint160(min)));
-    }
-
-    /// @dev Copies `operator`'s metrics from every run whose head it is and moves those runs on.
-    function _collect(Metrics[][][] calldata reports, Scratch memory s, address operator)
-        internal
-        pure
-        returns (uint256 n)
-    {
-        uint256 key = uint256(uint160(operator));
-        for (uint256 i; i < reports.length; ++i) {
-            if (s.head[i] != key) continue;
-            Metrics calldata m = reports[i][s.page[i]][s.offset[i]];
-            s.availability[n] = m.availabilityBps;
-            s.latency[n] = m.p50LatencyMs;
-            s.lag[n] = m.lagBlocks;
-            ++n;
-            _seek(reports[i], s, i, operator);
-        }
-    }
-
-    /// @dev Usage run u's relays for `operator` (0 if absent); its cursor only moves forward because operators
-    ///      come in ascending order.
-    function _relays(Usage[][] calldata run, Scratch memory s, uint256 u, address operator)
-        internal
-        pure
-        returns (uint256 relays)
-    {
-        uint256 j = s.usagePage[u];
-        uint256 k = s.usageOffset[u];
-        while (j < run.length && (k >= run[j].length || run[j][k].operator < operator)) {
-            if (k >= run[j].length) {
-                ++j;
-                k = 0;
-            } else {
-                ++k;
-            }
-        }
-        if (j < run.length && run[j][k].operator == operator) relays = run[j][k++].relays;
-        (s.usagePage[u], s.usageOffset[u]) = (j, k);
-    }
-
-    /// @dev The verdict for `n` values of each metric: the element at index floor(n/2) of the ascending sorted
-    ///      values, for every metric. With liars a strict minority L < n/2 of the n values, at least
+    /// @dev The verdict of every operator in (cursor, upTo] that more than half of the reports cover (a
+    ///      minority cannot add or remove anyone): per metric the element at index floor(n/2) of the n
+    ///      values sorted ascending. With liars a strict minority L < n/2 of the n values, at least
     ///      floor(n/2) + 1 > L values are at or below it and n - floor(n/2) = ceil(n/2) > L at or above it, so
     ///      it lies between two honest values: lying can push it neither below the lowest honest value nor
-    ///      above the highest, in either direction.
-    /// @return multiplier the performance multiplier in bps; 0 when failing a rule, jailed or ejected
-    function _judge(uint32 networkId, uint256 epoch, address operator, Scratch memory s, uint256 n)
+    ///      above the highest, in either direction. Emits OperatorJudged for each.
+    function _verdicts(uint32 networkId, uint256 epoch, address upTo, Runs memory runs)
         internal
-        returns (uint256)
+        returns (Judged memory j)
     {
-        (uint256 multiplier, uint64 downWad, uint64 availabilityWad, uint64 latencyWad) =
-            _verdict(networkId, epoch, operator, s, n);
-        // Operators failing a rule, jailed or ejected earn nothing for the epoch.
-        if (_record(networkId, epoch, operator, s, downWad, availabilityWad, latencyWad)) return 0;
-        return multiplier;
+        uint256 count = runs.cursor.length / (CURSOR_BYTES / 0x20);
+        // A judged operator takes an entry of more than half of the runs.
+        uint256 cap = runs.entries / (count / 2 + 1);
+        j.operators = new address[](cap);
+        j.verdicts = new uint256[](cap);
+        SlaTable memory sla = _sla;
+        uint256 values = _alloc(3 * count);
+        uint256 limit = uint256(uint160(upTo));
+        while (true) {
+            uint256 next = _smallest(runs);
+            if (next > limit) break;
+            uint256 n = _collect(runs, next, values, count);
+            if (2 * n <= count) continue;
+            j.verdicts[j.n] = _verdict(networkId, epoch, next, sla, values, count, n);
+            j.operators[j.n++] = address(uint160(next));
+        }
     }
 
-    /// @dev The order statistics, their assessment and the OperatorJudged event.
-    function _verdict(uint32 networkId, uint256 epoch, address operator, Scratch memory s, uint256 n)
-        internal
-        returns (uint256 multiplier, uint64 downWad, uint64 availabilityWad, uint64 latencyWad)
-    {
-        uint16 a = uint16(_sorted(s.availability, n)[n / 2]);
-        uint32 l = uint32(_sorted(s.latency, n)[n / 2]);
-        uint32 g = uint32(_sorted(s.lag, n)[n / 2]);
-        (multiplier, downWad, availabilityWad, latencyWad) = assess(a, l, g);
-        emit OperatorJudged(networkId, epoch, operator, a, l, g, multiplier);
-    }
-
-    /// @dev Records the operator's stake and rule failures; true when it earns nothing (failed, jailed or
-    ///      ejected). No slash is recorded while the clock is stopped: a jailed operator already answers for
-    ///      its pending slash, and an ejected one has left the network.
-    function _record(
+    /// @dev The verdict of the `n` values of each metric collected at `values` (`count` words apart), its
+    ///      OperatorJudged event, and the multiplier with the failed rules' flags above it.
+    function _verdict(
         uint32 networkId,
         uint256 epoch,
-        address operator,
-        Scratch memory s,
-        uint64 downWad,
-        uint64 availabilityWad,
-        uint64 latencyWad
-    ) internal returns (bool) {
-        uint256 stake = IDinRegistryReader(address(registry)).allocatedStake(operator, networkId);
-        s.totalStake += stake;
-        bool punishable = !registry.isJailed(operator, networkId)
-            && allocationManager.isMemberOfOperatorSet(operator, OperatorSet(address(registry), networkId));
-        bool failed = downWad > 0 || availabilityWad > 0 || latencyWad > 0;
-        if (failed) {
-            PendingSlash[] storage pending = _pending[networkId][epoch];
-            _fail(s, pending, operator, IDinSlasher.Reason.Down, downWad, stake, punishable);
-            _fail(s, pending, operator, IDinSlasher.Reason.Unavailable, availabilityWad, stake, punishable);
-            _fail(s, pending, operator, IDinSlasher.Reason.SlowLatency, latencyWad, stake, punishable);
-        }
-        return failed || !punishable;
+        uint256 operator,
+        SlaTable memory sla,
+        uint256 values,
+        uint256 count,
+        uint256 n
+    ) internal returns (uint256 verdict) {
+        uint256 a = _median(values, n);
+        uint256 l = _median(values + count * 0x20, n);
+        uint256 g = _median(values + count * 0x40, n);
+        uint256 multiplier;
+        (multiplier, verdict) = _flagged(sla, a, l, g);
+        emit OperatorJudged(networkId, epoch, address(uint160(operator)), uint16(a), uint32(l), uint32(g), multiplier);
     }
 
-    /// @dev Counts a rule failure towards its rule's failed stake and, if the operator can be punished,
-    ///      records the slash to settle.
-    function _fail(
-        Scratch memory s,
-        PendingSlash[] storage pending,
-        address operator,
-        IDinSlasher.Reason reason,
-        uint64 wad,
-        uint256 stake,
-        bool punishable
-    ) internal {
-        if (wad == 0) return;
-        uint256 rule = uint256(reason);
-        s.failedStake[rule] += stake;
-        ++s.failedCount[rule];
-        if (punishable) pending.push(PendingSlash(operator, reason, wad));
+    /// @dev The multiplier of a verdict, and with the flags of the rules it fails.
+    function _flagged(SlaTable memory sla, uint256 a, uint256 l, uint256 g)
+        internal
+        pure
+        returns (uint256 multiplier, uint256 verdict)
+    {
+        (uint256 m, uint64 downWad, uint64 availabilityWad, uint64 latencyWad) = _assess(sla, a, l, g);
+        (multiplier, verdict) = (m, m);
+        if (downWad > 0) verdict |= FAILED_DOWN;
+        if (availabilityWad > 0) verdict |= FAILED_AVAILABILITY;
+        if (latencyWad > 0) verdict |= FAILED_LATENCY;
+    }
+
+    /// @dev Adds up the judged operators' stake (one AllocationManager read for the step: the registry's
+    ///      allocatedStake, operator by operator) and each rule's failed stake and count.
+    function _weigh(uint32 networkId, Judged memory j) internal view {
+        address[] memory operators = j.operators;
+        uint256 n = j.n;
+        assembly ("memory-safe") {
+            mstore(operators, n)
+        }
+        uint256[][] memory stakes = allocationManager.getAllocatedStake(
+            OperatorSet(address(registry), networkId), operators, registry.getStrategies()
+        );
+        for (uint256 k; k < n; ++k) {
+            uint256[] memory perStrategy = stakes[k];
+            uint256 stake;
+            for (uint256 i; i < perStrategy.length; ++i) {
+                stake += perStrategy[i];
+            }
+            j.totalStake += stake;
+            uint256 verdict = j.verdicts[k];
+            if (verdict <= type(uint16).max) continue;
+            for (uint256 r = 1; r < RULES; ++r) {
+                if (verdict & (1 << (15 + r)) == 0) continue;
+                j.failedStake[r] += stake;
+                ++j.failedCount[r];
+            }
+        }
+    }
+
+    /// @dev Copies operator `key`'s metrics from every run whose head it is into `values` (availability,
+    ///      latency and lag, `count` words each) and moves those runs on; returns how many runs had it.
+    function _collect(Runs memory runs, uint256 key, uint256 values, uint256 count) internal pure returns (uint256 n) {
+        uint256[] memory cursor = runs.cursor;
+        uint256 bounds = _boundsData(runs);
+        uint256 c;
+        assembly ("memory-safe") {
+            c := add(cursor, 0x20)
+        }
+        for (uint256 i; i < count; ++i) {
+            if (_head(c) == key) {
+                assembly ("memory-safe") {
+                    let ptr := mload(c)
+                    let slot := add(values, mul(n, 0x20))
+                    mstore(slot, and(calldataload(add(ptr, 0x20)), 0xffff))
+                    mstore(add(slot, mul(count, 0x20)), and(calldataload(add(ptr, 0x40)), 0xffffffff))
+                    mstore(add(slot, mul(count, 0x40)), and(calldataload(add(ptr, 0x60)), 0xffffffff))
+                }
+                ++n;
+                _step(c, bounds, 0x80);
+            }
+            c += CURSOR_BYTES;
+        }
+    }
+
+    /// @dev The element at index floor(n/2) of the `n` words at `values`, sorted in place (insertion sort:
+    ///      n is a number of watchers, small).
+    function _median(uint256 values, uint256 n) internal pure returns (uint256 median) {
+        assembly ("memory-safe") {
+            for { let i := 1 } lt(i, n) { i := add(i, 1) } {
+                let v := mload(add(values, mul(i, 0x20)))
+                let j := i
+                for {} j {} {
+                    let previous := mload(add(values, mul(sub(j, 1), 0x20)))
+                    if iszero(gt(previous, v)) { break }
+                    mstore(add(values, mul(j, 0x20)), previous)
+                    j := sub(j, 1)
+                }
+                mstore(add(values, mul(j, 0x20)), v)
+            }
+            median := mload(add(values, mul(shr(1, n), 0x20)))
+        }
+    }
+
+    /// @dev `words` words of fresh memory.
+    function _alloc(uint256 words) internal pure returns (uint256 p) {
+        assembly ("memory-safe") {
+            p := mload(0x40)
+            mstore(0x40, add(p, mul(words, 0x20)))
+        }
+    }
+
+    /// @dev Adds `operator`'s relays × multiplier to each usage report's weight; the usage cursors only move
+    ///      forward because operators come in ascending order.
+    function _addWeights(Runs memory usage, uint256[] memory weights, address operator, uint256 multiplier)
+        internal
+        pure
+    {
+        uint256 key = uint256(uint160(operator));
+        uint256 bounds = _boundsData(usage);
+        for (uint256 u; u < weights.length; ++u) {
+            uint256 c = _cursor(usage, u);
+            while (_head(c) < key) _step(c, bounds, 0x40);
+            if (_head(c) != key) continue;
+            weights[u] += multiplier * _relays(c);
+            _step(c, bounds, 0x40);
+        }
+    }
+
+    /// @dev The relays of the usage entry at cursor `c`.
+    function _relays(uint256 c) internal pure returns (uint256 relays) {
+        assembly ("memory-safe") {
+            relays := and(calldataload(add(mload(c), 0x20)), 0xffffffffffffffff)
+        }
     }
 
     /// @dev Marks the rules whose failed stake reached the correlated share of the judged stake with at least
@@ -470,25 +676,19 @@ contract DinEpochsFinalizer is DinEpochsBase {
     /// @dev Pays the operators in (from, upTo]: per usage report u, pool × relays × multiplier / total weight,
     ///      rounded down (the dust stays carried for its gateway), escrowed as one submission; if the escrow
     ///      fails, nothing of the page counts as paid and its gateways' shares are carried at the end.
-    function _payRange(
-        uint32 networkId,
-        uint256 epoch,
-        EpochState storage state,
-        address from,
-        address upTo,
-        Usage[][][] calldata usage
-    ) internal {
-        Payout memory p = _rewardsIn(networkId, epoch, from, upTo, usage);
+    function _payRange(Range memory range, EpochState storage state, Runs memory usage) internal {
+        (uint32 networkId, uint256 epoch) = (range.networkId, range.epoch);
+        Payout memory p = _rewardsIn(networkId, epoch, range.upTo, usage);
         if (p.n == 0) return;
         IRewardsCoordinator.OperatorReward[] memory rewards = p.rewards;
         uint256 n = p.n;
-        assembly {
+        assembly ("memory-safe") {
             mstore(rewards, n)
         }
         if (_escrowPage(networkId, epoch, rewards, p.total)) {
             state.paid += p.total;
             address[] storage gateways = _usageReporters[networkId][epoch];
-            for (uint256 u; u < usage.length; ++u) {
+            for (uint256 u; u < p.paid.length; ++u) {
                 if (p.paid[u] > 0) _pools[networkId][epoch][gateways[u]].paid += p.paid[u];
             }
         }
@@ -509,95 +709,54 @@ contract DinEpochsFinalizer is DinEpochsBase {
         }
     }
 
-    /// @dev The rewards of the operators in (from, upTo], merged over the usage runs in ascending order.
-    function _rewardsIn(uint32 networkId, uint256 epoch, address from, address upTo, Usage[][][] calldata usage)
+    /// @dev The rewards of the operators in (cursor, upTo], merged over the usage runs in ascending order.
+    function _rewardsIn(uint32 networkId, uint256 epoch, address upTo, Runs memory usage)
         internal
         view
         returns (Payout memory p)
     {
-        p = _payout(networkId, epoch, usage);
-        mapping(address => uint256) storage multipliers = _multiplier[networkId][epoch];
-        Scratch memory s;
-        s.usagePage = new uint256[](usage.length);
-        s.usageOffset = new uint256[](usage.length);
-        while (true) {
-            (bool any, address next) = _nextUsage(usage, s, from, upTo);
-            if (!any) break;
-            from = next;
-            _pay(usage, s, p, next, multipliers[next]);
-        }
-    }
-
-    function _payout(uint32 networkId, uint256 epoch, Usage[][][] calldata usage)
-        internal
-        view
-        returns (Payout memory p)
-    {
+        uint256 count = usage.cursor.length / (CURSOR_BYTES / 0x20);
         mapping(address => GatewayPool) storage pools = _pools[networkId][epoch];
         address[] storage gateways = _usageReporters[networkId][epoch];
-        p.fees = new uint256[](usage.length);
-        p.weight = new uint256[](usage.length);
-        p.paid = new uint256[](usage.length);
-        for (uint256 u; u < usage.length; ++u) {
+        p.fees = new uint256[](count);
+        p.weight = new uint256[](count);
+        p.paid = new uint256[](count);
+        for (uint256 u; u < count; ++u) {
             GatewayPool storage pool = pools[gateways[u]];
             p.fees[u] = pool.fees;
             p.weight[u] = pool.weight;
         }
-        p.rewards = new IRewardsCoordinator.OperatorReward[](_entries(usage));
-    }
-
-    /// @dev Entries in the usage runs: the most operators a paying step can reward.
-    function _entries(Usage[][][] calldata usage) internal pure returns (uint256 n) {
-        for (uint256 u; u < usage.length; ++u) {
-            for (uint256 j; j < usage[u].length; ++j) {
-                n += usage[u][j].length;
-            }
+        p.rewards = new IRewardsCoordinator.OperatorReward[](usage.entries);
+        mapping(address => uint256) storage multipliers = _multiplier[networkId][epoch];
+        uint256 limit = uint256(uint160(upTo));
+        while (true) {
+            uint256 next = _smallest(usage);
+            if (next > limit) break;
+            _pay(usage, p, next, multipliers[address(uint160(next))]);
         }
     }
 
-    /// @dev Adds `operator`'s reward (the sum of its shares of every usage report) to the payout.
-    function _pay(Usage[][][] calldata usage, Scratch memory s, Payout memory p, address operator, uint256 multiplier)
-        internal
-        pure
-    {
+    /// @dev Adds operator `key`'s reward (the sum of its shares of every usage report that lists it) to the
+    ///      payout and moves those usage runs on.
+    function _pay(Runs memory usage, Payout memory p, uint256 key, uint256 multiplier) internal pure {
+        uint256 bounds = _boundsData(usage);
         uint256 amount;
-        for (uint256 u; u < usage.length; ++u) {
-            uint256 relays = _relays(usage[u], s, u, operator);
-            if (multiplier == 0 || relays == 0 || p.weight[u] == 0) continue;
-            uint256 share = p.fees[u] * relays * multiplier / p.weight[u];
-            p.paid[u] += share;
-            amount += share;
-        }
-        if (amount == 0) return;
-        p.rewards[p.n++] = IRewardsCoordinator.OperatorReward(operator, amount);
-        p.total += amount;
-    }
-
-    /// @dev The smallest operator above `after_` and at most `upTo` at the usage runs' cursors.
-    function _nextUsage(Usage[][][] calldata usage, Scratch memory s, address after_, address upTo)
-        internal
-        pure
-        returns (bool any, address next)
-    {
-        for (uint256 u; u < usage.length; ++u) {
-            Usage[][] calldata run = usage[u];
-            uint256 j = s.usagePage[u];
-            uint256 k = s.usageOffset[u];
-            while (j < run.length && (k >= run[j].length || run[j][k].operator <= after_)) {
-                if (k >= run[j].length) {
-                    ++j;
-                    k = 0;
-                } else {
-                    ++k;
+        uint256 c = _cursor(usage, 0);
+        for (uint256 u; u < p.fees.length; ++u) {
+            if (_head(c) == key) {
+                uint256 relays = _relays(c);
+                _step(c, bounds, 0x40);
+                if (multiplier != 0 && relays != 0 && p.weight[u] != 0) {
+                    uint256 share = p.fees[u] * relays * multiplier / p.weight[u];
+                    p.paid[u] += share;
+                    amount += share;
                 }
             }
-            (s.usagePage[u], s.usageOffset[u]) = (j, k);
-            if (j == run.length) continue;
-            address candidate = run[j][k].operator;
-            if (candidate > upTo) continue;
-            if (!any || candidate < next) next = candidate;
-            any = true;
+            c += CURSOR_BYTES;
         }
+        if (amount == 0) return;
+        p.rewards[p.n++] = IRewardsCoordinator.OperatorReward(address(uint160(key)), amount);
+        p.total += amount;
     }
 
     /// @dev keccak256(abi.encode(page)) hashed straight from calldata in scratch memory (the free memory
@@ -624,19 +783,5 @@ contract DinEpochsFinalizer is DinEpochsBase {
             calldatacopy(add(ptr, 0x40), page.offset, size)
             h := keccak256(ptr, add(0x40, size))
         }
-    }
-
-    /// @dev Insertion sort of the first `n` values, in place (n is the number of watchers: small).
-    function _sorted(uint256[] memory values, uint256 n) internal pure returns (uint256[] memory) {
-        for (uint256 i = 1; i < n; ++i) {
-            uint256 v = values[i];
-            uint256 j = i;
-            while (j > 0 && values[j - 1] > v) {
-                values[j] = values[j - 1];
-                --j;
-            }
-            values[j] = v;
-        }
-        return values;
     }
 }
