@@ -104,9 +104,12 @@ contract DinEpochs is DinEpochsBase {
     }
 
     /// @notice Pauses fees, usage, reports and finalization for at most MAX_PAUSE_BLOCKS. Report windows
-    ///         that overlap the pause resume after it, for as many blocks as they lost.
+    ///         that overlap the pause resume after it, for as many blocks as they lost. A new pause waits as
+    ///         long as the last one lasted, so chained pauses hold the contract for at most half the time.
     function pause() external onlyRole(PAUSER_ROLE) {
         if (paused()) revert EnforcedPause();
+        uint256 readyAt = pauseReadyAt();
+        if (block.number < readyAt) revert PauseCoolingDown(readyAt);
         _pauses.push(Pause(uint64(block.number), uint64(block.number + MAX_PAUSE_BLOCKS)));
         emit Paused(msg.sender);
     }

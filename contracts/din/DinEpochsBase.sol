@@ -157,6 +157,23 @@ abstract contract DinEpochsBase is IDinEpochs, AccessControl, Pausable, Reentran
         return n > 0 && block.number < _pauses[n - 1].stop;
     }
 
+    /// @notice Block at which the last guardian pause began (zero: never paused).
+    function pausedFrom() public view returns (uint256) {
+        uint256 n = _pauses.length;
+        return n == 0 ? 0 : _pauses[n - 1].start;
+    }
+
+    /// @notice Block at which the last guardian pause ended or ends (exclusive; zero: never paused).
+    function pausedUntil() public view returns (uint256) {
+        uint256 n = _pauses.length;
+        return n == 0 ? 0 : _pauses[n - 1].stop;
+    }
+
+    /// @notice The first block a new pause may start in: as many blocks after the last one's end as it lasted.
+    function pauseReadyAt() public view returns (uint256) {
+        return 2 * pausedUntil() - pausedFrom();
+    }
+
     /// @notice First block of `epoch` and the first block after it.
     function epochBounds(uint256 epoch) public view returns (uint256 start, uint256 end) {
         uint256 i = _segments.length - 1;

@@ -1,7 +1,8 @@
-// `din guardian slashes|veto|roots|disable-root` (the veto committee) and `din slash execute` (anyone, after the
-// window).
-import { type Command, Option } from "commander";
+// `din guardian slashes|veto|roots|disable-root|pauses|pause|unpause` (the veto committee) and
+// `din slash execute` (anyone, after the window).
+import { Argument, type Command, Option } from "commander";
 import { executeSlash, listSlashes, type SlashListing, vetoSlash } from "../ledger/din/actions.js";
+import { PAUSABLE, type Pausable, pauseStatus, setPaused } from "../ledger/din/pauses.js";
 import { formatAmount } from "../ledger/din/revert.js";
 import { disableRewardsRoot, listRewardsRoots } from "../ledger/din/rewardsRoots.js";
 import {
@@ -116,6 +117,49 @@ export function registerGuardianCommands(program: Command): void {
       actionText,
     );
   });
+
+  withLedgerOptions(
+    guardian.command("pauses").description("pause state of the registry, slasher and epochs"),
+    {
+      key: false,
+      dryRun: false,
+    },
+  ).action(async (flags: LedgerFlags) => {
+    await runLedgerCommand(
+      flags,
+      () => {
+        const target = openLedger(flags);
+        return pauseStatus(target.public, target.deployment);
+      },
+      ({ block, contracts }) =>
+        contracts
+          .map((c) =>
+            c.paused
+              ? `${c.contract.padEnd(9)} paused until block ${c.pausedUntil}`
+              : `${c.contract.padEnd(9)} running${block + 1n < c.readyAt ? ` (a new pause may start at block ${c.readyAt})` : ""}`,
+          )
+          .join("\n"),
+    );
+  });
+
+  for (const paused of [true, false]) {
+    withLedgerOptions(
+      guardian
+        .command(paused ? "pause" : "unpause")
+        .description(
+          paused
+            ? "pause a contract (at most 21,600 blocks; a new pause waits as long as the last one lasted)"
+            : "lift a pause before it expires",
+        )
+        .addArgument(new Argument("<contract>", "which contract").choices(PAUSABLE)),
+    ).action(async (contract: Pausable, flags: LedgerFlags) => {
+      await runLedgerCommand(
+        flags,
+        () => setPaused(openActor(flags), { contract, paused, dryRun: flags.dryRun ?? false }),
+        actionText,
+      );
+    });
+  }
 
   const slash = program.command("slash").description("slashes of the DIN service");
   withLedgerOptions(

@@ -3,6 +3,8 @@
 // contract for at most half of any long stretch.
 import type { Hex } from "viem";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { LedgerActionError } from "../../src/ledger/din/actions.js";
+import { pauseStatus, setPaused } from "../../src/ledger/din/pauses.js";
 import { type DinFixture, deployDinFixture, expectRevert } from "./fixture.js";
 
 const MAX_PAUSE_BLOCKS = 21_600;
@@ -20,7 +22,7 @@ describe("guardian pauses", () => {
     snapshot = await f.ledger.snapshot();
   });
 
-  for (const name of ["slasher", "registry"] as const) {
+  for (const name of ["slasher", "registry", "epochs"] as const) {
     describe(name, () => {
       const contract = () => f[name];
       const paused = () =>
@@ -76,4 +78,38 @@ describe("guardian pauses", () => {
       });
     });
   }
+
+  describe("din guardian pause|unpause|pauses", () => {
+    const actor = (who: `0x${string}`) => ({
+      clients: { wallet: f.ledger.wallet(who), public: f.ledger.public },
+      deployment: f.deployment,
+    });
+
+    it("pauses and lifts each contract as the guardian, says until when, and refuses what the contract would", async () => {
+      for (const contract of ["registry", "slasher", "epochs"] as const) {
+        const paused = await setPaused(actor(f.guardian), { contract, paused: true });
+        const began = await f.ledger.blockNumber();
+        expect(paused.summary).toContain(
+          `paused the ${contract} until block ${began + BigInt(MAX_PAUSE_BLOCKS)}`,
+        );
+        await expect(setPaused(actor(f.guardian), { contract, paused: true })).rejects.toThrow(
+          /already paused/,
+        );
+        await expect(setPaused(actor(f.outsider), { contract, paused: false })).rejects.toThrow(
+          LedgerActionError,
+        );
+        await f.ledger.mine(5);
+        const status = await pauseStatus(f.ledger.public, f.deployment);
+        expect(status.contracts.find((c) => c.contract === contract)?.paused).toBe(true);
+        const lifted = await setPaused(actor(f.guardian), { contract, paused: false });
+        expect(lifted.summary).toContain(
+          `a new pause may start at block ${2n * (await f.ledger.blockNumber()) - began}`,
+        );
+        await expect(setPaused(actor(f.guardian), { contract, paused: true })).rejects.toThrow(
+          /paused recently/,
+        );
+        await expect(setPaused(actor(f.guardian), { contract, paused: false })).rejects.toThrow(/not paused/);
+      }
+    });
+  });
 });

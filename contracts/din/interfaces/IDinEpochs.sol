@@ -80,6 +80,8 @@ interface IDinEpochs {
     }
 
     /// @notice Caller lacks the role, or is not an active watcher / gateway.
+    /// @notice The guardian paused recently: a new pause waits as long as the last one lasted.
+    error PauseCoolingDown(uint256 readyAt);
     error InvalidCaller();
     /// @notice A parameter is zero or out of range.
     error InvalidParameter();
