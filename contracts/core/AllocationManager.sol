@@ -45,6 +45,8 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
     }
 
     mapping(address avs => IAVSRegistrar) internal _avsRegistrar;
+    /// @dev whether the AVS published a metadata URI (required before its first operator set)
+    mapping(address avs => bool) internal _avsRegisteredMetadata;
     mapping(bytes32 setKey => OperatorSetInfo) internal _operatorSets;
     mapping(bytes32 setKey => EnumerableSet.AddressSet) internal _setStrategies;
     mapping(bytes32 setKey => EnumerableSet.AddressSet) internal _setMembers;
@@ -92,22 +94,47 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
 
     /// @inheritdoc IAllocationManager
     function updateAVSMetadataURI(address avs, string calldata metadataURI) external onlyAVS(avs) {
+        _avsRegisteredMetadata[avs] = true;
         emit AVSMetadataURIUpdated(avs, metadataURI);
     }
 
     /// @inheritdoc IAllocationManager
-    function createOperatorSets(address avs, CreateSetParams[] calldata params) external onlyAVS(avs) {
+    function createOperatorSets(address avs, CreateSetParamsV2[] calldata params) external onlyAVS(avs) {
+        if (!_avsRegisteredMetadata[avs]) revert NonexistentAVSMetadata();
         for (uint256 i; i < params.length; ++i) {
-            OperatorSet memory operatorSet = OperatorSet(avs, params[i].operatorSetId);
-            bytes32 k = operatorSet.key();
-            if (_operatorSets[k].exists) revert OperatorSetAlreadyExists();
-            if (params[i].slasher == address(0)) revert InvalidSlasher();
-            address recipient = params[i].redistributionRecipient;
-            if (recipient == address(0)) recipient = burnAddress;
-            _operatorSets[k] = OperatorSetInfo({exists: true, slasher: params[i].slasher, redistributionRecipient: recipient, slashCount: 0});
-            emit OperatorSetCreated(operatorSet, params[i].slasher, recipient);
-            _addStrategies(operatorSet, k, params[i].strategies);
+            _createOperatorSet(avs, params[i], burnAddress);
         }
+    }
+
+    /// @inheritdoc IAllocationManager
+    function createRedistributingOperatorSets(
+        address avs,
+        CreateSetParamsV2[] calldata params,
+        address[] calldata redistributionRecipients
+    ) external onlyAVS(avs) {
+        if (params.length != redistributionRecipients.length) revert InputArrayLengthMismatch();
+        if (!_avsRegisteredMetadata[avs]) revert NonexistentAVSMetadata();
+        for (uint256 i; i < params.length; ++i) {
+            address recipient = redistributionRecipients[i];
+            if (recipient == address(0) || recipient == burnAddress) revert InvalidRedistributionRecipient();
+            OperatorSet memory operatorSet = _createOperatorSet(avs, params[i], recipient);
+            emit RedistributionOperatorSetCreated(operatorSet, recipient);
+        }
+    }
+
+    function _createOperatorSet(address avs, CreateSetParamsV2 calldata params, address recipient)
+        internal
+        returns (OperatorSet memory operatorSet)
+    {
+        operatorSet = OperatorSet(avs, params.operatorSetId);
+        bytes32 k = operatorSet.key();
+        if (_operatorSets[k].exists) revert OperatorSetAlreadyExists();
+        if (params.slasher == address(0)) revert InvalidSlasher();
+        _operatorSets[k] =
+            OperatorSetInfo({exists: true, slasher: params.slasher, redistributionRecipient: recipient, slashCount: 0});
+        emit OperatorSetCreated(operatorSet);
+        emit SlasherUpdated(operatorSet, params.slasher, uint32(block.number));
+        _addStrategies(operatorSet, k, params.strategies);
     }
 
     /// @inheritdoc IAllocationManager
@@ -395,6 +422,11 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
         for (uint256 i; i < values.length; ++i) {
             strategies[i] = IStrategy(values[i]);
         }
+    }
+
+    /// @inheritdoc IAllocationManager
+    function getMemberCount(OperatorSet calldata operatorSet) external view returns (uint256) {
+        return _setMembers[operatorSet.key()].length();
     }
 
     /// @inheritdoc IAllocationManager

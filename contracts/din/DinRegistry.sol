@@ -101,14 +101,21 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, GuardianPaus
 
     // ───────────────────────────── governance ─────────────────────────────
 
-    /// @notice Wires the slasher and the epochs contract and creates the watcher and gateway sets (once).
+    /// @notice Publishes the service's AVS metadata URI on the core (required before its first operator set).
+    function updateAVSMetadataURI(string calldata metadataURI) external onlyRole(GOVERNANCE_ROLE) {
+        allocationManager.updateAVSMetadataURI(address(this), metadataURI);
+    }
+
+    /// @notice Wires the slasher and the epochs contract, names this contract the AVS's registrar and creates
+    ///         the watcher and gateway sets (once, after the metadata URI is published).
     function wire(address slasher_, address epochs_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (slasher != address(0)) revert AlreadyWired();
         slasher = slasher_;
         epochs = epochs_;
-        IAllocationManager.CreateSetParams[] memory sets = new IAllocationManager.CreateSetParams[](2);
-        sets[0] = IAllocationManager.CreateSetParams(WATCHER_SET, _strategies, slasher_, address(0));
-        sets[1] = IAllocationManager.CreateSetParams(GATEWAY_SET, _strategies, slasher_, address(0));
+        allocationManager.setAVSRegistrar(address(this), this);
+        IAllocationManager.CreateSetParamsV2[] memory sets = new IAllocationManager.CreateSetParamsV2[](2);
+        sets[0] = IAllocationManager.CreateSetParamsV2(WATCHER_SET, _strategies, slasher_);
+        sets[1] = IAllocationManager.CreateSetParamsV2(GATEWAY_SET, _strategies, slasher_);
         allocationManager.createOperatorSets(address(this), sets);
     }
 
@@ -123,8 +130,8 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, GuardianPaus
         _networks[networkId] = Network({name: name, chainId: chainId, minStake: minStake, exists: true});
         networkOfChain[chainId] = networkId;
         _networkIds.push(networkId);
-        IAllocationManager.CreateSetParams[] memory sets = new IAllocationManager.CreateSetParams[](1);
-        sets[0] = IAllocationManager.CreateSetParams(networkId, _strategies, slasher, address(0));
+        IAllocationManager.CreateSetParamsV2[] memory sets = new IAllocationManager.CreateSetParamsV2[](1);
+        sets[0] = IAllocationManager.CreateSetParamsV2(networkId, _strategies, slasher);
         allocationManager.createOperatorSets(address(this), sets);
         emit NetworkAdded(networkId, name, chainId, minStake);
     }

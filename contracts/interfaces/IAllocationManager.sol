@@ -38,14 +38,12 @@ interface IAllocationManager {
         uint32 slashableUntil;
     }
 
-    /// @notice Parameters to create an operator set.
-    struct CreateSetParams {
+    /// @notice Parameters to create an operator set (EigenLayer's V2 shape).
+    struct CreateSetParamsV2 {
         uint32 operatorSetId;
         IStrategy[] strategies;
         /// @dev the only address allowed to slash this set
         address slasher;
-        /// @dev receives slashed funds; zero means they are burned
-        address redistributionRecipient;
     }
 
     /// @notice New magnitudes for one operator set.
@@ -122,13 +120,21 @@ interface IAllocationManager {
     error InputArrayLengthMismatch();
     /// @notice The registrar does not serve this AVS.
     error InvalidAVSRegistrar();
+    /// @notice The AVS must publish its metadata URI before it creates operator sets.
+    error NonexistentAVSMetadata();
+    /// @notice A redistribution recipient may be neither zero nor the burn address.
+    error InvalidRedistributionRecipient();
 
     /// @notice An AVS set its registrar.
     event AVSRegistrarSet(address indexed avs, IAVSRegistrar registrar);
     /// @notice An AVS published its metadata URI.
     event AVSMetadataURIUpdated(address indexed avs, string metadataURI);
     /// @notice An operator set was created.
-    event OperatorSetCreated(OperatorSet operatorSet, address slasher, address redistributionRecipient);
+    event OperatorSetCreated(OperatorSet operatorSet);
+    /// @notice An operator set was created whose slashed funds go to `redistributionRecipient`.
+    event RedistributionOperatorSetCreated(OperatorSet operatorSet, address redistributionRecipient);
+    /// @notice The set's slasher is `slasher` from `effectBlock`.
+    event SlasherUpdated(OperatorSet operatorSet, address slasher, uint32 effectBlock);
     /// @notice A strategy was added to an operator set.
     event StrategyAddedToOperatorSet(OperatorSet operatorSet, IStrategy strategy);
     /// @notice A strategy was removed from an operator set.
@@ -165,8 +171,17 @@ interface IAllocationManager {
     /// @notice Publishes an AVS's metadata URI (the AVS only).
     function updateAVSMetadataURI(address avs, string calldata metadataURI) external;
 
-    /// @notice Creates operator sets of `avs` (the AVS only).
-    function createOperatorSets(address avs, CreateSetParams[] calldata params) external;
+    /// @notice Creates operator sets of `avs` whose slashed funds are burned (the AVS only, once it published
+    ///         its metadata URI).
+    function createOperatorSets(address avs, CreateSetParamsV2[] calldata params) external;
+
+    /// @notice Creates operator sets of `avs` whose slashed funds go to a recipient each (the AVS only, once it
+    ///         published its metadata URI).
+    function createRedistributingOperatorSets(
+        address avs,
+        CreateSetParamsV2[] calldata params,
+        address[] calldata redistributionRecipients
+    ) external;
 
     /// @notice Adds strategies to an operator set (the AVS only).
     function addStrategiesToOperatorSet(address avs, uint32 operatorSetId, IStrategy[] calldata strategies) external;
@@ -266,6 +281,9 @@ interface IAllocationManager {
 
     /// @notice Operators registered for a set.
     function getMembers(OperatorSet calldata operatorSet) external view returns (address[] memory);
+
+    /// @notice How many operators are registered for a set.
+    function getMemberCount(OperatorSet calldata operatorSet) external view returns (uint256);
 
     /// @notice Sets an operator is registered for.
     function getRegisteredSets(address operator) external view returns (OperatorSet[] memory);

@@ -102,12 +102,7 @@ describe("permissions and validation", () => {
   });
 
   it("only the AVS manages its operator sets and registrar", async () => {
-    const set7 = {
-      operatorSetId: 7,
-      strategies: [f.strategy],
-      slasher: f.slasher,
-      redistributionRecipient: ZERO,
-    };
+    const set7 = { operatorSetId: 7, strategies: [f.strategy], slasher: f.slasher };
     const params = [set7];
     await expectRevert(
       f.ledger.write(f.bob, { ...f.amc, functionName: "createOperatorSets", args: [f.avs, params] }),
@@ -155,6 +150,50 @@ describe("permissions and validation", () => {
       await f.sm.read.DEFAULT_BURN_ADDRESS(),
     );
     expect(await f.am.read.getStrategiesInOperatorSet([f.set(7)])).toEqual([f.strategy]);
+  });
+
+  it("an AVS publishes its metadata URI before its first operator set; a redistribution recipient is a real address", async () => {
+    // bob acts as a new AVS.
+    const set = { operatorSetId: 1, strategies: [f.strategy], slasher: f.slasher };
+    await expectRevert(
+      f.ledger.write(f.bob, { ...f.amc, functionName: "createOperatorSets", args: [f.bob, [set]] }),
+      "NonexistentAVSMetadata",
+    );
+    await expectRevert(
+      f.ledger.write(f.bob, {
+        ...f.amc,
+        functionName: "createRedistributingOperatorSets",
+        args: [f.bob, [set], [f.dave]],
+      }),
+      "NonexistentAVSMetadata",
+    );
+    await f.ledger.write(f.bob, {
+      ...f.amc,
+      functionName: "updateAVSMetadataURI",
+      args: [f.bob, "https://bob.example/avs.json"],
+    });
+    const burn = await f.sm.read.DEFAULT_BURN_ADDRESS();
+    for (const [recipients, error] of [
+      [[ZERO], "InvalidRedistributionRecipient"],
+      [[burn], "InvalidRedistributionRecipient"],
+      [[f.dave, f.dave], "InputArrayLengthMismatch"],
+    ] as const) {
+      await expectRevert(
+        f.ledger.write(f.bob, {
+          ...f.amc,
+          functionName: "createRedistributingOperatorSets",
+          args: [f.bob, [set], recipients],
+        }),
+        error,
+      );
+    }
+    await f.ledger.write(f.bob, { ...f.amc, functionName: "createOperatorSets", args: [f.bob, [set]] });
+    const bobSet = { avs: f.bob, id: 1 };
+    expect(await f.am.read.getRedistributionRecipient([bobSet])).toBe(burn);
+    expect(await f.am.read.getMemberCount([bobSet])).toBe(0n);
+    expect(await f.am.read.getMemberCount([f.set(SET_A)])).toBe(
+      BigInt((await f.am.read.getMembers([f.set(SET_A)])).length),
+    );
   });
 
   it("only the operator changes its allocations and registrations", async () => {

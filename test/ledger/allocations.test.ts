@@ -287,11 +287,8 @@ describe("operator sets and allocations", () => {
   it("a set with a redistribution recipient sends slashed funds there instead of burning them", async () => {
     await f.ledger.write(f.avs, {
       ...f.amc,
-      functionName: "createOperatorSets",
-      args: [
-        f.avs,
-        [{ operatorSetId: 3, strategies: [f.strategy], slasher: f.slasher, redistributionRecipient: f.dave }],
-      ],
+      functionName: "createRedistributingOperatorSets",
+      args: [f.avs, [{ operatorSetId: 3, strategies: [f.strategy], slasher: f.slasher }], [f.dave]],
     });
     await f.registerForSets(f.operator, [3]);
     await f.allocate(f.operator, 3, [f.strategy], [e18("0.4")]);

@@ -119,12 +119,17 @@ export async function deployFixture(params: Partial<RestakingParams> = {}) {
   await ledger.write(avs, { ...amc, functionName: "setAVSRegistrar", args: [avs, registrar] });
   await ledger.write(avs, {
     ...amc,
+    functionName: "updateAVSMetadataURI",
+    args: [avs, "https://avs.example/metadata.json"],
+  });
+  await ledger.write(avs, {
+    ...amc,
     functionName: "createOperatorSets",
     args: [
       avs,
       [
-        { operatorSetId: SET_A, strategies: [strategy, strategy2], slasher, redistributionRecipient: ZERO },
-        { operatorSetId: SET_B, strategies: [strategy, strategy2], slasher, redistributionRecipient: ZERO },
+        { operatorSetId: SET_A, strategies: [strategy, strategy2], slasher },
+        { operatorSetId: SET_B, strategies: [strategy, strategy2], slasher },
       ],
     ],
   });

@@ -245,9 +245,28 @@ export type DeployDinOptions = {
    * supply goes to the timelock's treasury. @default none: the whole supply is the treasury's
    */
   tokenAllocations?: Array<{ holder: Address; amount: bigint }>;
+  /**
+   * The service's AVS metadata URI (EigenLayer's metadata.json: name, website, description, logo, twitter),
+   * published on the core before the operator sets are created. @default a data: URI of OpenDIN's metadata
+   */
+  avsMetadataURI?: string;
   /** Write the addresses (and parameters) here as JSON. */
   out?: string;
 };
+
+/** The service's AVS metadata, as EigenLayer's metadata.json has it. */
+export const AVS_METADATA = {
+  name: "OpenDIN",
+  website: "https://github.com/opendin/opendin",
+  description:
+    "A decentralized infrastructure network for Ethereum JSON-RPC: staked operators serve RPC behind failover gateways, paid for measured uptime and slashed with on-chain evidence.",
+  logo: "",
+  twitter: "",
+} as const;
+
+/** `metadata` as a self-contained data: URI (no server needed to publish it). */
+export const metadataDataUri = (metadata: object): string =>
+  `data:application/json;base64,${Buffer.from(JSON.stringify(metadata)).toString("base64")}`;
 
 /** What {@link deployDin} returns (and writes to `out`). */
 export type DinDeployment = {
@@ -401,6 +420,10 @@ export async function deployDin(
     finalizer,
   ]);
   await send(clients, epochs, dinEpochsAbi, "setCorrelatedShare", [BigInt(params.correlatedShareBps)]);
+  // As an AVS on EigenLayer's core: the metadata URI first (no operator set before it), then the sets.
+  await send(clients, registry, dinRegistryAbi, "updateAVSMetadataURI", [
+    options.avsMetadataURI ?? metadataDataUri(AVS_METADATA),
+  ]);
   await send(clients, registry, dinRegistryAbi, "wire", [slasher, epochs]);
   await send(clients, slasher, dinSlasherAbi, "wire", [epochs]);
   const networks = options.networks ?? [
