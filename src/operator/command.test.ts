@@ -103,6 +103,11 @@ describe("din operator serve", () => {
       "--max-log-range <blocks>",
       "--upstream-timeout-ms <ms>",
       "--headers-timeout-ms <ms>",
+      "--node-api-host <host>",
+      "--node-api-port <port>",
+      "--no-node-api",
+      "--latency-budget-ms <ms>",
+      "--max-head-age <seconds>",
     ]) {
       expect(help).toContain(option);
     }
@@ -193,6 +198,30 @@ describe("din operator serve", () => {
       expect((await rpc("eth_getLogs", [{ fromBlock: "0x0", toBlock: "0x2" }])).error?.code).toBe(-32005);
     } finally {
       await stop(child);
+    }
+  });
+
+  it("serves the AVS node API and metrics on their own port, printed in the ready line", async () => {
+    const { child, ready } = await serve(["--upstream", chain.url, "--id", "op-api"]);
+    try {
+      expect(ready.nodeApiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(ready.nodeApiUrl).not.toBe(ready.url);
+      expect(ready.metricsUrl).toBe(`${ready.nodeApiUrl}/metrics`);
+      const spec = await fetch(`${ready.nodeApiUrl}/eigen/node/spec-version`);
+      expect(await spec.json()).toEqual({ spec_version: "v0.0.1" });
+      const node = await fetch(`${ready.nodeApiUrl}/eigen/node`);
+      expect(await node.json()).toMatchObject({ node_name: "op-api", spec_version: "v0.0.1" });
+      expect(await (await fetch(ready.metricsUrl as string)).text()).toContain(
+        "# TYPE eigen_performance_score gauge",
+      );
+    } finally {
+      await stop(child);
+    }
+    const off = await serve(["--upstream", chain.url, "--no-node-api"]);
+    try {
+      expect(off.ready).toMatchObject({ nodeApiUrl: null, metricsUrl: null });
+    } finally {
+      await stop(off.child);
     }
   });
 

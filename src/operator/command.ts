@@ -16,6 +16,7 @@ import { type OperatorAuthOptions, registryRoleReader } from "./auth.js";
 import { defaultCallLimits } from "./callLimits.js";
 import { loadOrCreateControlToken } from "./controlToken.js";
 import { defaultListenerLimits } from "./listener.js";
+import type { LedgerView } from "./nodeHealth.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
 import type { RelaySignerOptions } from "./relaySigner.js";
 
@@ -44,6 +45,12 @@ interface ServeFlags {
   operatorAddress?: Address;
   /** False with --no-auth. */
   auth: boolean;
+  /** False with --no-node-api. */
+  nodeApi: boolean;
+  nodeApiHost: string;
+  nodeApiPort: number;
+  latencyBudgetMs: number;
+  maxHeadAge?: number;
 }
 
 /** Adds `din operator …` to the `din` program. */
@@ -56,7 +63,8 @@ export function registerOperatorCommand(program: Command): void {
     .command("serve")
     .description(
       "serve JSON-RPC from an execution client as an OpenDIN operator; prints one JSON line " +
-        '{"id","url","controlUrl","address","signer","auth"} on stdout when listening, logs JSON to stderr',
+        '{"id","url","controlUrl","nodeApiUrl","metricsUrl","address","signer","auth"} on stdout when listening, ' +
+        "logs JSON to stderr",
     )
     .requiredOption("--upstream <url>", "HTTP JSON-RPC URL of the execution client", parseHttpUrl)
     .option("--host <host>", "interface to listen on", "127.0.0.1")
@@ -110,6 +118,25 @@ export function registerOperatorCommand(program: Command): void {
     .option("--signer-key-file <file>", "file (mode 0600) with the 0x key that signs relays; enables signing")
     .option("--signer-key-env <name>", "environment variable holding the relay signing key instead of a file")
     .option("--no-auth", "serve anyone, without access tokens (a private setup only)")
+    .option("--node-api-host <host>", "interface of the AVS node API and /metrics listener", "127.0.0.1")
+    .option(
+      "--node-api-port <port>",
+      "port of the AVS node API (/eigen/node/…) and Prometheus /metrics (0 picks a free one)",
+      parsePort,
+      0,
+    )
+    .option("--no-node-api", "do not serve the AVS node API and metrics")
+    .option(
+      "--latency-budget-ms <ms>",
+      "a call answered within this time counts as good in eigen_performance_score",
+      parsePositiveInt,
+      1_000,
+    )
+    .option(
+      "--max-head-age <seconds>",
+      "the execution client is Down when its latest block is older than this (default: not checked)",
+      parsePositiveInt,
+    )
     .addOption(
       new Option("--log-level <level>", "log level")
         .choices(["trace", "debug", "info", "warn", "error", "silent"])
@@ -119,6 +146,9 @@ export function registerOperatorCommand(program: Command): void {
       "after",
       "\nWith a ledger and --operator-address, every JSON-RPC request needs a din-auth access token from a\n" +
         "gateway or watcher the DIN registry admits; others get HTTP 401 (503 while the ledger cannot be read).\n" +
+        "AVS node API and metrics (no token, GET only, on --node-api-host/--node-api-port): GET /eigen/node,\n" +
+        "  /eigen/node/spec-version, /eigen/node/version, /eigen/node/health (200/206/503),\n" +
+        "  /eigen/node/services, /eigen/node/services/<id>/health, and Prometheus /metrics\n" +
         "Chaos control (with --chaos and --control-token-file): GET /chaos, GET /stats, and\n" +
         '  POST /chaos {"mode":"down|slow|lag|lie|corrupt|flap|errors|ok","value":N}\n' +
         "  with content-type: application/json and authorization: Bearer <the token in the file>\n" +
@@ -170,6 +200,17 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
       logger,
       ...(identity.relaySigner ? { relaySigner: identity.relaySigner } : {}),
       ...(identity.auth ? { auth: identity.auth } : {}),
+      ...(flags.nodeApi
+        ? {
+            nodeApi: {
+              host: flags.nodeApiHost,
+              port: flags.nodeApiPort,
+              latencyBudgetMs: flags.latencyBudgetMs,
+              ...(flags.maxHeadAge !== undefined ? { maxHeadAgeMs: flags.maxHeadAge * 1000 } : {}),
+              ...(identity.ledger ? { ledger: identity.ledger } : {}),
+            },
+          }
+        : {}),
     });
   } catch (error) {
     // A taken port or a bad host is a user error: one clear line, no stack trace.
@@ -181,6 +222,8 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     id: node.id,
     url: node.url,
     controlUrl: node.controlUrl,
+    nodeApiUrl: node.nodeApiUrl ?? null,
+    metricsUrl: node.nodeApiUrl !== undefined ? `${node.nodeApiUrl}/metrics` : null,
     address: identity.address ?? null,
     signer: identity.relaySigner?.account.address ?? null,
     auth: identity.auth !== undefined,
@@ -203,6 +246,8 @@ interface Identity {
   auth: OperatorAuthOptions | undefined;
   /** Warns when the registry does not name this signer for (operator, network); never throws. */
   checkRegistration: (() => Promise<void>) | undefined;
+  /** The ledger as the node API probes and reads it. */
+  ledger: LedgerView | undefined;
 }
 
 /** The ledger a node talks to: its RPC and the DIN deployment on it. */
@@ -331,7 +376,16 @@ function resolveIdentity(flags: ServeFlags, logger: Logger): Identity {
           }
         }
       : undefined;
-  return { address, relaySigner, auth, checkRegistration };
+  const ledgerView =
+    client && deployment
+      ? {
+          client,
+          deployment,
+          ...(address !== undefined ? { operator: address } : {}),
+          ...(network ? { network } : {}),
+        }
+      : undefined;
+  return { address, relaySigner, auth, checkRegistration, ledger: ledgerView };
 }
 
 /** The chaos control's token: without a file nobody could use the control, so --chaos needs one. */

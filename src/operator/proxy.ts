@@ -41,6 +41,9 @@ import {
 import { controlTokenMatches, generateControlToken, isValidControlToken } from "./controlToken.js";
 import { createLimitedServer, type ListenerLimits } from "./listener.js";
 import { refusalOf } from "./methodPolicy.js";
+import { handleNodeApi, packageVersion } from "./nodeApi.js";
+import { type LedgerView, NodeMonitor, PerformanceWindow } from "./nodeHealth.js";
+import { methodLabel, OperatorMetrics } from "./nodeMetrics.js";
 import { type RelaySignerOptions, signServedRelay } from "./relaySigner.js";
 import { UpstreamHead, type UpstreamHeadInfo } from "./upstreamHead.js";
 
@@ -93,6 +96,33 @@ export interface OperatorNodeOptions {
   upstreamConnections?: number;
   /** A pino logger. @default silent */
   logger?: Logger;
+  /**
+   * Serve the AVS node API (`/eigen/node/…`) and Prometheus metrics (`/metrics`) on a listener of their own,
+   * and probe the backing services in the background. @default off
+   */
+  nodeApi?: NodeApiOptions;
+}
+
+/** The node API and metrics listener, and what its health and metrics are computed from. */
+export interface NodeApiOptions {
+  /** Interface it binds to. @default "127.0.0.1" */
+  host?: string;
+  /** Its port; 0 lets the OS pick. @default 0 */
+  port?: number;
+  /** The ledger: probed, and read for this operator's stakes and registered signer. */
+  ledger?: LedgerView;
+  /** A call answered within this many ms counts as good in the performance score. @default 1000 */
+  latencyBudgetMs?: number;
+  /** How far back the performance score looks, in ms. @default 300000 */
+  performanceWindowMs?: number;
+  /** How often the execution client and the ledger are probed, in ms. @default 5000 */
+  probeIntervalMs?: number;
+  /** How often stakes and the signer's registration are read from the ledger, in ms. @default 60000 */
+  stakeRefreshMs?: number;
+  /** The execution client is Down when its latest block is older than this, in ms. @default off */
+  maxHeadAgeMs?: number;
+  /** Reported as `node_version`. @default package.json's version */
+  version?: string;
 }
 
 export interface OperatorStats {
@@ -121,6 +151,8 @@ export interface OperatorNode {
   url: string;
   /** Chaos control URL; undefined unless started with `chaos: true`. */
   controlUrl: string | undefined;
+  /** Node API and metrics URL (`/eigen/node/…`, `/metrics`); undefined unless started with `nodeApi`. */
+  nodeApiUrl: string | undefined;
   /** The secret the chaos control asks for; undefined unless started with `chaos: true`. */
   controlToken: string | undefined;
   /** Public port; it stays the same across `down` and `flap`. */
@@ -147,6 +179,8 @@ const headCacheMs = 200;
 // The limits need the head's number and gas limit, not to the block: one read a second at most.
 const limitsHeadCacheMs = 1_000;
 const controlMaxBodyBytes = 64 * 1024;
+// A health probe that takes longer than this finds the execution client not answering.
+const probeTimeoutMs = 5_000;
 
 // What a client sees when the operator cannot answer (injected 503s, an unreachable execution client):
 // "resource unavailable", which the gateway treats as retryable on another operator.
@@ -211,6 +245,13 @@ class OperatorProxy {
 
   private readonly head = new UpstreamHead(() => this.readHead());
 
+  private readonly nodeApiOptions: NodeApiOptions | undefined;
+  private readonly metrics: OperatorMetrics | undefined;
+  private readonly performance: PerformanceWindow | undefined;
+  private readonly monitor: NodeMonitor | undefined;
+  private nodeApiServer: Server | undefined;
+  private nodeApiUrl: string | undefined;
+
   constructor(options: OperatorNodeOptions) {
     this.id = options.id;
     this.host = options.host ?? defaults.host;
@@ -246,6 +287,36 @@ class OperatorProxy {
     this.server = createLimitedServer(this.listenerLimits, (req, res) => {
       this.handlePublic(req, res).catch((error: unknown) => this.failRequest(res, error));
     });
+    this.nodeApiOptions = options.nodeApi;
+    if (options.nodeApi) {
+      const api = options.nodeApi;
+      const performance = new PerformanceWindow({
+        latencyBudgetMs: api.latencyBudgetMs ?? 1_000,
+        ...(api.performanceWindowMs !== undefined ? { windowMs: api.performanceWindowMs } : {}),
+      });
+      const metrics = new OperatorMetrics({ performanceScore: () => performance.score() });
+      this.performance = performance;
+      this.metrics = metrics;
+      this.monitor = new NodeMonitor({
+        rpc: (method, params) => this.probeCall(method, params),
+        performance,
+        ...(api.ledger ? { ledger: api.ledger } : {}),
+        ...(this.relaySigner ? { relaySigner: this.relaySigner } : {}),
+        ...(api.probeIntervalMs !== undefined ? { probeIntervalMs: api.probeIntervalMs } : {}),
+        ...(api.stakeRefreshMs !== undefined ? { stakeRefreshMs: api.stakeRefreshMs } : {}),
+        ...(api.maxHeadAgeMs !== undefined ? { maxHeadAgeMs: api.maxHeadAgeMs } : {}),
+        onChange: (event) => {
+          if (event.kind === "status") {
+            metrics.setServiceUp(event.service, event.status === "Up");
+            const log = event.status === "Up" ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
+            log({ service: event.service, status: event.status, reason: event.reason }, "service status");
+          } else if (event.kind === "clientVersion") metrics.setClientVersion(event.version);
+          else if (event.kind === "head") metrics.setHead(event.block);
+          else metrics.setStake(event.network.id, event.network.name, event.tokens);
+        },
+      });
+      for (const service of this.monitor.list()) metrics.setServiceUp(service.id, false);
+    }
   }
 
   async start(): Promise<void> {
@@ -259,10 +330,40 @@ class OperatorProxy {
       this.controlServer = control;
       this.controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
     }
+    if (this.nodeApiOptions && this.monitor && this.metrics) await this.startNodeApi(this.nodeApiOptions);
     this.log.info(
-      { url: this.url(), controlUrl: this.controlUrl, labels: this.labels },
+      { url: this.url(), controlUrl: this.controlUrl, nodeApiUrl: this.nodeApiUrl, labels: this.labels },
       "operator node listening",
     );
+  }
+
+  private async startNodeApi(options: NodeApiOptions): Promise<void> {
+    const monitor = this.monitor as NodeMonitor;
+    const metrics = this.metrics as OperatorMetrics;
+    const source = {
+      nodeName: this.id,
+      nodeVersion: options.version ?? packageVersion(),
+      services: () => monitor.list(),
+      health: () => monitor.health(),
+      metrics: () => metrics.scrape(),
+      metricsContentType: metrics.contentType,
+    };
+    const server = createLimitedServer(this.listenerLimits, (req, res) => {
+      // handleNodeApi answers its own errors; this only guards against a bug there.
+      handleNodeApi(source, req, res).catch((error: unknown) => this.failRequest(res, error));
+    });
+    const host = options.host ?? "127.0.0.1";
+    try {
+      await listen(server, options.port ?? 0, host);
+    } catch (error) {
+      // The public listener is up already: a node that failed to start must not keep it.
+      await this.closeListener();
+      if (this.controlServer) await closeServer(this.controlServer);
+      throw error;
+    }
+    this.nodeApiServer = server;
+    this.nodeApiUrl = `http://${displayHost(host)}:${(server.address() as AddressInfo).port}`;
+    monitor.start();
   }
 
   publicApi(): OperatorNode {
@@ -270,6 +371,7 @@ class OperatorProxy {
       id: this.id,
       url: this.url(),
       controlUrl: this.controlUrl,
+      nodeApiUrl: this.nodeApiUrl,
       controlToken: this.chaosEnabled ? this.controlToken : undefined,
       port: this.port,
       state: () => ({ ...this.chaos }),
@@ -372,6 +474,7 @@ class OperatorProxy {
       return respond(res, errorAnswer(405, new InvalidRequestError("JSON-RPC requests must use POST")));
     }
     let caller = "anyone";
+    const started = performance.now();
     if (this.authenticate) {
       // Before the body is read: a stranger costs one token check, never a forward.
       const verdict = await this.admit(req);
@@ -383,6 +486,7 @@ class OperatorProxy {
     }
     const body = await readBody(req, this.maxBodyBytes);
     if (body === undefined) {
+      this.metrics?.refused("too_large");
       const tooLarge = new PayloadTooLargeError(this.maxBodyBytes);
       return respond(res, { ...errorAnswer(tooLarge.httpStatus, tooLarge), closeConnection: true });
     }
@@ -390,18 +494,39 @@ class OperatorProxy {
     try {
       payload = JSON.parse(body.toString("utf8"));
     } catch {
+      this.metrics?.refused("invalid_request");
       return respond(res, errorAnswer(400, new ParseError()));
     }
     if (Array.isArray(payload) ? payload.length === 0 : !isRecord(payload)) {
+      this.metrics?.refused("invalid_request");
       return respond(
         res,
         errorAnswer(400, new InvalidRequestError("expected a request object or a non-empty batch")),
       );
     }
     this.count(payload, caller);
-    const answer = await this.serve(body, payload);
-    if (req.headers["din-sign"] === "1") return respond(res, await this.signed(payload, answer));
-    return respond(res, answer);
+    const trace: RequestTrace = { forwarded: [], refused: [], failed: false };
+    const answer = await this.serve(body, payload, trace);
+    const signed = req.headers["din-sign"] === "1" ? await this.signed(payload, answer) : answer;
+    this.observe(trace, signed, performance.now() - started);
+    return respond(res, signed);
+  }
+
+  /**
+   * Metrics and the performance window, per call: a forwarded call is served, or failed when the node could
+   * not get an answer (the execution client unreachable, timed out, answered 5xx, or an injected failure).
+   */
+  private observe(trace: RequestTrace, answer: Answer, durationMs: number): void {
+    const metrics = this.metrics;
+    if (!metrics || !this.performance) return;
+    const failed = trace.failed || answer.status >= 500;
+    for (const method of trace.refused) metrics.call(method, "refused");
+    for (const method of trace.forwarded) {
+      metrics.call(method, failed ? "failed" : "served");
+      // Calls failed before reaching the execution client (an injected fault) were not sent to it.
+      if (!trace.injected) metrics.forwarded(method, durationMs / 1000);
+      this.performance.call(!failed, durationMs);
+    }
   }
 
   /** The admitted caller's role, or the answer that refuses an unauthenticated request. */
@@ -413,6 +538,7 @@ class OperatorProxy {
     if (verdict.ok) return { role: verdict.claims.role };
     if (verdict.status === 429) {
       this.rateLimitedCount++;
+      this.metrics?.refused("rate_limited");
       this.log.debug({ source, reason: verdict.reason }, "caller not checked: too many ledger reads");
       return {
         refusal: {
@@ -423,6 +549,7 @@ class OperatorProxy {
     }
     if (verdict.status === 503) {
       this.authUnavailableCount++;
+      this.metrics?.refused("auth_unavailable");
       this.log.warn({ reason: verdict.reason }, "caller not checked: ledger unavailable");
       return {
         refusal: {
@@ -432,6 +559,7 @@ class OperatorProxy {
       };
     }
     this.unauthorizedCount++;
+    this.metrics?.refused("unauthorized");
     this.log.debug({ reason: verdict.reason }, "unauthorized request refused");
     return {
       refusal: {
@@ -491,14 +619,18 @@ class OperatorProxy {
    * Refuses what the node does not serve, applies its limits, then the current fault, if any, in front of
    * the execution client.
    */
-  private async serve(body: Buffer, payload: unknown): Promise<Answer> {
+  private async serve(body: Buffer, payload: unknown, trace: RequestTrace): Promise<Answer> {
     const chaos = this.chaos;
     if (chaos.mode === "errors" && injectsError(chaos.value ?? 0)) {
+      trace.failed = true;
+      trace.injected = true;
+      for (const call of Array.isArray(payload) ? payload : [payload])
+        trace.forwarded.push(methodLabel(call));
       return errorsFor(payload, 503, operatorUnavailable("operator temporarily unavailable"));
     }
     if (chaos.mode === "slow") await sleep(chaos.value ?? 0);
     try {
-      const guarded = await this.guard(payload);
+      const guarded = await this.guard(payload, trace);
       if (guarded.forward === undefined) return withRefusals(payload, undefined, guarded.refusals);
       let answer: Answer;
       if (chaos.mode === "lag" || chaos.mode === "lie" || chaos.mode === "corrupt")
@@ -507,6 +639,7 @@ class OperatorProxy {
       else answer = await this.forwardRaw(guarded.changed ? JSON.stringify(guarded.forward) : body);
       return withRefusals(payload, answer, guarded.refusals);
     } catch (error) {
+      trace.failed = true;
       const timedOut = error instanceof Error && error.name === "TimeoutError";
       this.log.warn({ err: error }, "execution client did not answer");
       return errorsFor(
@@ -525,7 +658,7 @@ class OperatorProxy {
    * What of `payload` may go upstream: each call passes the method policy and the limits (a batch call by
    * call). `forward` is the payload itself when nothing changed, and undefined when nothing is left.
    */
-  private async guard(payload: unknown): Promise<Guarded> {
+  private async guard(payload: unknown, trace?: RequestTrace): Promise<Guarded> {
     const head = () => this.head.get(limitsHeadCacheMs);
     const calls = Array.isArray(payload) ? payload : [payload];
     const outcomes = await Promise.all(
@@ -541,26 +674,28 @@ class OperatorProxy {
       const call = calls[index];
       if ("refusal" in outcome) {
         this.refusedCount++;
+        trace?.refused.push(methodLabel(call));
         changed = true;
         // A notification gets no answer, not even a refusal.
         if (isRecord(call) && "id" in call) refusals.push(rpcError(call.id, outcome.refusal.toJsonRpc()));
         continue;
       }
       if (outcome.call !== call) changed = true;
+      trace?.forwarded.push(methodLabel(call));
       forward.push(outcome.call);
     }
     if (forward.length === 0) return { forward: undefined, changed, refusals };
     return { forward: Array.isArray(payload) ? forward : forward[0], changed, refusals };
   }
 
-  private async forwardRaw(body: Buffer | string): Promise<Answer> {
+  private async forwardRaw(body: Buffer | string, timeoutMs = this.upstreamTimeoutMs): Promise<Answer> {
     const response = await this.pool.request({
       method: "POST",
       path: this.upstreamPath,
       headers: { "content-type": "application/json" },
       body,
       // undici's own timeouts are per read; this one bounds the whole exchange.
-      signal: AbortSignal.timeout(this.upstreamTimeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const answer = Buffer.from(await response.body.arrayBuffer());
     return { status: response.statusCode, body: answer };
@@ -612,6 +747,21 @@ class OperatorProxy {
     } catch {
       return rpcError(id, operatorUnavailable("execution client sent an unreadable answer").toJsonRpc());
     }
+  }
+
+  /**
+   * A call of the node's own to the execution client (a health probe): past any injected fault, within 5 s
+   * at most. Its result, or a throw when there is none.
+   */
+  private async probeCall(method: string, params: unknown[]): Promise<unknown> {
+    const answer = await this.forwardRaw(
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      Math.min(this.upstreamTimeoutMs, probeTimeoutMs),
+    );
+    if (answer.status !== 200 || answer.body === undefined) throw new Error(`HTTP ${answer.status}`);
+    const response: unknown = JSON.parse(answer.body.toString("utf8"));
+    if (!isRecord(response) || !("result" in response)) throw new Error(`${method} answered no result`);
+    return response.result;
   }
 
   /** The execution client's latest block number and gas limit (through `this.head`, which caches it). */
@@ -708,13 +858,9 @@ class OperatorProxy {
     await this.listenerSteps;
     this.closed = true;
     await this.closeListener();
-    const control = this.controlServer;
-    if (control !== undefined) {
-      await new Promise<void>((resolve) => {
-        control.close(() => resolve());
-        control.closeAllConnections();
-      });
-    }
+    if (this.controlServer !== undefined) await closeServer(this.controlServer);
+    this.monitor?.stop();
+    if (this.nodeApiServer !== undefined) await closeServer(this.nodeApiServer);
     await this.pool.destroy();
     this.log.info("operator node stopped");
   }
@@ -735,6 +881,18 @@ function respond(res: ServerResponse, answer: Answer): void {
   if (answer.headers) Object.assign(headers, answer.headers);
   res.writeHead(answer.status, headers);
   res.end(answer.body);
+}
+
+/** What became of a request's calls, for the metrics and the performance score. */
+interface RequestTrace {
+  /** Method labels of the calls that passed the policy and the limits (sent on, or failed by a fault). */
+  forwarded: string[];
+  /** Method labels of the calls the node refused itself. */
+  refused: string[];
+  /** No answer came from the execution client (unreachable, timed out, or an injected failure). */
+  failed: boolean;
+  /** The failure was injected (chaos): nothing went to the execution client. */
+  injected?: boolean;
 }
 
 /** A request after the method policy and the limits. */
@@ -817,6 +975,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
       if (!tooLarge) resolve(Buffer.concat(chunks));
     });
     req.on("error", reject);
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
   });
 }
 
