@@ -57,12 +57,18 @@ export type HardhatLedger = {
 export type HardhatLedgerOptions = {
   /** Gas limit of every {@link HardhatLedger.write}. @default 15_000_000n */
   gas?: bigint;
+  /**
+   * A Hardhat node to use instead of the in-process one (e.g. `din devnet chain` over HTTP), with its chain.
+   * @default the in-process network
+   */
+  provider?: EIP1193Provider;
+  chain?: Chain;
 };
 
 /** Starts (or reuses, per process) Hardhat's in-process network and wraps it in viem clients. */
 export async function createHardhatLedger(options: HardhatLedgerOptions = {}): Promise<HardhatLedger> {
-  const hre = require("hardhat") as { network: { provider: EIP1193Provider } };
-  const provider = hre.network.provider;
+  const provider =
+    options.provider ?? (require("hardhat") as { network: { provider: EIP1193Provider } }).network.provider;
   // Hardhat's in-process errors carry the revert data but no JSON-RPC code; give them code 3 (execution
   // reverted) so viem decodes custom errors by name.
   const transport = custom(
@@ -85,7 +91,7 @@ export async function createHardhatLedger(options: HardhatLedgerOptions = {}): P
     },
     { retryCount: 0 },
   );
-  const chain = hardhat;
+  const chain = options.chain ?? hardhat;
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 1 }) as PublicClient<
     Transport,
     Chain

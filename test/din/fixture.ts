@@ -28,7 +28,7 @@ import {
   strategyBaseAbi,
   strategyManagerAbi,
 } from "../../src/ledger/artifacts/index.js";
-import { type DeployDinOptions, deployDin } from "../../src/ledger/din/deploy.js";
+import { type DeployDinOptions, type DinDeployment, deployDin } from "../../src/ledger/din/deploy.js";
 import {
   LAST_OPERATOR,
   type OperatorMetrics,
@@ -46,7 +46,7 @@ import {
   type SignerProof,
   signSignerProof,
 } from "../../src/ledger/din/registry.js";
-import { createHardhatLedger } from "../../src/ledger/hardhat.js";
+import { createHardhatLedger, type HardhatLedger } from "../../src/ledger/hardhat.js";
 import { buildRewardsTree, type Earnings } from "../../src/ledger/rewards.js";
 import { calculateEarnings, readRewardsSubmissions } from "../../src/ledger/rewards-calculator.js";
 
@@ -64,7 +64,7 @@ export const healthy = (operator: Address): OperatorMetrics => ({
   lagBlocks: 0,
 });
 
-export type DinFixture = Awaited<ReturnType<typeof deployDinFixture>>;
+export type DinFixture = Awaited<ReturnType<typeof dinFixture>>;
 
 const METADATA = parseAbiParameters(
   "(string endpoint, string cloud, string region, string client, address signer)",
@@ -72,29 +72,42 @@ const METADATA = parseAbiParameters(
 /** Proof deadline of the fixture: far in the future. */
 const FAR_DEADLINE = 2n ** 63n;
 
+/** The fixture's roles by Hardhat account index. */
+export const FIXTURE_ROLES = { deployer: 0, guardian: 1, watchers: [2, 3, 4], gateway: 5 } as const;
+
 export async function deployDinFixture(
   options: Omit<DeployDinOptions, "watchers" | "gateways"> & { ledgerGas?: bigint } = {},
 ) {
   const { ledgerGas, ...deployOptions } = options;
   const ledger = await createHardhatLedger({ gas: ledgerGas });
-  const a = ledger.accounts;
-  const at = (i: number) => a[i] as Address;
-  const deployer = at(0);
-  const guardian = at(1);
-  const watchers = [at(2), at(3), at(4)];
-  const gateway = at(5);
-  const operators = [at(6), at(7), at(8)] as [Address, Address, Address];
-  const [alice, bob, carol, payer, outsider] = [at(9), at(10), at(11), at(12), at(13)];
+  const at = (i: number) => ledger.accounts[i] as Address;
+  const deployer = at(FIXTURE_ROLES.deployer);
   const clients = { wallet: ledger.wallet(deployer), public: ledger.public };
   const deployment = await deployDin(clients, {
     keepDeployerRoles: true,
-    guardian,
-    watchers,
-    gateways: [gateway],
+    guardian: at(FIXTURE_ROLES.guardian),
+    watchers: FIXTURE_ROLES.watchers.map(at),
+    gateways: [at(FIXTURE_ROLES.gateway)],
     // Votes for the deployer, so governance tests can propose; the rest is the timelock's treasury.
     tokenAllocations: [{ holder: deployer, amount: 100_000_000n * 10n ** 18n }],
     ...deployOptions,
   });
+  return dinFixture(ledger, deployment);
+}
+
+/**
+ * The fixture's helpers over any DIN deployment on a Hardhat chain whose accounts hold the roles of
+ * {@link FIXTURE_ROLES} (the guardian, the admitted watchers and gateway; the deployer publishes rewards).
+ */
+export async function dinFixture(ledger: HardhatLedger, deployment: DinDeployment) {
+  const a = ledger.accounts;
+  const at = (i: number) => a[i] as Address;
+  const deployer = at(FIXTURE_ROLES.deployer);
+  const guardian = at(FIXTURE_ROLES.guardian);
+  const watchers = FIXTURE_ROLES.watchers.map(at);
+  const gateway = at(FIXTURE_ROLES.gateway);
+  const operators = [at(6), at(7), at(8)] as [Address, Address, Address];
+  const [alice, bob, carol, payer, outsider] = [at(9), at(10), at(11), at(12), at(13)];
   const d = deployment.addresses;
   const strategy = d.strategies[0] as Address;
   const token = await ledger.public.readContract({
