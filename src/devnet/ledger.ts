@@ -15,7 +15,9 @@ import {
   strategyManagerAbi,
 } from "../ledger/artifacts/index.js";
 import type { LedgerClients } from "../ledger/deploy.js";
-import { DEVNET_DIN_PARAMS, type DinDeployment, type DinNetwork, deployDin } from "../ledger/din/deploy.js";
+import { writeCoreAddresses } from "../ledger/din/coreAddresses.js";
+import { DEVNET_DIN_PARAMS, type DinDeployment, type DinNetwork } from "../ledger/din/deploy.js";
+import { deployCoreAlone, deployDinOnCore } from "../ledger/din/deployCore.js";
 import { ledgerClients } from "../ledger/din/directory.js";
 import { encodeOperatorMetadata, GATEWAY_SET, signSignerProof, WATCHER_SET } from "../ledger/din/registry.js";
 import { HARDHAT_DEFAULT_MNEMONIC } from "./chain.js";
@@ -155,7 +157,15 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
     const ledgerDir = join(resolve(options.dataDir), "ledger");
     mkdirSync(ledgerDir, { recursive: true });
     const deploymentFile = join(ledgerDir, "deployment.json");
-    const deployment = await deployDin(deployer, {
+    // The same path as `din deploy --core-only` then `din deploy --eigenlayer core.json`: our core alone,
+    // its addresses file, then the DIN service against it as against EigenLayer's deployed core.
+    const core = await deployCoreAlone(deployer, {
+      params: DEVNET_DIN_PARAMS.restaking,
+      devnetTokens: true,
+      rootGuardian: keys.guardian.account.address,
+    });
+    writeCoreAddresses(join(ledgerDir, "core.json"), core);
+    const deployment = await deployDinOnCore(deployer, core, {
       preset: "devnet",
       guardian: keys.guardian.account.address,
       watchers: keys.watchers.map((w) => w.account.address),

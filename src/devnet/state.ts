@@ -10,6 +10,8 @@ export interface NetworkStateOperator {
   region: string;
   url: string;
   controlUrl: string | undefined;
+  /** The node's AVS node API (`/eigen/node/…`) and Prometheus metrics (`/metrics`). */
+  nodeApiUrl?: string | undefined;
   /** Ledger address (the restaking operator). */
   address: string;
   /** Key that signs its relays. */

@@ -227,6 +227,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
         const endpoints = new Map<string, string>();
         for (const [index, network] of devnetNetworks.entries()) {
           const chain = chains[index]!;
+          const served = deployment.networks.find((n) => n.name === network.name);
           for (const plan of plans.filter((p) => p.network === network.name)) {
             const node = await startOperatorNode({
               id: plan.id,
@@ -246,6 +247,15 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
                 operator: plan.ledger.account.address,
                 ledgerChainId: ledgerNetwork.chainId,
                 isCaller,
+              },
+              // EigenLayer's AVS node API and metrics, on a port of its own.
+              nodeApi: {
+                ledger: {
+                  client: ledgerReads,
+                  deployment,
+                  operator: plan.ledger.account.address,
+                  ...(served ? { network: served } : {}),
+                },
               },
             });
             operators.push({
@@ -343,6 +353,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
         region,
         url: node.url,
         controlUrl: node.controlUrl,
+        nodeApiUrl: node.nodeApiUrl,
         address,
         signer,
       })),
@@ -462,12 +473,13 @@ export function readyLine(state: NetworkState, dataDir: string): string {
   return JSON.stringify({
     gateway: state.gateway,
     networks: state.networks.map(({ name, chainId, rpc, ws, chain }) => ({ name, chainId, rpc, ws, chain })),
-    operators: state.operators.map(({ id, network, cloud, region, url, address }) => ({
+    operators: state.operators.map(({ id, network, cloud, region, url, nodeApiUrl, address }) => ({
       id,
       network,
       cloud,
       region,
       url,
+      nodeApiUrl,
       address,
     })),
     ledger: { rpc: state.ledger.rpc, chainId: state.ledger.chainId },

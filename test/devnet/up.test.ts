@@ -22,6 +22,7 @@ interface ReadyLine {
     cloud: string;
     region: string;
     url: string;
+    nodeApiUrl?: string;
     address: string;
   }>;
   ledger: { rpc: string; chainId: number };
@@ -105,6 +106,31 @@ describe("din up", () => {
     // Operators serve only registered gateways and watchers: a stranger is refused.
     const stranger = await post(ready.operators[0]!.url, rpc("eth_blockNumber"));
     expect(stranger.status).toBe(401);
+  });
+
+  it("serves EigenLayer's AVS node API and metrics on every operator, without a token", async () => {
+    for (const operator of ready.operators) {
+      expect(operator.nodeApiUrl, operator.id).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    }
+    const [operator] = ready.operators;
+    const api = operator!.nodeApiUrl as string;
+    expect(await (await fetch(`${api}/eigen/node/spec-version`)).json()).toEqual({ spec_version: "v0.0.1" });
+    expect((await (await fetch(`${api}/eigen/node/version`)).json()).node_version).toMatch(/^\d+\.\d+\.\d+/);
+    expect([200, 206]).toContain((await fetch(`${api}/eigen/node/health`)).status);
+    const services = await (await fetch(`${api}/eigen/node/services`)).json();
+    const ids = services.services.map((service: { id: string }) => service.id);
+    expect(ids).toEqual(expect.arrayContaining(["execution-client", "ledger", "relay-signer"]));
+    expect([200, 206]).toContain((await fetch(`${api}/eigen/node/services/execution-client/health`)).status);
+    expect((await fetch(`${api}/eigen/node/services/nothing/health`)).status).toBe(404);
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    for (const series of [
+      "eigen_performance_score",
+      "eigen_registered_stakes",
+      "eigen_rpc_request_total",
+      "eigen_rpc_request_duration_seconds",
+    ]) {
+      expect(metrics, series).toContain(`# TYPE ${series}`);
+    }
   });
 
   it("prints keyed RPC URLs and refuses /v1/<network> without a key", async () => {
