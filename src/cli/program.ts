@@ -16,6 +16,7 @@ import { registerFaucetCommand } from "./faucet.js";
 import { registerGuardianCommands } from "./guardian.js";
 import { registerKeysCommands } from "./keys.js";
 import { registerOperatorLedgerCommands } from "./operatorLedger.js";
+import { registerOperatorMetadataCommand } from "./operatorMetadata.js";
 import { installShutdown, stopHelp } from "./shutdown.js";
 import { registerStakeCommands } from "./stake.js";
 
@@ -101,6 +102,7 @@ program
 registerGatewayCommand(program);
 registerOperatorCommand(program);
 registerOperatorLedgerCommands(program);
+registerOperatorMetadataCommand(program);
 registerStakeCommands(program);
 registerGuardianCommands(program);
 registerDeployCommand(program);
