@@ -110,14 +110,14 @@ export function registerOperatorLedgerCommands(program: Command): void {
       )
       .requiredOption("--operator <address>", "the operator the staker delegates to", parseAddress)
       .requiredOption("--staker <address>", "the staker allowed to delegate", parseAddress)
-      .option("--valid-for <seconds>", "how long the signature stays valid", parseId, 86_400n)
+      .option("--valid-for <seconds>", "how long the signature stays valid (default: 86400, a day)", parseId)
       .option(
         "--salt <hex>",
         "32-byte salt, never used before by this approver (default: random)",
         parseBytes32,
       ),
   ).action(
-    async (flags: LedgerFlags & { operator: Address; staker: Address; validFor: bigint; salt?: Hex }) => {
+    async (flags: LedgerFlags & { operator: Address; staker: Address; validFor?: bigint; salt?: Hex }) => {
       await runLedgerCommand(
         flags,
         async () => {
@@ -131,7 +131,7 @@ export function registerOperatorLedgerCommands(program: Command): void {
             {
               staker: flags.staker,
               operator: flags.operator,
-              expiry: latest.timestamp + flags.validFor,
+              expiry: latest.timestamp + (flags.validFor ?? 86_400n),
               ...(flags.salt !== undefined ? { salt: flags.salt } : {}),
             },
           );
