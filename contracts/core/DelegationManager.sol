@@ -3,6 +3,8 @@ pragma solidity ^0.8.27;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
@@ -16,7 +18,9 @@ import {SlashingLib, WAD} from "../libraries/SlashingLib.sol";
 /// @notice Operators, delegation, queued withdrawals and slashing-aware share accounting.
 /// @dev Staker storage holds deposit shares (StrategyManager) and a deposit scaling factor `k` (here); the
 ///      operator's max magnitude `m` lives in the AllocationManager. Withdrawable = `s · k · m`.
-contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
+///      An operator may name a delegation approver: stakers then need its EIP-712 approval, one salt per
+///      approval, to delegate to the operator (EigenLayer's rule).
+contract DelegationManager is IDelegationManager, ReentrancyGuardTransient, EIP712 {
     using SlashingLib for uint256;
     using Checkpoints for Checkpoints.Trace224;
     using EnumerableSet for EnumerableSet.Bytes32Set;
@@ -27,8 +31,16 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
     IAllocationManager public immutable allocationManager;
     /// @notice Blocks a queued withdrawal waits; its shares stay slashable meanwhile.
     uint32 public immutable MIN_WITHDRAWAL_DELAY_BLOCKS;
+    /// @notice EIP-712 type of a delegation approval (EigenLayer's, so its signing tools apply).
+    bytes32 public constant DELEGATION_APPROVAL_TYPEHASH = keccak256(
+        "DelegationApproval(address delegationApprover,address staker,address operator,bytes32 salt,uint256 expiry)"
+    );
 
     mapping(address operator => bool) internal _isOperator;
+    /// @inheritdoc IDelegationManager
+    mapping(address operator => address approver) public delegationApprover;
+    /// @inheritdoc IDelegationManager
+    mapping(address approver => mapping(bytes32 salt => bool)) public delegationApproverSaltIsSpent;
     /// @inheritdoc IDelegationManager
     mapping(address staker => address operator) public delegatedTo;
     /// @inheritdoc IDelegationManager
@@ -57,7 +69,9 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
     /// @param strategyManager_ the StrategyManager
     /// @param allocationManager_ the AllocationManager
     /// @param withdrawalDelayBlocks blocks a withdrawal waits (14 days on mainnet, a few on a devnet)
-    constructor(IStrategyManager strategyManager_, IAllocationManager allocationManager_, uint32 withdrawalDelayBlocks) {
+    constructor(IStrategyManager strategyManager_, IAllocationManager allocationManager_, uint32 withdrawalDelayBlocks)
+        EIP712("DelegationManager", "1")
+    {
         strategyManager = strategyManager_;
         allocationManager = allocationManager_;
         MIN_WITHDRAWAL_DELAY_BLOCKS = withdrawalDelayBlocks;
@@ -76,14 +90,26 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
     // ───────────────────────────── operators and delegation ─────────────────────────────
 
     /// @inheritdoc IDelegationManager
-    function registerAsOperator(uint32 allocationDelay, string calldata metadataURI) external nonReentrant {
+    function registerAsOperator(address initDelegationApprover, uint32 allocationDelay, string calldata metadataURI)
+        external
+        nonReentrant
+    {
         if (_isOperator[msg.sender]) revert AlreadyOperator();
         if (delegatedTo[msg.sender] != address(0)) revert AlreadyDelegated();
         _isOperator[msg.sender] = true;
+        _setDelegationApprover(msg.sender, initDelegationApprover);
         allocationManager.setAllocationDelay(msg.sender, allocationDelay);
-        emit OperatorRegistered(msg.sender);
+        emit OperatorRegistered(msg.sender, initDelegationApprover);
         emit OperatorMetadataURIUpdated(msg.sender, metadataURI);
+        // An operator delegates to itself: no approval is asked of it.
         _delegate(msg.sender, msg.sender);
+    }
+
+    /// @inheritdoc IDelegationManager
+    function modifyOperatorDetails(address operator, address newDelegationApprover) external {
+        if (msg.sender != operator) revert CallerNotOperator();
+        if (!_isOperator[operator]) revert NotOperator();
+        _setDelegationApprover(operator, newDelegationApprover);
     }
 
     /// @inheritdoc IDelegationManager
@@ -94,9 +120,13 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDelegationManager
-    function delegateTo(address operator) external nonReentrant {
+    function delegateTo(address operator, SignatureWithExpiry memory approverSignatureAndExpiry, bytes32 approverSalt)
+        external
+        nonReentrant
+    {
         if (!_isOperator[operator]) revert NotOperator();
         if (delegatedTo[msg.sender] != address(0)) revert AlreadyDelegated();
+        _checkDelegationApproval(msg.sender, operator, approverSignatureAndExpiry, approverSalt);
         _delegate(msg.sender, operator);
     }
 
@@ -105,7 +135,10 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
         address operator = delegatedTo[staker];
         if (operator == address(0)) revert NotDelegated();
         if (_isOperator[staker]) revert OperatorsCannotUndelegate();
-        if (msg.sender != staker && msg.sender != operator) revert CallerCannotUndelegate();
+        if (msg.sender != staker) {
+            if (msg.sender != operator && msg.sender != delegationApprover[operator]) revert CallerCannotUndelegate();
+            emit StakerForceUndelegated(staker, operator);
+        }
 
         (IStrategy[] memory strategies, uint256[] memory depositShares) = strategyManager.getDeposits(staker);
         emit StakerUndelegated(staker, operator);
@@ -280,7 +313,48 @@ contract DelegationManager is IDelegationManager, ReentrancyGuardTransient {
         return MIN_WITHDRAWAL_DELAY_BLOCKS;
     }
 
+    /// @inheritdoc IDelegationManager
+    function calculateDelegationApprovalDigestHash(
+        address staker,
+        address operator,
+        address approver,
+        bytes32 approverSalt,
+        uint256 expiry
+    ) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(DELEGATION_APPROVAL_TYPEHASH, approver, staker, operator, approverSalt, expiry))
+        );
+    }
+
+    /// @inheritdoc IDelegationManager
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
     // ───────────────────────────── internals ─────────────────────────────
+
+    function _setDelegationApprover(address operator, address approver) internal {
+        delegationApprover[operator] = approver;
+        emit DelegationApproverUpdated(operator, approver);
+    }
+
+    /// @dev No approval is needed when the operator has no approver or the approver delegates itself. Otherwise the
+    ///      salt must be unspent, the signature unexpired (valid through `expiry`) and the approver's (ECDSA or
+    ///      EIP-1271) over this staker, operator, salt and expiry; the salt is then spent.
+    function _checkDelegationApproval(
+        address staker,
+        address operator,
+        SignatureWithExpiry memory approval,
+        bytes32 salt
+    ) internal {
+        address approver = delegationApprover[operator];
+        if (approver == address(0) || msg.sender == approver) return;
+        if (delegationApproverSaltIsSpent[approver][salt]) revert SaltSpent();
+        if (approval.expiry < block.timestamp) revert SignatureExpired();
+        bytes32 digest = calculateDelegationApprovalDigestHash(staker, operator, approver, salt, approval.expiry);
+        if (!SignatureChecker.isValidSignatureNow(approver, digest, approval.signature)) revert InvalidSignature();
+        delegationApproverSaltIsSpent[approver][salt] = true;
+    }
 
     function _delegate(address staker, address operator) internal {
         delegatedTo[staker] = operator;

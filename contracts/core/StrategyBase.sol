@@ -4,6 +4,7 @@ pragma solidity ^0.8.27;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IStrategy} from "../interfaces/IStrategy.sol";
+import {IStrategyManager} from "../interfaces/IStrategyManager.sol";
 
 /// @title StrategyBase
 /// @notice Holds one ERC20 for restakers. Shares are priced with 1e3 virtual shares and 1e3 virtual tokens
@@ -67,6 +68,16 @@ contract StrategyBase is IStrategy {
     /// @inheritdoc IStrategy
     function sharesToUnderlyingView(uint256 amountShares) public view returns (uint256) {
         return (underlyingToken.balanceOf(address(this)) + BALANCE_OFFSET) * amountShares / (totalShares + SHARES_OFFSET);
+    }
+
+    /// @inheritdoc IStrategy
+    function shares(address user) public view returns (uint256) {
+        return IStrategyManager(strategyManager).stakerDepositShares(user, IStrategy(address(this)));
+    }
+
+    /// @inheritdoc IStrategy
+    function userUnderlyingView(address user) external view returns (uint256) {
+        return sharesToUnderlyingView(shares(user));
     }
 
     /// @inheritdoc IStrategy

@@ -23,9 +23,18 @@ interface IDelegationManager {
     }
 
     /// @notice Parameters of one queued withdrawal.
+    /// @dev `__deprecated_withdrawer` is ignored, as in EigenLayer: only the staker that queued a withdrawal
+    ///      may complete it.
     struct QueuedWithdrawalParams {
         IStrategy[] strategies;
         uint256[] depositShares;
+        address __deprecated_withdrawer;
+    }
+
+    /// @notice A signature (ECDSA, or EIP-1271 for a contract signer) and the last timestamp it is valid at.
+    struct SignatureWithExpiry {
+        bytes signature;
+        uint256 expiry;
     }
 
     /// @notice Caller is not the StrategyManager.
@@ -60,15 +69,25 @@ interface IDelegationManager {
     error WithdrawerNotCaller();
     /// @notice The withdrawal asks for more deposit shares than the staker holds.
     error WithdrawalExceedsMax();
+    /// @notice The delegation approver already used this salt.
+    error SaltSpent();
+    /// @notice The approver's signature is past its expiry.
+    error SignatureExpired();
+    /// @notice The signature is not the approver's over this delegation.
+    error InvalidSignature();
 
-    /// @notice `operator` registered and delegated itself.
-    event OperatorRegistered(address indexed operator);
+    /// @notice `operator` registered and delegated itself; `delegationApprover` (zero: none) approves its stakers.
+    event OperatorRegistered(address indexed operator, address delegationApprover);
+    /// @notice An operator's delegation approver changed (zero: anyone may delegate).
+    event DelegationApproverUpdated(address indexed operator, address newDelegationApprover);
     /// @notice An operator's metadata URI changed.
     event OperatorMetadataURIUpdated(address indexed operator, string metadataURI);
     /// @notice `staker` delegated to `operator`.
     event StakerDelegated(address indexed staker, address indexed operator);
     /// @notice `staker` undelegated from `operator`.
     event StakerUndelegated(address indexed staker, address indexed operator);
+    /// @notice `staker` was undelegated by its operator or the operator's delegation approver.
+    event StakerForceUndelegated(address indexed staker, address indexed operator);
     /// @notice An operator's delegated shares in a strategy grew.
     event OperatorSharesIncreased(address indexed operator, address staker, IStrategy strategy, uint256 shares);
     /// @notice An operator's delegated shares in a strategy fell (withdrawal or undelegation).
@@ -83,18 +102,30 @@ interface IDelegationManager {
     event SlashingWithdrawalCompleted(bytes32 withdrawalRoot);
 
     /// @notice Registers the caller as an operator, delegated to itself for good.
+    /// @param initDelegationApprover who must sign each staker's delegation to the operator (zero: anyone may
+    ///        delegate without a signature)
     /// @param allocationDelay blocks before a new allocation becomes slashable
     /// @param metadataURI where the operator describes itself
-    function registerAsOperator(uint32 allocationDelay, string calldata metadataURI) external;
+    function registerAsOperator(address initDelegationApprover, uint32 allocationDelay, string calldata metadataURI)
+        external;
+
+    /// @notice Sets an operator's delegation approver (the operator only; zero: anyone may delegate).
+    function modifyOperatorDetails(address operator, address newDelegationApprover) external;
 
     /// @notice Updates an operator's metadata URI (the operator only).
     function updateOperatorMetadataURI(address operator, string calldata metadataURI) external;
 
     /// @notice Delegates all of the caller's shares to `operator`; they are slashable at once.
-    /// @dev Reverts with FullySlashed if the operator's max magnitude is 0 for a strategy the staker holds.
-    function delegateTo(address operator) external;
+    /// @dev When the operator has a delegation approver and the caller is not that approver, the approver must
+    ///      have signed `calculateDelegationApprovalDigestHash(caller, operator, approver, approverSalt, expiry)`
+    ///      (ECDSA, or EIP-1271 for a contract), `expiry >= block.timestamp`, and each salt is spent once per
+    ///      approver. Otherwise the signature and salt are ignored. Reverts with FullySlashed if the operator's
+    ///      max magnitude is 0 for a strategy the staker holds.
+    function delegateTo(address operator, SignatureWithExpiry memory approverSignatureAndExpiry, bytes32 approverSalt)
+        external;
 
-    /// @notice Undelegates `staker` and queues a withdrawal of all its shares (staker or its operator).
+    /// @notice Undelegates `staker` and queues a withdrawal of all its shares (the staker, its operator, or the
+    ///         operator's delegation approver).
     /// @return withdrawalRoots the roots of the withdrawals queued (empty if the staker held nothing)
     function undelegate(address staker) external returns (bytes32[] memory withdrawalRoots);
 
@@ -132,6 +163,24 @@ interface IDelegationManager {
 
     /// @notice Whether `operator` is registered.
     function isOperator(address operator) external view returns (bool);
+
+    /// @notice Who approves delegations to `operator` (zero: anyone may delegate).
+    function delegationApprover(address operator) external view returns (address);
+
+    /// @notice Whether `approver` already spent `salt` on a delegation approval.
+    function delegationApproverSaltIsSpent(address approver, bytes32 salt) external view returns (bool);
+
+    /// @notice The EIP-712 digest a delegation approver signs to let `staker` delegate to `operator`.
+    function calculateDelegationApprovalDigestHash(
+        address staker,
+        address operator,
+        address approver,
+        bytes32 approverSalt,
+        uint256 expiry
+    ) external view returns (bytes32);
+
+    /// @notice This contract's EIP-712 domain separator.
+    function domainSeparator() external view returns (bytes32);
 
     /// @notice The operator `staker` is delegated to (zero if none).
     function delegatedTo(address staker) external view returns (address);

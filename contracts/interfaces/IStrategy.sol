@@ -36,6 +36,14 @@ interface IStrategy {
     /// @notice Tokens that `amountShares` would redeem for now.
     function sharesToUnderlyingView(uint256 amountShares) external view returns (uint256);
 
+    /// @notice `user`'s deposit shares in this strategy, as the StrategyManager holds them.
+    /// @dev Deposit shares are not slashing-adjusted: what the user can withdraw is the DelegationManager's
+    ///      `getWithdrawableShares`.
+    function shares(address user) external view returns (uint256);
+
+    /// @notice Tokens `user`'s deposit shares would redeem for now (`sharesToUnderlyingView(shares(user))`).
+    function userUnderlyingView(address user) external view returns (uint256);
+
     /// @notice Shares that `amountUnderlying` tokens would mint now.
     function underlyingToSharesView(uint256 amountUnderlying) external view returns (uint256);
 }

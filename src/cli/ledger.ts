@@ -5,7 +5,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { type Address, getAddress, isAddress, type LocalAccount, type PublicClient, parseUnits } from "viem";
+import {
+  type Address,
+  getAddress,
+  type Hex,
+  isAddress,
+  type LocalAccount,
+  type PublicClient,
+  parseUnits,
+} from "viem";
 import { defaultDataDir, stateFile } from "../devnet/state.js";
 import { LedgerActionError, type LedgerActor, type LedgerCall } from "../ledger/din/actions.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
@@ -129,6 +137,19 @@ export function parseWad(value: string): bigint {
 export function parseAddress(value: string): Address {
   if (!isAddress(value, { strict: false })) throw new InvalidArgumentError("expected a 0x address");
   return getAddress(value);
+}
+
+/** Parses 0x-prefixed hex bytes (an even number of digits), e.g. a signature. */
+export function parseHexBytes(value: string): Hex {
+  if (!/^0x([0-9a-fA-F]{2})*$/.test(value)) throw new InvalidArgumentError("expected 0x-prefixed hex bytes");
+  return value.toLowerCase() as Hex;
+}
+
+/** Parses a 32-byte 0x hex value, e.g. a salt. */
+export function parseBytes32(value: string): Hex {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(value))
+    throw new InvalidArgumentError("expected 32 bytes as 0x + 64 hex digits");
+  return value.toLowerCase() as Hex;
 }
 
 /** Parses a non-negative integer id. */

@@ -1,7 +1,7 @@
 // `din operator register|rotate-signer|allocate|deregister|status|claim|set-commission`: an operator's ledger
 // transactions, beside `din operator serve` (which runs the node itself).
 import type { Command } from "commander";
-import type { Address, LocalAccount } from "viem";
+import type { Address, Hex, LocalAccount } from "viem";
 import {
   allocate,
   claim,
@@ -11,6 +11,7 @@ import {
   registerOperator,
   rotateSigner,
   setCommission,
+  signDelegationApproval,
 } from "../ledger/din/actions.js";
 import { formatAmount } from "../ledger/din/revert.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
@@ -21,6 +22,8 @@ import {
   openLedger,
   parseAddress,
   parseAmount,
+  parseBytes32,
+  parseId,
   parseWad,
   rewardsFileOf,
   runLedgerCommand,
@@ -39,6 +42,7 @@ type RegisterFlags = LedgerFlags & {
   allocate?: bigint;
   deposit?: bigint;
   strategy?: string;
+  delegationApprover?: Address;
 };
 
 /** Adds the operator's ledger commands to `din operator` (creating it when absent). */
@@ -69,7 +73,12 @@ export function registerOperatorLedgerCommands(program: Command): void {
         parseWad,
       )
       .option("--deposit <amount>", "tokens to deposit as self-stake first", parseAmount)
-      .option("--strategy <symbol|address>", "strategy of the deposit (default: the first)"),
+      .option("--strategy <symbol|address>", "strategy of the deposit (default: the first)")
+      .option(
+        "--delegation-approver <address>",
+        "who must sign each staker's delegation to you, set when you first register (default: anyone may delegate)",
+        parseAddress,
+      ),
   ).action(async (flags: RegisterFlags) => {
     await runLedgerCommand(
       flags,
@@ -85,12 +94,55 @@ export function registerOperatorLedgerCommands(program: Command): void {
           ...(flags.allocate !== undefined ? { allocationWad: flags.allocate } : {}),
           ...(flags.deposit !== undefined ? { selfDeposit: flags.deposit } : {}),
           ...(flags.strategy !== undefined ? { strategy: flags.strategy } : {}),
+          ...(flags.delegationApprover !== undefined ? { delegationApprover: flags.delegationApprover } : {}),
           dryRun: flags.dryRun ?? false,
         });
       },
       actionText,
     );
   });
+
+  withLedgerOptions(
+    operator
+      .command("approve-delegation")
+      .description(
+        "as an operator's delegation approver (this key), sign one staker's delegation to the operator",
+      )
+      .requiredOption("--operator <address>", "the operator the staker delegates to", parseAddress)
+      .requiredOption("--staker <address>", "the staker allowed to delegate", parseAddress)
+      .option("--valid-for <seconds>", "how long the signature stays valid (default: 86400, a day)", parseId)
+      .option(
+        "--salt <hex>",
+        "32-byte salt, never used before by this approver (default: random)",
+        parseBytes32,
+      ),
+  ).action(
+    async (flags: LedgerFlags & { operator: Address; staker: Address; validFor?: bigint; salt?: Hex }) => {
+      await runLedgerCommand(
+        flags,
+        async () => {
+          const actor = openActor(flags);
+          const approver = signingAccount(flags);
+          const latest = await actor.clients.public.getBlock({ blockTag: "latest" });
+          const approval = await signDelegationApproval(
+            actor.clients.public,
+            actor.deployment.addresses.delegationManager,
+            approver,
+            {
+              staker: flags.staker,
+              operator: flags.operator,
+              expiry: latest.timestamp + (flags.validFor ?? 86_400n),
+              ...(flags.salt !== undefined ? { salt: flags.salt } : {}),
+            },
+          );
+          return { approver: approver.address, operator: flags.operator, staker: flags.staker, ...approval };
+        },
+        (r) =>
+          `${r.approver} approves ${r.staker} delegating to ${r.operator} until ${r.expiry}; the staker runs:\n` +
+          `  din stake delegate --operator ${r.operator} --approver-signature ${r.signature} --approver-expiry ${r.expiry} --approver-salt ${r.salt}`,
+      );
+    },
+  );
 
   withLedgerOptions(
     operator

@@ -1,11 +1,12 @@
 // `din stake deposit|delegate|undelegate|withdraw|claim`: a staker's ledger transactions.
 import type { Command } from "commander";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import {
   claim,
   completeWithdrawals,
   delegate,
   deposit,
+  LedgerActionError,
   queueWithdrawal,
   undelegate,
 } from "../ledger/din/actions.js";
@@ -15,6 +16,9 @@ import {
   openActor,
   parseAddress,
   parseAmount,
+  parseBytes32,
+  parseHexBytes,
+  parseId,
   rewardsFileOf,
   runLedgerCommand,
   withLedgerOptions,
@@ -54,14 +58,52 @@ export function registerStakeCommands(program: Command): void {
     stake
       .command("delegate")
       .description("delegate all your shares to an operator")
-      .requiredOption("--operator <address>", "operator address", parseAddress),
-  ).action(async (flags: LedgerFlags & { operator: Address }) => {
-    await runLedgerCommand(
-      flags,
-      () => delegate(openActor(flags), { operator: flags.operator, dryRun: flags.dryRun ?? false }),
-      actionText,
-    );
-  });
+      .requiredOption("--operator <address>", "operator address", parseAddress)
+      .option(
+        "--approver-signature <hex>",
+        "signature of the operator's delegation approver, when it has one (din operator approve-delegation)",
+        parseHexBytes,
+      )
+      .option("--approver-expiry <unix>", "the last unix time the approver's signature is valid at", parseId)
+      .option("--approver-salt <hex>", "the 32-byte salt the approver signed", parseBytes32),
+  ).action(
+    async (
+      flags: LedgerFlags & {
+        operator: Address;
+        approverSignature?: Hex;
+        approverExpiry?: bigint;
+        approverSalt?: Hex;
+      },
+    ) => {
+      await runLedgerCommand(
+        flags,
+        async () => {
+          const given = [flags.approverSignature, flags.approverExpiry, flags.approverSalt];
+          if (given.some((v) => v !== undefined) && given.some((v) => v === undefined)) {
+            throw new LedgerActionError(
+              "an approval takes all three of --approver-signature, --approver-expiry and --approver-salt",
+            );
+          }
+          return delegate(openActor(flags), {
+            operator: flags.operator,
+            ...(flags.approverSignature !== undefined &&
+            flags.approverExpiry !== undefined &&
+            flags.approverSalt !== undefined
+              ? {
+                  approval: {
+                    signature: flags.approverSignature,
+                    expiry: flags.approverExpiry,
+                    salt: flags.approverSalt,
+                  },
+                }
+              : {}),
+            dryRun: flags.dryRun ?? false,
+          });
+        },
+        actionText,
+      );
+    },
+  );
 
   withLedgerOptions(
     stake.command("undelegate").description("undelegate: every share is queued for withdrawal"),

@@ -5,7 +5,7 @@
 // as any of them, as it would in production.
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { type Abi, type Address, type Hex, type LocalAccount, toHex } from "viem";
+import { type Abi, type Address, type Hex, type LocalAccount, toHex, zeroAddress, zeroHash } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import {
   allocationManagerAbi,
@@ -212,6 +212,7 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
     const join_ = async (clients: LedgerClients, selfStake: bigint, setId: number, data: Hex) => {
       const me = clients.wallet.account.address;
       await write(clients, d.delegationManager, delegationManagerAbi, "registerAsOperator", [
+        zeroAddress,
         0,
         `devnet:${me}`,
       ]);
@@ -273,6 +274,8 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
         await deposit(clients, amount);
         await write(clients, d.delegationManager, delegationManagerAbi, "delegateTo", [
           operator.ledger.account.address,
+          { signature: "0x", expiry: 0n },
+          zeroHash,
         ]);
         delegations.push({
           staker: staker.account.address,

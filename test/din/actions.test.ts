@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Address, Hex, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mockERC20Abi } from "../../src/ledger/artifacts/index.js";
+import { delegationManagerAbi, mockERC20Abi } from "../../src/ledger/artifacts/index.js";
 import {
   allocate,
   claim,
@@ -22,6 +22,7 @@ import {
   registerOperator,
   rotateSigner,
   setCommission,
+  signDelegationApproval,
   undelegate,
   vetoSlash,
 } from "../../src/ledger/din/actions.js";
@@ -254,6 +255,61 @@ describe("ledger actions", () => {
     expect(done.completed).toBe(2);
     expect(await f.balanceOf(staker, f.token)).toBe(5n * WAD);
     await expect(undelegate(actor(staker))).rejects.toThrow("not delegated to any operator");
+  });
+
+  it("delegates to an operator with a delegation approver only with the approver's signature", async () => {
+    const op = f.operators[0];
+    const staker = f.alice;
+    const approver = signer(9);
+    await f.mint(op, 10n * WAD);
+    await registerOperator(actor(op), {
+      ...joinOptions("https://eth.approved.example", signer(8)),
+      selfDeposit: 10n * WAD,
+      delegationApprover: approver.address,
+    });
+    const dm = f.deployment.addresses.delegationManager;
+    expect(
+      await f.ledger.public.readContract({
+        address: dm,
+        abi: delegationManagerAbi,
+        functionName: "delegationApprover",
+        args: [op],
+      }),
+    ).toBe(approver.address);
+    await f.mint(staker, 5n * WAD);
+    await deposit(actor(staker), { amount: 5n * WAD, strategy: symbol });
+
+    await expect(delegate(actor(staker), { operator: op })).rejects.toThrow(
+      `${op} accepts delegations approved by ${approver.address} only`,
+    );
+    const now = (await f.ledger.public.getBlock({ blockTag: "latest" })).timestamp;
+    const expired = await signDelegationApproval(f.ledger.public, dm, approver, {
+      staker,
+      operator: op,
+      expiry: now - 1n,
+    });
+    await expect(delegate(actor(staker), { operator: op, approval: expired })).rejects.toThrow(
+      "the approver's signature expired",
+    );
+    const forBob = await signDelegationApproval(f.ledger.public, dm, approver, {
+      staker: f.bob,
+      operator: op,
+      expiry: now + 3600n,
+    });
+    await expect(delegate(actor(staker), { operator: op, approval: forBob })).rejects.toThrow(
+      "invalid approver signature",
+    );
+    const approval = await signDelegationApproval(f.ledger.public, dm, approver, {
+      staker,
+      operator: op,
+      expiry: now + 3600n,
+    });
+    await delegate(actor(staker), { operator: op, approval });
+    expect(await f.operatorShares(op)).toBe(15n * WAD);
+    await undelegate(actor(staker));
+    await expect(delegate(actor(staker), { operator: op, approval })).rejects.toThrow(
+      `salt ${approval.salt} was already used by ${approver.address}`,
+    );
   });
 
   it("a dry-run deposit sends nothing", async () => {

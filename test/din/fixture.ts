@@ -13,6 +13,8 @@ import {
   type Hex,
   type LocalAccount,
   parseAbiParameters,
+  zeroAddress,
+  zeroHash,
 } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import {
@@ -173,14 +175,18 @@ export async function dinFixture(ledger: HardhatLedger, deployment: DinDeploymen
       });
     },
     delegate: (staker: Address, operator: Address) =>
-      ledger.write(staker, { ...dm, functionName: "delegateTo", args: [operator] }),
+      ledger.write(staker, {
+        ...dm,
+        functionName: "delegateTo",
+        args: [operator, { signature: "0x", expiry: 0n }, zeroHash],
+      }),
     /** Registers `who` as a restaking operator with `selfStake` and allocates `magnitude` of it to `setId`. */
     async stake(who: Address, selfStake: bigint, setId: number, magnitude = WAD / 2n) {
       if (!(await read({ ...dm, functionName: "isOperator", args: [who] }))) {
         await ledger.write(who, {
           ...dm,
           functionName: "registerAsOperator",
-          args: [0, "https://op.example"],
+          args: [zeroAddress, 0, "https://op.example"],
         });
       }
       if (selfStake > 0n) await f.deposit(who, selfStake);

@@ -9,6 +9,8 @@ import {
   getContract,
   type Hex,
   toFunctionSelector,
+  zeroAddress,
+  zeroHash,
 } from "viem";
 import {
   allocationManagerAbi,
@@ -180,13 +182,26 @@ export async function deployFixture(params: Partial<RestakingParams> = {}) {
       });
       return ledger.write(staker, { ...smc, functionName: "depositIntoStrategy", args: [s, t, amount] });
     },
-    delegate: (staker: Address, op: Address) =>
-      ledger.write(staker, { ...dmc, functionName: "delegateTo", args: [op] }),
-    registerOperator: (op: Address, allocationDelay = 0) =>
+    /** Delegates `staker` to `op`; `approval` is the operator's approver signature, when it has one. */
+    delegate: (
+      staker: Address,
+      op: Address,
+      approval: { signature: Hex; expiry: bigint; salt: Hex } = {
+        signature: "0x",
+        expiry: 0n,
+        salt: zeroHash,
+      },
+    ) =>
+      ledger.write(staker, {
+        ...dmc,
+        functionName: "delegateTo",
+        args: [op, { signature: approval.signature, expiry: approval.expiry }, approval.salt],
+      }),
+    registerOperator: (op: Address, allocationDelay = 0, delegationApprover: Address = zeroAddress) =>
       ledger.write(op, {
         ...dmc,
         functionName: "registerAsOperator",
-        args: [allocationDelay, "https://op.example"],
+        args: [delegationApprover, allocationDelay, "https://op.example"],
       }),
     allocate: (op: Address, setId: number, strategies: Address[], magnitudes: bigint[]) =>
       ledger.write(op, {
@@ -213,7 +228,7 @@ export async function deployFixture(params: Partial<RestakingParams> = {}) {
       const receipt = await ledger.write(staker, {
         ...dmc,
         functionName: "queueWithdrawals",
-        args: [[{ strategies: [s], depositShares: [depositShares] }]],
+        args: [[{ strategies: [s], depositShares: [depositShares], __deprecated_withdrawer: staker }]],
       });
       return { receipt, withdrawal: await f.lastWithdrawal(staker) };
     },

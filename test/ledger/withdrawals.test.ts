@@ -286,7 +286,7 @@ describe("deposits, delegation and withdrawals", () => {
     await f.ledger.write(f.alice, {
       ...f.dmc,
       functionName: "queueWithdrawals",
-      args: [[{ strategies: [hookStrategy], depositShares: [e18(10)] }]],
+      args: [[{ strategies: [hookStrategy], depositShares: [e18(10)], __deprecated_withdrawer: f.alice }]],
     });
     const { withdrawal } = await f.lastWithdrawal(f.alice);
     const completeAgain = encodeFunctionData({

@@ -9,6 +9,7 @@ export { dinSlasherAbi, dinSlasherBytecode } from "./DinSlasher.js";
 export { dinTimelockAbi, dinTimelockBytecode } from "./DinTimelock.js";
 export { dinTokenAbi, dinTokenBytecode } from "./DinToken.js";
 export { mockAVSRegistrarAbi, mockAVSRegistrarBytecode } from "./MockAVSRegistrar.js";
+export { mockERC1271ApproverAbi, mockERC1271ApproverBytecode } from "./MockERC1271Approver.js";
 export { mockERC20Abi, mockERC20Bytecode } from "./MockERC20.js";
 export { reentrantTokenAbi, reentrantTokenBytecode } from "./ReentrantToken.js";
 export { rewardsCoordinatorAbi, rewardsCoordinatorBytecode } from "./RewardsCoordinator.js";

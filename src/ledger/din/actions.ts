@@ -14,7 +14,9 @@ import {
   isAddressEqual,
   type LocalAccount,
   type PublicClient,
+  toHex,
   zeroAddress,
+  zeroHash,
 } from "viem";
 import {
   allocationManagerAbi,
@@ -369,6 +371,11 @@ export type RegisterOperatorOptions = ActionOptions & {
   selfDeposit?: bigint;
   /** Strategy of the self-deposit, by token symbol or address. @default the first strategy */
   strategy?: string;
+  /**
+   * Who must sign each staker's delegation to this operator (used only when it first registers as a
+   * restaking operator). @default zero: anyone may delegate
+   */
+  delegationApprover?: Address;
 };
 
 /**
@@ -392,6 +399,8 @@ export async function registerOperator(
     signer: options.signer.address,
   };
   checkMetadata(metadata);
+  const approver = options.delegationApprover ?? zeroAddress;
+  if (!isAddress(approver)) throw new LedgerActionError(`"${approver}" is not an address`);
   const dm = { address: d.delegationManager, abi: delegationManagerAbi } as const;
   const registry = { address: d.registry, abi: dinRegistryAbi } as const;
   const [isOperator, delegatedTo, isMember, jailedUntil, signerKey, onChain, block] = await Promise.all([
@@ -419,7 +428,11 @@ export async function registerOperator(
   checkSignerFree(signerKey, me, metadata.signer, n.name);
 
   const steps: Step[] = [];
-  if (!isOperator) steps.push(step(d.delegationManager, delegationManagerAbi, "registerAsOperator", [0, ""]));
+  if (!isOperator) {
+    steps.push(
+      step(d.delegationManager, delegationManagerAbi, "registerAsOperator", [getAddress(approver), 0, ""]),
+    );
+  }
   const extraShares = new Map<Address, bigint>();
   if (options.selfDeposit !== undefined && options.selfDeposit > 0n) {
     const info = await resolveStrategy(client, actor.deployment, options.strategy);
@@ -807,19 +820,58 @@ export async function deposit(
   };
 }
 
-/** Delegates all of the staker's shares to an operator. */
+/** An operator's delegation approver's consent to one delegation (see {@link signDelegationApproval}). */
+export type DelegationApproval = {
+  /** The approver's signature (65-byte ECDSA, or whatever its EIP-1271 contract accepts). */
+  signature: Hex;
+  /** Unix time (seconds) the signature is valid through. */
+  expiry: bigint;
+  /** A 32-byte salt the approver has not used before. */
+  salt: Hex;
+};
+
+/** Options of {@link delegate}. */
+export type DelegateOptions = ActionOptions & {
+  operator: Address;
+  /** Required when the operator has a delegation approver (and the staker is not that approver). */
+  approval?: DelegationApproval;
+};
+
+/**
+ * Signs, as an operator's delegation approver, its consent that `staker` delegates to `operator`: the
+ * DelegationManager's EIP-712 digest over (staker, operator, approver, salt, expiry).
+ */
+export async function signDelegationApproval(
+  client: PublicClient,
+  delegationManager: Address,
+  approver: LocalAccount,
+  params: { staker: Address; operator: Address; expiry: bigint; salt?: Hex },
+): Promise<DelegationApproval> {
+  if (!approver.sign) throw new LedgerActionError("the approver account cannot sign digests");
+  const salt = params.salt ?? toHex(crypto.getRandomValues(new Uint8Array(32)));
+  const digest = await client.readContract({
+    address: delegationManager,
+    abi: delegationManagerAbi,
+    functionName: "calculateDelegationApprovalDigestHash",
+    args: [getAddress(params.staker), getAddress(params.operator), approver.address, salt, params.expiry],
+  });
+  return { signature: await approver.sign({ hash: digest }), expiry: params.expiry, salt };
+}
+
+/** Delegates all of the staker's shares to an operator (with its approver's signature if it has one). */
 export async function delegate(
   actor: LedgerActor,
-  options: ActionOptions & { operator: Address },
+  options: DelegateOptions,
 ): Promise<ActionResult<{ operator: Address }>> {
   const client = actor.clients.public;
   const me = actor.clients.wallet.account.address;
   const dm = { address: actor.deployment.addresses.delegationManager, abi: delegationManagerAbi } as const;
   if (!isAddress(options.operator)) throw new LedgerActionError(`"${options.operator}" is not an address`);
   const operator = getAddress(options.operator);
-  const [isOperator, current] = await Promise.all([
+  const [isOperator, current, approver] = await Promise.all([
     client.readContract({ ...dm, functionName: "isOperator", args: [operator] }),
     client.readContract({ ...dm, functionName: "delegatedTo", args: [me] }),
+    client.readContract({ ...dm, functionName: "delegationApprover", args: [operator] }),
   ]);
   if (!isOperator) throw new LedgerActionError(`${operator} is not a registered restaking operator`);
   if (current !== zeroAddress) {
@@ -829,9 +881,37 @@ export async function delegate(
         : `already delegated to ${current}; undelegate first ("din stake undelegate")`,
     );
   }
+  const approval = options.approval ?? { signature: "0x" as Hex, expiry: 0n, salt: zeroHash };
+  if (approver !== zeroAddress && !isAddressEqual(approver, me)) {
+    if (options.approval === undefined) {
+      throw new LedgerActionError(
+        `${operator} accepts delegations approved by ${approver} only: ask it for a signature and pass --approver-signature, --approver-expiry and --approver-salt`,
+      );
+    }
+    const [spent, latest] = await Promise.all([
+      client.readContract({
+        ...dm,
+        functionName: "delegationApproverSaltIsSpent",
+        args: [approver, approval.salt],
+      }),
+      client.getBlock({ blockTag: "latest" }),
+    ]);
+    if (spent) throw new LedgerActionError(`salt ${approval.salt} was already used by ${approver}`);
+    if (approval.expiry < latest.timestamp) {
+      throw new LedgerActionError(
+        `the approver's signature expired at ${approval.expiry} (chain time ${latest.timestamp})`,
+      );
+    }
+  }
   const done = await perform(
     actor,
-    [step(dm.address, delegationManagerAbi, "delegateTo", [operator])],
+    [
+      step(dm.address, delegationManagerAbi, "delegateTo", [
+        operator,
+        { signature: approval.signature, expiry: approval.expiry },
+        approval.salt,
+      ]),
+    ],
     options,
     context(actor.deployment),
   );
@@ -907,7 +987,7 @@ export async function queueWithdrawal(
     actor,
     [
       step(d.delegationManager, delegationManagerAbi, "queueWithdrawals", [
-        [{ strategies, depositShares: shares }],
+        [{ strategies, depositShares: shares, __deprecated_withdrawer: me }],
       ]),
     ],
     options,

@@ -112,7 +112,12 @@ const PHRASES: Record<string, Phrase> = {
   NotDelegated: () => "not delegated to any operator",
   NotOperator: () => "not a registered restaking operator",
   OperatorsCannotUndelegate: () => "operators cannot undelegate from themselves",
-  CallerCannotUndelegate: () => "only the staker or its operator can undelegate it",
+  CallerCannotUndelegate: () =>
+    "only the staker, its operator or the operator's delegation approver can undelegate it",
+  SaltSpent: () => "the delegation approver already used this salt: ask it for a new approval",
+  SignatureExpired: () => "the delegation approver's signature has expired: ask it for a new approval",
+  InvalidSignature: () =>
+    "invalid approver signature: it must be the operator's delegation approver's, for this staker, operator, salt and expiry",
   WithdrawalDelayNotElapsed: () => "the withdrawal delay has not passed yet",
   WithdrawalExceedsMax: () => "withdrawal exceeds the deposited shares",
   WithdrawalNotQueued: () => "no such queued withdrawal",
