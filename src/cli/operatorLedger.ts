@@ -13,6 +13,7 @@ import {
   setCommission,
   signDelegationApproval,
 } from "../ledger/din/actions.js";
+import { blocksAndTime, type OperatorDelays, readOperatorDelays } from "../ledger/din/operatorDelays.js";
 import { formatAmount } from "../ledger/din/revert.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
 import {
@@ -43,6 +44,7 @@ type RegisterFlags = LedgerFlags & {
   deposit?: bigint;
   strategy?: string;
   delegationApprover?: Address;
+  metadataUri?: string;
 };
 
 /** Adds the operator's ledger commands to `din operator` (creating it when absent). */
@@ -75,6 +77,10 @@ export function registerOperatorLedgerCommands(program: Command): void {
       .option("--deposit <amount>", "tokens to deposit as self-stake first", parseAmount)
       .option("--strategy <symbol|address>", "strategy of the deposit (default: the first)")
       .option(
+        "--metadata-uri <url>",
+        "URL of your metadata.json (din operator metadata writes one), set when you first register on the core",
+      )
+      .option(
         "--delegation-approver <address>",
         "who must sign each staker's delegation to you, set when you first register (default: anyone may delegate)",
         parseAddress,
@@ -95,6 +101,7 @@ export function registerOperatorLedgerCommands(program: Command): void {
           ...(flags.deposit !== undefined ? { selfDeposit: flags.deposit } : {}),
           ...(flags.strategy !== undefined ? { strategy: flags.strategy } : {}),
           ...(flags.delegationApprover !== undefined ? { delegationApprover: flags.delegationApprover } : {}),
+          ...(flags.metadataUri !== undefined ? { metadataURI: flags.metadataUri } : {}),
           dryRun: flags.dryRun ?? false,
         });
       },
@@ -219,7 +226,11 @@ export function registerOperatorLedgerCommands(program: Command): void {
           }
         }
         const target = openLedger(flags);
-        return operatorStatus(target.public, target.deployment, address);
+        const [status, delays] = await Promise.all([
+          operatorStatus(target.public, target.deployment, address),
+          readOperatorDelays(target.public, target.deployment, address),
+        ]);
+        return { ...status, delays };
       },
       formatStatus,
     );
@@ -253,7 +264,7 @@ export function registerOperatorLedgerCommands(program: Command): void {
 }
 
 /** Human text of an operator's status. */
-export function formatStatus(status: OperatorStatus): string {
+export function formatStatus(status: OperatorStatus & { delays?: OperatorDelays }): string {
   const lines = [
     `operator ${status.address}: ${status.isOperator ? "restaking operator" : "not a restaking operator"}, commission ${status.commissionBips / 100}%`,
   ];
@@ -269,6 +280,18 @@ export function formatStatus(status: OperatorStatus): string {
     lines.push(
       `  ${n.network.padEnd(10)} ${n.registered ? "registered" : "not registered"}  ${stake}${where}${jail}${slashes}`,
     );
+  }
+  const delays = status.delays;
+  if (delays) {
+    const t = (blocks: number) => blocksAndTime(blocks, delays.blockTimeSeconds);
+    lines.push(
+      `  delays: allocation ${delays.allocationDelay.isSet ? t(delays.allocationDelay.blocks) : "not set yet"}; deallocation ${t(delays.deallocationDelayBlocks)} (stake stays slashable); stakers' withdrawals ${t(delays.withdrawalDelayBlocks)}; changing the allocation delay ${t(delays.allocationConfigurationDelayBlocks)}`,
+    );
+    for (const p of delays.pending) {
+      lines.push(
+        `  pending on ${p.network}: ${p.strategy} magnitude ${formatAmount(p.current)} → ${formatAmount(p.next)} at block ${p.effectBlock} (${t(p.effectBlock - delays.block)})`,
+      );
+    }
   }
   return lines.join("\n");
 }

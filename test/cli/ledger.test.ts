@@ -6,13 +6,13 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
+import { type Address, createPublicClient, createTestClient, custom, type Hex, toHex } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
-import { mockERC20Abi, strategyBaseAbi } from "../../src/ledger/artifacts/index.js";
+import { delegationManagerAbi, mockERC20Abi, strategyBaseAbi } from "../../src/ledger/artifacts/index.js";
 import { deployDin } from "../../src/ledger/din/deploy.js";
-import { ledgerClients } from "../../src/ledger/din/directory.js";
+import { ledgerClients, readDeployment } from "../../src/ledger/din/directory.js";
 import { loadSigningKey, SigningKeyError } from "../../src/ledger/din/signingKey.js";
 
 const execFileAsync = promisify(execFile);
@@ -104,6 +104,8 @@ describe("din operator ledger commands", () => {
       "10",
       "--allocate",
       "0.5",
+      "--metadata-uri",
+      "https://cli-op.example/metadata.json",
     ];
     const first = await din([...register, "--json"]);
     expect(first.stderr).toBe("");
@@ -125,6 +127,21 @@ describe("din operator ledger commands", () => {
       allocatedStake: (5n * WAD).toString(),
       metadata: { endpoint: "https://eth.cli-op.example", cloud: "aws", region: "us-east-1", signer },
     });
+
+    // As EigenLayer knows it: its metadata URI on the core, and the delays it lives with.
+    const uri = await createPublicClient({ transport: custom(chain.provider) }).getContractEvents({
+      address: readDeployment(ledger[3] as string).addresses.delegationManager,
+      abi: delegationManagerAbi,
+      eventName: "OperatorMetadataURIUpdated",
+      args: { operator },
+      fromBlock: 0n,
+    });
+    expect(uri.map((e) => e.args.metadataURI)).toEqual(["https://cli-op.example/metadata.json"]);
+    const { delays } = JSON.parse(status.stdout);
+    expect(delays).toMatchObject({ deallocationDelayBlocks: 300, withdrawalDelayBlocks: 300 });
+    expect(delays.allocationDelay.isSet).toBe(true);
+    const text = await din(["operator", "status", ...ledger.slice(0, 4), "--address", operator]);
+    expect(text.stdout).toMatch(/delays: allocation .*; deallocation 300 blocks/);
 
     const second = await din(register);
     expect(second.code).toBe(1);

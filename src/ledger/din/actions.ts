@@ -376,6 +376,11 @@ export type RegisterOperatorOptions = ActionOptions & {
    * restaking operator). @default zero: anyone may delegate
    */
   delegationApprover?: Address;
+  /**
+   * The operator's metadata URI on the core (its EigenLayer metadata.json: name, website, description,
+   * logo, twitter), set when it first registers as a restaking operator. @default none
+   */
+  metadataURI?: string;
 };
 
 /**
@@ -430,7 +435,11 @@ export async function registerOperator(
   const steps: Step[] = [];
   if (!isOperator) {
     steps.push(
-      step(d.delegationManager, delegationManagerAbi, "registerAsOperator", [getAddress(approver), 0, ""]),
+      step(d.delegationManager, delegationManagerAbi, "registerAsOperator", [
+        getAddress(approver),
+        0,
+        options.metadataURI ?? "",
+      ]),
     );
   }
   const extraShares = new Map<Address, bigint>();
