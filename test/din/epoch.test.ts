@@ -117,6 +117,18 @@ describe("an SLA epoch", () => {
         args: [ETHEREUM, op0],
       }),
     ).toBe(1000n * E18);
+  });
+
+  it("refuses a second report, a late one and a second finalization", async () => {
+    await expectRevert(
+      f.submitReport(f.watchers[0] as Address, ETHEREUM, epoch, [healthy(op0)]),
+      "FinalizationStarted",
+    );
+    await expectRevert(f.finalize(ETHEREUM, epoch), "AlreadyFinalized");
+    await expectRevert(f.submitReport(f.outsider, ETHEREUM, epoch, [healthy(op0)]), "InvalidCaller");
+  });
+
+  it("escrows the accrued payout for the network's operator set once a whole rewards interval has elapsed", async () => {
     const flush = await f.flushRewards();
     const submissions = await f.ledger.public.getContractEvents({
       ...f.rc,
@@ -147,15 +159,6 @@ describe("an SLA epoch", () => {
       f.ledger.write(f.outsider, { ...f.epochs, functionName: "flushRewards", args: [ETHEREUM] }),
       "NothingToFlush",
     );
-  });
-
-  it("refuses a second report, a late one and a second finalization", async () => {
-    await expectRevert(
-      f.submitReport(f.watchers[0] as Address, ETHEREUM, epoch, [healthy(op0)]),
-      "FinalizationStarted",
-    );
-    await expectRevert(f.finalize(ETHEREUM, epoch), "AlreadyFinalized");
-    await expectRevert(f.submitReport(f.outsider, ETHEREUM, epoch, [healthy(op0)]), "InvalidCaller");
   });
 
   it("lets the veto committee cancel a slash within the window: the operator stays registered and whole", async () => {
