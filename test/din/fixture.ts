@@ -408,10 +408,14 @@ export async function deployDinFixture(
     jailed: (operator: Address, networkId = ETHEREUM) =>
       read({ ...registry, functionName: "isJailed", args: [operator, networkId] }),
     /**
-     * The rewards updater's round: every submission escrowed since `fromBlock`, split with the core's
+     * The rewards updater's round: the accrued payouts flushed, every submission escrowed since `fromBlock`, split with the core's
      * calculator, published as a root. Returns the tree.
      */
     async publishRewards(fromBlock: bigint, previous: Earnings = new Map()) {
+      // Like the real publisher: escrow what the epochs accrued first.
+      if ((await read({ ...epochs, functionName: "accruedTotal", args: [ETHEREUM] })) > 0n) {
+        await f.flushRewards(ETHEREUM);
+      }
       const latest = await ledger.blockNumber();
       const submissions = await readRewardsSubmissions(
         ledger.public,

@@ -25,7 +25,9 @@ const EIGENLAYER: Record<string, string> = {
 
 describe("RewardsCoordinator selectors", () => {
   it("has every EigenLayer signature with its selector, computed from the compiled ABI", () => {
-    const functions = rewardsCoordinatorAbi.filter((x): x is AbiFunction => x.type === "function");
+    const functions = (rewardsCoordinatorAbi as readonly { type: string }[]).filter(
+      (x) => x.type === "function",
+    ) as AbiFunction[];
     const selectors = new Set(functions.map((fn) => toFunctionSelector(fn)));
     for (const [signature, selector] of Object.entries(EIGENLAYER)) {
       expect(toFunctionSelector(`function ${signature}`), signature).toBe(selector);
