@@ -218,10 +218,11 @@ function updateDocs(table: string, claimLine: string) {
     "",
     `**${claimLine}.**`,
     "",
-    "Epoch fees reach delegators through the restaking core's RewardsCoordinator: finalization escrows one",
-    "amount per operator, the rewards updater splits it (commission, then stake pro rata) into a cumulative",
-    "Merkle root, and a claim verifies one proof of about log2(earners) hashes. Nothing loops over delegators on",
-    "chain, so the claim costs the same behind 1 or 500 delegators (the difference is proof length).",
+    "Epoch fees reach delegators through the restaking core's RewardsCoordinator: finalization accrues one",
+    "amount per operator, flushRewards escrows what accrued as one operator-set submission per whole rewards",
+    "interval, the rewards updater splits it (commission, then stake pro rata) into a cumulative two-level",
+    "Merkle root, and a claim verifies an earner proof of about log2(earners) hashes and a token proof. Nothing",
+    "loops over delegators on chain, so the claim costs the same behind 1 or 500 delegators.",
     "",
   ].join("\n");
   writePerformanceSection(heading, section);

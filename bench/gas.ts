@@ -213,8 +213,9 @@ function updateDocs(table: string, slashLine: string, claimRatio: number) {
     "scaling factors without any per-staker storage write, so its cost does not depend on how many stakers",
     "delegate to the operator.",
     "",
-    `A rewards claim verifies one Merkle proof of about log2(earners) hashes, with no loop over stakers or operators`,
-    `(ratio ${claimRatio.toFixed(4)} between the two claims above; the difference is the proof's calldata).`,
+    `A rewards claim verifies an earner proof of about log2(earners) hashes and one token proof (EigenLayer's`,
+    `two-level tree), with no loop over stakers or operators (ratio ${claimRatio.toFixed(4)} between the two claims`,
+    `above; both proofs have the depth of the padded tree, the difference is calldata).`,
     "",
   ].join("\n");
   const start = doc.indexOf("## Gas (restaking core)");
