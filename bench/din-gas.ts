@@ -2,6 +2,7 @@
 // finalization as a function of the number of operators, usage reports, fraud proofs, the slash queue, and
 // a delegator's claim of epoch fees with 1 vs N delegators behind the operator.
 import { type Address, getAddress, keccak256, numberToHex, toHex } from "viem";
+import { DIN_PRESETS } from "../src/ledger/din/deploy.js";
 import { blockHeader } from "../src/ledger/din/header.js";
 import { hashRequest, hashResponse, signRelay } from "../src/ledger/din/relay.js";
 import { deployDinFixture, ETHEREUM, healthy, POLYGON, WAD } from "../test/din/fixture.js";
@@ -23,9 +24,14 @@ const MAX_RATIO = 1.05;
 export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<boolean> {
   const delegators = options.delegators ?? 500;
   const counts = options.operatorCounts ?? [5, 50, 200];
+  const PAGE = 64;
+  const pagesNote = (n: number) => (n > PAGE ? `${Math.ceil(n / PAGE)} pages` : "");
   const rows: { operation: string; gas: bigint; note: string }[] = [];
   const record = (operation: string, gas: bigint, note = "") => rows.push({ operation, gas, note });
-  const f = await deployDinFixture();
+  // Report windows long enough for every page of the largest epoch (one block each on the automining ledger).
+  const f = await deployDinFixture({
+    params: { epochs: { ...DIN_PRESETS.devnet.epochs, epochLength: 100, reportWindow: 100 } },
+  });
   await f.registerWatchersAndGateway();
   const [w0, w1, w2] = f.watchers as [Address, Address, Address];
 
@@ -42,24 +48,40 @@ export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<
     );
     const epoch = await f.currentEpoch();
     await f.payFees(ETHEREUM, 1000n * WAD);
-    const usage = await f.reportUsage(
+    // Reports go in pages of at most MAX_PAGE_LENGTH (64) operators; the rows sum a report's pages.
+    const gas = (receipts: { gasUsed: bigint }[]) => receipts.reduce((sum, r) => sum + r.gasUsed, 0n);
+    const usage = await f.reportUsagePages(
       ETHEREUM,
       epoch,
       operators.map((o, i) => [o, BigInt(100 + i)]),
+      PAGE,
     );
     await f.endEpoch(epoch);
     const metrics = operators.map(healthy);
-    const first = await f.submitReport(w0, ETHEREUM, epoch, metrics);
-    await f.submitReport(w1, ETHEREUM, epoch, metrics);
-    await f.submitReport(w2, ETHEREUM, epoch, metrics);
+    const first = await f.submitReportPages(w0, ETHEREUM, epoch, metrics, PAGE);
+    await f.submitReportPages(w1, ETHEREUM, epoch, metrics, PAGE);
+    await f.submitReportPages(w2, ETHEREUM, epoch, metrics, PAGE);
     const finalize = await f.finalize(ETHEREUM, epoch);
-    record(`reportUsage (gateway, ${n} operators)`, usage.gasUsed);
-    record(`submitReport (watcher, ${n} operators)`, first.gasUsed);
+    const accrued = await f.ledger.public.readContract({
+      ...f.epochs,
+      functionName: "accruedTotal",
+      args: [ETHEREUM],
+    });
+    const flush = accrued > 0n ? await f.flushRewards(ETHEREUM) : undefined;
+    record(`reportUsage (gateway, ${n} operators)`, gas(usage), pagesNote(n));
+    record(`submitReport (watcher, ${n} operators)`, gas(first), pagesNote(n));
     record(
-      `finalize (3 reports, ${n} operators, fees escrowed)`,
+      `finalize (3 reports, ${n} operators, fees accrued)`,
       finalize.gasUsed,
-      "medians, SLA, split, RewardsCoordinator",
+      "medians, SLA, split; all steps",
     );
+    if (flush) {
+      record(
+        `flushRewards (${n} operators)`,
+        flush.gasUsed,
+        "one operator-set submission to the RewardsCoordinator",
+      );
+    }
   }
 
   // Fraud proofs and the slash queue.
@@ -95,6 +117,8 @@ export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<
   });
   record("attestBlockHash (watcher, other chain)", attest.gasUsed);
   await f.ledger.write(w1, { ...f.slasher, functionName: "attestBlockHash", args: [137n, 1000n, attested] });
+  // The attested hash is fixed only after its dispute period (one veto window).
+  await f.ledger.mine(f.deployment.params.slash.vetoWindow);
   const other = { ...relay, chainId: 137n, blockNumber: 1000n };
   const signer2 = f.signers.get(op2);
   if (!signer2) throw new Error("no signer");
@@ -110,6 +134,7 @@ export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<
   await f.endEpoch(epoch);
   await f.submitReport(w0, ETHEREUM, epoch, [{ ...healthy(op3), availabilityBps: 9950 }]);
   await f.submitReport(w1, ETHEREUM, epoch, [{ ...healthy(op3), availabilityBps: 9950 }]);
+  await f.submitReport(w2, ETHEREUM, epoch, [{ ...healthy(op3), availabilityBps: 9950 }]);
   await f.finalize(ETHEREUM, epoch);
   const vetoId = (await f.queueLength()) - 1n;
   const veto = await f.ledger.write(f.guardian, { ...f.slasher, functionName: "veto", args: [vetoId] });
@@ -149,6 +174,7 @@ export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<
   await f.endEpoch(claimEpoch);
   await f.submitReport(w0, ETHEREUM, claimEpoch, [healthy(a), healthy(b)]);
   await f.submitReport(w1, ETHEREUM, claimEpoch, [healthy(a), healthy(b)]);
+  await f.submitReport(w2, ETHEREUM, claimEpoch, [healthy(a), healthy(b)]);
   await f.finalize(ETHEREUM, claimEpoch);
   const { tree, rootIndex } = await f.publishRewards(fromBlock);
   const claimSmall = await f.claim(delegatorOf(0), tree, rootIndex);
@@ -186,16 +212,17 @@ function updateDocs(table: string, claimLine: string) {
     "Measured by `npm run bench:gas` after the restaking core's table (same chain and compiler settings);",
     "`npm run bench:gas -- --update-docs` rewrites this section. Epoch rows: every operator healthy in three",
     "watchers' reports and paid from the epoch's fee pool, so finalization includes the medians, the SLA check",
-    "and the escrow of one operator-directed rewards submission with an entry per operator.",
+    "and accruing each operator's share; flushRewards escrows what accrued as one operator-set submission.",
     "",
     table,
     "",
     `**${claimLine}.**`,
     "",
-    "Epoch fees reach delegators through the restaking core's RewardsCoordinator: finalization escrows one",
-    "amount per operator, the rewards updater splits it (commission, then stake pro rata) into a cumulative",
-    "Merkle root, and a claim verifies one proof of about log2(earners) hashes. Nothing loops over delegators on",
-    "chain, so the claim costs the same behind 1 or 500 delegators (the difference is proof length).",
+    "Epoch fees reach delegators through the restaking core's RewardsCoordinator: finalization accrues one",
+    "amount per operator, flushRewards escrows what accrued as one operator-set submission per whole rewards",
+    "interval, the rewards updater splits it (commission, then stake pro rata) into a cumulative two-level",
+    "Merkle root, and a claim verifies an earner proof of about log2(earners) hashes and a token proof. Nothing",
+    "loops over delegators on chain, so the claim costs the same behind 1 or 500 delegators.",
     "",
   ].join("\n");
   writePerformanceSection(heading, section);

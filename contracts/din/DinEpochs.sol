@@ -251,9 +251,11 @@ contract DinEpochs is DinEpochsBase {
         _delegate();
     }
 
-    /// @notice Escrows a payout in the RewardsCoordinator (this contract only: payPage calls it so that a
-    ///         failing escrow reverts the transfer with it and the fees are carried instead).
-    function escrow(uint32, IRewardsCoordinator.OperatorReward[] calldata, uint256) external {
+    /// @notice Escrows a network's accrued rewards in the RewardsCoordinator (anyone, once a whole
+    ///         calculation interval elapsed since the last flush): one operator-directed submission for the
+    ///         network's operator set covering rewardsPeriod(networkId), operators ascending, every strategy
+    ///         of the service weighted equally. Reverts (and keeps everything accrued) when the core refuses.
+    function flushRewards(uint32 /* networkId */ ) external {
         _delegate();
     }
 

@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IAllocationManager, OperatorSet} from "../interfaces/IAllocationManager.sol";
+import {IRewardsCoordinator} from "../interfaces/IRewardsCoordinator.sol";
 import {IDinEpochs} from "./interfaces/IDinEpochs.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 import {IDinRegistryReader} from "./interfaces/IDinRegistryReader.sol";
@@ -113,6 +114,12 @@ abstract contract DinEpochsBase is IDinEpochs, AccessControl, Pausable, Reentran
     /// @notice The restaking core's AllocationManager (the registry's).
     IAllocationManager public immutable allocationManager;
     uint32 internal immutable _watcherSet;
+    /// @notice The restaking core's RewardsCoordinator (the registry's).
+    IRewardsCoordinator public immutable rewardsCoordinator;
+    /// @dev The coordinator's grid and bounds (immutable there too), read once at deployment.
+    uint256 internal immutable _interval;
+    uint256 internal immutable _maxDuration;
+    uint256 internal immutable _maxRetroactive;
 
     SlaTable internal _sla;
     EpochParams internal _epochParams;
@@ -127,21 +134,28 @@ abstract contract DinEpochsBase is IDinEpochs, AccessControl, Pausable, Reentran
     mapping(uint32 networkId => mapping(uint256 epoch => address[])) internal _payers;
     /// @notice Fees a gateway paid into an epoch (each gateway's fees are split by its own usage report).
     mapping(uint32 networkId => mapping(uint256 epoch => mapping(address gateway => uint256))) public gatewayFees;
-    /// @notice Fees of a gateway not paid out yet (rounding dust, epochs where none of its operators earned, a
-    ///         failed escrow): added to that gateway's fees of the next epoch it reports usage for.
+    /// @notice Fees of a gateway not paid out yet (rounding dust, epochs where none of its operators earned):
+    ///         added to that gateway's fees of the next epoch it reports usage for.
     mapping(uint32 networkId => mapping(address gateway => uint256)) public carriedFees;
     /// @notice Share (bps) of a network's judged stake that, failing one rule in one epoch, holds that rule's
     ///         slashes for governance.
     uint256 public correlatedShareBps = 3334;
     HeldSlash[] internal _held;
     Pause[] internal _pauses;
-    /// @notice End of the last rewards period escrowed for a network (seconds).
+    /// @notice End of the last rewards period flushed to the RewardsCoordinator for a network (seconds).
     mapping(uint32 networkId => uint256) public lastRewardsTimestamp;
     mapping(uint32 networkId => mapping(uint256 epoch => Tally)) internal _tally;
     mapping(uint32 networkId => mapping(uint256 epoch => PendingSlash[])) internal _pending;
     /// @dev Performance multiplier (bps) an operator earns with in an epoch (0: failed, jailed or ejected).
     mapping(uint32 networkId => mapping(uint256 epoch => mapping(address operator => uint256))) internal _multiplier;
     mapping(uint32 networkId => mapping(uint256 epoch => mapping(address gateway => GatewayPool))) internal _pools;
+    /// @notice What finalized epochs paid an operator of a network that is not flushed to the
+    ///         RewardsCoordinator yet (held by this contract until flushRewards).
+    mapping(uint32 networkId => mapping(address operator => uint256)) public accruedRewards;
+    /// @notice The sum of a network's accruedRewards.
+    mapping(uint32 networkId => uint256) public accruedTotal;
+    /// @dev Operators with accruedRewards, in the order they first accrued since the last flush.
+    mapping(uint32 networkId => address[]) internal _accruedOperators;
 
     constructor(IDinRegistry registry_, IDinSlasher slasher_, IERC20 feeToken_) {
         registry = registry_;
@@ -149,6 +163,29 @@ abstract contract DinEpochsBase is IDinEpochs, AccessControl, Pausable, Reentran
         feeToken = feeToken_;
         allocationManager = IDinRegistryReader(address(registry_)).allocationManager();
         _watcherSet = IDinRegistryReader(address(registry_)).WATCHER_SET();
+        IRewardsCoordinator rc = IDinRegistryReader(address(registry_)).rewardsCoordinator();
+        rewardsCoordinator = rc;
+        _interval = rc.CALCULATION_INTERVAL_SECONDS();
+        _maxDuration = rc.MAX_REWARDS_DURATION();
+        _maxRetroactive = rc.MAX_RETROACTIVE_LENGTH();
+    }
+
+    /// @notice The period flushRewards would submit now: from the end of the last flushed period (the last
+    ///         whole interval on a network's first flush; never earlier than the coordinator accepts) to the
+    ///         last multiple of the coordinator's CALCULATION_INTERVAL_SECONDS strictly before this block.
+    ///         `duration` 0: no whole interval elapsed since the last flush, nothing can be submitted yet.
+    function rewardsPeriod(uint32 networkId) public view returns (uint32 start, uint32 duration) {
+        uint256 interval = _interval;
+        uint256 end = (block.timestamp - 1) / interval * interval;
+        uint256 from = lastRewardsTimestamp[networkId];
+        if (from == 0) from = end >= interval ? end - interval : 0;
+        if (end >= _maxDuration && from < end - _maxDuration) from = end - _maxDuration;
+        if (block.timestamp > _maxRetroactive) {
+            uint256 earliest = (block.timestamp - _maxRetroactive + interval - 1) / interval * interval;
+            if (from < earliest) from = earliest;
+        }
+        if (from >= end) return (0, 0);
+        return (uint32(from), uint32(end - from));
     }
 
     /// @notice Whether a guardian pause is in force (it expires MAX_PAUSE_BLOCKS after it began).

@@ -17,7 +17,8 @@ import {IDinSlasher} from "./interfaces/IDinSlasher.sol";
 ///         An epoch is finalized in three stages, each in pages so that no transaction grows with the
 ///         network: judging (operator ranges, every report's pages for the range), settling (the recorded
 ///         slashes, queued or held once every rule's failed stake is known) and paying (operator ranges,
-///         every usage report's pages for the range, one escrow per page).
+///         every usage report's pages for the range, accrued per operator until flushRewards escrows whole
+///         calculation intervals in the restaking core).
 contract DinEpochsFinalizer is DinEpochsBase {
     using SafeERC20 for IERC20;
 
@@ -158,32 +159,43 @@ contract DinEpochsFinalizer is DinEpochsBase {
         emit EpochFinalized(networkId, epoch, state.reportCount, state.paid, state.pool - state.paid);
     }
 
-    /// @notice See DinEpochs.escrow.
-    function escrow(uint32 networkId, IRewardsCoordinator.OperatorReward[] calldata rewards, uint256 total)
-        external
-    {
-        if (msg.sender != address(this)) revert InvalidCaller();
+    /// @notice See DinEpochs.flushRewards.
+    function flushRewards(uint32 networkId) external whenNotPaused nonReentrant {
+        (uint32 start, uint32 duration) = rewardsPeriod(networkId);
+        uint256 total = accruedTotal[networkId];
+        if (duration == 0 || total == 0) revert NothingToFlush();
+        address[] storage operators = _accruedOperators[networkId];
+        uint256 n = operators.length;
+        IRewardsCoordinator.OperatorReward[] memory rewards = new IRewardsCoordinator.OperatorReward[](n);
+        mapping(address => uint256) storage accrued = accruedRewards[networkId];
+        for (uint256 i; i < n; ++i) {
+            address operator = operators[i];
+            rewards[i] = IRewardsCoordinator.OperatorReward(operator, accrued[operator]);
+            delete accrued[operator];
+        }
+        delete _accruedOperators[networkId];
+        accruedTotal[networkId] = 0;
+        lastRewardsTimestamp[networkId] = uint256(start) + duration;
+        _sortByOperator(rewards);
         IStrategy[] memory strategies = registry.getStrategies();
         IRewardsCoordinator.StrategyAndMultiplier[] memory weights =
             new IRewardsCoordinator.StrategyAndMultiplier[](strategies.length);
         for (uint256 i; i < strategies.length; ++i) {
             weights[i] = IRewardsCoordinator.StrategyAndMultiplier(strategies[i], uint96(WAD));
         }
-        // The period is the time since the last escrow of this network: stake is averaged over it.
-        uint256 start = lastRewardsTimestamp[networkId];
-        if (start == 0 || start >= block.timestamp) start = block.timestamp - 1;
-        lastRewardsTimestamp[networkId] = block.timestamp;
-        IRewardsCoordinator.OperatorDirectedRewardsSubmission memory submission = IRewardsCoordinator
-            .OperatorDirectedRewardsSubmission({
-            strategiesAndMultipliers: weights,
-            token: IERC20(address(feeToken)),
-            operatorRewards: rewards,
-            startTimestamp: uint32(start),
-            duration: uint32(block.timestamp - start),
-            description: "din: epoch fees"
-        });
+        emit RewardsFlushed(networkId, start, duration, total, n);
         feeToken.safeTransfer(address(registry), total);
-        registry.submitRewards(submission);
+        registry.submitRewards(
+            networkId,
+            IRewardsCoordinator.OperatorDirectedRewardsSubmission({
+                strategiesAndMultipliers: weights,
+                token: IERC20(address(feeToken)),
+                operatorRewards: rewards,
+                startTimestamp: start,
+                duration: duration,
+                description: "din: epoch fees"
+            })
+        );
     }
 
     // ───────────────────────────── internals ─────────────────────────────
@@ -674,38 +686,40 @@ contract DinEpochsFinalizer is DinEpochsBase {
     }
 
     /// @dev Pays the operators in (from, upTo]: per usage report u, pool × relays × multiplier / total weight,
-    ///      rounded down (the dust stays carried for its gateway), escrowed as one submission; if the escrow
-    ///      fails, nothing of the page counts as paid and its gateways' shares are carried at the end.
+    ///      rounded down (the dust stays carried for its gateway), accrued per operator in this contract until
+    ///      flushRewards escrows it for a whole elapsed calculation interval. Accruing is bookkeeping only: no
+    ///      call leaves this contract, so nothing about the restaking core can stop an epoch from finalizing.
     function _payRange(Range memory range, EpochState storage state, Runs memory usage) internal {
         (uint32 networkId, uint256 epoch) = (range.networkId, range.epoch);
         Payout memory p = _rewardsIn(networkId, epoch, range.upTo, usage);
         if (p.n == 0) return;
-        IRewardsCoordinator.OperatorReward[] memory rewards = p.rewards;
-        uint256 n = p.n;
-        assembly ("memory-safe") {
-            mstore(rewards, n)
+        mapping(address => uint256) storage accrued = accruedRewards[networkId];
+        address[] storage operators = _accruedOperators[networkId];
+        for (uint256 i; i < p.n; ++i) {
+            IRewardsCoordinator.OperatorReward memory r = p.rewards[i];
+            uint256 before = accrued[r.operator];
+            if (before == 0) operators.push(r.operator);
+            accrued[r.operator] = before + r.amount;
         }
-        if (_escrowPage(networkId, epoch, rewards, p.total)) {
-            state.paid += p.total;
-            address[] storage gateways = _usageReporters[networkId][epoch];
-            for (uint256 u; u < p.paid.length; ++u) {
-                if (p.paid[u] > 0) _pools[networkId][epoch][gateways[u]].paid += p.paid[u];
-            }
+        accruedTotal[networkId] += p.total;
+        state.paid += p.total;
+        address[] storage gateways = _usageReporters[networkId][epoch];
+        for (uint256 u; u < p.paid.length; ++u) {
+            if (p.paid[u] > 0) _pools[networkId][epoch][gateways[u]].paid += p.paid[u];
         }
     }
 
-    /// @dev Escrows a paying step's rewards; only an escrow that succeeds counts as paid.
-    function _escrowPage(
-        uint32 networkId,
-        uint256 epoch,
-        IRewardsCoordinator.OperatorReward[] memory rewards,
-        uint256 total
-    ) internal returns (bool) {
-        try this.escrow(networkId, rewards, total) {
-            return true;
-        } catch (bytes memory data) {
-            emit PayoutFailed(networkId, epoch, total, data);
-            return false;
+    /// @dev Sorts rewards by operator, ascending (insertion sort: the list is in first-accrual order, and each
+    ///      epoch pays in ascending order, so it is sorted but for the operators a later epoch added).
+    function _sortByOperator(IRewardsCoordinator.OperatorReward[] memory rewards) internal pure {
+        for (uint256 i = 1; i < rewards.length; ++i) {
+            IRewardsCoordinator.OperatorReward memory r = rewards[i];
+            uint256 j = i;
+            while (j > 0 && rewards[j - 1].operator > r.operator) {
+                rewards[j] = rewards[j - 1];
+                --j;
+            }
+            rewards[j] = r;
         }
     }
 

@@ -281,7 +281,9 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, GuardianPaus
     }
 
     /// @inheritdoc IDinRegistry
-    function submitRewards(IRewardsCoordinator.OperatorDirectedRewardsSubmission calldata submission) external {
+    function submitRewards(uint32 networkId, IRewardsCoordinator.OperatorDirectedRewardsSubmission calldata submission)
+        external
+    {
         if (msg.sender != epochs) revert InvalidCaller();
         uint256 total;
         for (uint256 i; i < submission.operatorRewards.length; ++i) {
@@ -291,7 +293,7 @@ contract DinRegistry is IDinRegistry, IAVSRegistrar, AccessControl, GuardianPaus
         IRewardsCoordinator.OperatorDirectedRewardsSubmission[] memory list =
             new IRewardsCoordinator.OperatorDirectedRewardsSubmission[](1);
         list[0] = submission;
-        rewardsCoordinator.createOperatorDirectedRewardsSubmission(address(this), list);
+        rewardsCoordinator.createOperatorDirectedOperatorSetRewardsSubmission(OperatorSet(address(this), networkId), list);
     }
 
     // ───────────────────────────── views ─────────────────────────────

@@ -147,7 +147,7 @@ async function ledgerStatus(
       client.getContractEvents({
         address: a.rewardsCoordinator,
         abi: rewardsCoordinatorAbi,
-        eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
+        eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
         fromBlock: 0n,
         strict: true,
       }),
@@ -175,7 +175,7 @@ async function ledgerStatus(
     ]);
   const rewards = new Map<Address, bigint>();
   for (const log of submissions) {
-    for (const reward of log.args.submission.operatorRewards) {
+    for (const reward of log.args.operatorDirectedRewardsSubmission.operatorRewards) {
       const operator = getAddress(reward.operator);
       rewards.set(operator, (rewards.get(operator) ?? 0n) + reward.amount);
     }

@@ -42,6 +42,16 @@ export type RestakingParams = {
   rewardsActivationDelay: number;
   /** Operator commission when the operator set none, in bips. @default 1000 (10%) */
   defaultOperatorSplitBips: number;
+  /**
+   * Rewards periods start and last whole multiples of this (RewardsCoordinator.CALCULATION_INTERVAL_SECONDS):
+   * stake is snapshotted on this grid. EigenLayer mainnet: 1 day. @default 10 on a devnet (a few blocks, so a
+   * finalized epoch's fees can be escrowed seconds later)
+   */
+  calculationIntervalSeconds: number;
+  /** Longest period one rewards submission may cover (a multiple of the interval). */
+  maxRewardsDuration: number;
+  /** Farthest back a rewards submission may start (a multiple of the interval). */
+  maxRetroactiveLength: number;
 };
 
 /** Devnet values: everything happens within a few blocks. */
@@ -51,6 +61,9 @@ export const DEVNET_RESTAKING_PARAMS: RestakingParams = {
   allocationConfigurationDelay: 5,
   rewardsActivationDelay: 0,
   defaultOperatorSplitBips: 1000,
+  calculationIntervalSeconds: 10,
+  maxRewardsDuration: 30 * 24 * 3600,
+  maxRetroactiveLength: 90 * 24 * 3600,
 };
 
 /** Mainnet values (12 s blocks): 14 days for withdrawals and deallocations, ~17.5 days to change a delay. */
@@ -60,6 +73,9 @@ export const MAINNET_RESTAKING_PARAMS: RestakingParams = {
   allocationConfigurationDelay: 126_000,
   rewardsActivationDelay: 7 * 24 * 3600,
   defaultOperatorSplitBips: 1000,
+  calculationIntervalSeconds: 24 * 3600,
+  maxRewardsDuration: 70 * 24 * 3600,
+  maxRetroactiveLength: 90 * 24 * 3600,
 };
 
 /** Addresses of a deployed restaking core. */
@@ -169,11 +185,17 @@ export async function deployRestakingCore(
     );
   }
   const rewardsCoordinator = await deploy(clients, rewardsCoordinatorAbi, rewardsCoordinatorBytecode, [
-    strategyManager,
-    owner,
-    options.rewardsUpdater ?? deployer,
-    params.rewardsActivationDelay,
-    params.defaultOperatorSplitBips,
+    {
+      strategyManager,
+      allocationManager,
+      owner,
+      rewardsUpdater: options.rewardsUpdater ?? deployer,
+      activationDelay: params.rewardsActivationDelay,
+      defaultOperatorSplitBips: params.defaultOperatorSplitBips,
+      calculationIntervalSeconds: params.calculationIntervalSeconds,
+      maxRewardsDuration: params.maxRewardsDuration,
+      maxRetroactiveLength: params.maxRetroactiveLength,
+    },
   ]);
   return { addresses: { strategyManager, delegationManager, allocationManager, rewardsCoordinator }, params };
 }

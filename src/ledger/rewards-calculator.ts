@@ -1,4 +1,4 @@
-// The rewards updater's calculation: read the operator-directed submissions escrowed on chain, measure each
+// The rewards updater's calculation: read the operator-directed operator-set submissions escrowed on chain, measure each
 // operator's delegated stake across the reward period, and turn them into cumulative earnings per (earner,
 // token) ready for buildRewardsTree. Reads only; submitting the root is the caller's transaction.
 import type { Address, PublicClient } from "viem";
@@ -12,9 +12,11 @@ import {
   splitOperatorReward,
 } from "./rewards.js";
 
-/** One operator-directed submission, as logged by RewardsCoordinator. */
+/** One operator-directed operator-set submission, as logged by RewardsCoordinator. */
 export type RewardsSubmission = {
   avs: Address;
+  /** The operator set the rewards are for (its AVS is `avs`). */
+  operatorSetId: number;
   token: Address;
   startTimestamp: number;
   duration: number;
@@ -39,15 +41,16 @@ export async function readRewardsSubmissions(
   const logs = await client.getContractEvents({
     address: rewardsCoordinator,
     abi: rewardsCoordinatorAbi,
-    eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
+    eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
     fromBlock,
     toBlock,
     strict: true,
   });
   return logs.map((log) => {
-    const s = log.args.submission;
+    const s = log.args.operatorDirectedRewardsSubmission;
     return {
-      avs: log.args.avs,
+      avs: log.args.operatorSet.avs,
+      operatorSetId: log.args.operatorSet.id,
       token: s.token,
       startTimestamp: s.startTimestamp,
       duration: s.duration,
@@ -80,8 +83,9 @@ export async function blockAtTimestamp(
 
 /**
  * Cumulative earnings from `submissions`, added to `previous` (the earnings the last root committed).
- * Each operator's reward is split with its current commission for the AVS; its stakers share the rest
- * pro rata to their withdrawable shares averaged over `samples` snapshots across the period.
+ * Each operator's reward is split with its current commission for the operator set (getOperatorSetSplit);
+ * its stakers share the rest pro rata to their withdrawable shares averaged over `samples` snapshots
+ * across the period.
  */
 export async function calculateEarnings(
   client: PublicClient,
@@ -110,8 +114,8 @@ export async function calculateEarnings(
       const splitBips = await client.readContract({
         address: addresses.rewardsCoordinator,
         abi: rewardsCoordinatorAbi,
-        functionName: "getOperatorAVSSplit",
-        args: [operator, submission.avs],
+        functionName: "getOperatorSetSplit",
+        args: [operator, { avs: submission.avs, id: submission.operatorSetId }],
       });
       accumulate(
         cumulative,

@@ -1,26 +1,20 @@
 import fc from "fast-check";
-import { type Address, concat, getAddress, type Hex, keccak256, numberToHex } from "viem";
+import { type Address, getAddress, numberToHex } from "viem";
 import { describe, expect, it } from "vitest";
 import {
   averageOperatorStake,
   buildRewardsTree,
   type Earnings,
+  earnerLeafHash,
   earningsKey,
-  rewardsLeaf,
+  processProof,
   splitOperatorReward,
+  tokenLeafHash,
 } from "./rewards.js";
 
 const address = (n: number): Address => getAddress(numberToHex(n + 1, { size: 20 }));
 const STRATEGY = address(9999);
 const TOKEN = address(8888);
-
-/** OpenZeppelin MerkleProof.verify, in TypeScript. */
-function verify(proof: Hex[], root: Hex, leaf: Hex): boolean {
-  let hash = leaf;
-  for (const p of proof)
-    hash = BigInt(hash) < BigInt(p) ? keccak256(concat([hash, p])) : keccak256(concat([p, hash]));
-  return hash === root;
-}
 
 describe("splitOperatorReward", () => {
   it("pays the commission and the stakers pro rata, never more than the amount, losing at most 1 wei per staker", () => {
@@ -61,27 +55,36 @@ describe("splitOperatorReward", () => {
 });
 
 describe("buildRewardsTree", () => {
-  it("gives every earner a proof that OpenZeppelin's MerkleProof accepts, and none for others", () => {
+  it("gives every earner proofs that the coordinator's two-level, index-based check accepts, and none for others", () => {
     fc.assert(
       fc.property(
         fc.array(fc.bigInt({ min: 1n, max: 10n ** 30n }), { minLength: 1, maxLength: 40 }),
-        (amounts) => {
+        fc.boolean(),
+        (amounts, twoTokens) => {
           const earnings: Earnings = new Map(amounts.map((a, i) => [earningsKey(address(i), TOKEN), a]));
+          if (twoTokens) earnings.set(earningsKey(address(0), address(999)), 7n);
           const tree = buildRewardsTree(earnings);
           amounts.forEach((a, i) => {
-            const claim = tree.claim(address(i), TOKEN);
-            expect(claim?.cumulativeEarnings).toBe(a);
-            expect(verify(claim?.proof ?? [], tree.root, rewardsLeaf(address(i), TOKEN, a))).toBe(true);
-            expect(verify(claim?.proof ?? [], tree.root, rewardsLeaf(address(i), TOKEN, a + 1n))).toBe(false);
+            const claim = tree.claim(address(i), [TOKEN]);
+            if (!claim) throw new Error("no claim");
+            expect(claim.tokenLeaves).toEqual([{ token: TOKEN, cumulativeEarnings: a }]);
+            const earnerLeaf = earnerLeafHash(claim.earnerLeaf.earner, claim.earnerLeaf.earnerTokenRoot);
+            expect(processProof(claim.earnerTreeProof, earnerLeaf, claim.earnerIndex)).toBe(tree.root);
+            const proof = claim.tokenTreeProofs[0] ?? "0x";
+            const index = claim.tokenIndices[0] ?? 0;
+            expect(processProof(proof, tokenLeafHash(TOKEN, a), index)).toBe(
+              claim.earnerLeaf.earnerTokenRoot,
+            );
+            expect(processProof(proof, tokenLeafHash(TOKEN, a + 1n), index)).not.toBe(
+              claim.earnerLeaf.earnerTokenRoot,
+            );
+            // Another earner's leaf does not fit this earner's proof.
+            const other = earnerLeafHash(address(i + 1), claim.earnerLeaf.earnerTokenRoot);
+            expect(processProof(claim.earnerTreeProof, other, claim.earnerIndex)).not.toBe(tree.root);
           });
-          expect(tree.claim(address(1000), TOKEN)).toBeUndefined();
-          const published = JSON.parse(JSON.stringify(tree)) as ReturnType<typeof tree.toJSON>;
-          expect(published.root).toBe(tree.root);
-          for (const c of published.claims) {
-            expect(
-              verify(c.proof, tree.root, rewardsLeaf(c.earner, c.token, BigInt(c.cumulativeEarnings))),
-            ).toBe(true);
-          }
+          expect(tree.claim(address(1000), [TOKEN])).toBeUndefined();
+          if (twoTokens) expect(tree.claim(address(0))?.tokenLeaves).toHaveLength(2);
+          expect(tree.earned(address(0), TOKEN)).toBe(amounts[0]);
         },
       ),
       { numRuns: 30 },

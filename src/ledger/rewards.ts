@@ -1,10 +1,11 @@
 // The off-chain half of rewards: split each operator-directed reward into the operator's commission and
-// its stakers' pro-rata shares, accumulate cumulative earnings per (earner, token), and commit them as a
-// Merkle root that RewardsCoordinator.processClaim verifies. Pure functions except readStakeSnapshot.
+// its stakers' pro-rata shares, accumulate cumulative earnings per (earner, token), and commit them as the
+// two-level Merkle root (earners, then each earner's tokens) that RewardsCoordinator.processClaim verifies.
+// Pure functions except readStakeSnapshot.
 import {
   type Address,
   concat,
-  encodeAbiParameters,
+  encodePacked,
   getAddress,
   type Hex,
   keccak256,
@@ -29,7 +30,7 @@ export type OperatorReward = {
   amount: bigint;
   /** Strategy weights; a staker's weight is Σ multiplier × withdrawable shares. */
   strategiesAndMultipliers: readonly { strategy: Address; multiplier: bigint }[];
-  /** The operator's commission for the AVS, in bips. @default 1000 */
+  /** The operator's commission for the operator set, in bips. @default 1000 */
   splitBips?: bigint;
 };
 
@@ -79,78 +80,137 @@ export function accumulate(into: Earnings, more: Earnings): Earnings {
   return into;
 }
 
-/** The leaf RewardsCoordinator.calculateLeaf computes: keccak256(keccak256(abi.encode(earner, token, cumulative))). */
-export function rewardsLeaf(earner: Address, token: Address, cumulativeEarnings: bigint): Hex {
-  const inner = keccak256(
-    encodeAbiParameters(
-      [{ type: "address" }, { type: "address" }, { type: "uint256" }],
-      [earner, token, cumulativeEarnings],
-    ),
-  );
-  return keccak256(inner);
+const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
+
+/** RewardsCoordinator.calculateEarnerLeafHash: keccak256(abi.encodePacked(uint8(0), earner, earnerTokenRoot)). */
+export function earnerLeafHash(earner: Address, earnerTokenRoot: Hex): Hex {
+  return keccak256(encodePacked(["uint8", "address", "bytes32"], [0, earner, earnerTokenRoot]));
 }
 
-function hashPair(a: Hex, b: Hex): Hex {
-  return BigInt(a) < BigInt(b) ? keccak256(concat([a, b])) : keccak256(concat([b, a]));
+/** RewardsCoordinator.calculateTokenLeafHash: keccak256(abi.encodePacked(uint8(1), token, cumulativeEarnings)). */
+export function tokenLeafHash(token: Address, cumulativeEarnings: bigint): Hex {
+  return keccak256(encodePacked(["uint8", "address", "uint256"], [1, token, cumulativeEarnings]));
 }
 
-/** A Merkle tree of cumulative earnings, compatible with OpenZeppelin's MerkleProof (sorted pairs). */
-export type RewardsTree = {
-  root: Hex;
-  /** Cumulative earnings and proof for an earner and token, or undefined if it earned nothing. */
-  claim(earner: Address, token: Address): { cumulativeEarnings: bigint; proof: Hex[] } | undefined;
-  /** Every claim, to publish next to the root (amounts as decimal strings, so it serializes as JSON). */
-  toJSON(): {
-    root: Hex;
-    claims: { earner: Address; token: Address; cumulativeEarnings: string; proof: Hex[] }[];
-  };
-};
-
-/** Builds the tree of `earnings`. An odd node is carried up unhashed, so a proof may skip a level. */
-export function buildRewardsTree(earnings: Earnings): RewardsTree {
-  const entries = [...earnings].map(([key, value]) => {
-    const [earner, token] = key.split(":") as [Address, Address];
-    return { key, value, leaf: rewardsLeaf(earner, token, value) };
-  });
-  entries.sort((x, y) => (BigInt(x.leaf) < BigInt(y.leaf) ? -1 : 1));
-  const layers: Hex[][] = [entries.map((e) => e.leaf)];
-  while ((layers.at(-1)?.length ?? 0) > 1) {
+/**
+ * The layers of an index-addressed keccak Merkle tree, leaves first: padded with zero words to a power of
+ * two, each parent keccak256(left ‖ right) in tree order (what the coordinator's Merkle library verifies).
+ */
+function merkleLayers(leaves: readonly Hex[]): Hex[][] {
+  let width = 1;
+  while (width < leaves.length) width *= 2;
+  const layers: Hex[][] = [[...leaves, ...Array<Hex>(width - leaves.length).fill(ZERO_HASH)]];
+  while ((layers.at(-1) ?? []).length > 1) {
     const prev = layers.at(-1) ?? [];
     const next: Hex[] = [];
-    for (let i = 0; i < prev.length; i += 2) {
-      const a = prev[i] as Hex;
-      const b = prev[i + 1];
-      next.push(b === undefined ? a : hashPair(a, b));
-    }
+    for (let i = 0; i < prev.length; i += 2)
+      next.push(keccak256(concat([prev[i] as Hex, prev[i + 1] as Hex])));
     layers.push(next);
   }
-  const root = layers.at(-1)?.[0] ?? (`0x${"0".repeat(64)}` as Hex);
-  const indexOf = new Map(entries.map((e, i) => [e.key, i]));
+  return layers;
+}
+
+/** The siblings of leaf `index` from the bottom up, concatenated (empty for a one-leaf tree). */
+function merkleProof(layers: readonly Hex[][], index: number): Hex {
+  const siblings: Hex[] = [];
+  for (const layer of layers.slice(0, -1)) {
+    siblings.push(layer[index ^ 1] as Hex);
+    index >>= 1;
+  }
+  return siblings.length === 0 ? "0x" : concat(siblings);
+}
+
+/** The root reached from `leaf` at `index` through `proof`, as the coordinator computes it. */
+export function processProof(proof: Hex, leaf: Hex, index: number): Hex {
+  let node = leaf;
+  let i = BigInt(index);
+  for (let offset = 2; offset < proof.length; offset += 64) {
+    const sibling = `0x${proof.slice(offset, offset + 64)}` as Hex;
+    node = keccak256(i % 2n === 0n ? concat([node, sibling]) : concat([sibling, node]));
+    i >>= 1n;
+  }
+  return node;
+}
+
+/**
+ * An earner's claim against a root, as RewardsCoordinator.processClaim takes it (add the root's index):
+ * the earner leaf and its proof in the earner tree, then each token leaf and its proof in the earner's token
+ * tree.
+ */
+export type RewardsClaimProof = {
+  earnerIndex: number;
+  earnerTreeProof: Hex;
+  earnerLeaf: { earner: Address; earnerTokenRoot: Hex };
+  tokenIndices: number[];
+  tokenTreeProofs: Hex[];
+  tokenLeaves: { token: Address; cumulativeEarnings: bigint }[];
+};
+
+/**
+ * The two-level tree of cumulative earnings RewardsCoordinator verifies: an earner tree over leaves
+ * (earner, earnerTokenRoot), earners ascending; under each earner a token tree over leaves (token,
+ * cumulativeEarnings), tokens ascending.
+ */
+export type RewardsTree = {
+  root: Hex;
+  /** Earners with earnings, ascending. */
+  earners(): Address[];
+  /** What an earner earned in total of a token (0 if nothing). */
+  earned(earner: Address, token: Address): bigint;
+  /**
+   * The claim of `earner` for `tokens` (every token it earned when omitted), or undefined if it earned none
+   * of them.
+   */
+  claim(earner: Address, tokens?: readonly Address[]): RewardsClaimProof | undefined;
+};
+
+const ascending = (a: Address, b: Address) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+
+/** Builds the tree of `earnings` (zero entries are left out). */
+export function buildRewardsTree(earnings: Earnings): RewardsTree {
+  const byEarner = new Map<Address, Map<Address, bigint>>();
+  for (const [key, value] of earnings) {
+    if (value === 0n) continue;
+    const [earner, token] = key.split(":").map((a) => getAddress(a)) as [Address, Address];
+    const tokens = byEarner.get(earner) ?? new Map<Address, bigint>();
+    tokens.set(token, value);
+    byEarner.set(earner, tokens);
+  }
+  const earners = [...byEarner.keys()].sort(ascending);
+  const tokenTrees = earners.map((earner) => {
+    const tokens = [...(byEarner.get(earner) ?? new Map<Address, bigint>())].sort(([a], [b]) =>
+      ascending(a, b),
+    );
+    const layers = merkleLayers(tokens.map(([token, value]) => tokenLeafHash(token, value)));
+    return { tokens, layers, root: layers.at(-1)?.[0] as Hex };
+  });
+  const earnerLayers = merkleLayers(
+    earners.map((earner, i) => earnerLeafHash(earner, tokenTrees[i]?.root as Hex)),
+  );
+  const root = earners.length === 0 ? ZERO_HASH : (earnerLayers.at(-1)?.[0] as Hex);
+  const indexOf = new Map(earners.map((e, i) => [e, i]));
   return {
     root,
-    claim(earner, token) {
-      const key = earningsKey(earner, token);
-      let index = indexOf.get(key);
-      if (index === undefined) return undefined;
-      const proof: Hex[] = [];
-      for (const layer of layers.slice(0, -1)) {
-        const sibling = layer[index ^ 1];
-        if (sibling !== undefined) proof.push(sibling);
-        index >>= 1;
-      }
-      return { cumulativeEarnings: earnings.get(key) ?? 0n, proof };
-    },
-    toJSON() {
-      const claims = entries.map((e) => {
-        const [earner, token] = e.key.split(":") as [Address, Address];
-        return {
-          earner,
-          token,
-          cumulativeEarnings: e.value.toString(),
-          proof: this.claim(earner, token)?.proof ?? [],
-        };
-      });
-      return { root, claims };
+    earners: () => [...earners],
+    earned: (earner, token) => byEarner.get(getAddress(earner))?.get(getAddress(token)) ?? 0n,
+    claim(earner, tokens) {
+      const earnerIndex = indexOf.get(getAddress(earner));
+      if (earnerIndex === undefined) return undefined;
+      const tree = tokenTrees[earnerIndex];
+      if (!tree) return undefined;
+      const wanted = tokens ? new Set(tokens.map((t) => getAddress(t))) : undefined;
+      const picked = tree.tokens.flatMap(([token, cumulativeEarnings], index) =>
+        !wanted || wanted.has(token) ? [{ token, cumulativeEarnings, index }] : [],
+      );
+      if (picked.length === 0) return undefined;
+      return {
+        earnerIndex,
+        earnerTreeProof: merkleProof(earnerLayers, earnerIndex),
+        earnerLeaf: { earner: getAddress(earner), earnerTokenRoot: tree.root },
+        tokenIndices: picked.map((p) => p.index),
+        tokenTreeProofs: picked.map((p) => merkleProof(tree.layers, p.index)),
+        tokenLeaves: picked.map(({ token, cumulativeEarnings }) => ({ token, cumulativeEarnings })),
+      };
     },
   };
 }

@@ -100,17 +100,23 @@ describe("an SLA epoch", () => {
     }
     expect(await f.jailed(op0)).toBe(false);
 
-    // Only op0 met the SLA: it gets the whole pool, escrowed in the RewardsCoordinator.
-    const submissions = await f.ledger.public.getContractEvents({
-      ...f.rc,
-      eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
-      fromBlock: receipt.fromBlock,
-      toBlock: receipt.blockNumber,
-      strict: true,
-    });
-    expect(submissions).toHaveLength(1);
-    expect(submissions[0]?.args.submission.operatorRewards).toEqual([{ operator: op0, amount: 1000n * E18 }]);
-    expect(await f.balanceOf(f.addresses.rewardsCoordinator)).toBe(1000n * E18);
+    // Only op0 met the SLA: it gets the whole pool, accrued until a flush escrows it in the
+    // RewardsCoordinator for the network's operator set, over whole elapsed rewards intervals.
+    expect(
+      await f.ledger.public.getContractEvents({
+        ...f.rc,
+        eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
+        fromBlock: receipt.fromBlock,
+        toBlock: receipt.blockNumber,
+      }),
+    ).toHaveLength(0);
+    expect(
+      await f.ledger.public.readContract({
+        ...f.epochs,
+        functionName: "accruedRewards",
+        args: [ETHEREUM, op0],
+      }),
+    ).toBe(1000n * E18);
   });
 
   it("refuses a second report, a late one and a second finalization", async () => {
@@ -120,6 +126,39 @@ describe("an SLA epoch", () => {
     );
     await expectRevert(f.finalize(ETHEREUM, epoch), "AlreadyFinalized");
     await expectRevert(f.submitReport(f.outsider, ETHEREUM, epoch, [healthy(op0)]), "InvalidCaller");
+  });
+
+  it("escrows the accrued payout for the network's operator set once a whole rewards interval has elapsed", async () => {
+    const flush = await f.flushRewards();
+    const submissions = await f.ledger.public.getContractEvents({
+      ...f.rc,
+      eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
+      blockHash: flush.blockHash,
+      strict: true,
+    });
+    expect(submissions).toHaveLength(1);
+    const submitted = submissions[0]?.args;
+    expect(submitted?.operatorSet).toEqual({ avs: f.addresses.registry, id: ETHEREUM });
+    expect(submitted?.operatorDirectedRewardsSubmission.operatorRewards).toEqual([
+      { operator: op0, amount: 1000n * E18 },
+    ]);
+    const interval = await f.ledger.public.readContract({
+      ...f.rc,
+      functionName: "CALCULATION_INTERVAL_SECONDS",
+    });
+    const { startTimestamp, duration } = submitted?.operatorDirectedRewardsSubmission ?? {
+      startTimestamp: 1,
+      duration: 1,
+    };
+    expect(startTimestamp % interval).toBe(0);
+    expect(duration % interval).toBe(0);
+    expect(BigInt(startTimestamp + duration)).toBeLessThan((await f.ledger.public.getBlock()).timestamp);
+    expect(await f.balanceOf(f.addresses.rewardsCoordinator)).toBe(1000n * E18);
+    // Nothing accrued is left, and nothing is due again before the next interval.
+    await expectRevert(
+      f.ledger.write(f.outsider, { ...f.epochs, functionName: "flushRewards", args: [ETHEREUM] }),
+      "NothingToFlush",
+    );
   });
 
   it("lets the veto committee cancel a slash within the window: the operator stays registered and whole", async () => {
@@ -187,15 +226,15 @@ describe("an SLA epoch", () => {
     await expectRevert(f.finalize(ETHEREUM, next), "NotFinalizable");
     await f.submitReport(f.watchers[2] as Address, ETHEREUM, next, all);
     expect(await f.jailed(op1)).toBe(true);
-    const receipt = await f.finalize(ETHEREUM, next);
+    await f.finalize(ETHEREUM, next);
+    const flush = await f.flushRewards();
     const [submission] = await f.ledger.public.getContractEvents({
       ...f.rc,
-      eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
-      fromBlock: receipt.fromBlock,
-      toBlock: receipt.blockNumber,
+      eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
+      blockHash: flush.blockHash,
       strict: true,
     });
-    const paid = [...(submission?.args.submission.operatorRewards ?? [])];
+    const paid = [...(submission?.args.operatorDirectedRewardsSubmission.operatorRewards ?? [])];
     const expected = [
       { operator: op0, amount: 540n * E18 },
       { operator: op2, amount: 360n * E18 },
@@ -214,7 +253,7 @@ describe("an SLA epoch", () => {
       await f.claim(who, tree, rootIndex);
       expect(await f.balanceOf(who)).toBe(amount);
     }
-    expect(tree.claim(f.carol, f.addresses.feeToken)).toBeUndefined();
+    expect(tree.claim(f.carol, [f.addresses.feeToken])).toBeUndefined();
     await expectRevert(f.claim(f.alice, tree, rootIndex), "EarningsNotGreaterThanClaimed");
   });
 

@@ -114,15 +114,17 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
     await f.endEpoch(e);
     const all = [healthy(op0), healthy(op1), healthy(op2)];
     for (const w of watchers) await f.submitReport(w, ETHEREUM, e, all);
-    const receipt = await f.finalize(ETHEREUM, e);
+    await f.finalize(ETHEREUM, e);
+    const flush = await f.flushRewards();
     const [submission] = await f.ledger.public.getContractEvents({
       ...f.rc,
-      eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
-      fromBlock: receipt.fromBlock,
-      toBlock: receipt.blockNumber,
+      eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
+      blockHash: flush.blockHash,
       strict: true,
     });
-    const paid = new Map(submission?.args.submission.operatorRewards.map((r) => [r.operator, r.amount]));
+    const paid = new Map(
+      submission?.args.operatorDirectedRewardsSubmission.operatorRewards.map((r) => [r.operator, r.amount]),
+    );
     expect(paid.get(op0)).toBe(50n * WAD);
     expect(paid.get(op1)).toBe(50n * WAD);
     expect(paid.get(op2)).toBe(1n);
@@ -210,40 +212,41 @@ describe("SLA epochs under attack (five watchers, two gateways, three operators)
     );
   });
 
-  it("a core that refuses the payout still gets the epoch's slashes queued; the fees are carried", async () => {
+  it("a core that refuses the payout cannot stop finalization: slashes are queued, the payout stays accrued until the core takes it", async () => {
     await serveJails();
     const from = await f.ledger.blockNumber();
     const target = op0;
     const others = [op1, op2];
-    const before = await carried(f.gateway);
+    const accrued = () => read<bigint>("accruedTotal", [ETHEREUM]);
+    const before = await accrued();
     await f.ledger.write(f.deployer, {
       address: f.addresses.strategyManager,
       abi: strategyManagerAbi,
       functionName: "removeStrategiesFromDepositWhitelist",
       args: [[f.strategy]],
     });
-    const { receipt } = await epochWhere(
+    await epochWhere(
       [...others.map(healthy), { ...healthy(target), availabilityBps: 9950 }],
       others.map((o) => [o, 10n]),
       5n * WAD,
     );
-    const [failed] = await f.ledger.public.getContractEvents({
-      ...f.epochs,
-      eventName: "PayoutFailed",
-      fromBlock: receipt.fromBlock,
-      toBlock: receipt.blockNumber,
-      strict: true,
-    });
-    expect(failed?.args.amount).toBeGreaterThan(0n);
     expect(await slashesOf(target, from)).toHaveLength(1);
-    // Nothing was lost: the gateway's fees (and what it carried) wait for its next report.
-    expect(await carried(f.gateway)).toBe(before + 5n * WAD);
+    // Paying only accrued: the epoch finalized whatever the core thinks of the strategy.
+    const owed = await accrued();
+    expect(owed).toBeGreaterThan(before);
+    // The core refuses the flush; nothing moves and nothing is lost.
+    await expectRevert(f.flushRewards(), "StrategyNotWhitelisted");
+    expect(await accrued()).toBe(owed);
     await f.ledger.write(f.deployer, {
       address: f.addresses.strategyManager,
       abi: strategyManagerAbi,
       functionName: "addStrategiesToDepositWhitelist",
       args: [[f.strategy]],
     });
+    const escrowed = await f.balanceOf(f.addresses.rewardsCoordinator);
+    await f.flushRewards();
+    expect(await accrued()).toBe(0n);
+    expect(await f.balanceOf(f.addresses.rewardsCoordinator)).toBe(escrowed + owed);
   });
 
   it("a failing slash still lets the fees be paid; the slash is held for governance", async () => {

@@ -102,14 +102,17 @@ describe("finalization in pages (250 operators, three watchers, pages of 20)", (
       strict: true,
     });
     expect(queued.map((q) => q.args.operator).sort()).toEqual(operators.slice(0, 2).sort());
+    // Every page accrued; one flush escrows them all, operators ascending, in one operator-set submission.
+    const flush = await f.flushRewards();
+    expect(flush.gasUsed).toBeLessThan(GAS_LIMIT);
     const submissions = await f.ledger.public.getContractEvents({
       ...f.rc,
-      eventName: "OperatorDirectedAVSRewardsSubmissionCreated",
-      fromBlock: finalized.fromBlock,
-      toBlock: finalized.blockNumber,
+      eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
+      blockHash: flush.blockHash,
       strict: true,
     });
-    const rewards = submissions.flatMap((s) => [...s.args.submission.operatorRewards]);
+    expect(submissions).toHaveLength(1);
+    const rewards = submissions.flatMap((s) => [...s.args.operatorDirectedRewardsSubmission.operatorRewards]);
     expect(rewards).toHaveLength(OPERATORS - 2);
     const paid = rewards.reduce((sum, r) => sum + r.amount, 0n);
     const [done] = await f.ledger.public.getContractEvents({

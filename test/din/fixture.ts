@@ -427,10 +427,14 @@ export async function dinFixture(ledger: HardhatLedger, deployment: DinDeploymen
     jailed: (operator: Address, networkId = ETHEREUM) =>
       read({ ...registry, functionName: "isJailed", args: [operator, networkId] }),
     /**
-     * The rewards updater's round: every submission escrowed since `fromBlock`, split with the core's
+     * The rewards updater's round: the accrued payouts flushed, every submission escrowed since `fromBlock`, split with the core's
      * calculator, published as a root. Returns the tree.
      */
     async publishRewards(fromBlock: bigint, previous: Earnings = new Map()) {
+      // Like the real publisher: escrow what the epochs accrued first.
+      if ((await read({ ...epochs, functionName: "accruedTotal", args: [ETHEREUM] })) > 0n) {
+        await f.flushRewards(ETHEREUM);
+      }
       const latest = await ledger.blockNumber();
       const submissions = await readRewardsSubmissions(
         ledger.public,
@@ -448,17 +452,24 @@ export async function dinFixture(ledger: HardhatLedger, deployment: DinDeploymen
       return { tree, earnings, rootIndex, submissions };
     },
     async claim(earner: Address, tree: ReturnType<typeof buildRewardsTree>, rootIndex: number) {
-      const c = tree.claim(earner, d.feeToken);
+      const c = tree.claim(earner, [d.feeToken]);
       if (!c) throw new Error(`no earnings for ${earner}`);
       await ledger.fund(earner);
       return ledger.write(earner, {
         ...rc,
         functionName: "processClaim",
-        args: [
-          { rootIndex, earner, token: d.feeToken, cumulativeEarnings: c.cumulativeEarnings, proof: c.proof },
-          earner,
-        ],
+        args: [{ rootIndex, ...c }, earner],
       });
+    },
+    /**
+     * Escrows the network's accrued epoch payouts (DinEpochs.flushRewards, by an outsider) after moving time
+     * past the next rewards interval boundary. Returns the receipt.
+     */
+    async flushRewards(networkId = ETHEREUM) {
+      const interval = await read({ ...rc, functionName: "CALCULATION_INTERVAL_SECONDS" });
+      await ledger.test.increaseTime({ seconds: interval + 1 });
+      await ledger.mine(1);
+      return ledger.write(outsider, { ...epochs, functionName: "flushRewards", args: [networkId] });
     },
     balanceOf: (who: Address, t: Address = d.feeToken) =>
       read({ address: t, abi: mockERC20Abi, functionName: "balanceOf", args: [who] }),

@@ -115,6 +115,8 @@ interface IDinEpochs {
     error InvalidPage();
     /// @notice Finalization of the epoch has begun: its reports and usage are frozen.
     error FinalizationStarted();
+    /// @notice No accrued rewards, or no whole calculation interval elapsed since the last flush.
+    error NothingToFlush();
 
     /// @notice Fees were paid into an epoch's pool.
     event FeesPaid(uint32 indexed networkId, uint256 indexed epoch, address indexed payer, uint256 amount);
@@ -157,9 +159,9 @@ interface IDinEpochs {
     event HeldSlashDropped(uint256 indexed heldId);
     /// @notice An SLA slash could not be queued in the slasher: it is held for governance instead.
     event SlashQueueFailed(address indexed operator, uint32 indexed networkId, IDinSlasher.Reason reason, bytes data);
-    /// @notice The payout could not be escrowed in the restaking core: `amount` is carried to the paying
-    ///         gateways' next epochs.
-    event PayoutFailed(uint32 indexed networkId, uint256 indexed epoch, uint256 amount, bytes data);
+    /// @notice A network's accrued rewards were escrowed in the RewardsCoordinator as one operator-set
+    ///         submission for [start, start + duration).
+    event RewardsFlushed(uint32 indexed networkId, uint32 start, uint32 duration, uint256 amount, uint256 operators);
     /// @notice The share of a network's judged stake failing one rule that holds its slashes for governance.
     event CorrelatedShareSet(uint256 shareBps);
     /// @notice The SLA table changed.

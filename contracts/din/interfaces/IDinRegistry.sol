@@ -167,7 +167,9 @@ interface IDinRegistry {
     /// @notice Deregisters an operator from a network (the slasher only).
     function eject(address operator, uint32 networkId) external;
 
-    /// @notice Escrows an operator-directed rewards submission in the RewardsCoordinator (the epochs contract
-    ///         only, which has transferred the total to this contract first).
-    function submitRewards(IRewardsCoordinator.OperatorDirectedRewardsSubmission calldata submission) external;
+    /// @notice Escrows an operator-directed rewards submission for the network's operator set
+    ///         (OperatorSet(this registry, networkId)) in the RewardsCoordinator (the epochs contract only,
+    ///         which has transferred the total to this contract first).
+    function submitRewards(uint32 networkId, IRewardsCoordinator.OperatorDirectedRewardsSubmission calldata submission)
+        external;
 }

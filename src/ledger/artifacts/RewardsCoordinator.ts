@@ -3,33 +3,80 @@ export const rewardsCoordinatorAbi = [
   {
     "inputs": [
       {
-        "internalType": "contract IStrategyManager",
-        "name": "strategyManager_",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "owner_",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "rewardsUpdater_",
-        "type": "address"
-      },
-      {
-        "internalType": "uint32",
-        "name": "activationDelay_",
-        "type": "uint32"
-      },
-      {
-        "internalType": "uint16",
-        "name": "defaultOperatorSplitBips_",
-        "type": "uint16"
+        "components": [
+          {
+            "internalType": "contract IStrategyManager",
+            "name": "strategyManager",
+            "type": "address"
+          },
+          {
+            "internalType": "contract IAllocationManager",
+            "name": "allocationManager",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "owner",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "rewardsUpdater",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "activationDelay",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "defaultOperatorSplitBips",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "calculationIntervalSeconds",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRewardsDuration",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRetroactiveLength",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct RewardsCoordinator.Params",
+        "name": "p",
+        "type": "tuple"
       }
     ],
     "stateMutability": "nonpayable",
     "type": "constructor"
+  },
+  {
+    "inputs": [],
+    "name": "AmountExceedsMax",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "AmountIsZero",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "DurationExceedsMax",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "DurationIsZero",
+    "type": "error"
   },
   {
     "inputs": [],
@@ -38,17 +85,17 @@ export const rewardsCoordinatorAbi = [
   },
   {
     "inputs": [],
-    "name": "InputZero",
+    "name": "InputArrayLengthMismatch",
     "type": "error"
   },
   {
     "inputs": [],
-    "name": "InvalidCalculationEndTimestamp",
+    "name": "InputArrayLengthZero",
     "type": "error"
   },
   {
     "inputs": [],
-    "name": "InvalidCaller",
+    "name": "InvalidAddressZero",
     "type": "error"
   },
   {
@@ -58,12 +105,57 @@ export const rewardsCoordinatorAbi = [
   },
   {
     "inputs": [],
+    "name": "InvalidDurationRemainder",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidEarnerLeafIndex",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidOperatorSet",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidProofLength",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidProofLength",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidRoot",
+    "type": "error"
+  },
+  {
+    "inputs": [],
     "name": "InvalidRootIndex",
     "type": "error"
   },
   {
     "inputs": [],
-    "name": "NotSorted",
+    "name": "InvalidStartTimestampRemainder",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidTokenLeafIndex",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NewRootMustBeForNewCalculatedPeriod",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorsNotInAscendingOrder",
     "type": "error"
   },
   {
@@ -90,7 +182,17 @@ export const rewardsCoordinatorAbi = [
   },
   {
     "inputs": [],
+    "name": "PreviousSplitPending",
+    "type": "error"
+  },
+  {
+    "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "RewardsEndTimestampNotElapsed",
     "type": "error"
   },
   {
@@ -105,7 +207,7 @@ export const rewardsCoordinatorAbi = [
   },
   {
     "inputs": [],
-    "name": "RootNotActivatedYet",
+    "name": "RootNotActivated",
     "type": "error"
   },
   {
@@ -122,6 +224,16 @@ export const rewardsCoordinatorAbi = [
   {
     "inputs": [],
     "name": "SplitExceedsMax",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "StartTimestampTooFarInPast",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "StrategiesNotInAscendingOrder",
     "type": "error"
   },
   {
@@ -146,6 +258,12 @@ export const rewardsCoordinatorAbi = [
         "indexed": true,
         "internalType": "address",
         "name": "earner",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "oldClaimer",
         "type": "address"
       },
       {
@@ -187,7 +305,7 @@ export const rewardsCoordinatorAbi = [
         "type": "bytes32"
       },
       {
-        "indexed": false,
+        "indexed": true,
         "internalType": "uint32",
         "name": "rewardsCalculationEndTimestamp",
         "type": "uint32"
@@ -208,57 +326,32 @@ export const rewardsCoordinatorAbi = [
       {
         "indexed": true,
         "internalType": "address",
-        "name": "operator",
-        "type": "address"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "avs",
-        "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "activatedAt",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint16",
-        "name": "oldSplitBips",
-        "type": "uint16"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint16",
-        "name": "newSplitBips",
-        "type": "uint16"
-      }
-    ],
-    "name": "OperatorAVSSplitBipsSet",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "address",
         "name": "caller",
         "type": "address"
       },
       {
         "indexed": true,
-        "internalType": "address",
-        "name": "avs",
-        "type": "address"
+        "internalType": "bytes32",
+        "name": "operatorDirectedRewardsSubmissionHash",
+        "type": "bytes32"
       },
       {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "submissionHash",
-        "type": "bytes32"
+        "components": [
+          {
+            "internalType": "address",
+            "name": "avs",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "id",
+            "type": "uint32"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct OperatorSet",
+        "name": "operatorSet",
+        "type": "tuple"
       },
       {
         "indexed": false,
@@ -325,11 +418,66 @@ export const rewardsCoordinatorAbi = [
         ],
         "indexed": false,
         "internalType": "struct IRewardsCoordinator.OperatorDirectedRewardsSubmission",
-        "name": "submission",
+        "name": "operatorDirectedRewardsSubmission",
         "type": "tuple"
       }
     ],
-    "name": "OperatorDirectedAVSRewardsSubmissionCreated",
+    "name": "OperatorDirectedOperatorSetRewardsSubmissionCreated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "avs",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "id",
+            "type": "uint32"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct OperatorSet",
+        "name": "operatorSet",
+        "type": "tuple"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "activatedAt",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "oldOperatorSetSplitBips",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "newOperatorSetSplitBips",
+        "type": "uint16"
+      }
+    ],
+    "name": "OperatorSetSplitBipsSet",
     "type": "event"
   },
   {
@@ -373,7 +521,7 @@ export const rewardsCoordinatorAbi = [
         "type": "address"
       },
       {
-        "indexed": false,
+        "indexed": true,
         "internalType": "address",
         "name": "recipient",
         "type": "address"
@@ -387,7 +535,7 @@ export const rewardsCoordinatorAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "amount",
+        "name": "claimedAmount",
         "type": "uint256"
       }
     ],
@@ -398,9 +546,15 @@ export const rewardsCoordinatorAbi = [
     "anonymous": false,
     "inputs": [
       {
-        "indexed": false,
+        "indexed": true,
         "internalType": "address",
-        "name": "rewardsUpdater",
+        "name": "oldRewardsUpdater",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "newRewardsUpdater",
         "type": "address"
       }
     ],
@@ -419,6 +573,45 @@ export const rewardsCoordinatorAbi = [
     ],
     "name": "RootGuardianSet",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "CALCULATION_INTERVAL_SECONDS",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_RETROACTIVE_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_REWARDS_DURATION",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [],
@@ -447,24 +640,39 @@ export const rewardsCoordinatorAbi = [
     "type": "function"
   },
   {
-    "inputs": [
+    "inputs": [],
+    "name": "allocationManager",
+    "outputs": [
       {
-        "internalType": "address",
-        "name": "earner",
+        "internalType": "contract IAllocationManager",
+        "name": "",
         "type": "address"
-      },
-      {
-        "internalType": "contract IERC20",
-        "name": "token",
-        "type": "address"
-      },
-      {
-        "internalType": "uint256",
-        "name": "cumulativeEarnings",
-        "type": "uint256"
       }
     ],
-    "name": "calculateLeaf",
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "earner",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "earnerTokenRoot",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IRewardsCoordinator.EarnerTreeMerkleLeaf",
+        "name": "leaf",
+        "type": "tuple"
+      }
+    ],
+    "name": "calculateEarnerLeafHash",
     "outputs": [
       {
         "internalType": "bytes32",
@@ -473,6 +681,117 @@ export const rewardsCoordinatorAbi = [
       }
     ],
     "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "contract IERC20",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "cumulativeEarnings",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IRewardsCoordinator.TokenTreeMerkleLeaf",
+        "name": "leaf",
+        "type": "tuple"
+      }
+    ],
+    "name": "calculateTokenLeafHash",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "rootIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "earnerIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes",
+            "name": "earnerTreeProof",
+            "type": "bytes"
+          },
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "earner",
+                "type": "address"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "earnerTokenRoot",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct IRewardsCoordinator.EarnerTreeMerkleLeaf",
+            "name": "earnerLeaf",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint32[]",
+            "name": "tokenIndices",
+            "type": "uint32[]"
+          },
+          {
+            "internalType": "bytes[]",
+            "name": "tokenTreeProofs",
+            "type": "bytes[]"
+          },
+          {
+            "components": [
+              {
+                "internalType": "contract IERC20",
+                "name": "token",
+                "type": "address"
+              },
+              {
+                "internalType": "uint256",
+                "name": "cumulativeEarnings",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct IRewardsCoordinator.TokenTreeMerkleLeaf[]",
+            "name": "tokenLeaves",
+            "type": "tuple[]"
+          }
+        ],
+        "internalType": "struct IRewardsCoordinator.RewardsMerkleClaim",
+        "name": "claim",
+        "type": "tuple"
+      }
+    ],
+    "name": "checkClaim",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -497,9 +816,21 @@ export const rewardsCoordinatorAbi = [
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "avs",
-        "type": "address"
+        "components": [
+          {
+            "internalType": "address",
+            "name": "avs",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "id",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct OperatorSet",
+        "name": "operatorSet",
+        "type": "tuple"
       },
       {
         "components": [
@@ -559,11 +890,11 @@ export const rewardsCoordinatorAbi = [
           }
         ],
         "internalType": "struct IRewardsCoordinator.OperatorDirectedRewardsSubmission[]",
-        "name": "submissions",
+        "name": "operatorDirectedRewardsSubmissions",
         "type": "tuple[]"
       }
     ],
-    "name": "createOperatorDirectedRewardsSubmission",
+    "name": "createOperatorDirectedOperatorSetRewardsSubmission",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -632,14 +963,84 @@ export const rewardsCoordinatorAbi = [
     "type": "function"
   },
   {
-    "inputs": [
+    "inputs": [],
+    "name": "getCurrentClaimableDistributionRoot",
+    "outputs": [
       {
-        "internalType": "uint32",
-        "name": "rootIndex",
-        "type": "uint32"
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "root",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rewardsCalculationEndTimestamp",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "activatedAt",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bool",
+            "name": "disabled",
+            "type": "bool"
+          }
+        ],
+        "internalType": "struct IRewardsCoordinator.DistributionRoot",
+        "name": "r",
+        "type": "tuple"
       }
     ],
-    "name": "getDistributionRoot",
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "getCurrentDistributionRoot",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "root",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rewardsCalculationEndTimestamp",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "activatedAt",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bool",
+            "name": "disabled",
+            "type": "bool"
+          }
+        ],
+        "internalType": "struct IRewardsCoordinator.DistributionRoot",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "getDistributionRootAtIndex",
     "outputs": [
       {
         "components": [
@@ -693,17 +1094,48 @@ export const rewardsCoordinatorAbi = [
         "type": "address"
       },
       {
-        "internalType": "address",
-        "name": "avs",
-        "type": "address"
+        "components": [
+          {
+            "internalType": "address",
+            "name": "avs",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "id",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct OperatorSet",
+        "name": "operatorSet",
+        "type": "tuple"
       }
     ],
-    "name": "getOperatorAVSSplit",
+    "name": "getOperatorSetSplit",
     "outputs": [
       {
         "internalType": "uint16",
         "name": "",
         "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "rootHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "getRootIndexFromHash",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
       }
     ],
     "stateMutability": "view",
@@ -722,7 +1154,7 @@ export const rewardsCoordinatorAbi = [
         "type": "bytes32"
       }
     ],
-    "name": "isOperatorDirectedAVSRewardsSubmissionHash",
+    "name": "isOperatorDirectedOperatorSetRewardsSubmissionHash",
     "outputs": [
       {
         "internalType": "bool",
@@ -756,27 +1188,61 @@ export const rewardsCoordinatorAbi = [
             "type": "uint32"
           },
           {
-            "internalType": "address",
-            "name": "earner",
-            "type": "address"
+            "internalType": "uint32",
+            "name": "earnerIndex",
+            "type": "uint32"
           },
           {
-            "internalType": "contract IERC20",
-            "name": "token",
-            "type": "address"
+            "internalType": "bytes",
+            "name": "earnerTreeProof",
+            "type": "bytes"
           },
           {
-            "internalType": "uint256",
-            "name": "cumulativeEarnings",
-            "type": "uint256"
+            "components": [
+              {
+                "internalType": "address",
+                "name": "earner",
+                "type": "address"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "earnerTokenRoot",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct IRewardsCoordinator.EarnerTreeMerkleLeaf",
+            "name": "earnerLeaf",
+            "type": "tuple"
           },
           {
-            "internalType": "bytes32[]",
-            "name": "proof",
-            "type": "bytes32[]"
+            "internalType": "uint32[]",
+            "name": "tokenIndices",
+            "type": "uint32[]"
+          },
+          {
+            "internalType": "bytes[]",
+            "name": "tokenTreeProofs",
+            "type": "bytes[]"
+          },
+          {
+            "components": [
+              {
+                "internalType": "contract IERC20",
+                "name": "token",
+                "type": "address"
+              },
+              {
+                "internalType": "uint256",
+                "name": "cumulativeEarnings",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct IRewardsCoordinator.TokenTreeMerkleLeaf[]",
+            "name": "tokenLeaves",
+            "type": "tuple[]"
           }
         ],
-        "internalType": "struct IRewardsCoordinator.RewardsClaim",
+        "internalType": "struct IRewardsCoordinator.RewardsMerkleClaim",
         "name": "claim",
         "type": "tuple"
       },
@@ -801,27 +1267,61 @@ export const rewardsCoordinatorAbi = [
             "type": "uint32"
           },
           {
-            "internalType": "address",
-            "name": "earner",
-            "type": "address"
+            "internalType": "uint32",
+            "name": "earnerIndex",
+            "type": "uint32"
           },
           {
-            "internalType": "contract IERC20",
-            "name": "token",
-            "type": "address"
+            "internalType": "bytes",
+            "name": "earnerTreeProof",
+            "type": "bytes"
           },
           {
-            "internalType": "uint256",
-            "name": "cumulativeEarnings",
-            "type": "uint256"
+            "components": [
+              {
+                "internalType": "address",
+                "name": "earner",
+                "type": "address"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "earnerTokenRoot",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct IRewardsCoordinator.EarnerTreeMerkleLeaf",
+            "name": "earnerLeaf",
+            "type": "tuple"
           },
           {
-            "internalType": "bytes32[]",
-            "name": "proof",
-            "type": "bytes32[]"
+            "internalType": "uint32[]",
+            "name": "tokenIndices",
+            "type": "uint32[]"
+          },
+          {
+            "internalType": "bytes[]",
+            "name": "tokenTreeProofs",
+            "type": "bytes[]"
+          },
+          {
+            "components": [
+              {
+                "internalType": "contract IERC20",
+                "name": "token",
+                "type": "address"
+              },
+              {
+                "internalType": "uint256",
+                "name": "cumulativeEarnings",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct IRewardsCoordinator.TokenTreeMerkleLeaf[]",
+            "name": "tokenLeaves",
+            "type": "tuple[]"
           }
         ],
-        "internalType": "struct IRewardsCoordinator.RewardsClaim[]",
+        "internalType": "struct IRewardsCoordinator.RewardsMerkleClaim[]",
         "name": "claims",
         "type": "tuple[]"
       },
@@ -890,17 +1390,29 @@ export const rewardsCoordinatorAbi = [
         "type": "address"
       },
       {
-        "internalType": "address",
-        "name": "avs",
-        "type": "address"
+        "components": [
+          {
+            "internalType": "address",
+            "name": "avs",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "id",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct OperatorSet",
+        "name": "operatorSet",
+        "type": "tuple"
       },
       {
         "internalType": "uint16",
-        "name": "splitBips",
+        "name": "split",
         "type": "uint16"
       }
     ],
-    "name": "setOperatorAVSSplit",
+    "name": "setOperatorSetSplit",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -996,4 +1508,4 @@ export const rewardsCoordinatorAbi = [
   }
 ] as const;
 
-export const rewardsCoordinatorBytecode = "0x60e060405234801561000f575f5ffd5b5060405161211038038061211083398101604081905261002e91610166565b836001600160a01b03811661005c57604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b61006581610100565b5061271061ffff8216111561008d5760405163891c63df60e01b815260040160405180910390fd5b6001600160a01b03858116608052600180546001600160a01b031916918516918217905563ffffffff831660a05261ffff821660c0526040519081527f909d31d60dc6d3c2f6a4a23acdb8f81df4fc26e1ddc280cb4c3653ade436f7139060200160405180910390a150505050506101e5565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b6001600160a01b0381168114610163575f5ffd5b50565b5f5f5f5f5f60a0868803121561017a575f5ffd5b85516101858161014f565b60208701519095506101968161014f565b60408701519094506101a78161014f565b606087015190935063ffffffff811681146101c0575f5ffd5b608087015190925061ffff811681146101d7575f5ffd5b809150509295509295909350565b60805160a05160c051611ee561022b5f395f81816102e50152610c5a01525f8181610246015281816105a40152610ada01525f818161021f015261139c0152611ee55ff3fe608060405234801561000f575f5ffd5b50600436106101a0575f3560e01c8063863cb9a9116100f3578063cd3c5a1311610093578063ed71e6a21161006e578063ed71e6a214610444578063f2fde38b14610481578063f96abf2e14610494578063fbf1e2c1146104a7575f5ffd5b8063cd3c5a13146103c6578063dcbb03b31461041e578063e063f81f14610431575f5ffd5b8063991b178c116100ce578063991b178c1461036e578063a0169ddd14610381578063af2a660a14610394578063bb7e451f146103a7575f5ffd5b8063863cb9a914610321578063865c6953146103345780638da5cb5b1461035e575f5ffd5b80633efe1db61161015e57806359735f891161013957806359735f89146102cd57806363f6a798146102e0578063715018a6146103075780637b8f8b051461030f575f5ffd5b80633efe1db6146102905780634d18cc35146102a3578063566b12f1146102ba575f5ffd5b8062b24560146101a45780632b9f64a4146101b9578063310de0e9146101fe57806339b70e381461021a5780633a8c0786146102415780633ea967881461027d575b5f5ffd5b6101b76101b23660046118af565b6104ba565b005b6101e16101c7366004611902565b60036020525f90815260409020546001600160a01b031681565b6040516001600160a01b0390911681526020015b60405180910390f35b61020761271081565b60405161ffff90911681526020016101f5565b6101e17f000000000000000000000000000000000000000000000000000000000000000081565b6102687f000000000000000000000000000000000000000000000000000000000000000081565b60405163ffffffff90911681526020016101f5565b6101b761028b36600461191d565b61050f565b6101b761029e366004611988565b61052d565b60025461026890600160a01b900463ffffffff1681565b6101b76102c83660046119b2565b6106f9565b6101b76102db366004611902565b61085f565b6102077f000000000000000000000000000000000000000000000000000000000000000081565b6101b76108bc565b6007545b6040519081526020016101f5565b6101b761032f366004611902565b6108cf565b610313610342366004611a0e565b600460209081525f928352604080842090915290825290205481565b5f546001600160a01b03166101e1565b61031361037c366004611a2a565b610925565b6101b761038f366004611902565b61098a565b6002546101e1906001600160a01b031681565b6103136103b5366004611902565b60056020525f908152604090205481565b6103d96103d4366004611a68565b6109e0565b6040516101f591905f6080820190508251825263ffffffff602084015116602083015263ffffffff604084015116604083015260608301511515606083015292915050565b6101b761042c366004611a81565b610a77565b61020761043f366004611a0e565b610bf5565b610471610452366004611ac4565b600660209081525f928352604080842090915290825290205460ff1681565b60405190151581526020016101f5565b6101b761048f366004611902565b610caa565b6101b76104a2366004611a68565b610cec565b6001546101e1906001600160a01b031681565b6104c2610e19565b5f5b82811015610501576104f98484838181106104e1576104e1611aee565b90506020028101906104f39190611b02565b83610e4e565b6001016104c4565b5061050a6111f2565b505050565b610517610e19565b6105218282610e4e565b6105296111f2565b5050565b6001546001600160a01b0316331461055857604051635c427cd960e01b815260040160405180910390fd5b60025463ffffffff600160a01b90910481169082161115806105805750428163ffffffff1610155b1561059e5760405163750a9f4b60e01b815260040160405180910390fd5b5f6105c97f000000000000000000000000000000000000000000000000000000000000000042611b34565b600780546040805160808101825287815263ffffffff87811660208084018281528884168587018181525f6060880181815260018b018c559a905295516002808a027fa66cc928b5edb82af9bd49922954155ab7b0942694bea4ce44661d9a8736c68881019290925592517fa66cc928b5edb82af9bd49922954155ab7b0942694bea4ce44661d9a8736c689909101805497519a511515600160401b0260ff60401b199b88166401000000000267ffffffffffffffff19909916928816929092179790971799909916989098179094558354600160a01b830263ffffffff60a01b1990911617909355835190815291820194909452939450909286928416917fecd866c3c158fa00bf34d803d5f6023000b57080bcb48af004c2b4b46b3afd08910160405180910390a350505050565b610701610e19565b336001600160a01b0384161461072a576040516348f5c3ed60e01b815260040160405180910390fd5b5f5b81811015610501573683838381811061074757610747611aee565b90506020028101906107599190611b50565b90505f6107658261121c565b6001600160a01b0387165f90815260056020526040812080549293509091908261078e83611b64565b9190505590505f8782856040516020016107aa93929190611d8f565b60408051601f1981840301815282825280516020918201206001600160a01b038c165f8181526006845284812083825290935292909120805460ff191660011790559250829133907ffc8888bffd711da60bc5092b33f677d81896fe80ecc677b84cfab8184462b6e0906108219087908a90611dbe565b60405180910390a461085033308561083f6040890160208a01611902565b6001600160a01b03169291906115ca565b5050505080600101905061072c565b610867611606565b600280546001600160a01b0319166001600160a01b0383169081179091556040519081527f6d881d937b5701e2e0793aa4d475935de00d240d0ab0684b6c15508a42eb851b906020015b60405180910390a150565b6108c4611606565b6108cd5f611632565b565b6108d7611606565b600180546001600160a01b0319166001600160a01b0383169081179091556040519081527f909d31d60dc6d3c2f6a4a23acdb8f81df4fc26e1ddc280cb4c3653ade436f713906020016108b1565b604080516001600160a01b038086166020830152841691810191909152606081018290525f9060800160408051601f19818403018152828252805160209182012090830152016040516020818303038152906040528051906020012090509392505050565b335f8181526003602052604080822080546001600160a01b0319166001600160a01b03861690811790915590519092917fa7596ef6f9490951164d7b0be85a665f5a16a1adb8140a4c4e02a225d0c9945d91a350565b604080516080810182525f80825260208201819052918101829052606081019190915260078263ffffffff1681548110610a1c57610a1c611aee565b5f91825260209182902060408051608081018252600293909302909101805483526001015463ffffffff80821694840194909452640100000000810490931690820152600160401b90910460ff161515606082015292915050565b336001600160a01b03841614610aa0576040516348f5c3ed60e01b815260040160405180910390fd5b61271061ffff82161115610ac75760405163891c63df60e01b815260040160405180910390fd5b5f610ad28484610bf5565b90505f610aff7f000000000000000000000000000000000000000000000000000000000000000042611b34565b6040805160608101825261ffff8086168252868116602080840191825263ffffffff8087168587019081526001600160a01b03808e165f81815260088652898120928f16808252929095529388902096518754955192519093166401000000000267ffffffff0000000019928716620100000263ffffffff1990961693909616929092179390931792909216929092179092559151929350917f96542ab1685abe71954c942abdb279da39cff488ec7073bdca2fbcdbe4e6714690610be69085908790899063ffffffff93909316835261ffff918216602084015216604082015260600190565b60405180910390a35050505050565b6001600160a01b038281165f90815260086020908152604080832093851683529281528282208351606081018552905461ffff8082168352620100008204169282019290925264010000000090910463ffffffff1692810183905290918203610c81577f0000000000000000000000000000000000000000000000000000000000000000915050610ca4565b806040015163ffffffff16421015610c9a578051610ca0565b80602001515b9150505b92915050565b610cb2611606565b6001600160a01b038116610ce057604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b610ce981611632565b50565b6001546001600160a01b03163314801590610d1157505f546001600160a01b03163314155b8015610d2857506002546001600160a01b03163314155b15610d4657604051635c427cd960e01b815260040160405180910390fd5b60075463ffffffff821610610d6e576040516394a8d38960e01b815260040160405180910390fd5b5f60078263ffffffff1681548110610d8857610d88611aee565b905f5260205f20906002020190508060010160049054906101000a900463ffffffff1663ffffffff164210610dd057604051630c36f66560e21b815260040160405180910390fd5b60018101805460ff60401b1916600160401b17905560405163ffffffff8316907fd850e6e5dfa497b72661fa73df2923464eaed9dc2ff1d3cb82bccbfeabe5c41e905f90a25050565b610e21611681565b6108cd60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b906116c1565b610e5e6040830160208401611902565b6001600160a01b0316336001600160a01b031614158015610ead575060035f610e8d6040850160208601611902565b6001600160a01b03908116825260208201929092526040015f2054163314155b15610ecb576040516348f5c3ed60e01b815260040160405180910390fd5b600754610edb6020840184611a68565b63ffffffff1610610eff576040516394a8d38960e01b815260040160405180910390fd5b5f6007610f0f6020850185611a68565b63ffffffff1681548110610f2557610f25611aee565b5f91825260209182902060408051608081018252600293909302909101805483526001015463ffffffff80821694840194909452640100000000810490931690820152600160401b90910460ff161580156060830152909150610f9b57604051631b14174b60e01b815260040160405180910390fd5b806040015163ffffffff16421015610fc657604051630cb1972560e41b815260040160405180910390fd5b5f610ff4610fda6040860160208701611902565b610fea6060870160408801611902565b8660600135610925565b905061100e6110066080860186611dde565b8451846116c8565b61102b576040516369ca16c960e01b815260040160405180910390fd5b5f60048161103f6040880160208901611902565b6001600160a01b03166001600160a01b031681526020019081526020015f205f8660400160208101906110729190611902565b6001600160a01b03166001600160a01b031681526020019081526020015f20549050808560600135116110b85760405163aa385e8160e01b815260040160405180910390fd5b5f6110c7826060880135611e24565b9050606086013560045f6110e160408a0160208b01611902565b6001600160a01b03166001600160a01b031681526020019081526020015f205f8860400160208101906111149190611902565b6001600160a01b03166001600160a01b031681526020019081526020015f2081905550336001600160a01b03168660200160208101906111549190611902565b6001600160a01b03167f9543dbd55580842586a951f0386e24d68a5df99ae29e3b216588b45fd684ce31865f0151888a60400160208101906111969190611902565b604080519384526001600160a01b0392831660208501529116908201526060810185905260800160405180910390a36111ea85826111da60608a0160408b01611902565b6001600160a01b031691906116df565b505050505050565b6108cd5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00610e48565b5f6112278280611e37565b15905080611241575061123d6040830183611e37565b1590505b8061125f575061125760a0830160808401611a68565b63ffffffff16155b1561127c5760405162e6293160e71b815260040160405180910390fd5b4261128d60a0840160808501611a68565b63ffffffff166112a36080850160608601611a68565b63ffffffff166112b39190611e7d565b11156112d25760405163150358a160e21b815260040160405180910390fd5b5f5b6112de8380611e37565b905081101561147d575f6112f28480611e37565b8381811061130257611302611aee565b6113189260206040909202019081019150611902565b90505f82118015611374575061132e8480611e37565b611339600185611e24565b81811061134857611348611aee565b61135e9260206040909202019081019150611902565b6001600160a01b0316816001600160a01b031611155b156113925760405163ba50f91160e01b815260040160405180910390fd5b6001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663663c1de46113cb8680611e37565b858181106113db576113db611aee565b6113f19260206040909202019081019150611902565b6040516001600160e01b031960e084901b1681526001600160a01b039091166004820152602401602060405180830381865afa158015611433573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906114579190611e90565b61147457604051632efd965160e11b815260040160405180910390fd5b506001016112d4565b505f5b61148d6040840184611e37565b90508110156115c4575f8111801561152557506114ad6040840184611e37565b6114b8600184611e24565b8181106114c7576114c7611aee565b6114dd9260206040909202019081019150611902565b6001600160a01b03166114f36040850185611e37565b8381811061150357611503611aee565b6115199260206040909202019081019150611902565b6001600160a01b031611155b156115435760405163ba50f91160e01b815260040160405180910390fd5b6115506040840184611e37565b8281811061156057611560611aee565b905060400201602001355f036115885760405162e6293160e71b815260040160405180910390fd5b6115956040840184611e37565b828181106115a5576115a5611aee565b90506040020160200135826115ba9190611e7d565b9150600101611480565b50919050565b6115d8848484846001611714565b61160057604051635274afe760e01b81526001600160a01b0385166004820152602401610cd7565b50505050565b5f546001600160a01b031633146108cd5760405163118cdaa760e01b8152336004820152602401610cd7565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c156108cd57604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b5f826116d5868685611781565b1495945050505050565b6116ec83838360016117c2565b61050a57604051635274afe760e01b81526001600160a01b0384166004820152602401610cd7565b6040516323b872dd60e01b5f8181526001600160a01b038781166004528616602452604485905291602083606481808c5af1925060015f51148316611770578383151615611764573d5f823e3d81fd5b5f883b113d1516831692505b604052505f60605295945050505050565b5f81815b848110156117b9576117af828787848181106117a3576117a3611aee565b90506020020135611824565b9150600101611785565b50949350505050565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f5114831661181857838315161561180c573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b5f81831061183e575f82815260208490526040902061184c565b5f8381526020839052604090205b9392505050565b5f5f83601f840112611863575f5ffd5b50813567ffffffffffffffff81111561187a575f5ffd5b6020830191508360208260051b8501011115611894575f5ffd5b9250929050565b6001600160a01b0381168114610ce9575f5ffd5b5f5f5f604084860312156118c1575f5ffd5b833567ffffffffffffffff8111156118d7575f5ffd5b6118e386828701611853565b90945092505060208401356118f78161189b565b809150509250925092565b5f60208284031215611912575f5ffd5b813561184c8161189b565b5f5f6040838503121561192e575f5ffd5b823567ffffffffffffffff811115611944575f5ffd5b830160a08186031215611955575f5ffd5b915060208301356119658161189b565b809150509250929050565b803563ffffffff81168114611983575f5ffd5b919050565b5f5f60408385031215611999575f5ffd5b823591506119a960208401611970565b90509250929050565b5f5f5f604084860312156119c4575f5ffd5b83356119cf8161189b565b9250602084013567ffffffffffffffff8111156119ea575f5ffd5b6119f686828701611853565b9497909650939450505050565b80356119838161189b565b5f5f60408385031215611a1f575f5ffd5b82356119558161189b565b5f5f5f60608486031215611a3c575f5ffd5b8335611a478161189b565b92506020840135611a578161189b565b929592945050506040919091013590565b5f60208284031215611a78575f5ffd5b61184c82611970565b5f5f5f60608486031215611a93575f5ffd5b8335611a9e8161189b565b92506020840135611aae8161189b565b9150604084013561ffff811681146118f7575f5ffd5b5f5f60408385031215611ad5575f5ffd5b8235611ae08161189b565b946020939093013593505050565b634e487b7160e01b5f52603260045260245ffd5b5f8235609e19833603018112611b16575f5ffd5b9190910192915050565b634e487b7160e01b5f52601160045260245ffd5b63ffffffff8181168382160190811115610ca457610ca4611b20565b5f823560be19833603018112611b16575f5ffd5b5f60018201611b7557611b75611b20565b5060010190565b5f5f8335601e19843603018112611b91575f5ffd5b830160208101925035905067ffffffffffffffff811115611bb0575f5ffd5b8060061b3603821315611894575f5ffd5b8183526020830192505f815f5b84811015611c08578135611be18161189b565b6001600160a01b031686526020828101359087015260409586019590910190600101611bce565b5093949350505050565b5f5f8335601e19843603018112611c27575f5ffd5b830160208101925035905067ffffffffffffffff811115611c46575f5ffd5b803603821315611894575f5ffd5b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b5f60c08301611c8b8384611b7c565b60c0865291829052905f9060e086015b81831015611cf1578335611cae8161189b565b6001600160a01b0316815260208401356bffffffffffffffffffffffff8116808214611cd8575f5ffd5b6020830152506040938401936001939093019201611c9b565b611cfd60208701611a03565b6001600160a01b03811660208901529350611d1b6040870187611b7c565b945092508681036040880152611d32818585611bc1565b9350505050611d4360608401611970565b63ffffffff166060850152611d5a60808401611970565b63ffffffff166080850152611d7260a0840184611c12565b85830360a0870152611d85838284611c54565b9695505050505050565b60018060a01b0384168152826020820152606060408201525f611db56060830184611c7c565b95945050505050565b828152604060208201525f611dd66040830184611c7c565b949350505050565b5f5f8335601e19843603018112611df3575f5ffd5b83018035915067ffffffffffffffff821115611e0d575f5ffd5b6020019150600581901b3603821315611894575f5ffd5b81810381811115610ca457610ca4611b20565b5f5f8335601e19843603018112611e4c575f5ffd5b83018035915067ffffffffffffffff821115611e66575f5ffd5b6020019150600681901b3603821315611894575f5ffd5b80820180821115610ca457610ca4611b20565b5f60208284031215611ea0575f5ffd5b8151801515811461184c575f5ffdfea26469706673582212205239dea4a539fe8968c5a7a7e6c7cdf17fa517ce4956f72433872c62cc64c23964736f6c63430008250033" as const;
+export const rewardsCoordinatorBytecode = "0x610160604052348015610010575f5ffd5b5060405161300338038061300383398101604081905261002f91610279565b60408101516001600160a01b03811661006157604051631e4fbdf760e01b81525f600482015260240160405180910390fd5b61006a816101b6565b5061271061ffff168160a0015161ffff16111561009a5760405163891c63df60e01b815260040160405180910390fd5b60c081015163ffffffff1615806100c957508060c001518160e001516100c09190610330565b63ffffffff1615155b806100ed57508060c001518161010001516100e49190610330565b63ffffffff1615155b1561010b5760405163ee66470560e01b815260040160405180910390fd5b80516001600160a01b0390811660809081526020830151821660a0908152606084018051600180546001600160a01b0319169186169190911790559184015163ffffffff908116610120529084015161ffff166101405260c0808501518216905260e08085015182169052610100808501519091169052516040519116905f907f237b82f438d75fc568ebab484b75b01d9287b9e98b490b7c23221623b6705dbb908290a350610363565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b60405161012081016001600160401b038111828210171561023457634e487b7160e01b5f52604160045260245ffd5b60405290565b80516001600160a01b0381168114610250575f5ffd5b919050565b805163ffffffff81168114610250575f5ffd5b805161ffff81168114610250575f5ffd5b5f61012082840312801561028b575f5ffd5b50610294610205565b61029d8361023a565b81526102ab6020840161023a565b60208201526102bc6040840161023a565b60408201526102cd6060840161023a565b60608201526102de60808401610255565b60808201526102ef60a08401610268565b60a082015261030060c08401610255565b60c082015261031160e08401610255565b60e08201526103236101008401610255565b6101008201529392505050565b5f63ffffffff83168061035157634e487b7160e01b5f52601260045260245ffd5b8063ffffffff84160691505092915050565b60805160a05160c05160e051610100516101205161014051612c026104015f395f818161041401528181612034015261208701525f818161036701528181610aa301526111f101525f8181610304015281816115dc015261161401525f818161051f015261150701525f81816104a0015261146a01525f818161054601528181610677015261106d01525f8181610340015261174a0152612c025ff3fe608060405234801561000f575f5ffd5b5060043610610213575f3560e01c8063865c69531161011f578063ca8aa7c7116100a9578063f2fde38b11610079578063f2fde38b146105bb578063f74e8eac146105ce578063f8cd8448146105e1578063f96abf2e146105f4578063fbf1e2c114610607575f5ffd5b8063ca8aa7c714610541578063de02e50314610568578063e810ce211461057b578063f2f07ab41461058e575f5ffd5b80639de4b35f116100ef5780639de4b35f146104c2578063a0169ddd146104d5578063af2a660a146104e8578063bb7e451f146104fb578063bf21a8aa1461051a575f5ffd5b8063865c6953146104595780638da5cb5b146104835780639be3d4e4146104935780639d45c2811461049b575f5ffd5b80633efe1db6116101a05780635e9d8348116101705780635e9d8348146103ec57806363f6a7981461040f578063715018a6146104365780637b8f8b051461043e578063863cb9a914610446575f5ffd5b80633efe1db61461039c5780634596021c146103af5780634d18cc35146103c257806359735f89146103d9575f5ffd5b8063310de0e9116101e6578063310de0e9146102e357806337838ed0146102ff57806339b70e381461033b5780633a8c0786146103625780633ccc861d14610389575f5ffd5b80630ca29899146102175780630e9a53cf1461022c578063149bc872146102825780632b9f64a4146102a3575b5f5ffd5b61022a610225366004612344565b61061a565b005b61023461088c565b60405161027991905f6080820190508251825263ffffffff602084015116602083015263ffffffff604084015116604083015260608301511515606083015292915050565b60405180910390f35b610295610290366004612394565b610986565b604051908152602001610279565b6102cb6102b13660046123c2565b60036020525f90815260409020546001600160a01b031681565b6040516001600160a01b039091168152602001610279565b6102ec61271081565b60405161ffff9091168152602001610279565b6103267f000000000000000000000000000000000000000000000000000000000000000081565b60405163ffffffff9091168152602001610279565b6102cb7f000000000000000000000000000000000000000000000000000000000000000081565b6103267f000000000000000000000000000000000000000000000000000000000000000081565b61022a6103973660046123ee565b6109fb565b61022a6103aa366004612455565b610a19565b61022a6103bd36600461247f565b610bf3565b60025461032690600160a01b900463ffffffff1681565b61022a6103e73660046123c2565b610c3a565b6103ff6103fa3660046124d2565b610c96565b6040519015158152602001610279565b6102ec7f000000000000000000000000000000000000000000000000000000000000000081565b61022a610ca9565b600754610295565b61022a6104543660046123c2565b610cbc565b610295610467366004612517565b600460209081525f928352604080842090915290825290205481565b5f546001600160a01b03166102cb565b610234610d1f565b6103267f000000000000000000000000000000000000000000000000000000000000000081565b6102ec6104d0366004612543565b610ddd565b61022a6104e33660046123c2565b610e62565b6002546102cb906001600160a01b031681565b6102956105093660046123c2565b60056020525f908152604090205481565b6103267f000000000000000000000000000000000000000000000000000000000000000081565b6102cb7f000000000000000000000000000000000000000000000000000000000000000081565b61023461057636600461256e565b610ebf565b61032661058936600461256e565b610f71565b6103ff61059c366004612585565b600660209081525f928352604080842090915290825290205460ff1681565b61022a6105c93660046123c2565b610feb565b61022a6105dc3660046125af565b61102d565b6102956105ef366004612394565b6112ce565b61022a6106023660046125f1565b6112de565b6001546102cb906001600160a01b031681565b610622611432565b61062f60208401846123c2565b6001600160a01b0316336001600160a01b03161461066057604051635c427cd960e01b815260040160405180910390fd5b6040516304c1b8eb60e31b81526001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063260dc758906106ac90869060040161263b565b602060405180830381865afa1580156106c7573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906106eb9190612649565b61070857604051631fb1705560e21b815260040160405180910390fd5b5f5b8181101561087e573683838381811061072557610725612668565b9050602002810190610737919061267c565b90505f61074382611467565b90505f60058161075660208a018a6123c2565b6001600160a01b0316815260208101919091526040015f90812080549161077c836126ae565b9091555090505f61079060208901896123c2565b82856040516020016107a4939291906128d9565b604051602081830303815290604052805190602001209050600160065f8a5f0160208101906107d391906123c2565b6001600160a01b0316815260208082019290925260409081015f90812085825290925290819020805460ff19169215159290921790915551819033907ffff0759ccb371dfb5691798724e70b4fa61cb3bfe730a33ac19fb86a48efc75690610840908c9087908a90612908565b60405180910390a361086f33308561085e6040890160208a016123c2565b6001600160a01b0316929190611969565b5050505080600101905061070a565b506108876119a5565b505050565b604080516080810182525f8082526020820181905291810182905260608101919091526007545b801561095e5760076108c660018361292d565b815481106108d6576108d6612668565b5f91825260209182902060408051608081018252600293909302909101805483526001015463ffffffff80821694840194909452600160201b810490931690820152600160401b90910460ff1615801560608301819052919350906109455750816040015163ffffffff164210155b1561094e575090565b61095781612940565b90506108b3565b5050604080516080810182525f80825260208201819052918101829052606081019190915290565b5f8061099560208401846123c2565b83602001356040516020016109de9392919060f89390931b6001600160f81b031916835260609190911b6bffffffffffffffffffffffff19166001830152601582015260350190565b604051602081830303815290604052805190602001209050919050565b610a03611432565b610a0d82826119cf565b610a156119a5565b5050565b6001546001600160a01b03163314610a4457604051635c427cd960e01b815260040160405180910390fd5b60025463ffffffff600160a01b909104811690821611610a7757604051631ca7e50b60e21b815260040160405180910390fd5b428163ffffffff1610610a9d576040516306957c9160e11b815260040160405180910390fd5b5f610ac87f000000000000000000000000000000000000000000000000000000000000000042612955565b600780546040805160808101825287815263ffffffff87811660208084018281528884168587018181525f6060880181815260018b018c559a905295516002808a027fa66cc928b5edb82af9bd49922954155ab7b0942694bea4ce44661d9a8736c68881019290925592517fa66cc928b5edb82af9bd49922954155ab7b0942694bea4ce44661d9a8736c689909101805497519a511515600160401b0260ff60401b199b8816600160201b0267ffffffffffffffff19909916928816929092179790971799909916989098179094558354600160a01b830263ffffffff60a01b19909116179093559251948552949550919390928792918516917fecd866c3c158fa00bf34d803d5f6023000b57080bcb48af004c2b4b46b3afd08910160405180910390a450505050565b610bfb611432565b5f5b8281101561087e57610c32848483818110610c1a57610c1a612668565b9050602002810190610c2c9190612971565b836119cf565b600101610bfd565b610c42611bfd565b600280546001600160a01b0319166001600160a01b0383169081179091556040519081527f6d881d937b5701e2e0793aa4d475935de00d240d0ab0684b6c15508a42eb851b9060200160405180910390a150565b5f610ca082611c29565b50600192915050565b610cb1611bfd565b610cba5f611f6d565b565b610cc4611bfd565b6001546040516001600160a01b038084169216907f237b82f438d75fc568ebab484b75b01d9287b9e98b490b7c23221623b6705dbb905f90a3600180546001600160a01b0319166001600160a01b0392909216919091179055565b604080516080810182525f8082526020820181905291810182905260608101919091526007545f03610d64576040516394a8d38960e01b815260040160405180910390fd5b60078054610d749060019061292d565b81548110610d8457610d84612668565b5f91825260209182902060408051608081018252600293909302909101805483526001015463ffffffff80821694840194909452600160201b810490931690820152600160401b90910460ff1615156060820152919050565b6001600160a01b0382165f908152600860205260408120610e599082610e10610e0b36879003870187612985565b611fbc565b815260208082019290925260409081015f208151606081018352905461ffff80821683526201000082041693820193909352600160201b90920463ffffffff169082015261201f565b90505b92915050565b335f8181526003602052604080822080546001600160a01b038681166001600160a01b0319831681179093559251921693909284927fbab947934d42e0ad206f25c9cab18b5bb6ae144acfb00f40b4e3aa59590ca3129190a45050565b604080516080810182525f8082526020820181905291810182905260608101919091526007548210610f04576040516394a8d38960e01b815260040160405180910390fd5b60078281548110610f1757610f17612668565b5f91825260209182902060408051608081018252600293909302909101805483526001015463ffffffff80821694840194909452600160201b810490931690820152600160401b90910460ff161515606082015292915050565b6007545f905b8015610fd157826007610f8b60018461292d565b81548110610f9b57610f9b612668565b905f5260205f2090600202015f015403610fc157610fba60018261292d565b9392505050565b610fca81612940565b9050610f77565b5060405163504570e360e01b815260040160405180910390fd5b610ff3611bfd565b6001600160a01b03811661102157604051631e4fbdf760e01b81525f60048201526024015b60405180910390fd5b61102a81611f6d565b50565b336001600160a01b0384161461105657604051635c427cd960e01b815260040160405180910390fd5b6040516304c1b8eb60e31b81526001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000169063260dc758906110a290859060040161263b565b602060405180830381865afa1580156110bd573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906110e19190612649565b6110fe57604051631fb1705560e21b815260040160405180910390fd5b61271061ffff821611156111255760405163891c63df60e01b815260040160405180910390fd5b6001600160a01b0383165f9081526008602052604081208161114f610e0b36879003870187612985565b815260208101919091526040015f208054909150600160201b900463ffffffff161580159061118c57508054600160201b900463ffffffff164211155b156111aa57604051637b1e25c560e01b815260040160405180910390fd5b60408051606081018252825461ffff8082168352620100008204166020830152600160201b900463ffffffff16918101919091525f906111e99061201f565b90505f6112167f000000000000000000000000000000000000000000000000000000000000000042612955565b8354909150600160201b900463ffffffff161561123e57825462010000900461ffff16611242565b61ffff5b835461ffff91821663ffffffff199091161762010000918616919091021767ffffffff000000001916600160201b63ffffffff8316021783556040516001600160a01b0387169033907f14918b3834ab6752eb2e1b489b6663a67810efb5f56f3944a97ede8ecf1fd9f1906112be908990869088908b906129ee565b60405180910390a3505050505050565b5f600161099560208401846123c2565b6001546001600160a01b0316331480159061130357505f546001600160a01b03163314155b801561131a57506002546001600160a01b03163314155b1561133857604051635c427cd960e01b815260040160405180910390fd5b60075463ffffffff821610611360576040516394a8d38960e01b815260040160405180910390fd5b5f60078263ffffffff168154811061137a5761137a612668565b905f5260205f20906002020190508060010160089054906101000a900460ff16156113b857604051631b14174b60e01b815260040160405180910390fd5b6001810154600160201b900463ffffffff1642106113e957604051630c36f66560e21b815260040160405180910390fd5b60018101805460ff60401b1916600160401b17905560405163ffffffff8316907fd850e6e5dfa497b72661fa73df2923464eaed9dc2ff1d3cb82bccbfeabe5c41e905f90a25050565b61143a6120ac565b610cba60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b906120ec565b5f7f00000000000000000000000000000000000000000000000000000000000000006114938380612a22565b159050806114ad57506114a96040840184612a22565b1590505b156114cb5760405163796cc52560e01b815260040160405180910390fd5b6114db60a08401608085016125f1565b63ffffffff165f036115005760405163cb3f434d60e01b815260040160405180910390fd5b63ffffffff7f00000000000000000000000000000000000000000000000000000000000000001661153760a08501608086016125f1565b63ffffffff16111561155c57604051630dd0b9f560e21b815260040160405180910390fd5b8061156d60a08501608086016125f1565b6115779190612a7c565b63ffffffff161561159b5760405163ee66470560e01b815260040160405180910390fd5b806115ac60808501606086016125f1565b6115b69190612a7c565b63ffffffff16156115da57604051633c1a94f160e21b815260040160405180910390fd5b7f000000000000000000000000000000000000000000000000000000000000000063ffffffff1642118015611652575061163a63ffffffff7f0000000000000000000000000000000000000000000000000000000000000000164261292d565b61164a60808501606086016125f1565b63ffffffff16105b156116705760405163041aa75760e11b815260040160405180910390fd5b4261168160a08501608086016125f1565b63ffffffff1661169760808601606087016125f1565b63ffffffff166116a79190612aa3565b106116c55760405163150358a160e21b815260040160405180910390fd5b5f5f5b6116d28580612a22565b905081101561182c575f6116e68680612a22565b838181106116f6576116f6612668565b61170c92602060409092020190810191506123c2565b9050826001600160a01b0316816001600160a01b0316116117405760405163dfad9ca160e01b815260040160405180910390fd5b6001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663663c1de46117798880612a22565b8581811061178957611789612668565b61179f92602060409092020190810191506123c2565b6040516001600160e01b031960e084901b1681526001600160a01b039091166004820152602401602060405180830381865afa1580156117e1573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906118059190612649565b61182257604051632efd965160e11b815260040160405180910390fd5b91506001016116c8565b505f90505f5b61183f6040860186612a22565b905081101561193057366118566040870187612a22565b8381811061186657611866612668565b6040029190910191505f905061187f60208301836123c2565b6001600160a01b0316036118a657604051630863a45360e11b815260040160405180910390fd5b6001600160a01b0383166118bd60208301836123c2565b6001600160a01b0316116118e4576040516310fb47f160e31b815260040160405180910390fd5b80602001355f03611908576040516310eb483f60e21b815260040160405180910390fd5b61191560208201826123c2565b9250611925602082013586612aa3565b945050600101611832565b506f4b3b4ca85a86c47a098a223fffffffff8311156119625760405163070b5a6f60e21b815260040160405180910390fd5b5050919050565b6119778484848460016120f3565b61199f57604051635274afe760e01b81526001600160a01b0385166004820152602401611018565b50505050565b610cba5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00611461565b5f6119d983611c29565b90505f6119ec60808501606086016123c2565b6001600160a01b038082165f908152600360205260409020549192501680611a115750805b336001600160a01b03821614611a3a57604051635c427cd960e01b815260040160405180910390fd5b5f5b611a4960e0870187612a22565b9050811015611bf55736611a6060e0880188612a22565b83818110611a7057611a70612668565b6001600160a01b0387165f9081526004602090815260408083209302949094019450929091508290611aa4908501856123c2565b6001600160a01b03166001600160a01b031681526020019081526020015f2054905080826020013511611aea5760405163aa385e8160e01b815260040160405180910390fd5b5f611af982602085013561292d565b6001600160a01b0387165f908152600460209081526040822092935085018035929190611b2690876123c2565b6001600160a01b03166001600160a01b031681526020019081526020015f2081905550876001600160a01b0316856001600160a01b0316876001600160a01b03167f9543dbd55580842586a951f0386e24d68a5df99ae29e3b216588b45fd684ce318a5f0151875f016020810190611b9e91906123c2565b604080519283526001600160a01b039091166020830152810186905260600160405180910390a4611be78882611bd760208701876123c2565b6001600160a01b03169190612160565b505050806001019050611a3c565b505050505050565b5f546001600160a01b03163314610cba5760405163118cdaa760e01b8152336004820152602401611018565b604080516080810182525f808252602082018190529181018290526060810191909152600754611c5c60208401846125f1565b63ffffffff1610611c80576040516394a8d38960e01b815260040160405180910390fd5b6007611c8f60208401846125f1565b63ffffffff1681548110611ca557611ca5612668565b5f91825260209182902060408051608081018252600293909302909101805483526001015463ffffffff80821694840194909452600160201b810490931690820152600160401b90910460ff161580156060830152909150611d1a57604051631b14174b60e01b815260040160405180910390fd5b806040015163ffffffff16421015611d4557604051631437a2bb60e31b815260040160405180910390fd5b5f611d5360a0840184612ab6565b9150819050611d6560c0850185612ab6565b9050141580611d82575080611d7d60e0850185612a22565b905014155b15611da0576040516343714afd60e01b815260040160405180910390fd5b611db7611db06040850185612afc565b9050612195565b611dc760408501602086016125f1565b63ffffffff1610611dea5760405162c6c39d60e71b815260040160405180910390fd5b611e23611dfa6040850185612afc565b8451611e0860608801610986565b611e186040890160208a016125f1565b63ffffffff166121bf565b611e40576040516369ca16c960e01b815260040160405180910390fd5b5f5b8181101561196257365f611e5960c0870187612ab6565b84818110611e6957611e69612668565b9050602002810190611e7b9190612afc565b9092509050611e8981612195565b611e9660a0880188612ab6565b85818110611ea657611ea6612668565b9050602002016020810190611ebb91906125f1565b63ffffffff1610611edf5760405163054ff4df60e51b815260040160405180910390fd5b611f4682826080890135611f14611ef960e08c018c612a22565b89818110611f0957611f09612668565b9050604002016112ce565b611f2160a08c018c612ab6565b89818110611f3157611f31612668565b9050602002016020810190611e1891906125f1565b611f63576040516369ca16c960e01b815260040160405180910390fd5b5050600101611e42565b5f80546001600160a01b038381166001600160a01b0319831681178455604051919092169283917f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09190a35050565b5f815f0151826020015163ffffffff1660405160200161200792919060609290921b6bffffffffffffffffffffffff1916825260a01b6001600160a01b031916601482015260200190565b604051602081830303815290604052610e5c90612b3f565b5f816040015163ffffffff165f0361205857507f0000000000000000000000000000000000000000000000000000000000000000919050565b816040015163ffffffff16421061207157506020015190565b815161ffff90811614612085578151610e5c565b7f000000000000000000000000000000000000000000000000000000000000000092915050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c15610cba57604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b6040516323b872dd60e01b5f8181526001600160a01b038781166004528616602452604485905291602083606481808c5af1925060015f5114831661214f578383151615612143573d5f823e3d81fd5b5f883b113d1516831692505b604052505f60605295945050505050565b61216d83838360016121d8565b61088757604051635274afe760e01b81526001600160a01b0384166004820152602401611018565b5f806121a2602084612b62565b905060ff8110156121b6576001811b610fba565b5f199392505050565b5f836121cd8787868661223a565b149695505050505050565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f5114831661222e578383151615612222573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b5f612246602085612b75565b15612264576040516313717da960e21b815260040160405180910390fd5b50815f5b848110156122dd575f86828761227f826020612aa3565b9261228c93929190612b88565b61229591612baf565b905060018416156122b2575f8181526020849052604090206122c0565b5f8381526020829052604090205b60019490941c9392506122d69050602082612aa3565b9050612268565b50949350505050565b5f604082840312156122f6575f5ffd5b50919050565b5f5f83601f84011261230c575f5ffd5b50813567ffffffffffffffff811115612323575f5ffd5b6020830191508360208260051b850101111561233d575f5ffd5b9250929050565b5f5f5f60608486031215612356575f5ffd5b61236085856122e6565b9250604084013567ffffffffffffffff81111561237b575f5ffd5b612387868287016122fc565b9497909650939450505050565b5f604082840312156123a4575f5ffd5b610e5983836122e6565b6001600160a01b038116811461102a575f5ffd5b5f602082840312156123d2575f5ffd5b8135610fba816123ae565b5f61010082840312156122f6575f5ffd5b5f5f604083850312156123ff575f5ffd5b823567ffffffffffffffff811115612415575f5ffd5b612421858286016123dd565b9250506020830135612432816123ae565b809150509250929050565b803563ffffffff81168114612450575f5ffd5b919050565b5f5f60408385031215612466575f5ffd5b823591506124766020840161243d565b90509250929050565b5f5f5f60408486031215612491575f5ffd5b833567ffffffffffffffff8111156124a7575f5ffd5b6124b3868287016122fc565b90945092505060208401356124c7816123ae565b809150509250925092565b5f602082840312156124e2575f5ffd5b813567ffffffffffffffff8111156124f8575f5ffd5b612504848285016123dd565b949350505050565b8035612450816123ae565b5f5f60408385031215612528575f5ffd5b8235612533816123ae565b91506020830135612432816123ae565b5f5f60608385031215612554575f5ffd5b823561255f816123ae565b915061247684602085016122e6565b5f6020828403121561257e575f5ffd5b5035919050565b5f5f60408385031215612596575f5ffd5b82356125a1816123ae565b946020939093013593505050565b5f5f5f608084860312156125c1575f5ffd5b83356125cc816123ae565b92506125db85602086016122e6565b9150606084013561ffff811681146124c7575f5ffd5b5f60208284031215612601575f5ffd5b610e598261243d565b8035612615816123ae565b6001600160a01b0316825263ffffffff6126316020830161243d565b1660208301525050565b60408101610e5c828461260a565b5f60208284031215612659575f5ffd5b81518015158114610fba575f5ffd5b634e487b7160e01b5f52603260045260245ffd5b5f823560be19833603018112612690575f5ffd5b9190910192915050565b634e487b7160e01b5f52601160045260245ffd5b5f600182016126bf576126bf61269a565b5060010190565b5f5f8335601e198436030181126126db575f5ffd5b830160208101925035905067ffffffffffffffff8111156126fa575f5ffd5b8060061b360382131561233d575f5ffd5b8183526020830192505f815f5b8481101561275257813561272b816123ae565b6001600160a01b031686526020828101359087015260409586019590910190600101612718565b5093949350505050565b5f5f8335601e19843603018112612771575f5ffd5b830160208101925035905067ffffffffffffffff811115612790575f5ffd5b80360382131561233d575f5ffd5b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b5f60c083016127d583846126c6565b60c0865291829052905f9060e086015b8183101561283b5783356127f8816123ae565b6001600160a01b0316815260208401356bffffffffffffffffffffffff8116808214612822575f5ffd5b60208301525060409384019360019390930192016127e5565b6128476020870161250c565b6001600160a01b0381166020890152935061286560408701876126c6565b94509250868103604088015261287c81858561270b565b935050505061288d6060840161243d565b63ffffffff1660608501526128a46080840161243d565b63ffffffff1660808501526128bc60a084018461275c565b85830360a08701526128cf83828461279e565b9695505050505050565b60018060a01b0384168152826020820152606060408201525f6128ff60608301846127c6565b95945050505050565b612912818561260a565b826040820152608060608201525f6128ff60808301846127c6565b81810381811115610e5c57610e5c61269a565b5f8161294e5761294e61269a565b505f190190565b63ffffffff8181168382160190811115610e5c57610e5c61269a565b5f823560fe19833603018112612690575f5ffd5b5f6040828403128015612996575f5ffd5b506040805190810167ffffffffffffffff811182821017156129c657634e487b7160e01b5f52604160045260245ffd5b60405282356129d4816123ae565b81526129e26020840161243d565b60208201529392505050565b60a081016129fc828761260a565b63ffffffff94909416604082015261ffff92831660608201529116608090910152919050565b5f5f8335601e19843603018112612a37575f5ffd5b83018035915067ffffffffffffffff821115612a51575f5ffd5b6020019150600681901b360382131561233d575f5ffd5b634e487b7160e01b5f52601260045260245ffd5b5f63ffffffff831680612a9157612a91612a68565b8063ffffffff84160691505092915050565b80820180821115610e5c57610e5c61269a565b5f5f8335601e19843603018112612acb575f5ffd5b83018035915067ffffffffffffffff821115612ae5575f5ffd5b6020019150600581901b360382131561233d575f5ffd5b5f5f8335601e19843603018112612b11575f5ffd5b83018035915067ffffffffffffffff821115612b2b575f5ffd5b60200191503681900382131561233d575f5ffd5b805160208083015191908110156122f6575f1960209190910360031b1b16919050565b5f82612b7057612b70612a68565b500490565b5f82612b8357612b83612a68565b500690565b5f5f85851115612b96575f5ffd5b83861115612ba2575f5ffd5b5050820193919092039150565b80356020831015610e5c575f19602084900360031b1b169291505056fea2646970667358221220276a7e76c081cd90fd54c7e16d7cd50775fabe0dea46ba17c668b43a9ac4ddc664736f6c63430008250033" as const;

@@ -699,7 +699,7 @@ export type OperatorStatus = {
   address: Address;
   /** Registered as a restaking operator. */
   isOperator: boolean;
-  /** Commission on the service's rewards, in bips. */
+  /** Commission on the service's rewards, in bips (its split for the first network's operator set). */
   commissionBips: number;
   /** Shares delegated to it, per strategy. */
   delegatedShares: { strategy: Address; shares: bigint }[];
@@ -725,8 +725,8 @@ export async function operatorStatus(
     client.readContract({
       address: d.rewardsCoordinator,
       abi: rewardsCoordinatorAbi,
-      functionName: "getOperatorAVSSplit",
-      args: [operator, d.registry],
+      functionName: "getOperatorSetSplit",
+      args: [operator, { avs: d.registry, id: deployment.networks[0]?.id ?? 0 }],
     }),
     client.readContract({
       address: d.delegationManager,
@@ -787,7 +787,10 @@ export async function operatorStatus(
   };
 }
 
-/** Sets the operator's commission on the service's rewards (takes effect after the activation delay). */
+/**
+ * Sets the operator's commission on the service's rewards on every network (its split for each network's
+ * operator set; takes effect after the activation delay, and a change waits for the previous one).
+ */
 export async function setCommission(
   actor: LedgerActor,
   options: ActionOptions & { bips: number },
@@ -800,7 +803,14 @@ export async function setCommission(
   const d = actor.deployment.addresses;
   const done = await perform(
     actor,
-    [step(d.rewardsCoordinator, rewardsCoordinatorAbi, "setOperatorAVSSplit", [me, d.registry, bips])],
+    // One split per network: each network is an operator set of the service and paid as one.
+    actor.deployment.networks.map((n) =>
+      step(d.rewardsCoordinator, rewardsCoordinatorAbi, "setOperatorSetSplit", [
+        me,
+        { avs: d.registry, id: n.id },
+        bips,
+      ]),
+    ),
     options,
     context(actor.deployment),
   );
@@ -1115,23 +1125,33 @@ export async function claim(
   if (BigInt(published.rootIndex) >= length || tree.root !== published.root) throw stale();
   const onChain = await client.readContract({
     ...rc,
-    functionName: "getDistributionRoot",
-    args: [published.rootIndex],
+    functionName: "getDistributionRootAtIndex",
+    args: [BigInt(published.rootIndex)],
   });
   if (onChain.root !== tree.root) throw stale();
   if (onChain.disabled) throw new LedgerActionError(`rewards root ${published.rootIndex} was disabled`);
-  const earned = tree.claim(me, token);
+  const earned = tree.earned(me, token);
   const claimed = await client.readContract({ ...rc, functionName: "cumulativeClaimed", args: [me, token] });
-  const amount = earned ? earned.cumulativeEarnings - claimed : 0n;
-  if (!earned || amount <= 0n) {
+  const amount = earned - claimed;
+  if (amount <= 0n) {
+    const why =
+      earned === 0n
+        ? `${me} earned nothing in rewards root ${published.rootIndex} (neither as an operator paid by the service nor as a staker delegated to one)`
+        : `all ${formatAmount(earned)} ${me} earned up to rewards root ${published.rootIndex} is already claimed`;
     return {
       dryRun: options.dryRun ?? false,
       calls: [],
       transactions: [],
       amount: 0n,
       token,
-      summary: `nothing to claim for ${me}${earned ? ` (all ${formatAmount(claimed)} earned is claimed)` : ""}`,
+      summary: `nothing to claim: ${why}`,
     };
+  }
+  const claimer = await client.readContract({ ...rc, functionName: "claimerFor", args: [me] });
+  if (!isAddressEqual(claimer, zeroAddress) && !isAddressEqual(claimer, me)) {
+    throw new LedgerActionError(
+      `${me} named ${getAddress(claimer)} as its claimer: only that account can claim its rewards`,
+    );
   }
   const now = (await client.getBlock({ blockTag: "latest" })).timestamp;
   if (BigInt(onChain.activatedAt) > now + 1n) {
@@ -1139,17 +1159,13 @@ export async function claim(
       `rewards root ${published.rootIndex} activates at ${new Date(onChain.activatedAt * 1000).toISOString()}; claim after that`,
     );
   }
+  const proof = tree.claim(me, [token]);
+  if (!proof) throw stale();
   const done = await perform(
     actor,
     [
       step(rc.address, rewardsCoordinatorAbi, "processClaim", [
-        {
-          rootIndex: published.rootIndex,
-          earner: me,
-          token,
-          cumulativeEarnings: earned.cumulativeEarnings,
-          proof: earned.proof,
-        },
+        { rootIndex: published.rootIndex, ...proof },
         me,
       ]),
     ],

@@ -192,7 +192,7 @@ export async function verifyCore(client: PublicClient, core: CoreAddresses): Pro
 /** Gas a deployment of the DIN service takes, measured on a devnet with two networks (rounded up). */
 export const DIN_DEPLOYMENT_GAS = 40_000_000n;
 /** Gas deploying our restaking core alone takes (with two devnet strategies). */
-export const CORE_DEPLOYMENT_GAS = 15_000_000n;
+export const CORE_DEPLOYMENT_GAS = 20_000_000n;
 
 /** Refuses a deployer that cannot pay for `gas` at the chain's current gas price. */
 export async function checkFunds(client: PublicClient, deployer: Address, gas: bigint): Promise<void> {

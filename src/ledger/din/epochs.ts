@@ -289,7 +289,39 @@ export async function finalizeEpoch(
       if (receipt.status !== "success") throw new Error(`finalization step ${step.functionName} reverted`);
     },
   );
+  // Paying only accrued the epoch's rewards: escrow them if a whole rewards interval has elapsed. A flush the
+  // core refuses keeps them accrued for the next try; it never fails the finalization.
+  const flushed = await flushRewardsIfDue(clients, epochs, networkId).catch(() => undefined);
+  if (flushed) hashes.push(flushed);
   return hashes;
+}
+
+/**
+ * Escrows a network's accrued rewards in the RewardsCoordinator (DinEpochs.flushRewards, anyone may) when
+ * something accrued and a whole CALCULATION_INTERVAL_SECONDS elapsed since the last flush; returns the
+ * transaction, or undefined when nothing is due.
+ */
+export async function flushRewardsIfDue(
+  clients: LedgerClients,
+  epochs: Address,
+  networkId: number,
+): Promise<Hash | undefined> {
+  const contract = { address: epochs, abi: dinEpochsAbi } as const;
+  const [[, duration], accrued] = await Promise.all([
+    clients.public.readContract({ ...contract, functionName: "rewardsPeriod", args: [networkId] }),
+    clients.public.readContract({ ...contract, functionName: "accruedTotal", args: [networkId] }),
+  ]);
+  if (duration === 0 || accrued === 0n) return undefined;
+  const { request } = await clients.public.simulateContract({
+    ...contract,
+    functionName: "flushRewards",
+    args: [networkId],
+    account: clients.wallet.account,
+  });
+  const hash = await clients.wallet.writeContract(request);
+  const receipt = await clients.public.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`flushRewards(${networkId}) reverted in ${hash}`);
+  return hash;
 }
 
 /**

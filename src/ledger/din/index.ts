@@ -25,6 +25,7 @@ export {
 export {
   finalizationThresholds,
   finalizeEpoch,
+  flushRewardsIfDue,
   medianFor,
   type OperatorMetrics,
   type OperatorUsage,

@@ -135,12 +135,15 @@ const PHRASES: Record<string, Phrase> = {
   EarningsNotGreaterThanClaimed: () => "nothing to claim: everything earned is already claimed",
   InvalidClaimProof: () => "the rewards proof does not match the on-chain root",
   InvalidRootIndex: () => "no rewards root at this index",
-  RootNotActivatedYet: () => "the rewards root is not active yet",
+  RootNotActivated: () => "the rewards root is not active yet",
   RootDisabled: () => "the rewards root was disabled",
-  InvalidCalculationEndTimestamp: () =>
-    "the rewards calculation end must be after the last root's and in the past",
+  NewRootMustBeForNewCalculatedPeriod: () => "the rewards calculation end must be after the last root's",
+  RewardsEndTimestampNotElapsed: () => "the rewards calculation end must be in the past",
+  PreviousSplitPending: () =>
+    "the last commission change has not taken effect yet: change it again after it does",
+  NothingToFlush: () => "no accrued rewards, or no whole rewards interval elapsed since the last flush",
   UnauthorizedCaller: () =>
-    "only the rewards updater may publish roots (and it, the owner or the root guardian disable them)",
+    "not allowed: roots are published by the rewards updater (and disabled by it, the owner or the root guardian), rewards claimed by the earner or its named claimer, a commission set by its operator",
   RootAlreadyActivated: () => "the rewards root is already active: only a pending root can be disabled",
   SplitExceedsMax: () => "commission must be at most 10000 bips (100%)",
   EnforcedPause: () => "the contract is paused by the guardian",

@@ -1,4 +1,5 @@
-// The rewards updater's round: every operator-directed submission the service escrowed since the last round
+// The rewards updater's round: first the service's accrued epoch payouts are flushed (escrowed for the last
+// whole calculation intervals), then every operator-set submission the service escrowed since the last round
 // is split into cumulative earnings per (earner, token), committed as a Merkle root on the
 // RewardsCoordinator, and published as a file that operators and stakers claim from. The file is also the
 // updater's memory: the block it read up to and the cumulative earnings the next round adds to.
@@ -9,6 +10,7 @@ import type { LedgerClients } from "../deploy.js";
 import { buildRewardsTree, type Earnings, earningsKey } from "../rewards.js";
 import { calculateEarnings, readRewardsSubmissions } from "../rewards-calculator.js";
 import type { DinDeployment } from "./deploy.js";
+import { flushRewardsIfDue } from "./epochs.js";
 
 /** The published rewards file (bigints as decimal strings on disk). */
 export type PublishedRewards = {
@@ -106,6 +108,11 @@ export async function publishRewards(
   options: PublishRewardsOptions,
 ): Promise<PublishedRound | undefined> {
   const d = deployment.addresses;
+  // Epochs accrue their payouts; escrow what a whole elapsed rewards interval holds before reading
+  // submissions (a refused flush stays accrued and is retried next round).
+  for (const network of deployment.networks) {
+    await flushRewardsIfDue(clients, d.epochs, network.id).catch(() => undefined);
+  }
   const previous = readRewardsFile(options.file);
   const fromBlock = options.fromBlock ?? (previous ? previous.toBlock + 1n : 0n);
   const latest = await clients.public.getBlock({ blockTag: "latest" });

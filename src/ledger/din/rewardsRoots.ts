@@ -40,7 +40,11 @@ export async function listRewardsRoots(
   const now = Number(block.timestamp);
   const roots = await Promise.all(
     Array.from({ length: Number(length) }, async (_, index): Promise<RewardsRootListing> => {
-      const r = await client.readContract({ ...rc, functionName: "getDistributionRoot", args: [index] });
+      const r = await client.readContract({
+        ...rc,
+        functionName: "getDistributionRootAtIndex",
+        args: [BigInt(index)],
+      });
       return {
         index,
         root: r.root,
