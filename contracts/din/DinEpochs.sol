@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
+import {IRewardsCoordinator} from "./interfaces/IEigenLayer.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IRewardsCoordinator} from "../interfaces/IRewardsCoordinator.sol";
 import {DinEpochsBase} from "./DinEpochsBase.sol";
 import {IDinEpochs} from "./interfaces/IDinEpochs.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";

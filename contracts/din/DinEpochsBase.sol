@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
+import {IAllocationManager, IRewardsCoordinator, OperatorSet} from "./interfaces/IEigenLayer.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {IAllocationManager, OperatorSet} from "../interfaces/IAllocationManager.sol";
-import {IRewardsCoordinator} from "../interfaces/IRewardsCoordinator.sol";
 import {IDinEpochs} from "./interfaces/IDinEpochs.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 import {IDinRegistryReader} from "./interfaces/IDinRegistryReader.sol";

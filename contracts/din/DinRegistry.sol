@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
+import {IAVSRegistrar, IAllocationManager, IRewardsCoordinator, IStrategy, OperatorSet} from "./interfaces/IEigenLayer.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {IAllocationManager, OperatorSet} from "../interfaces/IAllocationManager.sol";
-import {IAVSRegistrar} from "../interfaces/IAVSRegistrar.sol";
-import {IRewardsCoordinator} from "../interfaces/IRewardsCoordinator.sol";
-import {IStrategy} from "../interfaces/IStrategy.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 import {GuardianPause} from "./GuardianPause.sol";
 

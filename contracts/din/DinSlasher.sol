@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
+import {IAllocationManager, IDelegationManager, IStrategy, OperatorSet} from "./interfaces/IEigenLayer.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {IAllocationManager, OperatorSet} from "../interfaces/IAllocationManager.sol";
-import {IDelegationManager} from "../interfaces/IDelegationManager.sol";
-import {IStrategy} from "../interfaces/IStrategy.sol";
 import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 import {IDinSlasher} from "./interfaces/IDinSlasher.sol";
 import {GuardianPause} from "./GuardianPause.sol";

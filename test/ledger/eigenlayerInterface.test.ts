@@ -2,9 +2,15 @@
 // core (Layr-Labs/eigenlayer-contracts, the interfaces of its slashing release) exists in our compiled ABIs
 // with the same selector, so the DIN service deploys unchanged on either core. docs/eigenlayer.md lists them
 // with what each means.
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { type Abi, toFunctionSelector } from "viem";
 import { describe, expect, it } from "vitest";
 import * as artifacts from "../../src/ledger/artifacts/index.js";
+
+const require = createRequire(import.meta.url);
+const root = join(import.meta.dirname, "..", "..");
 
 /** Per artifact: EigenLayer's selector and signature of each function. */
 const EIGENLAYER_INTERFACE = {
@@ -109,4 +115,67 @@ describe("EigenLayer's interface", () => {
       expect(missing.map(([, signature]) => signature)).toEqual([]);
     });
   }
+});
+
+/**
+ * Public getters of EigenLayer's RewardsCoordinator the service reads beyond the functions above (its
+ * submission limits: immutables of EigenLayer's RewardsCoordinatorStorage).
+ */
+const EIGENLAYER_GETTERS = ["MAX_REWARDS_DURATION()", "MAX_RETROACTIVE_LENGTH()"];
+/** The AVS registrar callbacks EigenLayer's AllocationManager makes (IAVSRegistrar). */
+const AVS_REGISTRAR = [
+  "registerOperator(address,address,uint32[],bytes)",
+  "deregisterOperator(address,address,uint32[])",
+  "supportsAVS(address)",
+];
+
+describe("the DIN service's view of the core", () => {
+  const file = "contracts/din/interfaces/IEigenLayer.sol";
+
+  it("imports the core only through contracts/din/interfaces/IEigenLayer.sol", () => {
+    const dinFiles = (dir: string): string[] =>
+      readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory()
+          ? dinFiles(join(dir, entry.name))
+          : entry.name.endsWith(".sol")
+            ? [join(dir, entry.name)]
+            : [],
+      );
+    for (const path of dinFiles("contracts/din")) {
+      const source = readFileSync(join(root, path), "utf8");
+      for (const [, target] of source.matchAll(/^import .* from "([^"]+)";/gm)) {
+        expect(target, path).not.toMatch(/(^|\/)(\.\.\/)+(interfaces|core|libraries)\//);
+      }
+    }
+  });
+
+  it("declares only functions EigenLayer's core has, with EigenLayer's selectors", () => {
+    const solc = require("solc") as { compile(input: string, callbacks: object): string };
+    const input = {
+      language: "Solidity",
+      sources: { [file]: { content: readFileSync(join(root, file), "utf8") } },
+      settings: { outputSelection: { "*": { "*": ["abi"] } } },
+    };
+    const output = JSON.parse(
+      solc.compile(JSON.stringify(input), {
+        import: (path: string) => ({ contents: readFileSync(require.resolve(path), "utf8") }),
+      }),
+    ) as {
+      contracts: Record<string, Record<string, { abi: Abi }>>;
+      errors?: { severity: string; message: string }[];
+    };
+    expect((output.errors ?? []).filter((e) => e.severity === "error")).toEqual([]);
+    const known = new Set<string>([
+      ...Object.values(EIGENLAYER_INTERFACE).flatMap((functions) => functions.map(([selector]) => selector)),
+      ...[...EIGENLAYER_GETTERS, ...AVS_REGISTRAR].map((signature) => toFunctionSelector(signature).slice(2)),
+    ]);
+    const declared = Object.values(output.contracts[file] ?? {}).flatMap(({ abi }) =>
+      abi.filter((item) => item.type === "function"),
+    );
+    expect(declared.length).toBeGreaterThan(10);
+    const foreign = declared
+      .filter((item) => !known.has(toFunctionSelector(item).slice(2)))
+      .map((item) => (item.type === "function" ? item.name : ""));
+    expect(foreign).toEqual([]);
+  });
 });

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
-import {IStrategy} from "../../interfaces/IStrategy.sol";
-import {IRewardsCoordinator} from "../../interfaces/IRewardsCoordinator.sol";
+import {IRewardsCoordinator, IStrategy} from "./IEigenLayer.sol";
 
 /// @title IDinRegistry
 /// @notice The DIN service as an AVS of the restaking core: one operator set per served network, a watcher

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
-import {IAllocationManager} from "../../interfaces/IAllocationManager.sol";
-import {IRewardsCoordinator} from "../../interfaces/IRewardsCoordinator.sol";
+import {IAllocationManager, IRewardsCoordinator} from "./IEigenLayer.sol";
 
 /// @title IDinRegistryReader
 /// @notice Read-only views of the DinRegistry that the epochs contract uses beyond IDinRegistry: the
