@@ -38,6 +38,8 @@ export async function quorumCall(
   );
   const tried: RankedUpstream[] = [];
   const votes: Vote[] = [];
+  /** Why each upstream that did not vote failed (said in the error when too few answered). */
+  const failures = new Map<string, string>();
   const timeoutMs = Math.max(1, Math.min(network.routing.attemptTimeoutMs, context.deadline - Date.now()));
   // Ask N at once; replace each one that fails by a fresh upstream, so every vote is a distinct operator.
   const ask = async (): Promise<void> => {
@@ -55,6 +57,12 @@ export async function quorumCall(
         })
       : undefined;
     const answer = outcome && answerOf(outcome);
+    if (!answer) {
+      failures.set(
+        next.id,
+        !outcome ? "not available" : outcome.kind === "retry" ? outcome.reason : outcome.kind,
+      );
+    }
     if (answer) {
       votes.push({
         upstream: next.id,
@@ -69,7 +77,9 @@ export async function quorumCall(
   await Promise.all(Array.from({ length: size }, ask));
   if (votes.length < size) {
     throw new UpstreamUnavailableError(
-      `quorum of ${size} needs ${size} answering operators, ${votes.length} answered (tried: ${tried.map((u) => u.id).join(", ")})`,
+      `quorum of ${size} needs ${size} answering operators, ${votes.length} answered (tried: ${tried
+        .map((u) => (failures.has(u.id) ? `${u.id}: ${failures.get(u.id)}` : u.id))
+        .join(", ")})`,
     );
   }
   const groups = new Map<string, Vote[]>();
