@@ -222,6 +222,9 @@ contract AllocationManager is IAllocationManager, ReentrancyGuardTransient {
         for (uint256 i; i < params.operatorSetIds.length; ++i) {
             OperatorSet memory operatorSet = OperatorSet(params.avs, params.operatorSetIds[i]);
             bytes32 k = _existingSetKey(operatorSet);
+            // Not again while still slashable from leaving it: a slash of the earlier membership must not
+            // land on a fresh one (the deallocation delay has to pass first).
+            if (block.number <= _registrationStatus[operator][k].slashableUntil) revert AlreadyMemberOfSet();
             if (!_registeredSets[operator].add(k)) revert AlreadyMemberOfSet();
             _setMembers[k].add(operator);
             _registrationStatus[operator][k] = RegistrationStatus({registered: true, slashableUntil: 0});

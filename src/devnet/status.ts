@@ -267,7 +267,9 @@ async function ledgerStatus(
         region: local?.region ?? "?",
         health: "absent",
         lagBlocks: null,
-        reasons: ["not registered on the ledger: ejected after repeated slashes (register again to rejoin)"],
+        reasons: [
+          "not registered on the ledger: ejected after repeated slashes (register again to rejoin once the deallocation delay has passed)",
+        ],
         ...(rejoin ? { rejoin } : {}),
         stake: tokens(stake),
         allocated: "0",

@@ -214,6 +214,10 @@ describe("ledger actions", () => {
     await deregister(actor(op), { network: "ethereum" });
     expect(await f.isMember(op)).toBe(false);
     expect((await operatorStatus(f.ledger.public, f.deployment, op)).networks[0]?.registered).toBe(false);
+    // Still slashable for the deallocation delay: it rejoins only after it, and is told when.
+    await expect(
+      registerOperator(actor(op), joinOptions("https://again.example", signer(7))),
+    ).rejects.toThrow(/left ethereum recently and stay slashable there until block \d+/);
   });
 
   it("sets the operator's commission, which the status reports", async () => {

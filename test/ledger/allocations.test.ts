@@ -219,6 +219,24 @@ describe("operator sets and allocations", () => {
     expect(await f.am.read.isMemberOfOperatorSet([f.operator, f.set(SET_A)])).toBe(false);
   });
 
+  it("an operator that left a set cannot rejoin it while still slashable from leaving", async () => {
+    await f.registerForSets(f.operator, [SET_A]);
+    const left = await f.ledger.write(f.operator, {
+      ...f.amc,
+      functionName: "deregisterFromOperatorSets",
+      args: [{ operator: f.operator, avs: f.avs, operatorSetIds: [SET_A] }],
+    });
+    // Slashable until left + DEALLOCATION_DELAY: a fresh membership would take the old one's slashes.
+    await expectRevert(f.registerForSets(f.operator, [SET_A]), "AlreadyMemberOfSet");
+    const until = left.blockNumber + BigInt(f.params.deallocationDelay);
+    const head = await f.ledger.blockNumber();
+    // The next transaction lands at `until`: still slashable, still refused.
+    if (until - 1n > head) await f.ledger.mine(Number(until - 1n - head));
+    await expectRevert(f.registerForSets(f.operator, [SET_A]), "AlreadyMemberOfSet");
+    await f.registerForSets(f.operator, [SET_A]);
+    expect(await f.am.read.isMemberOfOperatorSet([f.operator, f.set(SET_A)])).toBe(true);
+  });
+
   it("the AVS can eject an operator, who stays slashable for DEALLOCATION_DELAY blocks", async () => {
     await f.registerForSets(f.operator, [SET_A]);
     await f.allocate(f.operator, SET_A, [f.strategy], [e18("0.5")]);

@@ -423,6 +423,17 @@ export async function registerOperator(
     client.getBlockNumber({ cacheTime: 0 }),
   ]);
   if (isMember) throw new LedgerActionError(`already registered on ${n.name}`);
+  const { slashableUntil } = await client.readContract({
+    address: d.allocationManager,
+    abi: allocationManagerAbi,
+    functionName: "getRegistrationStatus",
+    args: [me, { avs: d.registry, id: n.id }],
+  });
+  if (block + 1n <= BigInt(slashableUntil)) {
+    throw new LedgerActionError(
+      `you left ${n.name} recently and stay slashable there until block ${slashableUntil} (the deallocation delay); register again after it`,
+    );
+  }
   if (!isOperator && delegatedTo !== zeroAddress) {
     throw new LedgerActionError(
       `${me} is delegated to ${delegatedTo} as a staker; undelegate before registering as an operator`,
