@@ -17,6 +17,7 @@ import { registerGuardianCommands } from "./guardian.js";
 import { registerKeysCommands } from "./keys.js";
 import { registerOperatorLedgerCommands } from "./operatorLedger.js";
 import { registerOperatorMetadataCommand } from "./operatorMetadata.js";
+import { registerRiskCommand } from "./risk.js";
 import { installShutdown, stopHelp } from "./shutdown.js";
 import { registerStakeCommands } from "./stake.js";
 
@@ -109,6 +110,7 @@ registerDeployCommand(program);
 registerKeysCommands(program);
 registerWatcherCommand(program);
 registerFaucetCommand(program);
+registerRiskCommand(program);
 
 program
   .command("chaos")

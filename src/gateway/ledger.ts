@@ -24,6 +24,7 @@ import { AccessTokenCache } from "../ledger/din/auth.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import {
   connectLedger,
+  type DirectoryOperator,
   findNetwork,
   readDeployment,
   readEpochClock,
@@ -32,11 +33,13 @@ import {
 } from "../ledger/din/directory.js";
 import { blockHeader } from "../ledger/din/header.js";
 import { relayToJson } from "../ledger/din/relay.js";
+import { riskSnapshot } from "../ledger/din/riskInputs.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
 import { ConfigError, type LedgerConfig } from "./config.js";
 import { checkSignedReply, claimsBlock, EvidenceLog, signedRelayToJson } from "./evidence.js";
 import { LedgerTransactions } from "./ledgerTransactions.js";
-import type { Contradiction, Network } from "./network.js";
+import type { GatewayMetrics } from "./metrics.js";
+import { type Contradiction, ledgerUpstreamId, type Network } from "./network.js";
 import { RelaySampler } from "./relaySampler.js";
 import type { RelayHooks } from "./upstream.js";
 import { type EpochClock, UsageReporter } from "./usageReporter.js";
@@ -49,6 +52,8 @@ export interface LedgerLinkOptions {
   account?: LocalAccount | undefined;
   /** A ledger client to use instead of connecting to `config.rpc` (e.g. an in-process chain). */
   client?: PublicClient<Transport, Chain> | undefined;
+  /** Where the registry's risk figures (`din_risk_*`) go; none: not computed. */
+  metrics?: Pick<GatewayMetrics, "risk"> | undefined;
 }
 
 interface Target {
@@ -219,9 +224,32 @@ export class LedgerLink {
     this.targets.forEach((target, index) => {
       target.network.applyLedgerOperators(lists[index] ?? [], target.hooks);
     });
+    this.updateRisk(lists);
     this.lastBlock = block;
     this.clockState = { epoch: clock.epoch, start: clock.start, end: clock.end };
     this.usage.onBlock(block, this.clockState);
+  }
+
+  /**
+   * The risk gauges over the operators just read: their allocated stake, and the relays each answered
+   * through this gateway in the current epoch as their traffic. A failure here never stops routing.
+   */
+  private updateRisk(lists: ReadonlyArray<ReadonlyArray<DirectoryOperator>>): void {
+    const gauges = this.options.metrics?.risk;
+    if (!gauges) return;
+    try {
+      gauges.update(
+        this.targets.map((target, index) => {
+          const operators = lists[index] ?? [];
+          const relays = new Map(
+            operators.map((o) => [o.address, this.usage.relaysThisEpoch(target.networkId, o.address)]),
+          );
+          return riskSnapshot(target.network.name, operators, { idOf: ledgerUpstreamId, relays });
+        }),
+      );
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, "risk figures not updated");
+    }
   }
 
   private hooksFor(network: Network, networkId: number, sampler: RelaySampler): RelayHooks {

@@ -3,6 +3,7 @@
  * (anything else is `unknown`), so a client cannot blow up the series count with made-up method names.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createRiskGauges } from "../risk/metrics.js";
 import { labelForMethod } from "../rpc/methods.js";
 
 /**
@@ -154,6 +155,8 @@ function createMetrics() {
       labelNames: ["network"] as const,
       registers: [registry],
     }),
+    /** The registry's risk figures (`din_risk_*`), refreshed with each read of the registry. */
+    risk: createRiskGauges(registry),
   };
 }
 

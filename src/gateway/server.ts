@@ -88,6 +88,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         logger,
         account: options.ledgerAccount,
         client: options.ledgerClient,
+        metrics,
       })
     : undefined;
   await Promise.all([...networks.values()].map((network) => network.start()));

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
+import { parseUnits } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { post, rpc, waitFor } from "../support/dataPlane.js";
 
@@ -162,6 +163,41 @@ describe("din up", () => {
       rpc("eth_getTransactionReceipt", [logs.result[0].transactionHash]),
     );
     expect(receipt.result.status).toBe("0x1");
+  });
+
+  it("din risk reports aws's share of ethereum's stake as din status shows it, and the gateway exports it", async () => {
+    const share = (allocated: bigint, total: bigint) => Number((allocated * 10n ** 12n) / total) / 1e12;
+    // Stake can move between two reads (a delegation allocated, a slash): read both until they agree.
+    const [fromStatus, fromRisk] = await waitFor(
+      async () => {
+        const status = JSON.parse(
+          (await run(process.execPath, [bin, "status", "--data-dir", dataDir, "--json"])).stdout,
+        );
+        const { stdout } = await run(process.execPath, [bin, "risk", "--data-dir", dataDir, "--json"]);
+        const risk = JSON.parse(stdout);
+        const operators = status.networks[0].operators as Array<{ cloud: string; allocated: string }>;
+        const wei = (tokens: string) => parseUnits(tokens, 18);
+        const total = operators.reduce((sum, o) => sum + wei(o.allocated), 0n);
+        const aws = operators.filter((o) => o.cloud === "aws").reduce((sum, o) => sum + wei(o.allocated), 0n);
+        const cloud = risk.networks.find((n: { name: string }) => n.name === "ethereum").risk.stake.cloud;
+        const group = cloud.groups.find((g: { group: string }) => g.group === "aws");
+        const pair = [share(aws, total), share(BigInt(group.weight), BigInt(cloud.total))] as const;
+        return pair[0] === pair[1] ? pair : undefined;
+      },
+      30_000,
+      "din risk and din status to agree",
+    );
+    expect(fromRisk).toBe(fromStatus);
+    expect(fromStatus).toBeGreaterThan(0);
+    // The gateway's gauges, from its own view of the registry.
+    const metrics = await waitFor(async () => {
+      const text = await (await fetch(`${ready.gateway}/metrics`)).text();
+      return text.includes("din_risk_nakamoto{") ? text : undefined;
+    });
+    expect(metrics).toMatch(/din_risk_operators\{network="ethereum"\} 5/);
+    expect(metrics).toMatch(
+      /din_risk_outage_capacity_left\{network="ethereum",kind="cloud",name="aws"\} 0\.6/,
+    );
   });
 
   it("takes a whole cloud down with din chaos; clients keep getting answers and din status shows it", async () => {

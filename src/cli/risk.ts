@@ -1,0 +1,192 @@
+// `din risk`: how concentrated each network's stake (and, when a gateway reports it, traffic) is per
+// operator, cloud, region and entity, what the worst single-cloud and single-region outage leaves, and what
+// that means in plain words. Reads the registry of a running `din up` (`--data-dir`) or of any deployment
+// (`--rpc` + `--deployment`); traffic comes from the gateway's /healthz (relays per operator this epoch).
+import type { Command } from "commander";
+import { type Address, getAddress } from "viem";
+import { readNetworkState } from "../devnet/state.js";
+import type { HealthReport } from "../gateway/server.js";
+import { LedgerActionError } from "../ledger/din/actions.js";
+import { findNetwork } from "../ledger/din/directory.js";
+import { readRiskSnapshots, type ServedRelays } from "../ledger/din/riskInputs.js";
+import type { Concentration } from "../risk/concentration.js";
+import type { Outage } from "../risk/outage.js";
+import { amount, type NetworkRisk, networkRisk, networkVerdicts, percent } from "../risk/report.js";
+import { GROUPINGS, type NetworkOperator } from "../risk/types.js";
+import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";
+
+type RiskFlags = LedgerFlags & { network?: string; gateway?: string };
+
+/** Where the traffic figures came from: the gateway asked, and whether it answered. */
+export type TrafficSource = { gateway: string; error?: string } | null;
+
+export type RiskReport = {
+  ledger: { rpc: string; chainId: number };
+  traffic: TrafficSource;
+  networks: Array<{
+    name: string;
+    networkId: number;
+    operators: NetworkOperator[];
+    risk: NetworkRisk;
+    verdicts: string[];
+  }>;
+};
+
+/** Adds `din risk` to the program. */
+export function registerRiskCommand(program: Command): void {
+  withLedgerOptions(
+    program
+      .command("risk")
+      .description(
+        "how concentrated each network is by operator, cloud, region and entity (stake, and traffic when a gateway reports it), the worst cloud and region outage, and what it means",
+      )
+      .option("--network <name>", "only this network")
+      .option(
+        "--gateway <url>",
+        "gateway whose /healthz gives the relays each operator served (default: a running din up's)",
+      ),
+    { key: false, dryRun: false },
+  ).action(async (flags: RiskFlags) => {
+    await runLedgerCommand(flags, () => riskReport(flags), formatRisk);
+  });
+}
+
+/** The relays each operator answered this epoch, per network, as a gateway's /healthz reports them. */
+export async function fetchServedRelays(gateway: string, timeoutMs = 5_000): Promise<ServedRelays> {
+  const response = await fetch(new URL("/healthz", gateway), { signal: AbortSignal.timeout(timeoutMs) });
+  // /healthz answers 503 with the same report when the network is down.
+  const report = (await response.json()) as HealthReport;
+  if (!Array.isArray(report?.networks)) throw new Error("its /healthz is not a gateway health report");
+  const served = new Map<string, Map<Address, number>>();
+  for (const network of report.networks) {
+    const relays = new Map<Address, number>();
+    for (const u of network.upstreams ?? []) {
+      if (typeof u.address === "string" && typeof u.relaysThisEpoch === "number")
+        relays.set(getAddress(u.address), u.relaysThisEpoch);
+    }
+    if (relays.size > 0) served.set(network.name, relays);
+  }
+  return served;
+}
+
+export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
+  const local = flags.rpc === undefined && flags.deployment === undefined;
+  let state: ReturnType<typeof readNetworkState> | undefined;
+  if (local) {
+    try {
+      state = readNetworkState(flags.dataDir);
+    } catch (error) {
+      throw new LedgerActionError(`${(error as Error).message}, or pass --rpc and --deployment`);
+    }
+  }
+  const target = openLedger(flags);
+  const { deployment } = target;
+  let networks = deployment.networks;
+  if (flags.network !== undefined) {
+    try {
+      networks = [findNetwork(deployment, flags.network)];
+    } catch (error) {
+      throw new LedgerActionError((error as Error).message);
+    }
+  }
+  const ids = new Map<Address, string>();
+  for (const o of state?.operators ?? []) if (o.address) ids.set(getAddress(o.address), o.id);
+
+  const gateway = flags.gateway ?? state?.gateway;
+  let traffic: TrafficSource = null;
+  let served: ServedRelays | undefined;
+  if (gateway !== undefined) {
+    try {
+      served = await fetchServedRelays(gateway);
+      traffic = { gateway };
+    } catch (error) {
+      traffic = { gateway, error: (error as Error).message.slice(0, 200) };
+    }
+  }
+  const snapshots = await readRiskSnapshots(target.public, deployment, {
+    networks,
+    ids,
+    ...(served ? { served } : {}),
+  });
+  return {
+    ledger: { rpc: target.rpc, chainId: deployment.chainId },
+    traffic,
+    networks: snapshots.map(({ networkId, ...snapshot }) => {
+      const risk = networkRisk(snapshot);
+      return {
+        name: snapshot.name,
+        networkId,
+        operators: [...snapshot.operators],
+        risk,
+        verdicts: networkVerdicts(risk),
+      };
+    }),
+  };
+}
+
+const nakamotoText = (n: number | null) => (n === null ? "–" : String(n));
+const hhiText = (points: number | null) =>
+  points === null ? "–" : Math.round(points).toLocaleString("en-US");
+
+function tableRows(basis: string, figures: Record<string, Concentration>): string[][] {
+  return GROUPINGS.map((by) => {
+    const c = figures[by] as Concentration;
+    return [
+      basis,
+      by,
+      c.largest ? c.largest.group : "–",
+      c.largest ? percent(c.largest.share) : "–",
+      nakamotoText(c.nakamotoThird),
+      nakamotoText(c.nakamotoHalf),
+      hhiText(c.hhiPoints),
+    ];
+  });
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? "").length)));
+  return rows.map((r) =>
+    r
+      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+function outageText(outage: Outage | null): string {
+  if (!outage) return "none (no operators)";
+  const stake = outage.stakeShareLeft === null ? "" : `, ${percent(outage.stakeShareLeft)} of the stake`;
+  const moved =
+    outage.trafficShareMoved === null ? "" : `, ${percent(outage.trafficShareMoved)} of the traffic moves`;
+  return `${outage.name}: leaves ${outage.operatorsLeft} of ${outage.operatorsTotal} operators${stake}${moved}`;
+}
+
+/** The human report: per network a table of the figures, the worst outages and the verdicts. */
+export function formatRisk(report: RiskReport): string {
+  const lines: string[] = [];
+  if (report.traffic?.error)
+    lines.push(`traffic: the gateway ${report.traffic.gateway} did not answer (${report.traffic.error})`);
+  for (const network of report.networks) {
+    const { risk } = network;
+    if (lines.length > 0) lines.push("");
+    const traffic = risk.traffic
+      ? "; traffic: relays served this epoch"
+      : report.traffic && !report.traffic.error
+        ? "; traffic: none served this epoch"
+        : "";
+    lines.push(
+      `${network.name}: ${risk.operators} operator${risk.operators === 1 ? "" : "s"}, ${amount(risk.stake.operator.total)} allocated stake${traffic}`,
+    );
+    const rows = [
+      ["", "by", "largest", "share", ">1/3", ">1/2", "HHI"],
+      ...tableRows("stake", risk.stake),
+      ...(risk.traffic ? tableRows("traffic", risk.traffic) : []),
+    ];
+    lines.push(...table(rows).map((line) => `  ${line}`));
+    lines.push(`  worst cloud outage:  ${outageText(risk.worstCloudOutage)}`);
+    lines.push(`  worst region outage: ${outageText(risk.worstRegionOutage)}`);
+    for (const verdict of network.verdicts) lines.push(`  - ${verdict}`);
+  }
+  if (report.networks.length === 0) lines.push("this deployment serves no network");
+  return lines.join("\n");
+}
