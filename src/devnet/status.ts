@@ -364,6 +364,12 @@ export function formatStatus(report: StatusReport): string {
           `  ${shortId(o.id).padEnd(32)} ${o.cloud.padEnd(10)} ${o.region.padEnd(13)} ${o.health.padEnd(9)} ${String(o.lagBlocks ?? "-").padEnd(4)} ${Number(o.stake).toFixed(2).padEnd(8)} ${Number(o.allocated).toFixed(2).padEnd(8)} ${last.padEnd(26)} ${Number(o.rewards).toFixed(4).padEnd(10)} ${`${o.slashes.queued}/${o.slashes.vetoed}/${o.slashes.executed}`.padEnd(14)} ${o.jailed ? `until block ${o.jailedUntil}` : "no"}${o.reasons.length > 0 ? `  (${o.reasons.join("; ")})` : ""}`,
         );
       }
+      const clouds = network.clouds;
+      if (clouds && clouds.measured > 0) {
+        lines.push(
+          `  traffic by cloud (last ${clouds.measured} requests, cap ${Math.round(clouds.cap * 100)}% per cloud while others are healthy): ${clouds.shares.map((s) => `${s.cloud} ${(s.share * 100).toFixed(1)}%`).join(", ")}`,
+        );
+      }
       const rejoins = network.operators.filter((o) => o.rejoin);
       if (rejoins.length > 0) {
         lines.push("  ejected; each registers again (once its jail is over) with:");

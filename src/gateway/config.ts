@@ -87,6 +87,17 @@ const routingSchema = z
     nonceFanout: z.number().int().min(1).max(10).default(3),
     /** A sticky primary is left when a rival scores this much better (eRPC: 30%). @default 1.3 */
     stickyRivalFactor: z.number().min(1).default(1.3),
+    /**
+     * Most of a network's requests one cloud serves while operators on other clouds are healthy (1: no
+     * cap); it gives way when they are not (cloudShare.ts). @default 1/3
+     */
+    cloudShareCap: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(1 / 3),
+    /** Requests the cloud share is measured over. @default 1000 */
+    cloudShareWindow: z.number().int().min(10).max(100_000).default(1_000),
     /** Most upstreams a `din-quorum` header may ask for. @default 5 */
     maxQuorum: z.number().int().min(2).max(20).default(5),
     /**

@@ -2,12 +2,14 @@
  * One served network: its upstreams, the head the gateway tracks for it (p75 of healthy upstreams,
  * never going backwards but on a reorg), sessions, filters and the response cache.
  */
+
 import type { Logger } from "pino";
 import type { Address } from "viem";
 import type { DirectoryOperator } from "../ledger/din/directory.js";
 import type { HeadView } from "../rpc/blockTag.js";
 import { fromQuantity } from "../rpc/blockTag.js";
 import { InflightRequests, ResponseCache } from "./cache.js";
+import { CloudShare } from "./cloudShare.js";
 import type { CacheConfig, HealthConfig, NetworkConfig, RoutingConfig } from "./config.js";
 import { CostBudget } from "./costBudget.js";
 import type { SignedRelay } from "./evidence.js";
@@ -93,6 +95,8 @@ export class Network {
   readonly chainId: number;
   readonly config: NetworkConfig;
   readonly routing: RoutingConfig;
+  /** Each cloud's share of the requests routed, and the cap on it. */
+  readonly cloudShare: CloudShare;
   readonly upstreams: Upstream[];
   readonly cache: ResponseCache | undefined;
   readonly inflight = new InflightRequests<unknown>();
@@ -129,6 +133,7 @@ export class Network {
     this.name = options.config.name;
     this.chainId = options.config.chainId;
     this.routing = options.routing;
+    this.cloudShare = new CloudShare(options.routing.cloudShareCap, options.routing.cloudShareWindow);
     this.healthConfig = options.health;
     this.metrics = options.metrics;
     this.logger = options.logger.child({ network: this.name });
@@ -503,13 +508,15 @@ export class Network {
       this.rankings.set(key, cached);
     }
     return context.sticky === undefined
-      ? cached.ranked
+      ? (this.cloudShare.order(cached.ranked) as RankedUpstream[])
       : preferSticky(cached.ranked, context.sticky, this.routing.stickyRivalFactor);
   }
 
   private rankFresh(now: number, maxLagBlocks: number, sticky: string | undefined): RankedUpstream[] {
     const ranked = rankUpstreams(this.views(now), { maxLagBlocks });
-    return sticky === undefined ? ranked : preferSticky(ranked, sticky, this.routing.stickyRivalFactor);
+    return sticky === undefined
+      ? (this.cloudShare.order(ranked) as RankedUpstream[])
+      : preferSticky(ranked, sticky, this.routing.stickyRivalFactor);
   }
 
   private views(now: number) {

@@ -95,6 +95,8 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
       const target = network.upstream(upstream.id);
       if (!target) return false;
       tried.push(upstream);
+      // The cloud share counts where requests go first (hedges and failovers follow the traffic there).
+      if (tried.length === 1) network.cloudShare.record(upstream.cloud);
       if (isHedge) network.metrics.hedges.inc({ network: network.name, result: "sent" });
       else if (tried.length > 1)
         network.metrics.failovers.inc({ network: network.name, reason: shortReason(lastReason) });

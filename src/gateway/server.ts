@@ -403,6 +403,8 @@ export interface HealthReport {
     }>;
     /** The ledger epoch (decimal) usage is counted in; only when the gateway follows a ledger. */
     epoch?: string | null;
+    /** Each cloud's share of the last requests routed, and the cap on one cloud's share. */
+    clouds: { cap: number; measured: number; shares: { cloud: string; share: number }[] };
   }>;
 }
 
@@ -450,6 +452,13 @@ export function healthReport(networks: ReadonlyMap<string, Network>): HealthRepo
       },
       upstreams,
       ...(network.ledger ? { epoch: network.ledger.epoch()?.toString() ?? null } : {}),
+      clouds: {
+        cap: network.cloudShare.cap,
+        measured: network.cloudShare.measured,
+        shares: network.cloudShare
+          .shares()
+          .map(({ cloud, share }) => ({ cloud, share: Math.round(share * 1000) / 1000 })),
+      },
     };
   });
   return { status, networks: list };

@@ -161,7 +161,8 @@ describe("hedging", () => {
   beforeAll(async () => {
     plane = await startDataPlane({
       gateway: {
-        routing: { hedge: true, hedgeMinDelayMs: 30, hedgeMaxDelayMs: 60 },
+        // No cloud cap here: the slow operator must stay first whatever its cloud's share.
+        routing: { hedge: true, hedgeMinDelayMs: 30, hedgeMaxDelayMs: 60, cloudShareCap: 1 },
         cache: { enabled: false },
       },
       // The slow operator stays everyone's first choice, so every read needs a hedge.

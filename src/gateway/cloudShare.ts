@@ -1,0 +1,72 @@
+/**
+ * Routing against concentration: no one cloud serves more than `cap` of a network's requests while
+ * operators on other clouds are healthy. The share is measured over the last `window` requests routed (the
+ * cloud of each request's first attempt). When the best-ranked upstream's cloud is at or over the cap, the
+ * best healthy upstream of the same tier and priority on a cloud under the cap goes first instead; when
+ * there is none, the ranking stands (the cap gives way, it never refuses a request). Sessions are held to
+ * it when they get their primary; a primary, once given, is kept as stickiness says.
+ */
+import type { RankedUpstream } from "./selection.js";
+
+export class CloudShare {
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+  private filled = 0;
+  private readonly counts = new Map<string, number>();
+
+  /** `cap` in (0, 1]: 1 turns the cap off. `window`: requests the share is measured over. */
+  constructor(
+    readonly cap: number,
+    window: number,
+  ) {
+    this.ring = new Array(Math.max(1, window));
+  }
+
+  /** Counts a request routed (first attempt) to an upstream on `cloud`. */
+  record(cloud: string): void {
+    const evicted = this.ring[this.next];
+    if (evicted !== undefined) this.counts.set(evicted, (this.counts.get(evicted) ?? 1) - 1);
+    this.ring[this.next] = cloud;
+    this.counts.set(cloud, (this.counts.get(cloud) ?? 0) + 1);
+    this.next = (this.next + 1) % this.ring.length;
+    this.filled = Math.min(this.filled + 1, this.ring.length);
+  }
+
+  /** Share of the measured requests that went to `cloud` (0 before any). */
+  share(cloud: string): number {
+    return this.filled === 0 ? 0 : (this.counts.get(cloud) ?? 0) / this.filled;
+  }
+
+  /** Each cloud's share of the measured requests, largest first. */
+  shares(): { cloud: string; share: number }[] {
+    return [...this.counts]
+      .filter(([, count]) => count > 0)
+      .map(([cloud]) => ({ cloud, share: this.share(cloud) }))
+      .sort((a, b) => b.share - a.share || a.cloud.localeCompare(b.cloud));
+  }
+
+  /** Requests measured (at most the window). */
+  get measured(): number {
+    return this.filled;
+  }
+
+  /**
+   * `ranked` with a healthy upstream of a cloud under the cap first, when the head's cloud is over it. With
+   * fewer healthy clouds than the cap allows for (two clouds under a third), each may serve an equal share.
+   */
+  order(ranked: readonly RankedUpstream[]): readonly RankedUpstream[] {
+    const head = ranked[0];
+    if (this.cap >= 1 || !head || head.tier !== 0) return ranked;
+    const eligible = (view: RankedUpstream) =>
+      view.tier === 0 && view.priority === head.priority && view.health !== "unhealthy";
+    const clouds = new Set(ranked.filter(eligible).map((view) => view.cloud)).size;
+    if (clouds < 2) return ranked;
+    const cap = Math.max(this.cap, 1 / clouds);
+    if (this.share(head.cloud) < cap) return ranked;
+    const index = ranked.findIndex(
+      (view) => eligible(view) && view.cloud !== head.cloud && this.share(view.cloud) < cap,
+    );
+    if (index <= 0) return ranked;
+    return [ranked[index] as RankedUpstream, ...ranked.slice(0, index), ...ranked.slice(index + 1)];
+  }
+}
