@@ -119,8 +119,12 @@ export class Upstream {
   headUpdatedAt = 0;
   bannedUntil = 0;
   lastThrottledAt = 0;
-  /** When (performance.now()) this upstream last completed a reply, to any request. */
-  lastReplyAt = 0;
+  /**
+   * When (performance.now()) the latest request this upstream has answered was sent. A request sent after
+   * an expensive one started and answered while it ran shows the operator serving others; replies to
+   * requests sent before it say nothing (a node slow at everything finishes those late too).
+   */
+  lastAnsweredSentAt = 0;
   verdict: HealthVerdict = { state: "unhealthy", reasons: ["no head reported recently"] };
   /** Bumped when something that changes its ranking happens (failure, recovery, half-open probe). */
   changes = 0;
@@ -188,6 +192,7 @@ export class Upstream {
       let status = 0;
       let size = 0;
       const chunks: Buffer[] = [];
+      const sentAt = performance.now();
       let done = false;
       const finish = (error: unknown, reply?: UpstreamReply) => {
         if (done) return;
@@ -245,7 +250,7 @@ export class Upstream {
             chunks.push(chunk);
           },
           onResponseEnd: () => {
-            this.lastReplyAt = performance.now();
+            if (sentAt > this.lastAnsweredSentAt) this.lastAnsweredSentAt = sentAt;
             const text =
               chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
             let decoded: unknown;
@@ -329,8 +334,9 @@ export class Upstream {
         return { kind: "cancelled" };
       }
       const timeout = error instanceof UpstreamTimeoutError;
-      if (timeout && options.costly === true && this.lastReplyAt > started) {
-        // It answered others while this one ran: the request is expensive, the operator is not slow.
+      if (timeout && options.costly === true && this.lastAnsweredSentAt > started) {
+        // It answered a request sent after this one while this one ran: the request is expensive, the
+        // operator is not slow.
         return tooExpensive(method, options.timeoutMs);
       }
       outcome = transportFailure(describeTransportError(error), timeout);
