@@ -2,13 +2,14 @@
 // operator, cloud, region and entity, what the worst single-cloud and single-region outage leaves, and what
 // that means in plain words. Reads the registry of a running `din up` (`--data-dir`) or of any deployment
 // (`--rpc` + `--deployment`); traffic comes from the gateway's /healthz (relays per operator this epoch).
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { type Address, getAddress } from "viem";
 import { readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/server.js";
 import { LedgerActionError } from "../ledger/din/actions.js";
 import { findNetwork } from "../ledger/din/directory.js";
 import { readRiskSnapshots, type ServedRelays } from "../ledger/din/riskInputs.js";
+import { type SimulationReport, simulateOutage } from "../ledger/din/simulate.js";
 import type { Concentration } from "../risk/concentration.js";
 import type { Outage } from "../risk/outage.js";
 import { amount, type NetworkRisk, networkRisk, networkVerdicts, percent } from "../risk/report.js";
@@ -34,7 +35,7 @@ export type RiskReport = {
 
 /** Adds `din risk` to the program. */
 export function registerRiskCommand(program: Command): void {
-  withLedgerOptions(
+  const risk = withLedgerOptions(
     program
       .command("risk")
       .description(
@@ -46,9 +47,170 @@ export function registerRiskCommand(program: Command): void {
         "gateway whose /healthz gives the relays each operator served (default: a running din up's)",
       ),
     { key: false, dryRun: false },
-  ).action(async (flags: RiskFlags) => {
+  );
+  risk.action(async (flags: RiskFlags) => {
     await runLedgerCommand(flags, () => riskReport(flags), formatRisk);
   });
+  withLedgerOptions(
+    risk
+      .command("simulate")
+      .description(
+        "play an outage for some epochs on a fork of the ledger with the real contracts: the stake each operator and delegator would lose, the fees earned, the ceilings and the correlated-failure guard, and the risk figures before and after (the live ledger receives nothing)",
+      )
+      .option("--cloud <cloud>", "every operator on this cloud is down")
+      .option("--region <region>", "every operator in this region is down")
+      .option(
+        "--operator <id|address>",
+        "this operator is down (repeatable)",
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
+      .option("--chain-halt <network>", "the served chain halts: every operator of this network is down")
+      .option("--epochs <n>", "epochs the outage lasts", parseEpochs, 1),
+    { key: false, dryRun: false },
+  ).action(async (_flags: SimulateFlags, command: Command) => {
+    const flags = mergedFlags(command) as SimulateFlags;
+    await runLedgerCommand(flags, () => simulateReport(flags), formatSimulation);
+  });
+}
+
+/**
+ * A subcommand's flags with those its parent parsed: `din risk` takes the same ledger flags, and commander
+ * gives them to the parent wherever they stand on the line; a flag the subcommand got explicitly wins.
+ */
+function mergedFlags(command: Command): Record<string, unknown> {
+  const own = command.opts();
+  const parent = command.parent;
+  const merged: Record<string, unknown> = { ...own };
+  if (!parent) return merged;
+  for (const [key, value] of Object.entries(parent.opts())) {
+    if (command.getOptionValueSource(key) === "default" || !(key in own)) {
+      if (parent.getOptionValueSource(key) !== "default" || !(key in own)) merged[key] = value;
+    }
+  }
+  return merged;
+}
+
+function parseEpochs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError("expected 1 to 100 epochs");
+  return n;
+}
+
+type SimulateFlags = LedgerFlags & {
+  cloud?: string;
+  region?: string;
+  operator?: string[];
+  chainHalt?: string;
+  epochs: number;
+};
+
+/** `din risk simulate`: the outage played on a fork of the ledger. */
+export async function simulateReport(flags: SimulateFlags): Promise<SimulationReport> {
+  if (
+    flags.cloud === undefined &&
+    flags.region === undefined &&
+    flags.operator === undefined &&
+    flags.chainHalt === undefined
+  ) {
+    throw new LedgerActionError("name the outage: --cloud, --region, --operator or --chain-halt");
+  }
+  const local = flags.rpc === undefined && flags.deployment === undefined;
+  const ids = new Map<Address, string>();
+  if (local) {
+    try {
+      for (const o of readNetworkState(flags.dataDir).operators ?? [])
+        if (o.address) ids.set(getAddress(o.address), o.id);
+    } catch (error) {
+      throw new LedgerActionError(`${(error as Error).message}, or pass --rpc and --deployment`);
+    }
+  }
+  const target = openLedger(flags);
+  try {
+    return await simulateOutage({
+      rpc: target.rpc,
+      deployment: target.deployment,
+      selection: {
+        ...(flags.cloud !== undefined ? { cloud: flags.cloud } : {}),
+        ...(flags.region !== undefined ? { region: flags.region } : {}),
+        ...(flags.operator !== undefined ? { operators: flags.operator } : {}),
+        ...(flags.chainHalt !== undefined ? { chainHalt: flags.chainHalt } : {}),
+      },
+      epochs: flags.epochs,
+      ids,
+    });
+  } catch (error) {
+    if (
+      error instanceof Error &&
+      /^(unknown network|no registered operator|the ledger has no)/.test(error.message)
+    )
+      throw new LedgerActionError(error.message);
+    throw error;
+  }
+}
+
+/** The human report of a simulation. */
+export function formatSimulation(r: SimulationReport): string {
+  const what = [
+    r.outage.cloud !== undefined ? `cloud ${r.outage.cloud}` : "",
+    r.outage.region !== undefined ? `region ${r.outage.region}` : "",
+    r.outage.operators?.length ? `operator ${r.outage.operators.join(", ")}` : "",
+    r.outage.chainHalt !== undefined ? `${r.outage.chainHalt} halted` : "",
+  ].filter(Boolean);
+  const lines = [
+    `simulated ${what.join(", ")} down for ${r.outage.epochs} epoch${r.outage.epochs === 1 ? "" : "s"} on a fork of ${r.ledger.rpc} at block ${r.ledger.forkBlock} (the live ledger received nothing)`,
+  ];
+  for (const n of r.networks) {
+    if (n.operatorsDown === 0 && n.stakeLost === 0n) continue;
+    lines.push("");
+    lines.push(
+      `${n.name}: ${n.operatorsDown} operator${n.operatorsDown === 1 ? "" : "s"} down, ${amount(n.stakeLost)} of ${amount(n.stakeBefore)} allocated stake lost`,
+    );
+    const rows = [
+      ["operator", "cloud", "region", "down", "stake before", "lost", "fees", "jailed", "slashes"],
+    ];
+    for (const o of r.operators.filter((o) => o.network === n.name)) {
+      rows.push([
+        o.id,
+        o.cloud,
+        o.region,
+        o.down ? "yes" : "no",
+        amount(o.allocatedStakeBefore),
+        amount(o.stakeLost),
+        amount(o.feesEarned),
+        o.jailed ? "yes" : "no",
+        `${o.slashesExecuted.length} executed${o.slashesHeld ? `, ${o.slashesHeld} held` : ""}`,
+      ]);
+    }
+    lines.push(...table(rows).map((line) => `  ${line}`));
+    const largest = (x: NetworkRisk) => x.stake.cloud.largest;
+    const b = largest(n.riskBefore);
+    const a = largest(n.riskAfter);
+    lines.push(
+      `  largest cloud by stake: ${b ? `${b.group} ${percent(b.share)}` : "–"} before, ${a ? `${a.group} ${percent(a.share)}` : "–"} after; Nakamoto (>1/3) by operator: ${nakamotoText(n.riskBefore.stake.operator.nakamotoThird)} → ${nakamotoText(n.riskAfter.stake.operator.nakamotoThird)}`,
+    );
+  }
+  const losing = r.delegators.filter((x) => x.lost !== 0n);
+  if (losing.length > 0) {
+    lines.push("", "delegators losing withdrawable shares:");
+    lines.push(
+      ...table([
+        ["staker", "operator", "before", "lost"],
+        ...losing.map((x) => [x.staker, x.operator, amount(x.withdrawableBefore), amount(x.lost)]),
+      ]).map((line) => `  ${line}`),
+    );
+  }
+  lines.push("");
+  lines.push(
+    r.capped.length > 0
+      ? `ceilings: ${r.capped.length} slash${r.capped.length === 1 ? "" : "es"} capped (SlashCapped)`
+      : "ceilings: no slash capped",
+  );
+  lines.push(
+    r.correlated.length > 0
+      ? `correlated-failure guard: ${r.correlated.map((c) => `${c.network} epoch ${c.epoch}: ${Number(c.failedStakeBps) / 100}% of the judged stake failed, ${c.count} slash${c.count === 1n ? "" : "es"} held for governance`).join("; ")}`
+      : "correlated-failure guard: not triggered",
+  );
+  return lines.join("\n");
 }
 
 /** The relays each operator answered this epoch, per network, as a gateway's /healthz reports them. */

@@ -290,3 +290,68 @@ export function requestDevnet(
   };
   return untyped.request({ method, params });
 }
+
+/** A fresh in-process Hardhat network forking another chain: nothing sent to it reaches the forked chain. */
+export interface ForkedChain {
+  provider: EIP1193Provider;
+  /** The forked chain's block the fork starts from. */
+  forkBlock: bigint;
+}
+
+/**
+ * Forks the chain at `jsonRpcUrl` at `blockNumber` (default: its latest block) into a fresh in-process Hardhat
+ * network with `chainId` (automine, the devnet hardfork): the network is created empty, then
+ * `hardhat_reset` points it at the fork. The fork reads the forked chain's state lazily over JSON-RPC
+ * (eth_getStorageAt, eth_getCode, …) as of that block and never sends it a transaction.
+ */
+export async function forkChain(options: {
+  jsonRpcUrl: string;
+  chainId: number;
+  blockNumber?: bigint;
+}): Promise<ForkedChain> {
+  const hre = loadHardhat();
+  const { createProvider } = require("hardhat/internal/core/providers/construction.js") as {
+    createProvider: CreateProvider;
+  };
+  const base = hre.config.networks.hardhat;
+  const config: HardhatConfig = {
+    ...hre.config,
+    networks: {
+      ...hre.config.networks,
+      hardhat: {
+        ...base,
+        chainId: options.chainId,
+        hardfork: DEVNET_HARDFORK,
+        mining: { ...base.mining, auto: true, interval: 0 },
+        allowBlocksWithSameTimestamp: true,
+        accounts: toHardhatAccounts({ mnemonic: HARDHAT_DEFAULT_MNEMONIC }),
+      },
+    },
+  };
+  let forkBlock = options.blockNumber;
+  if (forkBlock === undefined) {
+    const response = await fetch(options.jsonRpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+    });
+    const body = (await response.json()) as { result?: string; error?: { message?: string } };
+    if (typeof body.result !== "string")
+      throw new Error(
+        `cannot read the block number of ${options.jsonRpcUrl}: ${body.error?.message ?? "no answer"}`,
+      );
+    forkBlock = BigInt(body.result);
+  }
+  const block = forkBlock;
+  const provider = await oneAtATime(async () => {
+    const created = await createProvider(config, "hardhat");
+    await requestDevnet(created, "hardhat_reset", [
+      { forking: { jsonRpcUrl: options.jsonRpcUrl, blockNumber: Number(block) } },
+    ]);
+    // Calls at the fork block itself need the forked chain's hardfork history, which Hardhat knows for
+    // public chains only: one empty block past it, and every call runs on the fork's own hardfork.
+    await requestDevnet(created, "hardhat_mine", ["0x1"]);
+    return created;
+  });
+  return { provider, forkBlock: block };
+}

@@ -1,0 +1,172 @@
+// `din risk simulate` against a DIN deployment served over HTTP: operators registered on clouds, three
+// admitted watchers; an aws outage is played on a fork and the prediction is checked against the slasher's
+// wads, the correlated-failure guard, the live ledger left untouched, and the same reports played live.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
+import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
+import { type DinDeployment, deployDin } from "../../src/ledger/din/deploy.js";
+import { ledgerClients } from "../../src/ledger/din/directory.js";
+import { createHardhatLedger } from "../../src/ledger/hardhat.js";
+import { type DinFixture, dinFixture, ETHEREUM, POLYGON, WAD } from "../din/fixture.js";
+
+const execFileAsync = promisify(execFile);
+
+const devKey = (index: number): Hex => {
+  const key = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
+  if (!key) throw new Error("no private key");
+  return toHex(key);
+};
+
+async function din(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync("node", ["bin/din.mjs", ...args], {
+      cwd: join(import.meta.dirname, "..", ".."),
+      env: { ...process.env, DIN_PRIVATE_KEY: "" },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+/** ethereum: aws holds 15 of 41 allocated (under the 50% correlated share); polygon: aws holds two thirds. */
+const PLACEMENTS = [
+  { account: 6, network: ETHEREUM, cloud: "aws", region: "us-east-1", stake: 20n },
+  { account: 7, network: ETHEREUM, cloud: "aws", region: "eu-west-1", stake: 10n },
+  { account: 8, network: ETHEREUM, cloud: "gcp", region: "us-central1", stake: 10n },
+  { account: 14, network: ETHEREUM, cloud: "hetzner", region: "eu-central", stake: 30n },
+  { account: 15, network: ETHEREUM, cloud: "bare-metal", region: "eu-west", stake: 12n },
+  { account: 16, network: POLYGON, cloud: "gcp", region: "europe-west4", stake: 10n },
+  { account: 17, network: POLYGON, cloud: "aws", region: "us-west-2", stake: 10n },
+  { account: 18, network: POLYGON, cloud: "aws", region: "us-east-1", stake: 10n },
+] as const;
+
+type Op = {
+  address: string;
+  network: string;
+  cloud: string;
+  down: boolean;
+  allocatedStakeBefore: string;
+  allocatedStakeAfter: string;
+  stakeLost: string;
+  slashesExecuted: string[];
+  slashesHeld: number;
+};
+
+describe("din risk simulate", () => {
+  let chain: DevnetChain;
+  let dir: string;
+  let deploymentFile: string;
+  let deployment: DinDeployment;
+  let f: DinFixture;
+  const ledger = () => ["--rpc", chain.url, "--deployment", deploymentFile];
+  const raw = (method: string, params: unknown[] = []) =>
+    (
+      chain.provider as unknown as { request(a: { method: string; params: unknown[] }): Promise<unknown> }
+    ).request({ method, params });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "din-risk-sim-"));
+    chain = await startDevnetChain({ name: "ledger", chainId: 31337, blockTimeMs: 100 });
+    await createTestClient({ mode: "hardhat", transport: custom(chain.provider) }).setAutomine(true);
+    deploymentFile = join(dir, "deployment.json");
+    const accounts = chain.accounts;
+    deployment = await deployDin(ledgerClients(chain.url, 31337, privateKeyToAccount(devKey(0))), {
+      keepDeployerRoles: true,
+      guardian: accounts[1] as Address,
+      watchers: [2, 3, 4].map((i) => accounts[i] as Address),
+      gateways: [accounts[5] as Address],
+      out: deploymentFile,
+    });
+    const hardhat = await createHardhatLedger({ provider: chain.provider });
+    f = await dinFixture(hardhat, deployment);
+    await f.registerWatchersAndGateway();
+    for (const p of PLACEMENTS) {
+      const address = hardhat.accounts[p.account] as Address;
+      await f.stake(address, p.stake * WAD, p.network);
+      await f.registerForSet(
+        address,
+        p.network,
+        f.encodeMetadata({ ...f.metadata(address), cloud: p.cloud, region: p.region }),
+      );
+    }
+    // Interval mining off: nothing but this test moves the live ledger.
+    await raw("evm_setIntervalMining", [0]);
+  }, 120_000);
+  afterAll(async () => {
+    await chain?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("predicts the aws operators slashed by the contracts' wads, the guard on polygon, and leaves the ledger untouched", async () => {
+    const latest = async () =>
+      (await raw("eth_getBlockByNumber", ["latest", false])) as { number: Hex; stateRoot: Hex };
+    const before = await latest();
+    const run = await din(["risk", "simulate", ...ledger(), "--cloud", "aws", "--epochs", "2", "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    const after = await latest();
+    expect(after.number).toBe(before.number);
+    expect(after.stateRoot).toBe(before.stateRoot);
+
+    const downWad = BigInt(((2n * WAD) / 100n).toString());
+    const ops = report.operators as Op[];
+    expect(ops).toHaveLength(PLACEMENTS.length);
+    for (const o of ops) {
+      expect(o.down).toBe(o.cloud === "aws");
+      if (o.network === "ethereum" && o.cloud === "aws") {
+        // Slashed by the wads the slasher executed, the first by the SLA's down wad.
+        expect(o.slashesExecuted.length).toBeGreaterThan(0);
+        expect(BigInt(o.slashesExecuted[0] as string)).toBe(downWad);
+        let left = BigInt(o.allocatedStakeBefore);
+        for (const wad of o.slashesExecuted) left -= (left * BigInt(wad) + WAD - 1n) / WAD;
+        const lost = BigInt(o.stakeLost);
+        const expected = BigInt(o.allocatedStakeBefore) - left;
+        expect(lost > 0n).toBe(true);
+        expect(lost - expected <= 10n && expected - lost <= 10n).toBe(true);
+      } else if (o.cloud === "aws") {
+        // polygon: aws holds two thirds of the judged stake, above the correlated share: held for governance.
+        expect(o.slashesExecuted).toEqual([]);
+        expect(o.slashesHeld).toBeGreaterThan(0);
+        expect(o.stakeLost).toBe("0");
+      } else {
+        expect(o.slashesExecuted).toEqual([]);
+        expect(o.stakeLost).toBe("0");
+      }
+    }
+    expect(report.correlated.length).toBeGreaterThan(0);
+    expect(report.correlated.every((c: { network: string }) => c.network === "polygon")).toBe(true);
+    const eth = report.networks.find((n: { name: string }) => n.name === "ethereum");
+    const ethLost = ops.filter((o) => o.network === "ethereum").reduce((s, o) => s + BigInt(o.stakeLost), 0n);
+    expect(eth.stakeLost).toBe(ethLost.toString());
+    expect(eth.operatorsDown).toBe(2);
+    // Delegators (here the self-staked operators) lose withdrawable shares only behind slashed operators.
+    const slashed = new Set(ops.filter((o) => o.stakeLost !== "0").map((o) => o.address));
+    for (const x of report.delegators as { operator: string; lost: string }[])
+      expect(x.lost !== "0").toBe(slashed.has(x.operator));
+
+    const text = await din(["risk", "simulate", ...ledger(), "--cloud", "aws", "--epochs", "1"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("correlated-failure guard: polygon epoch");
+    expect(text.stdout).toMatch(/ethereum: 2 operators down, [\d.]+ of 41 allocated stake lost/);
+    expect((await latest()).stateRoot).toBe(before.stateRoot);
+  }, 240_000);
+
+  it("refuses an outage naming no operator", async () => {
+    const none = await din(["risk", "simulate", ...ledger(), "--cloud", "azure"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^error: no registered operator matches the outage/);
+    const nothing = await din(["risk", "simulate", ...ledger()]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toMatch(/^error: name the outage/);
+  }, 120_000);
+});
