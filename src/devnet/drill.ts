@@ -92,6 +92,8 @@ export interface DrillSlash {
   reason: string;
   /** Share of the operator's allocated stake. */
   percent: string;
+  /** That share of the stake it has allocated to the network now (token units): what the slash takes. */
+  amount: string;
   status: string;
   queuedAt: number;
 }
@@ -511,9 +513,16 @@ async function readVerdicts(
       });
     }
   }
+  const allocated = (address: string, network: string) =>
+    Number(
+      status.networks
+        .find((n) => n.name === network)
+        ?.operators.find((o) => getAddress(o.address) === getAddress(address))?.allocated ?? 0,
+    );
   const slashes: DrillSlash[] = status.slashes
     .filter((s) => BigInt(s.queuedAt) >= context.fromBlock)
     .map((s) => ({
+      amount: ((allocated(s.operator, s.network) * Number.parseFloat(s.percent)) / 100).toFixed(6),
       id: s.id,
       operator: s.operator,
       idOf: idOf(s.operator)?.id ?? s.operator,
@@ -806,7 +815,7 @@ export function formatDrill(report: DrillReport): string {
       );
     }
     lines.push(
-      `  slashes since the outage: ${report.ledger.slashes.map((s) => `${s.idOf} ${s.percent} ${s.status}`).join(", ") || "none"}`,
+      `  slashes since the outage: ${report.ledger.slashes.map((s) => `${s.idOf} ${s.reason} ${s.percent} (≈${s.amount}) ${s.status}`).join(", ") || "none"}`,
     );
   }
   if (report.files) lines.push(`report: ${report.files.markdown}`, `        ${report.files.json}`);
