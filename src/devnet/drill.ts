@@ -20,7 +20,7 @@ import { fetchStatus, type StatusReport } from "./status.js";
 
 export const WINDOW_MS = 5_000;
 /** A request not answered within this is an error (a client gives up). */
-const REQUEST_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface DrillOptions {
   dataDir: string;
@@ -203,6 +203,25 @@ class LoadClient {
     this.samples.push({ sentMs, latencyMs: clock() - sentMs, ok });
   }
 
+  /**
+   * One request before the clock starts: opens a connection and fills the caches a first request pays for
+   * (the operator's ledger check of the baseline's token, the gateway's key lookup); throws if refused.
+   */
+  async preflight(): Promise<void> {
+    const response = await this.pool.request({
+      path: this.path,
+      method: "POST",
+      headers: { "content-type": "application/json", ...this.headers() },
+      body: readBody(0),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.body.text();
+    if (response.statusCode !== 200 || text.includes('"error"'))
+      throw new Error(
+        `the ${this.name} (${redactKey(this.url)}) refused a first request: HTTP ${response.statusCode} ${text.slice(0, 200)}`,
+      );
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }
@@ -324,6 +343,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const baseline = new LoadClient("baseline", operator.url, admission.headers);
   const gateway = new LoadClient("gateway", keyed.rpc, () => ({}));
   const clients = [baseline, gateway];
+  await Promise.all(clients.map((c) => c.preflight()));
   log(
     `drill: ${options.ratePerSecond}/s for ${options.durationMs / 1000}s to ${operator.id} (baseline) and the gateway; ${options.cloud} down from ${timeline.downAtMs / 1000}s to ${timeline.okAtMs / 1000}s`,
   );
