@@ -5,7 +5,11 @@ import { defineConfig } from "vitest/config";
  * 2-core machine shared with the rest of the suite they would measure the suite instead. They run on their
  * own, one file at a time, after every other test file has finished.
  */
-const wholeNetwork = ["test/devnet/network.test.ts", "test/watcher/watcher.test.ts"];
+const wholeNetwork = [
+  "test/devnet/network.test.ts",
+  "test/devnet/drill.test.ts",
+  "test/watcher/watcher.test.ts",
+];
 
 const common = {
   testTimeout: 60_000,

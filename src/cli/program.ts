@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
 import { runChainProcess } from "../devnet/chainProcess.js";
 import { applyChaos, isChaosMode } from "../devnet/chaos.js";
+import { formatDrill, parseDuration, parseRate, runDrill, writeDrillReport } from "../devnet/drill.js";
 import { defaultDataDir, NoNetworkError } from "../devnet/state.js";
 import { fetchStatus, formatStatus } from "../devnet/status.js";
 import { devnetCallGasCap, readyLine, summary, up } from "../devnet/up.js";
@@ -160,6 +161,63 @@ program
         }
       }
       if (changes.some((change) => change.error)) process.exitCode = 1;
+    },
+  );
+
+program
+  .command("drill")
+  .description(
+    "the founding scenario on a running `din up`: the same load to one operator alone and to the gateway while a cloud goes down, then the ledger's verdicts; writes a report",
+  )
+  .requiredOption(
+    "--cloud <name>",
+    "the cloud to take down for the middle half of the run (aws, gcp, hetzner, bare-metal)",
+  )
+  .option(
+    "--duration <time>",
+    "how long the load runs: warm-up ¼, cloud down ½, recovery ¼ (e.g. 60s, 2m)",
+    "60s",
+  )
+  .option("--rate <n/s>", "open-loop reads per second, sent to each client", "200/s")
+  .option("--verdict-wait <time>", "longest wait for the ledger to finalize the outage's epochs", "90s")
+  .option("--data-dir <dir>", "data dir of the running network", defaultDataDir)
+  .option("--json", "print the report as one JSON document", false)
+  .addHelpText(
+    "after",
+    "\nThe report goes to <data-dir>/drills/<timestamp>.md (tables, inline SVG charts) and .json.\n\nExample:\n  din drill --cloud aws --duration 60s --rate 200/s",
+  )
+  .action(
+    async (flags: {
+      cloud: string;
+      duration: string;
+      rate: string;
+      verdictWait: string;
+      dataDir: string;
+      json: boolean;
+    }) => {
+      let durationMs = 0;
+      let ratePerSecond = 0;
+      let verdictWaitMs = 0;
+      try {
+        durationMs = parseDuration(flags.duration);
+        ratePerSecond = parseRate(flags.rate);
+        verdictWaitMs = parseDuration(flags.verdictWait);
+      } catch (error) {
+        fail((error as Error).message);
+      }
+      if (durationMs < 4_000) fail("--duration must be at least 4s");
+      const report = await runDrill({
+        dataDir: flags.dataDir,
+        cloud: flags.cloud,
+        durationMs,
+        ratePerSecond,
+        verdictWaitMs,
+        log: (line) => process.stderr.write(`${line}\n`),
+      }).catch((error: Error) =>
+        fail(error instanceof NoNetworkError ? error.message : `the drill failed: ${error.message}`),
+      );
+      writeDrillReport(flags.dataDir, report);
+      process.stdout.write(`${flags.json ? JSON.stringify(report) : formatDrill(report)}\n`);
     },
   );
 
