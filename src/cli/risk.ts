@@ -3,7 +3,7 @@
 // that means in plain words. Reads the registry of a running `din up` (`--data-dir`) or of any deployment
 // (`--rpc` + `--deployment`); traffic comes from the gateway's /healthz (relays per operator this epoch).
 import { type Command, InvalidArgumentError } from "commander";
-import { type Address, getAddress } from "viem";
+import { type Address, getAddress, parseUnits } from "viem";
 import { readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/server.js";
 import { LedgerActionError } from "../ledger/din/actions.js";
@@ -11,12 +11,20 @@ import { findNetwork } from "../ledger/din/directory.js";
 import { readRiskSnapshots, type ServedRelays } from "../ledger/din/riskInputs.js";
 import { type SimulationReport, simulateOutage } from "../ledger/din/simulate.js";
 import type { Concentration } from "../risk/concentration.js";
+import { type Fraction, fraction, toNumber } from "../risk/fraction.js";
 import type { Outage } from "../risk/outage.js";
 import { amount, type NetworkRisk, networkRisk, networkVerdicts, percent } from "../risk/report.js";
+import { type DeploymentSecurity, deploymentSecurity, deploymentSecurityVerdicts } from "../risk/security.js";
 import { GROUPINGS, type NetworkOperator } from "../risk/types.js";
 import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";
 
-type RiskFlags = LedgerFlags & { network?: string; gateway?: string };
+type RiskFlags = LedgerFlags & {
+  network?: string;
+  gateway?: string;
+  profit?: Array<[string, bigint]>;
+  threshold?: Fraction;
+  shock?: Fraction;
+};
 
 /** Where the traffic figures came from: the gateway asked, and whether it answered. */
 export type TrafficSource = { gateway: string; error?: string } | null;
@@ -31,6 +39,8 @@ export type RiskReport = {
     risk: NetworkRisk;
     verdicts: string[];
   }>;
+  /** The restaking check over the networks shown, under the declared profits, threshold and shock. */
+  security: DeploymentSecurity & { verdicts: string[] };
 };
 
 /** Adds `din risk` to the program. */
@@ -45,6 +55,21 @@ export function registerRiskCommand(program: Command): void {
       .option(
         "--gateway <url>",
         "gateway whose /healthz gives the relays each operator served (default: a running din up's)",
+      )
+      .option(
+        "--profit <network=tokens>",
+        "what corrupting a network is worth to an attacker, in stake tokens (repeatable): the restaking check weighs it against the stake",
+        parseProfit,
+      )
+      .option(
+        "--threshold <a/b>",
+        "share of a network's stake that corrupts it (default 1/3: a two-thirds quorum)",
+        parseThreshold,
+      )
+      .option(
+        "--shock <percent>",
+        "the sudden loss of stake the cascade bound is given for (default 1%)",
+        parseShock,
       ),
     { key: false, dryRun: false },
   );
@@ -88,6 +113,31 @@ function mergedFlags(command: Command): Record<string, unknown> {
     }
   }
   return merged;
+}
+
+function parseProfit(value: string, previous: Array<[string, bigint]> = []): Array<[string, bigint]> {
+  const match = /^([^=]+)=(\d+(?:\.\d{1,18})?)$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError("expected <network>=<tokens>, e.g. ethereum=20");
+  return [...previous, [match[1]!.trim(), parseUnits(match[2]!, 18)]];
+}
+
+function parseThreshold(value: string): Fraction {
+  const match = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const num = match ? BigInt(match[1]!) : 0n;
+  const den = match ? BigInt(match[2]!) : 0n;
+  if (!match || num === 0n || num >= den)
+    throw new InvalidArgumentError("expected a fraction between 0 and 1, e.g. 1/3 or 1/2");
+  return fraction(num, den);
+}
+
+function parseShock(value: string): Fraction {
+  const match = /^(\d+(?:\.\d{1,6})?)%$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError("expected a percentage, e.g. 1% or 0.1%");
+  const [whole, part = ""] = match[1]!.split(".");
+  const shock = fraction(BigInt(whole! + part), 100n * 10n ** BigInt(part.length));
+  if (shock.num === 0n || shock.num > shock.den)
+    throw new InvalidArgumentError("expected a percentage above 0% and at most 100%");
+  return shock;
 }
 
 function parseEpochs(value: string): number {
@@ -270,6 +320,18 @@ export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
     ids,
     ...(served ? { served } : {}),
   });
+  const profits = new Map(flags.profit ?? []);
+  for (const name of profits.keys()) {
+    if (!snapshots.some((s) => s.name === name))
+      throw new LedgerActionError(
+        `--profit names ${name}, which is not among the networks shown (${snapshots.map((s) => s.name).join(", ")})`,
+      );
+  }
+  const security = deploymentSecurity(snapshots, {
+    profits,
+    ...(flags.threshold ? { threshold: flags.threshold } : {}),
+    ...(flags.shock ? { shock: flags.shock } : {}),
+  });
   return {
     ledger: { rpc: target.rpc, chainId: deployment.chainId },
     traffic,
@@ -283,6 +345,7 @@ export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
         verdicts: networkVerdicts(risk),
       };
     }),
+    security: { ...security, verdicts: deploymentSecurityVerdicts(security) },
   };
 }
 
@@ -350,5 +413,31 @@ export function formatRisk(report: RiskReport): string {
     for (const verdict of network.verdicts) lines.push(`  - ${verdict}`);
   }
   if (report.networks.length === 0) lines.push("this deployment serves no network");
+  else lines.push("", ...securityLines(report.security));
   return lines.join("\n");
+}
+
+const fractionText = (f: Fraction) => `${f.num}/${f.den}`;
+
+/** The restaking check: per network its stake, cost and prize of corruption, slack, and the verdicts. */
+function securityLines(security: RiskReport["security"]): string[] {
+  const lines = [
+    `restaking security (a network is corrupted by ${fractionText(security.threshold)} of its stake; stake allocated to one network is slashable by it alone):`,
+  ];
+  const rows = [["network", "stake", "cost of corruption", "profit", "slack", "certified"]];
+  for (const n of security.networks) {
+    rows.push([
+      n.network,
+      amount(n.stake),
+      amount(n.costOfCorruption),
+      n.profit === null ? "–" : amount(n.profit),
+      n.slack === null ? "–" : percent(toNumber(n.slack)),
+      n.certified === null ? "–" : n.certified ? "yes" : "no",
+    ]);
+  }
+  lines.push(...table(rows).map((line) => `  ${line}`));
+  for (const verdict of security.verdicts) lines.push(`  - ${verdict}`);
+  if (security.check === null)
+    lines.push("  (declare what corrupting a network is worth with --profit <network>=<tokens>)");
+  return lines;
 }

@@ -223,6 +223,72 @@ describe("din risk", () => {
     expect(json.networks[1].risk.traffic).toBeNull();
   });
 
+  it("weighs each network's cost of corruption against a declared profit from corruption", async () => {
+    const eth = registered.filter((r) => r.network === ETHEREUM);
+    const total = eth.reduce((sum, r) => sum + r.stake, 0n);
+    // A third of ethereum's allocated stake, rounded up to the smallest unit: what corruption costs.
+    const cost = (total + 2n) / 3n;
+
+    const plain = JSON.parse((await din(["risk", ...ledger(), "--json"])).stdout);
+    expect(plain.security.check).toBeNull();
+    expect(plain.security.networks[0]).toMatchObject({
+      network: "ethereum",
+      stake: total.toString(),
+      costOfCorruption: cost.toString(),
+      profit: null,
+      certified: null,
+    });
+
+    // 41 allocated: a third costs 13.6667; a prize of 10 is certified with γ = 36.7%, 15 is not.
+    const safe = await din(["risk", ...ledger(), "--profit", "ethereum=10", "--network", "ethereum"]);
+    expect(safe.code).toBe(0);
+    expect(safe.stdout).toMatch(/ethereum\s+41\s+13\.6667\s+10\s+36\.7%\s+yes/);
+    expect(safe.stdout).toContain(
+      "- ethereum is certified: corrupting it costs 13.6667, 36.7% more than the 10 it would earn",
+    );
+    expect(safe.stdout).toContain(
+      "- restaking slack γ = 36.7%: a shock of 1% of all stake can cost at most 3.73% of it",
+    );
+
+    // A prize of 15 is not certified by the condition (13.6667 < 15), yet no coalition profits: the
+    // cheapest ones holding a third (hetzner's 15, or aws us-east-1's 10 with a 5) cost exactly 15.
+    const tie = JSON.parse((await din(["risk", ...ledger(), "--profit", "ethereum=15", "--json"])).stdout);
+    expect(tie.security.networks[0]).toMatchObject({ certified: false, exact: { secure: true } });
+    expect(tie.security.verdicts[0]).toMatch(/yet every coalition able to corrupt it.*would lose at least/);
+
+    const unsafe = JSON.parse(
+      (await din(["risk", ...ledger(), "--profit", "ethereum=16", "--shock", "10%", "--json"])).stdout,
+    );
+    const ethereum = unsafe.security.networks[0];
+    expect(ethereum.certified).toBe(false);
+    expect(ethereum.exact.secure).toBe(false);
+    expect(unsafe.security.verdicts[0]).toMatch(
+      /: 1 operator holding 15 would earn 16 by lying together|: 2 operators holding 15 would earn 16/,
+    );
+    // The cheapest profitable attack holds at least a third of the stake and earns more than it costs.
+    expect(BigInt(ethereum.exact.worst.cost) * 3n).toBeGreaterThanOrEqual(total);
+    expect(BigInt(ethereum.exact.worst.cost)).toBeLessThan(16n * WAD);
+    expect(unsafe.security.verdicts.at(-1)).toMatch(/^restaking is not certified/);
+
+    const majority = JSON.parse(
+      (await din(["risk", ...ledger(), "--profit", "ethereum=16", "--threshold", "1/2", "--json"])).stdout,
+    );
+    expect(majority.security.networks[0].certified).toBe(true);
+
+    for (const bad of [
+      ["--profit", "ethereum"],
+      ["--profit", "solana=1"],
+      ["--threshold", "3/2"],
+      ["--shock", "0%"],
+    ]) {
+      const refused = await din(["risk", ...ledger(), ...bad]);
+      expect(refused.code, bad.join(" ")).toBe(1);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toMatch(/^error: /);
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it("refuses an unknown network, naming the known ones, and a data dir without a network", async () => {
     const unknown = await din(["risk", ...ledger(), "--network", "solana"]);
     expect(unknown.code).toBe(1);
