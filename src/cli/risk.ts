@@ -3,15 +3,16 @@
 // that means in plain words. Reads the registry of a running `din up` (`--data-dir`) or of any deployment
 // (`--rpc` + `--deployment`); traffic comes from the gateway's /healthz (relays per operator this epoch).
 import { type Command, InvalidArgumentError } from "commander";
-import { type Address, getAddress, parseUnits } from "viem";
+import { type Address, getAddress } from "viem";
 import { readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/server.js";
 import { LedgerActionError } from "../ledger/din/actions.js";
 import { findNetwork } from "../ledger/din/directory.js";
 import { readRiskSnapshots, type ServedRelays } from "../ledger/din/riskInputs.js";
 import { type SimulationReport, simulateOutage } from "../ledger/din/simulate.js";
+import { parseProfit, parseShock, parseThreshold } from "../risk/assumptions.js";
 import type { Concentration } from "../risk/concentration.js";
-import { type Fraction, fraction, toNumber } from "../risk/fraction.js";
+import { type Fraction, toNumber } from "../risk/fraction.js";
 import type { Outage } from "../risk/outage.js";
 import { amount, type NetworkRisk, networkRisk, networkVerdicts, percent } from "../risk/report.js";
 import { type DeploymentSecurity, deploymentSecurity, deploymentSecurityVerdicts } from "../risk/security.js";
@@ -59,17 +60,17 @@ export function registerRiskCommand(program: Command): void {
       .option(
         "--profit <network=tokens>",
         "what corrupting a network is worth to an attacker, in stake tokens (repeatable): the restaking check weighs it against the stake",
-        parseProfit,
+        parseProfitOption,
       )
       .option(
         "--threshold <a/b>",
         "share of a network's stake that corrupts it (default 1/3: a two-thirds quorum)",
-        parseThreshold,
+        option(parseThreshold),
       )
       .option(
         "--shock <percent>",
         "the sudden loss of stake the cascade bound is given for (default 1%)",
-        parseShock,
+        option(parseShock),
       ),
     { key: false, dryRun: false },
   );
@@ -115,30 +116,21 @@ function mergedFlags(command: Command): Record<string, unknown> {
   return merged;
 }
 
-function parseProfit(value: string, previous: Array<[string, bigint]> = []): Array<[string, bigint]> {
-  const match = /^([^=]+)=(\d+(?:\.\d{1,18})?)$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError("expected <network>=<tokens>, e.g. ethereum=20");
-  return [...previous, [match[1]!.trim(), parseUnits(match[2]!, 18)]];
-}
+/** A parser of src/risk/assumptions.ts as commander wants it: its message on a bad value. */
+const option =
+  <T>(parse: (text: string) => T) =>
+  (value: string): T => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
 
-function parseThreshold(value: string): Fraction {
-  const match = /^(\d+)\/(\d+)$/.exec(value.trim());
-  const num = match ? BigInt(match[1]!) : 0n;
-  const den = match ? BigInt(match[2]!) : 0n;
-  if (!match || num === 0n || num >= den)
-    throw new InvalidArgumentError("expected a fraction between 0 and 1, e.g. 1/3 or 1/2");
-  return fraction(num, den);
-}
-
-function parseShock(value: string): Fraction {
-  const match = /^(\d+(?:\.\d{1,6})?)%$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError("expected a percentage, e.g. 1% or 0.1%");
-  const [whole, part = ""] = match[1]!.split(".");
-  const shock = fraction(BigInt(whole! + part), 100n * 10n ** BigInt(part.length));
-  if (shock.num === 0n || shock.num > shock.den)
-    throw new InvalidArgumentError("expected a percentage above 0% and at most 100%");
-  return shock;
-}
+const parseProfitOption = (value: string, previous: Array<[string, bigint]> = []) => [
+  ...previous,
+  option(parseProfit)(value),
+];
 
 function parseEpochs(value: string): number {
   const n = Number(value);

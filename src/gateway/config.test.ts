@@ -57,6 +57,24 @@ describe("gateway configuration", () => {
     }
   });
 
+  it("reads the restaking check's assumptions, and names a bad one", () => {
+    const config = parseGatewayConfig({
+      ...minimal,
+      risk: { threshold: "1/2", profitFromCorruption: { ethereum: "20.5" } },
+    });
+    expect(config.risk?.threshold).toEqual({ num: 1n, den: 2n });
+    expect(config.risk?.profits?.get("ethereum")).toBe(20_500_000_000_000_000_000n);
+    expect(parseGatewayConfig(minimal).risk).toBeUndefined();
+    try {
+      parseGatewayConfig({ ...minimal, risk: { shock: "lots", profitFromCorruption: { ethereum: "x" } } });
+      expect.unreachable();
+    } catch (error) {
+      const problems = (error as ConfigError).problems.join("\n");
+      expect(problems).toMatch(/risk\.shock: expected a percentage/);
+      expect(problems).toMatch(/risk\.profitFromCorruption\.ethereum: expected a decimal number of tokens/);
+    }
+  });
+
   it("loads YAML and reports unreadable or invalid files clearly", () => {
     const dir = mkdtempSync(join(tmpdir(), "din-config-"));
     const file = join(dir, "din.yaml");

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { riskAssumptionsSchema } from "../risk/assumptions.js";
 import { keysConfigSchema } from "./keys/config.js";
 
 const upstreamSchema = z
@@ -221,6 +222,11 @@ export const gatewayConfigSchema = z
     keys: keysConfigSchema.default({}),
     /** The DIN ledger: operators, stakes and jails are read from it; usage is reported to it. @default none */
     ledger: ledgerSchema.optional(),
+    /**
+     * What the restaking check of the `din_risk_*` gauges assumes: corruption threshold, the shock, and what
+     * corrupting each network is worth (docs/risk.md). @default 1/3, 1%, no profit declared
+     */
+    risk: riskAssumptionsSchema.optional(),
     networks: z.array(networkSchema).min(1, "list at least one network"),
   })
   .strict()

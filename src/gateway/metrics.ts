@@ -3,7 +3,7 @@
  * (anything else is `unknown`), so a client cannot blow up the series count with made-up method names.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { createRiskGauges } from "../risk/metrics.js";
+import { createRiskGauges, type RiskGaugeOptions } from "../risk/metrics.js";
 import { labelForMethod } from "../rpc/methods.js";
 
 /**
@@ -38,8 +38,8 @@ function boundedMethod<Child>(
     labels(network, method === invalidRequestLabel ? method : labelForMethod(method), outcome);
 }
 
-export function createGatewayMetrics() {
-  const metrics = createMetrics();
+export function createGatewayMetrics(options: { risk?: RiskGaugeOptions } = {}) {
+  const metrics = createMetrics(options);
   return {
     ...metrics,
     /** Cached children for the per-request updates. */
@@ -57,7 +57,7 @@ export function createGatewayMetrics() {
   };
 }
 
-function createMetrics() {
+function createMetrics(options: { risk?: RiskGaugeOptions }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "din_" });
   const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -156,7 +156,7 @@ function createMetrics() {
       registers: [registry],
     }),
     /** The registry's risk figures (`din_risk_*`), refreshed with each read of the registry. */
-    risk: createRiskGauges(registry),
+    risk: createRiskGauges(registry, options.risk),
   };
 }
 

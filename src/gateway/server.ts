@@ -64,7 +64,7 @@ export interface Gateway {
 /** Starts a gateway: polls every network's heads once, then listens. */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? pino({ level: config.server.logLevel }, pino.destination(2));
-  const metrics = createGatewayMetrics();
+  const metrics = createGatewayMetrics(config.risk ? { risk: { security: config.risk } } : {});
   const keys = config.keys.enabled
     ? await startKeyService(config.keys, { logger, registry: metrics.registry })
     : undefined;

@@ -1,5 +1,6 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { riskAssumptionsSchema } from "./assumptions.js";
 import { dinUpNetworks } from "./dinUp.fixture.js";
 import { createRiskGauges, OTHER_LABEL } from "./metrics.js";
 import type { NetworkOperator } from "./types.js";
@@ -14,6 +15,46 @@ const value = async (registry: Registry, name: string, labels: Record<string, st
     ?.value;
 
 describe("din_risk_* gauges", () => {
+  it("export the restaking check under a config's declared profits", async () => {
+    const registry = new Registry();
+    const security = riskAssumptionsSchema.parse({
+      threshold: "1/2",
+      shock: "1%",
+      profitFromCorruption: { ethereum: "20" },
+    });
+    const gauges = createRiskGauges(registry, { security });
+    gauges.update(dinUpNetworks(true));
+    // 50 tokens allocated to each network: half of it is what corrupting either costs.
+    expect(await value(registry, "din_risk_cost_of_corruption_tokens", { network: "ethereum" })).toBe(25);
+    expect(await value(registry, "din_risk_cost_of_corruption_tokens", { network: "polygon" })).toBe(35);
+    expect(await value(registry, "din_risk_profit_from_corruption_tokens", { network: "ethereum" })).toBe(20);
+    expect(await value(registry, "din_risk_profit_from_corruption_tokens", { network: "polygon" })).toBe(
+      undefined,
+    );
+    expect(await value(registry, "din_risk_security_slack", { network: "ethereum" })).toBe(0.25);
+    expect(await value(registry, "din_risk_restaking_slack", { threshold: "1/2" })).toBe(0.25);
+    expect(await value(registry, "din_risk_cascade_bound", { shock: "0.01" })).toBeCloseTo(0.05, 12);
+
+    // Without declared profits only the cost of corruption is exported.
+    const plain = new Registry();
+    createRiskGauges(plain).update(dinUpNetworks(false));
+    expect(await value(plain, "din_risk_cost_of_corruption_tokens", { network: "ethereum" })).toBeCloseTo(
+      25 / 3,
+      12,
+    );
+    expect(await series(plain, "din_risk_restaking_slack")).toEqual([]);
+    expect(await series(plain, "din_risk_security_slack")).toEqual([]);
+  });
+
+  it("refuse a config whose assumptions do not parse, saying why", () => {
+    expect(() => riskAssumptionsSchema.parse({ threshold: "2/1" })).toThrow(/between 0 and 1/);
+    expect(() => riskAssumptionsSchema.parse({ shock: "200%" })).toThrow(/at most 100%/);
+    expect(() => riskAssumptionsSchema.parse({ profitFromCorruption: { ethereum: "-1" } })).toThrow(
+      /decimal number of tokens/,
+    );
+    expect(() => riskAssumptionsSchema.parse({ profit: {} })).toThrow(/Unrecognized key/);
+  });
+
   it("export the figures of docs/risk.md for the din up networks", async () => {
     const registry = new Registry();
     const gauges = createRiskGauges(registry);

@@ -5,8 +5,10 @@
 // rest into `other`, and every name is cut to `maxNameLength` characters.
 import { Gauge, type Registry } from "prom-client";
 import type { Concentration } from "./concentration.js";
+import { toNumber } from "./fraction.js";
 import { outages } from "./outage.js";
 import { networkRisk } from "./report.js";
+import { deploymentSecurity, type SecurityAssumptions } from "./security.js";
 import { GROUPINGS, type NetworkSnapshot } from "./types.js";
 
 /** The label a name beyond the cap is folded into. */
@@ -17,7 +19,12 @@ export interface RiskGaugeOptions {
   maxNames?: number;
   /** Longest label value taken from metadata. @default 64 */
   maxNameLength?: number;
+  /** The restaking check's threshold, declared profits and shock. @default 1/3, none declared, 1% */
+  security?: SecurityAssumptions;
 }
+
+/** Token amounts in gauges: whole tokens of 18 decimals, as a float. */
+const tokens = (wei: bigint) => toNumber({ num: wei, den: 10n ** 18n });
 
 export function createRiskGauges(registry: Registry, options: RiskGaugeOptions = {}) {
   const maxNames = Math.max(1, options.maxNames ?? 16);
@@ -61,6 +68,36 @@ export function createRiskGauges(registry: Registry, options: RiskGaugeOptions =
       labelNames: ["network", "kind", "name"] as const,
       registers,
     }),
+    costOfCorruption: new Gauge({
+      name: "din_risk_cost_of_corruption_tokens",
+      help: "Stake (tokens) an attacker must hold, and lose, to corrupt a network: the threshold share of its allocated stake",
+      labelNames: ["network"] as const,
+      registers,
+    }),
+    profitFromCorruption: new Gauge({
+      name: "din_risk_profit_from_corruption_tokens",
+      help: "What corrupting a network is declared to be worth to an attacker (tokens); absent when none is declared",
+      labelNames: ["network"] as const,
+      registers,
+    }),
+    setSlack: new Gauge({
+      name: "din_risk_security_slack",
+      help: "A network's security slack: cost of corruption / declared profit - 1 (certified above 0); absent without a declared profit",
+      labelNames: ["network"] as const,
+      registers,
+    }),
+    restakingSlack: new Gauge({
+      name: "din_risk_restaking_slack",
+      help: "The restaking condition's slack gamma over every network with a declared profit (certified above 0), at the given corruption threshold",
+      labelNames: ["threshold"] as const,
+      registers,
+    }),
+    cascadeBound: new Gauge({
+      name: "din_risk_cascade_bound",
+      help: "Most of all allocated stake (0..1) a shock of the given share can cost through profitable attacks: (1 + 1/gamma) * shock",
+      labelNames: ["shock"] as const,
+      registers,
+    }),
   };
 
   const setConcentration = (network: string, group: string, basis: string, c: Concentration) => {
@@ -100,6 +137,17 @@ export function createRiskGauges(registry: Registry, options: RiskGaugeOptions =
               gauges.outageStakeLeft.set({ network, kind, name: label }, outage.stakeShareLeft);
           }
         }
+      }
+      const security = deploymentSecurity(networks, options.security);
+      for (const n of security.networks) {
+        gauges.costOfCorruption.set({ network: n.network }, tokens(n.costOfCorruption));
+        if (n.profit !== null) gauges.profitFromCorruption.set({ network: n.network }, tokens(n.profit));
+        if (n.slack !== null) gauges.setSlack.set({ network: n.network }, toNumber(n.slack));
+      }
+      if (security.check && security.cascadeBound) {
+        const threshold = `${security.threshold.num}/${security.threshold.den}`;
+        gauges.restakingSlack.set({ threshold }, toNumber(security.check.slack));
+        gauges.cascadeBound.set({ shock: String(toNumber(security.shock)) }, toNumber(security.cascadeBound));
       }
     },
   };

@@ -198,6 +198,14 @@ describe("din up", () => {
     expect(metrics).toMatch(
       /din_risk_outage_capacity_left\{network="ethereum",kind="cloud",name="aws"\} 0\.6/,
     );
+    // What corrupting ethereum costs: a third of its allocated stake, as din risk computes it.
+    const cost = Number(
+      /din_risk_cost_of_corruption_tokens\{network="ethereum"\} ([\d.e+-]+)/.exec(metrics)?.[1],
+    );
+    const { stdout } = await run(process.execPath, [bin, "risk", "--data-dir", dataDir, "--json"]);
+    const ethereum = JSON.parse(stdout).security.networks[0];
+    expect(ethereum.network).toBe("ethereum");
+    expect(cost).toBeCloseTo(Number(BigInt(ethereum.costOfCorruption) / 10n ** 12n) / 1e6, 4);
   });
 
   it("takes a whole cloud down with din chaos; clients keep getting answers and din status shows it", async () => {
