@@ -15,17 +15,20 @@ import type { Concentration } from "../risk/concentration.js";
 import { type Fraction, toNumber } from "../risk/fraction.js";
 import type { Outage } from "../risk/outage.js";
 import { amount, type NetworkRisk, networkRisk, networkVerdicts, percent } from "../risk/report.js";
-import { type DeploymentSecurity, deploymentSecurity, deploymentSecurityVerdicts } from "../risk/security.js";
+import {
+  type DeploymentSecurity,
+  deploymentSecurity,
+  deploymentSecurityVerdicts,
+  type SecurityAssumptions,
+} from "../risk/security.js";
 import { GROUPINGS, type NetworkOperator } from "../risk/types.js";
 import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";
 
-type RiskFlags = LedgerFlags & {
-  network?: string;
-  gateway?: string;
-  profit?: Array<[string, bigint]>;
-  threshold?: Fraction;
-  shock?: Fraction;
-};
+type RiskFlags = LedgerFlags &
+  RiskAssumptionFlags & {
+    network?: string;
+    gateway?: string;
+  };
 
 /** Where the traffic figures came from: the gateway asked, and whether it answered. */
 export type TrafficSource = { gateway: string; error?: string } | null;
@@ -47,31 +50,18 @@ export type RiskReport = {
 /** Adds `din risk` to the program. */
 export function registerRiskCommand(program: Command): void {
   const risk = withLedgerOptions(
-    program
-      .command("risk")
-      .description(
-        "how concentrated each network is by operator, cloud, region and entity (stake, and traffic when a gateway reports it), the worst cloud and region outage, and what it means",
-      )
-      .option("--network <name>", "only this network")
-      .option(
-        "--gateway <url>",
-        "gateway whose /healthz gives the relays each operator served (default: a running din up's)",
-      )
-      .option(
-        "--profit <network=tokens>",
-        "what corrupting a network is worth to an attacker, in stake tokens (repeatable): the restaking check weighs it against the stake",
-        parseProfitOption,
-      )
-      .option(
-        "--threshold <a/b>",
-        "share of a network's stake that corrupts it (default 1/3: a two-thirds quorum)",
-        option(parseThreshold),
-      )
-      .option(
-        "--shock <percent>",
-        "the sudden loss of stake the cascade bound is given for (default 1%)",
-        option(parseShock),
-      ),
+    withRiskAssumptionOptions(
+      program
+        .command("risk")
+        .description(
+          "how concentrated each network is by operator, cloud, region and entity (stake, and traffic when a gateway reports it), the worst cloud and region outage, and what it means",
+        )
+        .option("--network <name>", "only this network")
+        .option(
+          "--gateway <url>",
+          "gateway whose /healthz gives the relays each operator served (default: a running din up's)",
+        ),
+    ),
     { key: false, dryRun: false },
   );
   risk.action(async (flags: RiskFlags) => {
@@ -131,6 +121,42 @@ const parseProfitOption = (value: string, previous: Array<[string, bigint]> = []
   ...previous,
   option(parseProfit)(value),
 ];
+
+/** The flags of the restaking check's assumptions, as `din risk` and `din watcher run` take them. */
+export type RiskAssumptionFlags = {
+  profit?: Array<[string, bigint]>;
+  threshold?: Fraction;
+  shock?: Fraction;
+};
+
+/** Adds `--profit`, `--threshold` and `--shock` to `command`. */
+export function withRiskAssumptionOptions(command: Command): Command {
+  return command
+    .option(
+      "--profit <network=tokens>",
+      "what corrupting a network is worth to an attacker, in stake tokens (repeatable): the restaking check weighs it against the stake",
+      parseProfitOption,
+    )
+    .option(
+      "--threshold <a/b>",
+      "share of a network's stake that corrupts it (default 1/3: a two-thirds quorum)",
+      option(parseThreshold),
+    )
+    .option(
+      "--shock <percent>",
+      "the sudden loss of stake the cascade bound is given for (default 1%)",
+      option(parseShock),
+    );
+}
+
+/** The assumptions the flags declare. */
+export function riskAssumptions(flags: RiskAssumptionFlags): SecurityAssumptions {
+  return {
+    profits: new Map(flags.profit ?? []),
+    ...(flags.threshold ? { threshold: flags.threshold } : {}),
+    ...(flags.shock ? { shock: flags.shock } : {}),
+  };
+}
 
 function parseEpochs(value: string): number {
   const n = Number(value);
@@ -312,18 +338,13 @@ export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
     ids,
     ...(served ? { served } : {}),
   });
-  const profits = new Map(flags.profit ?? []);
-  for (const name of profits.keys()) {
+  for (const [name] of flags.profit ?? []) {
     if (!snapshots.some((s) => s.name === name))
       throw new LedgerActionError(
         `--profit names ${name}, which is not among the networks shown (${snapshots.map((s) => s.name).join(", ")})`,
       );
   }
-  const security = deploymentSecurity(snapshots, {
-    profits,
-    ...(flags.threshold ? { threshold: flags.threshold } : {}),
-    ...(flags.shock ? { shock: flags.shock } : {}),
-  });
+  const security = deploymentSecurity(snapshots, riskAssumptions(flags));
   return {
     ledger: { rpc: target.rpc, chainId: deployment.chainId },
     traffic,

@@ -27,7 +27,8 @@ export interface NetworkState {
   /** The ledger chain and the files the CLI reads (deployment addresses, published rewards). */
   ledger: { rpc: string; chainId: number; deployment: string; rewards: string };
   contracts: Record<string, string>;
-  watchers: Array<{ address: string; stateFile: string }>;
+  /** Each watcher: its ledger address, state file and, when served, its Prometheus metrics URL. */
+  watchers: Array<{ address: string; stateFile: string; metricsUrl?: string }>;
   /** Devnet stakers and whom they delegated to. */
   stakers: Array<{ staker: string; operator: string; amount: bigint | string }>;
 }

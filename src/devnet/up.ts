@@ -310,9 +310,16 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
         // Probes count for the epoch of the block they were sent in: follow the ledger closely.
         ledgerPollMs: Math.max(50, Math.min(200, Math.floor(options.blockTimeMs / 4))),
         logger: logger.child({ key: watcherKey.name }),
+        // A restarted watcher serves its metrics where it served them before.
+        metrics: { port: metricsPorts[index] ?? 0 },
       };
     };
-    for (const index of keys.watchers.keys()) watchers.push(await startWatcher(watcherOptions(index)));
+    const metricsPorts: number[] = [];
+    for (const index of keys.watchers.keys()) {
+      const watcher = await startWatcher(watcherOptions(index));
+      metricsPorts[index] = Number(new URL(watcher.metricsUrl!).port);
+      watchers.push(watcher);
+    }
 
     // The rewards updater: publishes a distribution root once finalized epochs escrowed new rewards.
     const rewardsFile = join(resolve(options.dataDir), "ledger", "rewards.json");
@@ -367,6 +374,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       watchers: watchers.map((watcher, index) => ({
         address: watcher.address,
         stateFile: watcherOptions(index).stateFile,
+        ...(watcher.metricsUrl ? { metricsUrl: `${watcher.metricsUrl}/metrics` } : {}),
       })),
       stakers: ledger.delegations,
     };
@@ -507,6 +515,10 @@ export function summary(state: NetworkState, dataDir = ".din"): string {
     "",
     `  ledger:   ${state.ledger.rpc} (chainId ${state.ledger.chainId}), registry ${state.contracts.registry}`,
     `  watchers: ${state.watchers.map((w) => w.address).join(", ")}`,
+    `  metrics:  ${state.gateway}/metrics (gateway)${state.watchers
+      .flatMap((w) => (w.metricsUrl ? [w.metricsUrl] : []))
+      .map((url) => `, ${url}`)
+      .join("")}`,
   );
   lines.push(
     "",

@@ -5,7 +5,7 @@
 
 import type { Logger } from "pino";
 import type { Address } from "viem";
-import type { DirectoryOperator } from "../ledger/din/directory.js";
+import { type DirectoryOperator, ledgerUpstreamId } from "../ledger/din/directory.js";
 import type { HeadView } from "../rpc/blockTag.js";
 import { fromQuantity } from "../rpc/blockTag.js";
 import { InflightRequests, ResponseCache } from "./cache.js";
@@ -56,16 +56,7 @@ export interface NetworkLedger {
   contradiction(contradiction: Contradiction): void;
 }
 
-/** A stable, readable upstream id for a ledger operator: `<cloud>-<region>-<address's first 8 hex>`. */
-export function ledgerUpstreamId(operator: Pick<DirectoryOperator, "cloud" | "region" | "address">): string {
-  const label = (text: string) =>
-    text
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-|-$/g, "")
-      .slice(0, 24) || "unknown";
-  return `${label(operator.cloud)}-${label(operator.region)}-${operator.address.slice(2, 10).toLowerCase()}`;
-}
+export { ledgerUpstreamId };
 
 export interface SessionState {
   /** Highest block number this session has been told; `eth_blockNumber` and `latest` never go below it. */

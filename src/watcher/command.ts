@@ -5,13 +5,14 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { pino } from "pino";
+import { type RiskAssumptionFlags, riskAssumptions, withRiskAssumptionOptions } from "../cli/risk.js";
 import { dinRegistryAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import { connectLedger, readDeployment } from "../ledger/din/directory.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
 import { startWatcher, type Watcher } from "./watcher.js";
 
-interface RunFlags {
+type RunFlags = {
   ledgerRpc?: string;
   deployment?: string;
   dataDir?: string;
@@ -22,7 +23,9 @@ interface RunFlags {
   probeTimeoutMs: number;
   sampleEvery: number;
   logLevel: string;
-}
+  metricsHost: string;
+  metricsPort?: number;
+} & RiskAssumptionFlags;
 
 const defaultDataDir = ".din";
 
@@ -34,10 +37,9 @@ export function registerWatcherCommand(program: Command): void {
       "measure every operator, post epoch SLA reports, prove fraud (a registered watcher's duties)",
     );
 
-  watcher
-    .command("run")
+  withRiskAssumptionOptions(watcher.command("run"))
     .description(
-      'run a watcher until SIGINT/SIGTERM; prints one JSON line {"address","stateFile"} on stdout when ' +
+      'run a watcher until SIGINT/SIGTERM; prints one JSON line {"address","stateFile","metricsUrl"} on stdout when ' +
         "running, logs JSON to stderr",
     )
     .option("--ledger-rpc <url>", "HTTP JSON-RPC URL of the ledger")
@@ -63,6 +65,12 @@ export function registerWatcherCommand(program: Command): void {
       parsePositiveInt,
       3,
     )
+    .option(
+      "--metrics-port <port>",
+      "serve Prometheus metrics (GET /metrics: measurements, reports, din_risk_*) on this port (0 picks one)",
+      parsePort,
+    )
+    .option("--metrics-host <host>", "interface of the metrics listener", "127.0.0.1")
     .addOption(
       new Option("--log-level <level>", "log level of the JSON logs on stderr")
         .choices(["fatal", "error", "warn", "info", "debug", "silent"])
@@ -104,6 +112,15 @@ export function registerWatcherCommand(program: Command): void {
           probeTimeoutMs: flags.probeTimeoutMs,
           sampleEvery: flags.sampleEvery,
           logger,
+          ...(flags.metricsPort !== undefined
+            ? {
+                metrics: {
+                  host: flags.metricsHost,
+                  port: flags.metricsPort,
+                  security: riskAssumptions(flags),
+                },
+              }
+            : {}),
         });
       } catch (error) {
         process.stderr.write(`din watcher: ${(error as Error).message}\n`);
@@ -123,7 +140,8 @@ export function registerWatcherCommand(program: Command): void {
       };
       process.on("SIGINT", () => void stop());
       process.on("SIGTERM", () => void stop());
-      process.stdout.write(`${JSON.stringify({ address: running.address, stateFile })}\n`);
+      const metricsUrl = running.metricsUrl ? `${running.metricsUrl}/metrics` : undefined;
+      process.stdout.write(`${JSON.stringify({ address: running.address, stateFile, metricsUrl })}\n`);
     });
 }
 
@@ -159,6 +177,13 @@ function resolveLedger(flags: RunFlags): { rpc: string; deployment: DinDeploymen
     throw new Error(`--ledger-rpc ${rpc} is not a URL`);
   }
   return { rpc, deployment: readDeployment(deploymentFile), dataDir };
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError("expected a port, 0 to 65535");
+  return n;
 }
 
 function parsePositiveInt(value: string): number {

@@ -34,6 +34,7 @@ import type { DinDeployment, DinNetwork } from "../ledger/din/deploy.js";
 import {
   connectLedger,
   type DirectoryOperator,
+  ledgerUpstreamId,
   readEpochClock,
   readOperators,
   readSlashes,
@@ -51,6 +52,8 @@ import {
 import { blockHeader } from "../ledger/din/header.js";
 import { GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
 import { type Relay, relayToJson } from "../ledger/din/relay.js";
+import { riskSnapshot } from "../ledger/din/riskInputs.js";
+import type { SecurityAssumptions } from "../risk/security.js";
 import { toQuantity } from "../rpc/blockTag.js";
 import {
   agreedHead,
@@ -61,6 +64,12 @@ import {
 } from "./canonical.js";
 import { FinalHeights, nowSeconds } from "./finality.js";
 import { epochMetrics, type ProbeOutcome, recordProbe, toOperatorMetrics } from "./measurements.js";
+import {
+  createWatcherMetrics,
+  serveWatcherMetrics,
+  type WatcherMetrics,
+  type WatcherMetricsSource,
+} from "./metrics.js";
 import { type ProbeResult, Prober, type ProbeTarget, type SignedAnswer } from "./probe.js";
 import {
   type ContradictionRecord,
@@ -99,6 +108,11 @@ export type WatcherOptions = {
   operatorRefreshMs?: number;
   /** A pino logger. @default silent */
   logger?: Logger;
+  /**
+   * Serve Prometheus metrics (`GET /metrics`: measurements, ledger work, `din_risk_*`) on this listener
+   * (port 0 picks one). @default none
+   */
+  metrics?: { host?: string; port: number; security?: SecurityAssumptions };
 };
 
 /** One operator as measured this epoch. */
@@ -130,6 +144,8 @@ export type WatcherSnapshot = {
 /** A running watcher. */
 export type Watcher = {
   address: Address;
+  /** Where `GET /metrics` is served; undefined without the `metrics` option. */
+  metricsUrl: string | undefined;
   /** Stops probing and keeping, waits for work in flight, saves the state. */
   close(): Promise<void>;
   snapshot(): WatcherSnapshot;
@@ -196,6 +212,7 @@ export async function startWatcher(options: WatcherOptions): Promise<Watcher> {
   await watcher.start();
   return {
     address: watcher.address,
+    metricsUrl: watcher.metricsUrl,
     close: () => watcher.close(),
     snapshot: () => watcher.snapshot(),
   };
@@ -226,6 +243,8 @@ class WatcherLoop {
   private readonly evidence: Evidence[] = [];
   private readonly recentlyAccused = new Map<string, number>();
   private rounds = 0;
+  private metrics: WatcherMetrics | undefined;
+  private metricsServer: { url: string; close(): Promise<void> } | undefined;
 
   private closed = false;
   private timers: NodeJS.Timeout[] = [];
@@ -284,8 +303,18 @@ class WatcherLoop {
         "this address is not an active watcher: operators will refuse its probes and the ledger its reports",
       );
     }
+    const { security, ...listen } = this.options.metrics ?? { port: 0 };
+    if (this.options.metrics)
+      this.metrics = createWatcherMetrics(() => this.metricsSource(), security ? { security } : {});
     await this.followLedger();
     await this.refreshOperators();
+    if (this.metrics) {
+      this.metricsServer = await serveWatcherMetrics(this.metrics.registry, listen).catch((error: Error) => {
+        throw new Error(
+          `cannot serve metrics on ${listen.host ?? "127.0.0.1"}:${listen.port}: ${error.message}`,
+        );
+      });
+    }
     saveState(this.options.stateFile, this.state);
     this.log.info(
       { epoch: this.clock?.epoch.toString(), networks: this.deployment.networks.map((n) => n.name) },
@@ -297,11 +326,16 @@ class WatcherLoop {
     this.kick();
   }
 
+  get metricsUrl(): string | undefined {
+    return this.metricsServer?.url;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers = [];
+    await this.metricsServer?.close();
     await this.roundInFlight;
     await this.keeperInFlight;
     await this.prober.close();
@@ -423,6 +457,44 @@ class WatcherLoop {
       for (const operator of list) endpoints.add(operator.endpoint);
     });
     await this.prober.prune(endpoints);
+    this.updateRisk(lists);
+  }
+
+  /** The risk gauges over the operators just read (stake only: traffic is the gateways' to count). */
+  private updateRisk(lists: ReadonlyArray<readonly DirectoryOperator[]>): void {
+    if (!this.metrics) return;
+    try {
+      this.metrics.risk.update(
+        this.deployment.networks.map((n, i) =>
+          riskSnapshot(n.name, lists[i] ?? [], { idOf: ledgerUpstreamId }),
+        ),
+      );
+    } catch (error) {
+      this.log.warn({ error: shortError(error) }, "risk figures not updated");
+    }
+  }
+
+  /** What the metrics read at a scrape: the snapshot, with operators named as the gateway names them. */
+  private metricsSource(): WatcherMetricsSource {
+    const snapshot = this.snapshot();
+    return {
+      blockNumber: snapshot.blockNumber,
+      epoch: snapshot.epoch,
+      rounds: snapshot.rounds,
+      networks: snapshot.networks.map((network) => {
+        const registered = this.operators.get(network.networkId) ?? [];
+        return {
+          name: network.name,
+          operators: network.operators.map((o, i) => ({
+            ...o,
+            id: registered[i] ? ledgerUpstreamId(registered[i]) : o.operator,
+          })),
+        };
+      }),
+      lastPosted: snapshot.lastPosted,
+      networkNames: new Map(this.deployment.networks.map((n) => [n.id, n.name])),
+      fraudProofs: snapshot.fraudProofs.length,
+    };
   }
 
   // ---- probing ----

@@ -28,7 +28,7 @@ interface ReadyLine {
   }>;
   ledger: { rpc: string; chainId: number };
   contracts: Record<string, string>;
-  watchers: Array<{ address: string; stateFile: string }>;
+  watchers: Array<{ address: string; stateFile: string; metricsUrl: string }>;
 }
 
 function refusesConnections(url: string): Promise<boolean> {
@@ -206,6 +206,17 @@ describe("din up", () => {
     const ethereum = JSON.parse(stdout).security.networks[0];
     expect(ethereum.network).toBe("ethereum");
     expect(cost).toBeCloseTo(Number(BigInt(ethereum.costOfCorruption) / 10n ** 12n) / 1e6, 4);
+    // Each watcher exports the same figures from its own read of the registry.
+    for (const watcher of ready.watchers) {
+      const text = await waitFor(async () => {
+        const t = await (await fetch(watcher.metricsUrl)).text();
+        return t.includes("din_risk_outage_capacity_left{") ? t : undefined;
+      });
+      expect(text).toMatch(
+        /din_risk_outage_capacity_left\{network="ethereum",kind="cloud",name="aws"\} 0\.6/,
+      );
+      expect(text).toMatch(/din_watcher_operator_availability\{network="polygon",operator="aws-/);
+    }
   });
 
   it("takes a whole cloud down with din chaos; clients keep getting answers and din status shows it", async () => {

@@ -73,10 +73,22 @@ describe("din watcher run", () => {
       join(dir, "keys", "watcher-1.key"),
       "--probe-interval-ms",
       "100",
+      "--metrics-port",
+      "0",
+      "--profit",
+      "ethereum=1",
     ]);
-    const line = JSON.parse(await watcher.firstLine) as { address: string; stateFile: string };
+    const line = JSON.parse(await watcher.firstLine) as {
+      address: string;
+      stateFile: string;
+      metricsUrl: string;
+    };
     expect(line.address).toBe(f.watchers[0]);
     expect(line.stateFile).toBe(join(dir, "watchers", `${f.watchers[0]}.json`));
+    // Its metrics: the ledger it follows and the restaking check under the declared profit.
+    const metrics = await (await fetch(line.metricsUrl)).text();
+    expect(metrics).toMatch(/^din_watcher_ledger_block \d+$/m);
+    expect(metrics).toMatch(/^din_risk_profit_from_corruption_tokens\{network="ethereum"\} 1$/m);
     watcher.child.kill("SIGTERM");
     const code = await watcher.exited;
     expect(code, watcher.stderr().slice(-3000)).toBe(0);
@@ -94,6 +106,19 @@ describe("din watcher run", () => {
     expect(watcher.stderr()).toMatch(/readable by other users/);
     expect(watcher.stderr()).not.toMatch(/\n\s+at /);
     expect(existsSync(join(dir, "watchers", "loose.json"))).toBe(false);
+  });
+
+  it("refuses a bad metrics port or assumption before it starts", async () => {
+    for (const bad of [
+      ["--metrics-port", "99999"],
+      ["--profit", "ethereum"],
+      ["--threshold", "1/1"],
+    ]) {
+      const watcher = run(["--data-dir", dir, "--key-file", join(dir, "keys", "watcher-1.key"), ...bad]);
+      expect(await watcher.exited, bad.join(" ")).toBe(1);
+      expect(watcher.stderr()).toMatch(/^error: option/);
+      expect(watcher.stderr()).not.toMatch(/\n\s+at /);
+    }
   });
 
   it("says how to find the ledger when there is no local network", async () => {

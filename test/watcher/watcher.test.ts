@@ -9,6 +9,7 @@ import { mnemonicToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { HARDHAT_DEFAULT_MNEMONIC } from "../../src/devnet/chain.js";
 import { dinEpochsAbi, dinSlasherAbi } from "../../src/ledger/artifacts/index.js";
+import { readOperators } from "../../src/ledger/din/directory.js";
 import { hashRequest, hashResponse, relayDigest, relayFromJson } from "../../src/ledger/din/relay.js";
 import { type OperatorNode, startOperatorNode } from "../../src/operator/proxy.js";
 import { toQuantity } from "../../src/rpc/blockTag.js";
@@ -253,5 +254,50 @@ describe("watcher", () => {
     expect(w.snapshot().fraudProofs.filter((p) => p.operator === corrupt)).toEqual([]);
     const saved = JSON.parse(readFileSync(options.stateFile, "utf8")) as WatcherState;
     expect(saved.contradictions.some((c) => c.operator === corrupt)).toBe(true);
+  });
+
+  it("serves what it measured, what it landed on the ledger and the registry's risk figures on /metrics", async () => {
+    await watcher?.close();
+    watcher = await startWatcher({
+      ...options,
+      metrics: { port: 0, security: { profits: new Map([["ethereum", 1n]]) } },
+    });
+    const w = watcher;
+    expect(w.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const scrape = async () => (await fetch(`${w.metricsUrl}/metrics`)).text();
+    const gauge = (text: string, name: string, labels = "") =>
+      Number(new RegExp(`^${name}${labels ? `\\{${labels}\\}` : ""} (\\S+)$`, "m").exec(text)?.[1]);
+    // Each operator's probes this epoch, labelled as the gateway labels its ledger upstreams.
+    const text = await waitFor("probes on /metrics", async () => {
+      const t = await scrape();
+      const probed =
+        /din_watcher_operator_probes\{network="ethereum",operator="[a-z0-9-]+-[0-9a-f]{8}"\} [1-9]/;
+      return probed.test(t) && /^din_watcher_probe_rounds [1-9]/m.test(t) ? t : undefined;
+    });
+    const registered = operatorsOf(w);
+    expect(gauge(text, "din_watcher_probe_rounds")).toBeGreaterThan(0);
+    expect(gauge(text, "din_watcher_ledger_block")).toBeGreaterThan(0);
+    expect(gauge(text, "din_watcher_fraud_proofs")).toBe(w.snapshot().fraudProofs.length);
+    expect(gauge(text, "din_watcher_last_posted_epoch", 'network="ethereum"')).toBe(
+      Number(w.snapshot().lastPosted[String(ETHEREUM)]),
+    );
+    expect(text.match(/^din_watcher_operator_availability\{/gm)).toHaveLength(registered.length);
+    // The risk figures over the registry it follows: its operators and what corrupting ethereum costs.
+    const operators = await readOperators(f.ledger.public, f.addresses, ETHEREUM);
+    const stake = operators.reduce((sum, o) => sum + o.allocatedStake, 0n);
+    expect(gauge(text, "din_risk_operators", 'network="ethereum"')).toBe(operators.length);
+    expect(gauge(text, "din_risk_cost_of_corruption_tokens", 'network="ethereum"')).toBeCloseTo(
+      Number((stake + 2n) / 3n) / 1e18,
+      9,
+    );
+    expect(gauge(text, "din_risk_restaking_slack", 'threshold="1/3"')).toBeGreaterThan(1e12);
+
+    // Only GET /metrics is served; a close frees the port.
+    expect((await fetch(`${w.metricsUrl}/eigen/node`)).status).toBe(404);
+    expect((await fetch(`${w.metricsUrl}/metrics`, { method: "POST" })).status).toBe(405);
+    const url = w.metricsUrl;
+    await w.close();
+    watcher = undefined;
+    await expect(fetch(`${url}/metrics`)).rejects.toThrow();
   });
 });

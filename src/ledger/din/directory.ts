@@ -260,3 +260,17 @@ export async function readEpochClock(client: PublicClient, epochs: Address) {
     reportQuorum: Number(params.reportQuorum),
   };
 }
+
+/**
+ * A stable, readable id for a registered operator: `<cloud>-<region>-<address's first 8 hex>`. The gateway
+ * names its ledger upstreams with it and the watcher its operators, so their metrics' labels match.
+ */
+export function ledgerUpstreamId(operator: Pick<DirectoryOperator, "cloud" | "region" | "address">): string {
+  const label = (text: string) =>
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 24) || "unknown";
+  return `${label(operator.cloud)}-${label(operator.region)}-${operator.address.slice(2, 10).toLowerCase()}`;
+}
