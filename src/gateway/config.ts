@@ -39,6 +39,15 @@ const networkSchema = z
     /** URL path segment: /v1/<name>. */
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "lowercase letters, digits and dashes"),
     chainId: z.number().int().positive(),
+    /**
+     * Hash of block 0: an upstream whose genesis differs (a fork, a testnet reusing the chain id) is never
+     * routed to. @default only eth_chainId is checked
+     */
+    genesisHash: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte block hash, 0x and 64 hex digits")
+      .transform((hash) => hash.toLowerCase())
+      .optional(),
     /** Fixed upstreams; operators read from the ledger (when `ledger` is set) are added to them. @default [] */
     upstreams: z.array(upstreamSchema).default([]),
     /** This network's name in the DIN deployment, when `ledger` is set. @default the network's own name */
@@ -148,6 +157,11 @@ const healthSchema = z
     unhealthyLagBlocks: z.number().int().min(1).default(10),
     /** How long an upstream whose tags go backwards or out of order is excluded (proxyd: 5 min). @default 300000 */
     banMs: z.number().int().min(0).default(300_000),
+    /**
+     * How often an upstream's chain (eth_chainId, genesis hash) is checked again while it answers; it is
+     * also checked at start and whenever it answers again after a failure. @default 30000
+     */
+    chainCheckMs: z.number().int().min(50).default(30_000),
   })
   .strict();
 

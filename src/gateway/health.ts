@@ -37,6 +37,8 @@ export interface HealthInput {
   /** Excluded until this time (proxyd: tags went backwards or out of order). */
   bannedUntil: number;
   now: number;
+  /** Why it is not serving its network's chain, when it is not. */
+  wrongChain?: string;
 }
 
 export interface HealthVerdict {
@@ -47,6 +49,7 @@ export interface HealthVerdict {
 export function assessHealth(input: HealthInput, rules: HealthRules): HealthVerdict {
   const unhealthy: string[] = [];
   const warnings: string[] = [];
+  if (input.wrongChain !== undefined) unhealthy.push(input.wrongChain);
   if (input.bannedUntil > input.now) unhealthy.push("banned: block tags went backwards or out of order");
   if (input.breaker === "open") unhealthy.push("circuit open");
   if (input.consecutiveFailures >= rules.failureThreshold) {

@@ -95,6 +95,12 @@ function createMetrics(options: { risk?: RiskGaugeOptions }) {
       labelNames: ["network", "upstream"] as const,
       registers: [registry],
     }),
+    upstreamWrongChain: new Gauge({
+      name: "din_upstream_wrong_chain",
+      help: "1 while the upstream serves another chain than its network's (or does not say which): it is not routed to",
+      labelNames: ["network", "upstream"] as const,
+      registers: [registry],
+    }),
     upstreamHead: new Gauge({
       name: "din_upstream_head_block",
       help: "Latest block reported by the upstream",

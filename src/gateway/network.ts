@@ -84,6 +84,8 @@ export interface NetworkOptions {
 export class Network {
   readonly name: string;
   readonly chainId: number;
+  /** Hash of block 0 every upstream must report, when the network names one. */
+  readonly genesisHash: string | undefined;
   readonly config: NetworkConfig;
   readonly routing: RoutingConfig;
   /** Each cloud's share of the requests routed, and the cap on it. */
@@ -123,6 +125,7 @@ export class Network {
     this.config = options.config;
     this.name = options.config.name;
     this.chainId = options.config.chainId;
+    this.genesisHash = options.config.genesisHash;
     this.routing = options.routing;
     this.cloudShare = new CloudShare(options.routing.cloudShareCap, options.routing.cloudShareWindow);
     this.healthConfig = options.health;
@@ -313,16 +316,19 @@ export class Network {
   }
 
   private async pollUpstream(upstream: Upstream): Promise<PollResult> {
-    const body = JSON.stringify(
-      // Ascending: a block mined while the node answers the batch can only raise the later tags, so
-      // the answer never looks out of order when it is not.
-      ["finalized", "safe", "latest"].map((tag, index) => ({
-        jsonrpc: "2.0",
-        id: index + 1,
-        method: "eth_getBlockByNumber",
-        params: [tag, false],
-      })),
-    );
+    // Ascending: a block mined while the node answers the batch can only raise the later tags, so the
+    // answer never looks out of order when it is not.
+    const calls: unknown[] = ["finalized", "safe", "latest"].map((tag, index) => ({
+      jsonrpc: "2.0",
+      id: index + 1,
+      method: "eth_getBlockByNumber",
+      params: [tag, false],
+    }));
+    // Which chain it serves, asked in the same batch until it has answered: at start, again after a failure
+    // (a node that comes back may be another node) and every chainCheckMs.
+    if (Date.now() - upstream.chainCheckedAt > this.healthConfig.chainCheckMs) upstream.chainChecked = false;
+    if (!upstream.chainChecked) calls.push(...chainCheckCalls(this.genesisHash !== undefined));
+    const body = JSON.stringify(calls);
     const now = Date.now();
     const started = performance.now();
     upstream.breaker.onAttempt(now);
@@ -334,17 +340,45 @@ export class Network {
           { kind: "retry", reason: "bad head reply", failure: true, throttled: reply.status === 429 },
           0,
         );
+        upstream.chainChecked = false;
         return { upstream, answered: false, violation: undefined };
       }
       upstream.record({ kind: "result", result: null }, performance.now() - started);
+      if (!upstream.chainChecked) this.checkChain(upstream, reply.body);
       const violation = tagViolation(upstream.head, sample);
       upstream.head = sample;
       upstream.headUpdatedAt = Date.now();
       return { upstream, answered: true, violation };
     } catch (error) {
       upstream.record({ kind: "retry", reason: String(error), failure: true, throttled: false }, 0);
+      upstream.chainChecked = false;
       return { upstream, answered: false, violation: undefined };
     }
+  }
+
+  /**
+   * Takes an upstream serving another chain out of routing, and puts it back once it serves this one: a
+   * misconfigured or malicious upstream must not answer for this network with another chain's data.
+   */
+  private checkChain(upstream: Upstream, body: unknown): void {
+    const problem = chainProblem(body, this.chainId, this.genesisHash);
+    const labels = { network: this.name, upstream: upstream.id };
+    if (problem === undefined) {
+      if (upstream.wrongChain !== undefined)
+        this.logger.info({ upstream: upstream.id }, "upstream serves this network's chain again: routed");
+      upstream.wrongChain = undefined;
+      upstream.chainChecked = true;
+      upstream.chainCheckedAt = Date.now();
+      this.metrics.upstreamWrongChain.set(labels, 0);
+      return;
+    }
+    if (upstream.wrongChain !== problem)
+      this.logger.error(
+        { upstream: upstream.id, network: this.name, chainId: this.chainId, problem },
+        "upstream is not on this network's chain: not routed to",
+      );
+    upstream.wrongChain = problem;
+    this.metrics.upstreamWrongChain.set(labels, 1);
   }
 
   /**
@@ -377,6 +411,7 @@ export class Network {
         upstream.head !== undefined &&
         now - upstream.headUpdatedAt <= this.healthConfig.headPollMs * 3 &&
         upstream.bannedUntil <= now &&
+        upstream.wrongChain === undefined &&
         upstream.breaker.state(now) !== "open",
     );
     // First pass: p75 over every answering upstream; then again without those far off it (a runaway head).
@@ -565,6 +600,39 @@ function safeUrl(endpoint: string): URL | undefined {
 }
 
 /** Reads the reply to the head poll batch; undefined when `latest` is missing or malformed. */
+/** Ids of the chain check's calls in a head poll batch (after the three block tags). */
+const CHAIN_ID_CALL = 4;
+const GENESIS_CALL = 5;
+
+function chainCheckCalls(genesis: boolean): unknown[] {
+  const calls: unknown[] = [{ jsonrpc: "2.0", id: CHAIN_ID_CALL, method: "eth_chainId", params: [] }];
+  if (genesis)
+    calls.push({ jsonrpc: "2.0", id: GENESIS_CALL, method: "eth_getBlockByNumber", params: ["0x0", false] });
+  return calls;
+}
+
+/**
+ * What is wrong with the chain a head poll's batch reply says the upstream serves: another chain id, no
+ * chain id at all, or another genesis block. Undefined when it is the network's chain.
+ */
+export function chainProblem(body: unknown, chainId: number, genesisHash?: string): string | undefined {
+  const items = Array.isArray(body) ? body : [];
+  const result = (id: number) =>
+    (
+      items.find((item) => typeof item === "object" && item !== null && item.id === id) as
+        | { result?: unknown }
+        | undefined
+    )?.result;
+  const reported = fromQuantity(result(CHAIN_ID_CALL));
+  if (reported === undefined) return "did not say which chain it serves (no eth_chainId answer)";
+  if (reported !== BigInt(chainId)) return `serves chain ${reported}, not ${chainId}`;
+  if (genesisHash === undefined) return undefined;
+  const genesis = result(GENESIS_CALL) as { hash?: unknown } | undefined;
+  const hash = typeof genesis?.hash === "string" ? genesis.hash.toLowerCase() : undefined;
+  if (hash === undefined) return "did not say which genesis block it has";
+  return hash === genesisHash ? undefined : `has genesis block ${hash}, not ${genesisHash}`;
+}
+
 export function parseHeadReply(body: unknown): HeadSample | undefined {
   if (!Array.isArray(body)) return undefined;
   const byId = new Map<unknown, unknown>();

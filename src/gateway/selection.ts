@@ -26,6 +26,8 @@ export interface UpstreamView {
   jailed?: boolean;
   /** A slash is queued against it on the ledger: used only when nothing else is left. @default false */
   queuedSlash?: boolean;
+  /** It serves another chain than its network's (or would not say which): never selected. @default false */
+  wrongChain?: boolean;
 }
 
 export interface SelectionContext {
@@ -91,7 +93,7 @@ export function rankUpstreams(
   context: SelectionContext = {},
 ): RankedUpstream[] {
   const scored = views
-    .filter((view) => view.jailed !== true && (context.eligible?.(view) ?? true))
+    .filter((view) => view.jailed !== true && view.wrongChain !== true && (context.eligible?.(view) ?? true))
     .map((view) => ({ view, score: score(view), lastResort: lastResortLevel(view, context) }));
   scored.sort(
     (a, b) =>

@@ -125,6 +125,15 @@ export class Upstream {
    * requests sent before it say nothing (a node slow at everything finishes those late too).
    */
   lastAnsweredSentAt = 0;
+  /**
+   * The chain it serves was checked against its network's (eth_chainId, and the genesis hash where the
+   * network names one) since it last failed to answer: a node that comes back may be another node.
+   */
+  chainChecked = false;
+  /** When (Date.now()) its chain was last found to be its network's. */
+  chainCheckedAt = 0;
+  /** Why it is not its network's chain; undefined when it is (or is not checked yet). */
+  wrongChain: string | undefined;
   verdict: HealthVerdict = { state: "unhealthy", reasons: ["no head reported recently"] };
   /** Bumped when something that changes its ranking happens (failure, recovery, half-open probe). */
   changes = 0;
@@ -375,6 +384,7 @@ export class Upstream {
         networkHead,
         bannedUntil: this.bannedUntil,
         now,
+        ...(this.wrongChain ? { wrongChain: this.wrongChain } : {}),
       },
       this.healthConfig,
     );
@@ -396,6 +406,7 @@ export class Upstream {
       errorRate: this.errorRate.value(),
       throttleRate: this.throttleRate.value(),
       lagBlocks: lag === undefined ? undefined : Math.max(0, lag),
+      ...(this.wrongChain ? { wrongChain: true } : {}),
       ...(this.operator
         ? {
             stakeFactor: this.operator.stakeFactor,

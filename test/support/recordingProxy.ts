@@ -10,6 +10,8 @@ export interface RecordedCall {
 
 export interface RecordingProxy {
   url: string;
+  /** Where calls are forwarded; a test may point it at another node. */
+  target: string;
   calls: RecordedCall[];
   /** Calls for which this returns a number of ms are answered that much later. */
   delay: (call: RecordedCall) => number | undefined;
@@ -19,6 +21,7 @@ export interface RecordingProxy {
 export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
   const proxy: RecordingProxy = {
     url: "",
+    target,
     calls: [],
     delay: () => undefined,
     close: async () => undefined,
@@ -42,7 +45,7 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       if (response.destroyed) return;
       try {
-        const answer = await fetch(target, {
+        const answer = await fetch(proxy.target, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body,
