@@ -1,6 +1,7 @@
 // `din stake deposit|delegate|undelegate|withdraw|claim`: a staker's ledger transactions.
 import type { Command } from "commander";
-import type { Address, Hex } from "viem";
+import { type Address, getAddress, type Hex } from "viem";
+import { readNetworkState } from "../devnet/state.js";
 import {
   claim,
   completeWithdrawals,
@@ -10,10 +11,13 @@ import {
   queueWithdrawal,
   undelegate,
 } from "../ledger/din/actions.js";
+import { formatAmount } from "../ledger/din/revert.js";
+import { type StakerStatus, stakerStatus } from "../ledger/din/stakerStatus.js";
 import {
   actionText,
   type LedgerFlags,
   openActor,
+  openLedger,
   parseAddress,
   parseAmount,
   parseBytes32,
@@ -21,6 +25,7 @@ import {
   parseId,
   rewardsFileOf,
   runLedgerCommand,
+  signingAccount,
   withLedgerOptions,
 } from "./ledger.js";
 
@@ -31,6 +36,41 @@ export function registerStakeCommands(program: Command): void {
     .description(
       "deposit into the restaking strategies, delegate to an operator, withdraw and claim rewards",
     );
+
+  withLedgerOptions(
+    stake
+      .command("status")
+      .description(
+        "a staker's position: deposits per strategy and what they are worth after slashes, delegation, queued withdrawals and what they pay now, the slashes that touched it, claimable rewards",
+      )
+      .option(
+        "--address <address>",
+        "staker to show (default: the signing key's address; no key needed)",
+        parseAddress,
+      )
+      .option("--rewards <file>", "published rewards file (default: <data-dir>/ledger/rewards.json)"),
+    { dryRun: false },
+  ).action(async (flags: LedgerFlags & { address?: Address; rewards?: string }) => {
+    await runLedgerCommand(
+      flags,
+      async () => {
+        let address = flags.address;
+        if (address === undefined) {
+          try {
+            address = signingAccount(flags).address;
+          } catch (error) {
+            throw new LedgerActionError(`${(error as Error).message}, or name the staker with --address`);
+          }
+        }
+        const target = openLedger(flags);
+        const status = await stakerStatus(target.public, target.deployment, address, {
+          rewardsFile: rewardsFileOf(flags),
+        });
+        return { ...status, operatorNames: operatorNames(flags) };
+      },
+      formatStakerStatus,
+    );
+  });
 
   withLedgerOptions(
     stake
@@ -163,4 +203,89 @@ export function registerStakeCommands(program: Command): void {
       actionText,
     );
   });
+}
+
+/** Operator ids by address when the data dir is a running `din up` (names read better than addresses). */
+function operatorNames(flags: LedgerFlags): Record<string, string> {
+  if (flags.rpc !== undefined) return {};
+  try {
+    const names: Record<string, string> = {};
+    for (const o of readNetworkState(flags.dataDir).operators ?? [])
+      if (o.address) names[getAddress(o.address)] = o.id;
+    return names;
+  } catch {
+    return {};
+  }
+}
+
+const table = (rows: string[][]): string[] => {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? "").length)));
+  return rows.map((r) =>
+    r
+      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
+};
+
+/** Human text of a staker's position. */
+export function formatStakerStatus(status: StakerStatus & { operatorNames: Record<string, string> }): string {
+  const name = (a: Address) => (status.operatorNames[a] ? `${status.operatorNames[a]} (${a})` : a);
+  const lines = [
+    `staker ${status.address} at block ${status.block}: ${status.delegatedTo ? `delegated to ${name(status.delegatedTo)}` : "not delegated"}`,
+    "",
+    ...table([
+      [
+        "strategy",
+        "in wallet",
+        "deposited (shares)",
+        "withdrawable (shares)",
+        "worth now",
+        "lost to slashes (shares)",
+      ],
+      ...status.positions.map((p) => [
+        p.symbol,
+        `${formatAmount(p.wallet)} ${p.symbol}`,
+        formatAmount(p.depositShares),
+        formatAmount(p.withdrawableShares),
+        `${formatAmount(p.withdrawableTokens)} ${p.symbol}`,
+        formatAmount(p.slashedShares),
+      ]),
+    ]).map((line) => `  ${line}`),
+  ];
+  lines.push("");
+  if (status.queuedWithdrawals.length === 0) lines.push("queued withdrawals: none");
+  else {
+    lines.push("queued withdrawals (slashable by the operator's networks until completed):");
+    for (const q of status.queuedWithdrawals) {
+      const parts = q.strategies
+        .map(
+          (s) =>
+            `${formatAmount(s.tokensNow)} ${s.symbol} (${formatAmount(s.sharesNow)} of ${formatAmount(s.queuedShares)} shares queued)`,
+        )
+        .join(", ");
+      lines.push(
+        `  queued at block ${q.startBlock} from ${name(q.delegatedTo)}: pays ${parts} now; ${q.ready ? "ready: din stake withdraw --complete" : `completes at block ${q.completableAt}`}`,
+      );
+    }
+  }
+  lines.push("");
+  if (status.slashes.length === 0) lines.push("slashes that touched this position: none");
+  else {
+    lines.push("slashes that touched this position (newest first):");
+    for (const slash of status.slashes) {
+      const lost = slash.lost.map((l) => `${formatAmount(l.tokens)} ${l.symbol}`).join(" and ");
+      lines.push(
+        `  block ${slash.block}: ${name(slash.operator)} slashed on ${slash.network}, this position lost ${lost} (tx ${slash.transaction})`,
+      );
+    }
+  }
+  lines.push("");
+  const r = status.rewards;
+  lines.push(
+    r.claimable > 0n
+      ? `rewards: ${formatAmount(r.claimable)} ${r.symbol} to claim (earned ${formatAmount(r.earned)}, claimed ${formatAmount(r.claimed)}): din stake claim`
+      : `rewards: nothing to claim — ${r.why}${r.claimed > 0n ? ` (claimed so far ${formatAmount(r.claimed)} ${r.symbol})` : ""}`,
+  );
+  return lines.join("\n");
 }

@@ -149,6 +149,50 @@ describe("din operator ledger commands", () => {
     expect(second.stderr).toBe("error: already registered on ethereum\n");
   });
 
+  it("shows a staker's position without a key, by address, in text and JSON", async () => {
+    const [rpc, deployment] = [ledger[1]!, ledger[3]!];
+    const text = await din([
+      "stake",
+      "status",
+      "--rpc",
+      rpc,
+      "--deployment",
+      deployment,
+      "--address",
+      operator,
+    ]);
+    expect(text.stderr).toBe("");
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^staker ${operator} at block \\d+: `));
+    expect(text.stdout).toMatch(/strategy\s+in wallet\s+deposited \(shares\)/);
+    expect(text.stdout).toContain("slashes that touched this position: none");
+    expect(text.stdout).toMatch(/rewards: nothing to claim — /);
+
+    const json = JSON.parse(
+      (
+        await din([
+          "stake",
+          "status",
+          "--rpc",
+          rpc,
+          "--deployment",
+          deployment,
+          "--address",
+          operator,
+          "--json",
+        ])
+      ).stdout,
+    );
+    expect(json.address).toBe(operator);
+    expect(json.positions.length).toBeGreaterThan(0);
+    expect(json.positions[0]).toHaveProperty("symbol");
+    expect(json.queuedWithdrawals).toEqual([]);
+
+    const noKey = await din(["stake", "status", "--rpc", rpc, "--deployment", deployment]);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr).toMatch(/^error: .*or name the staker with --address\n$/);
+  });
+
   it("funds a new key from the faucet, which can then stake; refuses to overwrite a key file", async () => {
     const keyFile = join(dir, "newcomer.key");
     const payer = [...ledger.slice(0, 4), "--key-file", deployerKeyFile];

@@ -26,8 +26,9 @@ import {
   undelegate,
   vetoSlash,
 } from "../../src/ledger/din/actions.js";
-import { explainLedgerError } from "../../src/ledger/din/revert.js";
+import { explainLedgerError, formatAmount } from "../../src/ledger/din/revert.js";
 import { publishRewards } from "../../src/ledger/din/rewardsPublisher.js";
+import { stakerStatus } from "../../src/ledger/din/stakerStatus.js";
 import { type DinFixture, deployDinFixture, ETHEREUM, healthy, POLYGON, WAD } from "./fixture.js";
 
 const joinOptions = (endpoint: string, signer: LocalAccount) => ({
@@ -368,6 +369,63 @@ describe("ledger actions", () => {
     expect(status.networks[0]?.executedSlashes.map((s) => s.id)).toEqual([second.id]);
     expect((await listSlashes(f.ledger.public, f.deployment, { status: "vetoed" })).map((s) => s.id)).toEqual(
       [first.id],
+    );
+  });
+
+  it("shows a staker what a slash during the withdrawal delay took, and completing says what was paid", async () => {
+    const op = f.operators[0];
+    const staker = f.alice;
+    await f.registerWatchersAndGateway();
+    await f.registerOperator(op);
+    await f.mint(staker, 5n * WAD);
+    await deposit(actor(staker), { amount: 5n * WAD, strategy: symbol });
+    await delegate(actor(staker), { operator: op });
+    await queueWithdrawal(actor(staker), { shares: 2n * WAD, strategy: f.strategy });
+    const fresh = await stakerStatus(f.ledger.public, f.deployment, staker);
+    expect(fresh.delegatedTo).toBe(op);
+    expect(fresh.slashes).toEqual([]);
+    expect(fresh.positions[0]).toMatchObject({ depositShares: 3n * WAD, withdrawableShares: 3n * WAD });
+    expect(fresh.queuedWithdrawals[0]?.strategies[0]).toMatchObject({
+      queuedShares: 2n * WAD,
+      sharesNow: 2n * WAD,
+    });
+    expect(fresh.rewards.why).toBe("no rewards root has been published yet");
+
+    // The operator misses its availability target: one slash, executed after the veto window.
+    const epoch = await f.currentEpoch();
+    await f.endEpoch(epoch);
+    const reports = [{ ...healthy(op), availabilityBps: 9950 }];
+    for (const watcher of f.watchers.slice(0, 3))
+      await f.submitReport(watcher as Address, ETHEREUM, epoch, reports);
+    await f.finalize(ETHEREUM, epoch);
+    const [queued] = await listSlashes(f.ledger.public, f.deployment, { status: "queued" });
+    await f.ledger.mine(f.deployment.params.slash.vetoWindow);
+    await executeSlash(actor(f.outsider), { slashId: queued!.id });
+
+    const slashed = await stakerStatus(f.ledger.public, f.deployment, staker);
+    const [slash] = slashed.slashes;
+    expect(slashed.slashes).toHaveLength(1);
+    expect(slash).toMatchObject({ operator: op, network: "ethereum", networkId: ETHEREUM });
+    const position = slashed.positions[0]!;
+    const withdrawal = slashed.queuedWithdrawals[0]!.strategies[0]!;
+    // Both the delegated shares and the queued ones lost the same fraction; the slash names it all.
+    expect(position.withdrawableShares).toBeLessThan(3n * WAD);
+    expect(position.slashedShares).toBe(3n * WAD - position.withdrawableShares);
+    expect(withdrawal.sharesNow).toBeLessThan(2n * WAD);
+    expect(slash!.lost[0]!.shares).toBe(position.slashedShares + (2n * WAD - withdrawal.sharesNow));
+    expect(withdrawal.sharesNow * 3n).toBe(position.withdrawableShares * 2n);
+
+    await f.ledger.mine(Number(f.deployment.params.restaking.minWithdrawalDelayBlocks));
+    const wallet = await f.balanceOf(staker, f.token);
+    const done = await completeWithdrawals(actor(staker));
+    const received = (await f.balanceOf(staker, f.token)) - wallet;
+    expect(received).toBe(withdrawal.tokensNow);
+    expect(done.paid).toEqual([
+      { token: f.token, symbol, queued: 2n * WAD, paid: received, slashed: 2n * WAD - received },
+    ]);
+    expect(done.summary).toContain(`paid ${formatAmount(received)} ${symbol}`);
+    expect(done.summary).toContain(
+      `slashes while they waited took ${formatAmount(2n * WAD - received)} ${symbol} of 2 ${symbol}`,
     );
   });
 

@@ -41,6 +41,7 @@ import {
 } from "./registry.js";
 import { explainLedgerError, formatAmount, type RevertContext } from "./revert.js";
 import { earningsOf, readRewardsFile } from "./rewardsPublisher.js";
+import { stakerStatus } from "./stakerStatus.js";
 
 /** 1.0 in the core's fixed-point (magnitudes, slash fractions). */
 export const WAD = 10n ** 18n;
@@ -1040,7 +1041,15 @@ export async function queueWithdrawal(
 export async function completeWithdrawals(
   actor: LedgerActor,
   options: ActionOptions = {},
-): Promise<ActionResult<{ completed: number; pending: number; nextBlock?: bigint }>> {
+): Promise<
+  ActionResult<{
+    completed: number;
+    pending: number;
+    nextBlock?: bigint;
+    /** Per token: what the withdrawals were worth when queued, what they paid, what slashes took. */
+    paid?: Array<{ token: Address; symbol: string; queued: bigint; paid: bigint; slashed: bigint }>;
+  }>
+> {
   const client = actor.clients.public;
   const me = actor.clients.wallet.account.address;
   const dm = { address: actor.deployment.addresses.delegationManager, abi: delegationManagerAbi } as const;
@@ -1087,6 +1096,34 @@ export async function completeWithdrawals(
       ),
     ),
   );
+  // What the withdrawals asked for and what they pay: the difference is what slashes took meanwhile.
+  const before = await stakerStatus(client, actor.deployment, me);
+  const readyRoots = new Set(
+    before.queuedWithdrawals.filter((q) => q.ready && roots.includes(q.root)).map((q) => q.root),
+  );
+  const byToken = new Map<Address, { symbol: string; queued: bigint; expected: bigint; slashed: bigint }>();
+  for (const q of before.queuedWithdrawals.filter((q) => readyRoots.has(q.root))) {
+    for (const part of q.strategies) {
+      const position = before.positions.find((p) => p.strategy === part.strategy);
+      if (!position) continue;
+      const entry = byToken.get(position.token) ?? {
+        symbol: part.symbol,
+        queued: 0n,
+        expected: 0n,
+        slashed: 0n,
+      };
+      const queuedTokens = await client.readContract({
+        address: part.strategy,
+        abi: strategyBaseAbi,
+        functionName: "sharesToUnderlyingView",
+        args: [part.queuedShares],
+      });
+      entry.queued += queuedTokens;
+      entry.expected += part.tokensNow;
+      entry.slashed += queuedTokens > part.tokensNow ? queuedTokens - part.tokensNow : 0n;
+      byToken.set(position.token, entry);
+    }
+  }
   const done = await perform(
     actor,
     [
@@ -1099,12 +1136,35 @@ export async function completeWithdrawals(
     options,
     context(actor.deployment),
   );
+  // Paid: what the wallet received (read back), or in a dry run what the withdrawals are worth now.
+  const paid = await Promise.all(
+    [...byToken].map(async ([token, entry]) => {
+      const position = before.positions.find((p) => p.token === token);
+      const balance = done.dryRun
+        ? undefined
+        : await client.readContract({
+            address: token,
+            abi: mockERC20Abi,
+            functionName: "balanceOf",
+            args: [me],
+          });
+      const received = balance === undefined ? entry.expected : balance - (position?.wallet ?? 0n);
+      return { token, symbol: entry.symbol, queued: entry.queued, paid: received, slashed: entry.slashed };
+    }),
+  );
+  const amounts = paid.map((p) => `${formatAmount(p.paid)} ${p.symbol}`).join(" and ");
+  const took = paid.filter((p) => p.slashed > 0n);
   return {
     ...done,
     completed: ready.length,
     pending: waiting.length,
+    paid,
     ...(nextBlock !== undefined ? { nextBlock } : {}),
-    summary: `${done.dryRun ? "would complete" : "completed"} ${ready.length} withdrawal(s)${waiting.length ? `; ${waiting.length} still waiting (next at block ${nextBlock})` : ""}`,
+    summary: `${done.dryRun ? "would complete" : "completed"} ${ready.length} withdrawal(s), ${done.dryRun ? "paying" : "paid"} ${amounts || "nothing"}; ${
+      took.length
+        ? `slashes while they waited took ${took.map((p) => `${formatAmount(p.slashed)} ${p.symbol} of ${formatAmount(p.queued)} ${p.symbol}`).join(" and ")}`
+        : "no slash touched them while they waited"
+    }${waiting.length ? `; ${waiting.length} still waiting (next at block ${nextBlock})` : ""}`,
   };
 }
 
