@@ -1,5 +1,6 @@
 // The node API's ledger side: the ledger connection and the relay signer as services, and
 // `eigen_registered_stakes` read from the DIN registry, against a deployed DIN on a real Hardhat ledger.
+import pino from "pino";
 import { type Address, createPublicClient, formatUnits, http, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -135,3 +136,38 @@ describe("AVS node API with a ledger", () => {
     expect(response.status).toBe(200);
   });
 });
+
+it("logs what the ledger decides about its operator while it serves", async () => {
+  const lines: Array<{ ledger?: string; msg?: string; level?: number }> = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const node = await startOperatorNode({
+    id: "op-news",
+    upstream: chain.url,
+    relaySigner: relaySigner(),
+    nodeApi: { ledger: ledgerView(), probeIntervalMs: 50, stakeRefreshMs: 100 },
+    logger,
+  });
+  nodes.push(node);
+  // A change of its metadata on the ledger after the node started is news; what came before is not.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await f.updateMetadata(
+    operator,
+    ETHEREUM,
+    f.metadata(operator, { signer: signer.address, endpoint: "https://moved.example" }),
+  );
+  const news = await waitForLine(lines, (l) => l.ledger === "registered");
+  expect(news.msg).toMatch(
+    /^registered on ethereum: endpoint https:\/\/moved\.example, aws\/eu-west-1, signer 0x/,
+  );
+  expect(news.level).toBe(30);
+});
+
+async function waitForLine<T>(lines: T[], match: (line: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = lines.find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error("no such log line");
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -39,6 +39,7 @@ import {
   planLaggedCall,
 } from "./chaos.js";
 import { controlTokenMatches, generateControlToken, isValidControlToken } from "./controlToken.js";
+import { LedgerNewsFollower } from "./ledgerNews.js";
 import { createLimitedServer, type ListenerLimits } from "./listener.js";
 import { refusalOf } from "./methodPolicy.js";
 import { handleNodeApi, packageVersion } from "./nodeApi.js";
@@ -249,6 +250,8 @@ class OperatorProxy {
   private readonly metrics: OperatorMetrics | undefined;
   private readonly performance: PerformanceWindow | undefined;
   private readonly monitor: NodeMonitor | undefined;
+  /** Logs what the ledger decides about this operator (verdicts, slashes, jail), when it knows its address. */
+  private readonly news: LedgerNewsFollower | undefined;
   private nodeApiServer: Server | undefined;
   private nodeApiUrl: string | undefined;
 
@@ -316,6 +319,27 @@ class OperatorProxy {
         },
       });
       for (const service of this.monitor.list()) metrics.setServiceUp(service.id, false);
+      const ledger = api.ledger;
+      if (ledger?.operator !== undefined) {
+        this.news = new LedgerNewsFollower({
+          client: ledger.client,
+          deployment: ledger.deployment,
+          operator: ledger.operator,
+          intervalMs: api.probeIntervalMs ?? 5_000,
+          onNews: (news) =>
+            this.log[news.level](
+              {
+                ledger: news.kind,
+                network: news.network,
+                block: news.block.toString(),
+                tx: news.transaction,
+              },
+              news.message,
+            ),
+          onError: (error) =>
+            this.log.debug({ err: (error as Error).message }, "ledger news not read this time"),
+        });
+      }
     }
   }
 
@@ -331,6 +355,7 @@ class OperatorProxy {
       this.controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
     }
     if (this.nodeApiOptions && this.monitor && this.metrics) await this.startNodeApi(this.nodeApiOptions);
+    this.news?.start();
     this.log.info(
       { url: this.url(), controlUrl: this.controlUrl, nodeApiUrl: this.nodeApiUrl, labels: this.labels },
       "operator node listening",
@@ -860,6 +885,7 @@ class OperatorProxy {
     await this.closeListener();
     if (this.controlServer !== undefined) await closeServer(this.controlServer);
     this.monitor?.stop();
+    await this.news?.stop();
     if (this.nodeApiServer !== undefined) await closeServer(this.nodeApiServer);
     await this.pool.destroy();
     this.log.info("operator node stopped");

@@ -1,0 +1,110 @@
+// The operator hears what the ledger decides about it: a real DIN deployment in process, one epoch judged
+// below the SLA for two operators, one slash vetoed and the other executed (which jails). The news read for
+// one operator names only its own events, in order; the follower hands over only what is new.
+import type { Address } from "viem";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type DinFixture, deployDinFixture, ETHEREUM, healthy } from "../../test/din/fixture.js";
+import { executeSlash, type LedgerActor, listSlashes, vetoSlash } from "../ledger/din/actions.js";
+import { type LedgerNews, LedgerNewsFollower, readLedgerNews } from "./ledgerNews.js";
+
+describe("ledger news of an operator", () => {
+  let f: DinFixture;
+  let op0: Address;
+  let op1: Address;
+  let follower: LedgerNewsFollower;
+  const heard: LedgerNews[] = [];
+  const actor = (who: Address): LedgerActor => ({
+    clients: { wallet: f.ledger.wallet(who), public: f.ledger.public },
+    deployment: f.deployment,
+  });
+
+  beforeAll(async () => {
+    f = await deployDinFixture();
+    op0 = f.operators[0]!;
+    op1 = f.operators[1]!;
+    await f.registerWatchersAndGateway();
+    follower = new LedgerNewsFollower({
+      client: f.ledger.public,
+      deployment: f.deployment,
+      operator: op1,
+      intervalMs: 60_000,
+      onNews: (news) => heard.push(news),
+      onError: (error) => {
+        throw error;
+      },
+    });
+    await follower.poll(); // starts from here: what came before is not news
+    await f.registerOperator(op0);
+    await f.registerOperator(op1);
+    const epoch = await f.currentEpoch();
+    await f.endEpoch(epoch);
+    const reports = [
+      { ...healthy(op0), availabilityBps: 9950 },
+      // Another rule for the other: two operators failing one rule together would be a correlated failure.
+      { ...healthy(op1), p50LatencyMs: 300 },
+    ];
+    for (const watcher of f.watchers.slice(0, 3))
+      await f.submitReport(watcher as Address, ETHEREUM, epoch, reports);
+    await f.finalize(ETHEREUM, epoch);
+    const queued = await listSlashes(f.ledger.public, f.deployment, { status: "queued" });
+    const of = (op: Address) => queued.find((s) => s.operator === op)!;
+    await vetoSlash(actor(f.guardian), { slashId: of(op0).id });
+    await f.ledger.mine(f.deployment.params.slash.vetoWindow);
+    await executeSlash(actor(f.outsider), { slashId: of(op1).id });
+  });
+
+  it("tells its registration, the epoch's verdict, the slash queued with its jail, and its execution, in order", async () => {
+    const latest = await f.ledger.public.getBlockNumber();
+    const news = await readLedgerNews(f.ledger.public, f.deployment, op1, 0n, latest);
+    const kinds = news.map((n) => n.kind);
+    // A slash queued jails at once; its execution lowers the allocation the core holds.
+    expect(kinds).toEqual([
+      "allocation",
+      "registered",
+      "judged",
+      "slash-queued",
+      "jailed",
+      "allocation",
+      "slash-executed",
+    ]);
+    const judged = news.find((n) => n.kind === "judged")!;
+    expect(judged.level).toBe("warn");
+    expect(judged.message).toMatch(
+      /^epoch \d+ on ethereum judged: availability 100%, p50 300 ms, .*rewards at \d+(\.\d+)?%$/,
+    );
+    expect(news.find((n) => n.kind === "slash-queued")!.message).toMatch(
+      /queued on ethereum: 0\.05% for latency/,
+    );
+    expect(news.find((n) => n.kind === "slash-executed")!.level).toBe("error");
+    expect(news.find((n) => n.kind === "jailed")!.message).toMatch(/^jailed on ethereum until block \d+/);
+    // Blocks never go backwards.
+    expect(news.map((n) => n.block)).toEqual(
+      [...news.map((n) => n.block)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+  });
+
+  it("tells the other operator of its veto and release, never of another's slash", async () => {
+    const latest = await f.ledger.public.getBlockNumber();
+    const news = await readLedgerNews(f.ledger.public, f.deployment, op0, 0n, latest);
+    // The veto lifts the jail the queued slash brought.
+    expect(news.map((n) => n.kind)).toEqual([
+      "allocation",
+      "registered",
+      "judged",
+      "slash-queued",
+      "jailed",
+      "slash-vetoed",
+      "unjailed",
+    ]);
+    expect(news.find((n) => n.kind === "slash-vetoed")!.message).toContain(`vetoed by ${f.guardian}`);
+  });
+
+  it("hands the follower each piece of news once", async () => {
+    await follower.poll();
+    expect(heard.map((n) => n.kind)).toContain("slash-executed");
+    const count = heard.length;
+    await follower.poll();
+    expect(heard).toHaveLength(count);
+    await follower.stop();
+  });
+});
