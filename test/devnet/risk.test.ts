@@ -429,7 +429,20 @@ describe("din risk simulate against the live ledger of din up", () => {
           ),
       );
       const liveWads = byOperator(compared.map((s): [string, bigint] => [key(s), s.wad]));
-      expect(Object.fromEntries(liveWads)).toEqual(Object.fromEntries(predictedWads));
+      // On a mismatch, what the live ledger judged of the down operators, epoch by epoch, next to the simulation.
+      const judgments = judged
+        .filter((j) => downKeys.has(key({ networkId: j.args.networkId, operator: j.args.operator })))
+        .map(
+          (j) =>
+            `${key({ networkId: j.args.networkId, operator: j.args.operator })} epoch ${j.args.epoch} ${j.args.availabilityBps / 100}%`,
+        )
+        .join("; ");
+      const simulated = sim.epochs
+        .map((e) => `${e.network} epoch ${e.epoch} ${e.downAvailabilityBps / 100}%`)
+        .join("; ");
+      expect(Object.fromEntries(liveWads), `live: ${judgments}\nsimulated: ${simulated}`).toEqual(
+        Object.fromEntries(predictedWads),
+      );
       // Every operator the outage took down is among them: none is set apart.
       for (const k of downKeys) expect(setApart.has(k)).toBe(false);
 
