@@ -8,6 +8,7 @@ import { defineConfig } from "vitest/config";
 const wholeNetwork = [
   "test/devnet/network.test.ts",
   "test/devnet/drill.test.ts",
+  "test/devnet/risk.test.ts",
   "test/watcher/watcher.test.ts",
 ];
 

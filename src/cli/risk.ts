@@ -224,8 +224,11 @@ export function formatSimulation(r: SimulationReport): string {
     r.outage.operators?.length ? `operator ${r.outage.operators.join(", ")}` : "",
     r.outage.chainHalt !== undefined ? `${r.outage.chainHalt} halted` : "",
   ].filter(Boolean);
+  const seen = new Set<bigint>();
+  const played = r.epochs.filter((e) => !seen.has(e.epoch) && seen.add(e.epoch));
   const lines = [
-    `simulated ${what.join(", ")} down for ${r.outage.epochs} epoch${r.outage.epochs === 1 ? "" : "s"} on a fork of ${r.ledger.rpc} at block ${r.ledger.forkBlock} (the live ledger received nothing)`,
+    `simulated ${what.join(", ")} down for ${r.outage.epochs} epoch${r.outage.epochs === 1 ? "" : "s"} (blocks ${r.outage.fromBlock}–${r.outage.toBlock}) on a fork of ${r.ledger.rpc} at block ${r.ledger.forkBlock} (the live ledger received nothing)`,
+    `epochs played, with the down operators' availability: ${played.map((e) => `${e.epoch} ${(e.downAvailabilityBps / 100).toFixed(2)}%`).join(", ")}`,
   ];
   for (const n of r.networks) {
     if (n.operatorsDown === 0 && n.stakeLost === 0n) continue;

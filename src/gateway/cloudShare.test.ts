@@ -63,4 +63,37 @@ describe("CloudShare", () => {
     for (let i = 0; i < 10; i++) off.record("aws");
     expect(off.order([view("a", "aws"), view("g", "gcp")])[0]?.id).toBe("a");
   });
+
+  it("moves a session off its primary once the primary's cloud is at the cap, and keeps it under the cap", () => {
+    const share = new CloudShare(1 / 3, 30);
+    // Stake puts hetzner well above the others: a rival twice as good as any other primary.
+    const ranked = [
+      view("h", "hetzner", { score: 2 }),
+      view("a", "aws"),
+      view("g", "gcp"),
+      view("b", "bare"),
+    ];
+    for (let i = 0; i < 10; i++) share.record("hetzner");
+    // A session on gcp is not drawn to hetzner while hetzner is at the cap: the capped head is its rival.
+    expect(share.orderSticky(ranked, "g", 1.3)[0]?.id).toBe("g");
+    // A session on hetzner moves to the capped head while hetzner is at the cap and aws under it.
+    expect(share.orderSticky(ranked, "h", 1.3)[0]?.id).toBe("a");
+    // Under the cap, stickiness rules as before: the primary stays unless a rival is clearly better.
+    for (let i = 0; i < 30; i++) share.record("gcp");
+    expect(share.orderSticky(ranked, "h", 1.3)[0]?.id).toBe("h");
+    expect(share.orderSticky(ranked, "g", 1.3)[0]?.id).toBe("h");
+    expect(share.orderSticky(ranked, "a", 1.3)[0]?.id).toBe("h");
+  });
+
+  it("keeps a session's primary over the cap when no other cloud is healthy", () => {
+    const share = new CloudShare(1 / 3, 30);
+    const ranked = [
+      view("a1", "aws"),
+      view("a2", "aws"),
+      view("g", "gcp", { health: "unhealthy", tier: 1 }),
+      view("h", "hetzner", { health: "unhealthy", tier: 1 }),
+    ];
+    for (let i = 0; i < 10; i++) share.record("aws");
+    expect(share.orderSticky(ranked, "a2", 1.3)[0]?.id).toBe("a2");
+  });
 });

@@ -4,9 +4,12 @@
  * cloud of each request's first attempt). When the best-ranked upstream's cloud is at or over the cap, the
  * best healthy upstream of the same tier and priority on a cloud under the cap goes first instead; when
  * there is none, the ranking stands (the cap gives way, it never refuses a request). Sessions are held to
- * it when they get their primary; a primary, once given, is kept as stickiness says.
+ * it too: a session keeps its primary while the primary's cloud is under the cap (or no other healthy cloud
+ * is) and no rival under the cap is clearly better; otherwise it moves to the head of the capped order.
+ * Every request through an API key belongs to a session (the key's own when no session id is sent): a
+ * primary kept regardless would let a few sessions put all of a network's traffic on one cloud.
  */
-import type { RankedUpstream } from "./selection.js";
+import { preferSticky, type RankedUpstream } from "./selection.js";
 
 export class CloudShare {
   private readonly ring: (string | undefined)[];
@@ -50,23 +53,51 @@ export class CloudShare {
     return this.filled;
   }
 
-  /**
-   * `ranked` with a healthy upstream of a cloud under the cap first, when the head's cloud is over it. With
-   * fewer healthy clouds than the cap allows for (two clouds under a third), each may serve an equal share.
-   */
+  /** `ranked` with a healthy upstream of a cloud under the cap first, when the head's cloud is over it. */
   order(ranked: readonly RankedUpstream[]): readonly RankedUpstream[] {
     const head = ranked[0];
-    if (this.cap >= 1 || !head || head.tier !== 0) return ranked;
+    const cap = this.effectiveCap(ranked);
+    if (cap === undefined || !head) return ranked;
     const eligible = (view: RankedUpstream) =>
       view.tier === 0 && view.priority === head.priority && view.health !== "unhealthy";
-    const clouds = new Set(ranked.filter(eligible).map((view) => view.cloud)).size;
-    if (clouds < 2) return ranked;
-    const cap = Math.max(this.cap, 1 / clouds);
     if (this.share(head.cloud) < cap) return ranked;
     const index = ranked.findIndex(
       (view) => eligible(view) && view.cloud !== head.cloud && this.share(view.cloud) < cap,
     );
     if (index <= 0) return ranked;
     return [ranked[index] as RankedUpstream, ...ranked.slice(0, index), ...ranked.slice(index + 1)];
+  }
+
+  /**
+   * The session's primary first, when stickiness keeps it under the cap: its cloud is under the cap or the
+   * capped order found no other cloud, and the capped order's head is not `rivalFactor` times better.
+   * Otherwise the capped order, whose head becomes the session's primary.
+   */
+  orderSticky(
+    ranked: readonly RankedUpstream[],
+    sticky: string,
+    rivalFactor: number,
+  ): readonly RankedUpstream[] {
+    const ordered = this.order(ranked);
+    const primary = ordered.find((view) => view.id === sticky);
+    const head = ordered[0];
+    const cap = this.effectiveCap(ranked);
+    if (primary && head && cap !== undefined && head.cloud !== primary.cloud) {
+      if (this.share(primary.cloud) >= cap && this.share(head.cloud) < cap) return ordered;
+    }
+    return preferSticky(ordered, sticky, rivalFactor);
+  }
+
+  /** The cap that applies to `ranked` now: undefined when it is off or fewer than two clouds are healthy. */
+  private effectiveCap(ranked: readonly RankedUpstream[]): number | undefined {
+    const head = ranked[0];
+    if (this.cap >= 1 || !head || head.tier !== 0) return undefined;
+    const clouds = new Set(
+      ranked
+        .filter((view) => view.tier === 0 && view.priority === head.priority && view.health !== "unhealthy")
+        .map((view) => view.cloud),
+    ).size;
+    // With fewer healthy clouds than the cap allows for (two clouds under a third), each may serve an equal share.
+    return clouds < 2 ? undefined : Math.max(this.cap, 1 / clouds);
   }
 }

@@ -18,7 +18,6 @@ import type { GatewayMetrics } from "./metrics.js";
 import { fixedName, OwnedStore } from "./ownedStore.js";
 import {
   medianStake,
-  preferSticky,
   type RankedUpstream,
   rankUpstreams,
   type SelectionContext,
@@ -533,16 +532,20 @@ export class Network {
       cached = { at: now, version, membership: this.membershipVersion, ranked };
       this.rankings.set(key, cached);
     }
-    return context.sticky === undefined
-      ? (this.cloudShare.order(cached.ranked) as RankedUpstream[])
-      : preferSticky(cached.ranked, context.sticky, this.routing.stickyRivalFactor);
+    return (
+      context.sticky === undefined
+        ? this.cloudShare.order(cached.ranked)
+        : this.cloudShare.orderSticky(cached.ranked, context.sticky, this.routing.stickyRivalFactor)
+    ) as RankedUpstream[];
   }
 
   private rankFresh(now: number, maxLagBlocks: number, sticky: string | undefined): RankedUpstream[] {
     const ranked = rankUpstreams(this.views(now), { maxLagBlocks });
-    return sticky === undefined
-      ? (this.cloudShare.order(ranked) as RankedUpstream[])
-      : preferSticky(ranked, sticky, this.routing.stickyRivalFactor);
+    return (
+      sticky === undefined
+        ? this.cloudShare.order(ranked)
+        : this.cloudShare.orderSticky(ranked, sticky, this.routing.stickyRivalFactor)
+    ) as RankedUpstream[];
   }
 
   private views(now: number) {

@@ -44,6 +44,8 @@ export interface RequestContext {
   clientVersion: string;
   /** Admission stage (API key → allowlists → credits) run on a body before its requests; absent = keys off. */
   admit?: AdmitBody | undefined;
+  /** The upstream that answered the last call routed for this request (a single request's din-upstream header). */
+  answeredBy?: string | undefined;
 }
 
 export async function handleRequest(request: JsonRpcRequest, context: RequestContext): Promise<Answer> {
@@ -278,6 +280,7 @@ export async function routeWithin(
     costly: constraints.costly ?? false,
   });
   if (context.session) context.session.primary = result.upstream;
+  context.answeredBy = result.upstream;
   return result;
 }
 

@@ -151,6 +151,7 @@ const corsHeaders: Readonly<Record<string, string>> = {
   "access-control-allow-origin": "*",
   "access-control-allow-headers": "content-type, authorization, din-session-id, din-quorum",
   "access-control-allow-methods": "POST, GET, OPTIONS",
+  "access-control-expose-headers": "din-upstream",
 };
 const jsonHeaders: Readonly<Record<string, string>> = { ...corsHeaders, "content-type": "application/json" };
 
@@ -322,10 +323,17 @@ async function answerParsed(
   context.session ??= context.network.session(context.client, context.sessionId);
   if (!parsed.batch) {
     const entry = parsed.entries[0]!;
+    context.answeredBy = undefined;
     const answer = await answerEntry(entry, context, deps, handler);
     settle?.([answer]);
     if (answer === undefined) return undefined;
-    return { status: 200, body: JSON.stringify(answer) };
+    // Which operator answered (none for the cache and the gateway's own answers): clients can tell whom to
+    // report a wrong answer about, and count where their traffic went.
+    return {
+      status: 200,
+      body: JSON.stringify(answer),
+      ...(context.answeredBy !== undefined ? { headers: { "din-upstream": context.answeredBy } } : {}),
+    };
   }
   const answers = await Promise.all(
     parsed.entries.map((entry) => answerEntry(entry, context, deps, handler)),

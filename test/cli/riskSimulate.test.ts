@@ -10,6 +10,7 @@ import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
+import { dinEpochsAbi } from "../../src/ledger/artifacts/index.js";
 import { type DinDeployment, deployDin } from "../../src/ledger/din/deploy.js";
 import { ledgerClients } from "../../src/ledger/din/directory.js";
 import { createHardhatLedger } from "../../src/ledger/hardhat.js";
@@ -67,6 +68,7 @@ describe("din risk simulate", () => {
   let deploymentFile: string;
   let deployment: DinDeployment;
   let f: DinFixture;
+  let hardhat: Awaited<ReturnType<typeof createHardhatLedger>>;
   const ledger = () => ["--rpc", chain.url, "--deployment", deploymentFile];
   const raw = (method: string, params: unknown[] = []) =>
     (
@@ -86,7 +88,7 @@ describe("din risk simulate", () => {
       gateways: [accounts[5] as Address],
       out: deploymentFile,
     });
-    const hardhat = await createHardhatLedger({ provider: chain.provider });
+    hardhat = await createHardhatLedger({ provider: chain.provider });
     f = await dinFixture(hardhat, deployment);
     await f.registerWatchersAndGateway();
     for (const p of PLACEMENTS) {
@@ -109,6 +111,16 @@ describe("din risk simulate", () => {
   it("predicts the aws operators slashed by the contracts' wads, the guard on polygon, and leaves the ledger untouched", async () => {
     const latest = async () =>
       (await raw("eth_getBlockByNumber", ["latest", false])) as { number: Hex; stateRoot: Hex };
+    // The outage starts after the fork block: forking at an epoch's last block makes it two whole epochs.
+    const epochs = { address: deployment.addresses.epochs, abi: dinEpochsAbi } as const;
+    const current = await hardhat.public.readContract({ ...epochs, functionName: "currentEpoch" });
+    const [, end] = await hardhat.public.readContract({
+      ...epochs,
+      functionName: "epochBounds",
+      args: [current],
+    });
+    const head = await hardhat.blockNumber();
+    if (head < end - 1n) await hardhat.mine(Number(end - 1n - head));
     const before = await latest();
     const run = await din(["risk", "simulate", ...ledger(), "--cloud", "aws", "--epochs", "2", "--json"]);
     expect(run.stderr).toBe("");
@@ -117,6 +129,21 @@ describe("din risk simulate", () => {
     const after = await latest();
     expect(after.number).toBe(before.number);
     expect(after.stateRoot).toBe(before.stateRoot);
+    expect(BigInt(report.outage.fromBlock)).toBe(end);
+    expect(BigInt(report.outage.toBlock)).toBe(end + 39n);
+    // The fork block's epoch was served whole; the next two are down all through.
+    const availability = [
+      ...new Set(report.epochs.map((e: { downAvailabilityBps: number }) => e.downAvailabilityBps)),
+    ];
+    expect(report.epochs.map((e: { epoch: string }) => BigInt(e.epoch))).toEqual([
+      current,
+      current,
+      current + 1n,
+      current + 1n,
+      current + 2n,
+      current + 2n,
+    ]);
+    expect(availability).toEqual([10_000, 0]);
 
     const downWad = BigInt(((2n * WAD) / 100n).toString());
     const ops = report.operators as Op[];

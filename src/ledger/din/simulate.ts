@@ -1,6 +1,7 @@
 // What an outage would cost, played by the real contracts on a fork of the ledger: the ledger's state at its
 // latest block is forked into a fresh in-process Hardhat network; there the admitted watchers (impersonated)
-// report N epochs with the chosen operators down (availability 0) and the others healthy, the epochs are
+// report the epochs an outage of N epochs' length starting after the fork block covers, the chosen operators
+// available only for the blocks of each epoch outside the outage and the others healthy, the epochs are
 // finalized step by step as a watcher finalizes them, queued slashes are executed once their veto windows
 // are over (nobody vetoes), and the stake, the delegators' withdrawable shares and the accrued fees are
 // read before and after. Whatever the contracts rule (jail, ceilings, the correlated-failure guard) is what
@@ -71,8 +72,13 @@ export type SimulatedDelegator = {
 
 export type SimulationReport = {
   ledger: { rpc: string; chainId: number; forkBlock: bigint; endBlock: bigint };
-  outage: OutageSelection & { epochs: number };
-  epochs: Array<{ network: string; epoch: bigint; reports: number }>;
+  /** The outage covers blocks fromBlock..toBlock: `epochs` epochs' worth, from the block after the fork. */
+  outage: OutageSelection & { epochs: number; fromBlock: bigint; toBlock: bigint };
+  /**
+   * Every epoch the outage touches, from the fork block's: the down operators' availability in each is the
+   * share of its blocks outside the outage (an outage that starts mid-epoch leaves that epoch partly served).
+   */
+  epochs: Array<{ network: string; epoch: bigint; reports: number; downAvailabilityBps: number }>;
   operators: SimulatedOperator[];
   delegators: SimulatedDelegator[];
   networks: Array<{
@@ -262,15 +268,37 @@ export async function simulateOutage(options: {
     }
   };
 
-  for (let n = 0; n < options.epochs; n++) {
-    const epoch = await client.readContract({ ...epochsContract, functionName: "currentEpoch" });
-    const [start, end] = await client.readContract({
-      ...epochsContract,
-      functionName: "epochBounds",
-      args: [epoch],
-    });
+  // The outage starts after the fork block, the live ledger's head: the blocks up to it were served, as a
+  // `din chaos` run now would find them. It lasts `epochs` epochs' worth of blocks, so an outage starting
+  // mid-epoch touches one epoch more than it lasts, the first and last partly served.
+  const bounds = (epoch: bigint) =>
+    client.readContract({ ...epochsContract, functionName: "epochBounds", args: [epoch] });
+  const { epochLength } = await client.readContract({ ...epochsContract, functionName: "getEpochParams" });
+  const fromBlock = fork.forkBlock + 1n;
+  const toBlock = fork.forkBlock + BigInt(options.epochs) * BigInt(epochLength);
+  const epochOf = async (block: bigint) => {
+    let epoch = await client.readContract({ ...epochsContract, functionName: "currentEpoch" });
+    for (
+      let [start, end] = await bounds(epoch);
+      block < start || block >= end;
+      [start, end] = await bounds(epoch)
+    )
+      epoch += block < start ? -1n : 1n;
+    return epoch;
+  };
+  const [firstEpoch, lastEpoch] = [await epochOf(fork.forkBlock), await epochOf(toBlock)];
+
+  for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
+    const [start, end] = await bounds(epoch);
     const head = await ledger.blockNumber();
     if (head + 1n < end) await ledger.mine(Number(end - head - 1n));
+    const first = fromBlock > start ? fromBlock : start;
+    const last = toBlock < end - 1n ? toBlock : end - 1n;
+    const downBlocks = last >= first ? last - first + 1n : 0n;
+    // Watchers measure availability over the epoch's probes; blocks come at a steady pace, so the share of
+    // the epoch's blocks served stands for it. Only 0 (down all epoch), under the SLA's minimum, or at it
+    // decides a slash, and the multiplier (fees) follows it linearly between the floor and the minimum.
+    const downAvailabilityBps = Number((10_000n * (end - start - downBlocks)) / (end - start));
     for (const network of deployment.networks) {
       const members = await readOperators(client, d, network.id);
       if (members.length === 0) continue;
@@ -279,7 +307,7 @@ export async function simulateOutage(options: {
         members.map(
           (o): OperatorMetrics => ({
             operator: o.address,
-            availabilityBps: down.has(o.address) ? 0 : 10_000,
+            availabilityBps: down.has(o.address) ? downAvailabilityBps : 10_000,
             p50LatencyMs: 50,
             lagBlocks: 0,
           }),
@@ -318,7 +346,7 @@ export async function simulateOutage(options: {
           await ledger.write(keeper, { ...epochsContract, ...step } as never);
         },
       );
-      played.push({ network: network.name, epoch, reports });
+      played.push({ network: network.name, epoch, reports, downAvailabilityBps });
     }
     await executeDue(false);
   }
@@ -379,7 +407,7 @@ export async function simulateOutage(options: {
     riskSnapshot(name, list, { idOf });
   return {
     ledger: { rpc: options.rpc, chainId: deployment.chainId, forkBlock: fork.forkBlock, endBlock },
-    outage: { ...selection, epochs: options.epochs },
+    outage: { ...selection, epochs: options.epochs, fromBlock, toBlock },
     epochs: played,
     operators,
     delegators,
