@@ -78,7 +78,19 @@ export function devnetKeyFile(dataDir: string, name: string): string {
 }
 
 export function devnetKey(dataDir: string, name: string, index: number): DevnetKey {
-  const hd = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: KEY_BASE_INDEX + index });
+  return mnemonicKey(dataDir, name, KEY_BASE_INDEX + index);
+}
+
+/**
+ * The key of genesis account #`addressIndex` (funded on every devnet chain), written to
+ * `<dataDir>/keys/<name>.key`: the accounts `din up` leaves to people.
+ */
+export function genesisAccountKey(dataDir: string, name: string, addressIndex: number): DevnetKey {
+  return mnemonicKey(dataDir, name, addressIndex);
+}
+
+function mnemonicKey(dataDir: string, name: string, addressIndex: number): DevnetKey {
+  const hd = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex });
   const secret = hd.getHdKey().privateKey;
   if (!secret) throw new Error(`cannot derive the devnet key ${name}`);
   const privateKey = toHex(secret);

@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { type Block, createPublicClient, http, type PublicClient, parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevnetChain, requestDevnet, startDevnetChain } from "./chain.js";
-import { PING_ABI, PING_TOPIC, startTraffic, type Traffic } from "./traffic.js";
+import { PING_ABI, PING_TOPIC, startTraffic, TRAFFIC_ACCOUNTS, type Traffic } from "./traffic.js";
 
 const BLOCK_TIME_MS = 250;
 
@@ -77,6 +77,19 @@ describe("startTraffic", () => {
       expect(receipt.status).toBe("success");
       expect(receipt.blockHash).toBe(block.hash);
       if (tx.to === traffic.pingContract) expect(receipt.logs[0]?.topics[0]).toBe(PING_TOPIC);
+    }
+  });
+
+  it("never sends from or to the genesis accounts it leaves to people (#10 and up)", async () => {
+    // Enough rounds to have gone round its ten accounts several times.
+    await waitFor("40 traffic transactions", async () =>
+      (await client.getTransactionCount({ address: chain.accounts[9]! })) >= 4 ? true : undefined,
+    );
+    const reserved = chain.accounts.slice(TRAFFIC_ACCOUNTS);
+    expect(reserved.length).toBeGreaterThan(0);
+    for (const account of reserved) {
+      expect(await client.getTransactionCount({ address: account })).toBe(0);
+      expect(await client.getBalance({ address: account })).toBe(10_000n * 10n ** 18n);
     }
   });
 

@@ -70,7 +70,15 @@ export interface TrafficOptions {
   transfersPerRound?: number;
   /** Calls to the Ping contract per round. @default 2 */
   pingsPerRound?: number;
+  /**
+   * How many of the chain's genesis accounts, from the first, it sends from and to; the rest are left to
+   * people, whose transactions would otherwise race it for nonces. @default TRAFFIC_ACCOUNTS
+   */
+  accounts?: number;
 }
+
+/** Genesis accounts #0–#9 are the traffic generator's; #10 and up are never touched by it. */
+export const TRAFFIC_ACCOUNTS = 10;
 
 export interface Traffic {
   /** Address of the Ping contract deployed at start. */
@@ -98,7 +106,7 @@ export async function startTraffic(chain: TrafficChain, options: TrafficOptions 
   const intervalMs = options.intervalMs ?? chain.blockTimeMs;
   const transfersPerRound = options.transfersPerRound ?? 2;
   const pingsPerRound = options.pingsPerRound ?? 2;
-  const accounts = chain.accounts;
+  const accounts = chain.accounts.slice(0, options.accounts ?? TRAFFIC_ACCOUNTS);
   const deployer = accounts[0];
   if (deployer === undefined || accounts.length < 2) {
     throw new Error(`traffic on ${chain.name}: needs at least two unlocked accounts, got ${accounts.length}`);

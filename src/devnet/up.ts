@@ -4,7 +4,7 @@
 // them and posting epoch reports, the gateway routing by what the ledger says, and the rewards updater.
 import { rmSync } from "node:fs";
 import type { Socket } from "node:net";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import type { Address } from "viem";
 import {
@@ -24,7 +24,13 @@ import { type OperatorNode, startOperatorNode } from "../operator/proxy.js";
 import { startWatcher, type Watcher, type WatcherOptions } from "../watcher/watcher.js";
 import { type ChainProcessHandle, spawnChainProcess } from "./chainProcess.js";
 import { devnetKeysConfig, ensureDevnetKey } from "./keys.js";
-import { bootstrapLedger, type DevnetLedger, type DevnetOperatorPlan, devnetKey } from "./ledger.js";
+import {
+  bootstrapLedger,
+  type DevnetLedger,
+  type DevnetOperatorPlan,
+  devnetKey,
+  genesisAccountKey,
+} from "./ledger.js";
 import {
   controlTokenFile,
   isAlive,
@@ -34,6 +40,7 @@ import {
   removeNetworkState,
   writeNetworkState,
 } from "./state.js";
+import { TRAFFIC_ACCOUNTS } from "./traffic.js";
 
 /**
  * Gas cap of calls on the devnets, at the gateway and the operator nodes (`din up --call-gas-cap`). A
@@ -197,6 +204,10 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       watchers: [key("watcher-1"), key("watcher-2"), key("watcher-3")],
       stakers: [key("staker-1"), key("staker-2"), key("staker-3"), key("staker-4")],
     };
+    // Genesis accounts the traffic generator never sends from: for people's own transactions.
+    const accounts = Array.from({ length: RESERVED_ACCOUNTS }, (_, i) =>
+      genesisAccountKey(options.dataDir, `account-${i + 1}`, TRAFFIC_ACCOUNTS + i),
+    );
     const plans: DevnetOperatorPlan[] = devnetNetworks.flatMap((network) =>
       network.operators.map((placement) => {
         const id = `${network.name}-${placement.cloud}-${placement.region}`;
@@ -377,6 +388,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
         ...(watcher.metricsUrl ? { metricsUrl: `${watcher.metricsUrl}/metrics` } : {}),
       })),
       stakers: ledger.delegations,
+      accounts: accounts.map((a) => ({ address: a.account.address, keyFile: a.file })),
     };
     writeNetworkState(options.dataDir, state);
     const failed = Promise.race(
@@ -493,9 +505,13 @@ export function readyLine(state: NetworkState, dataDir: string): string {
     ledger: { rpc: state.ledger.rpc, chainId: state.ledger.chainId },
     contracts: state.contracts,
     watchers: state.watchers,
+    accounts: state.accounts ?? [],
     dataDir,
   });
 }
+
+/** Genesis accounts (#10–#19, 10,000 ETH on every devnet chain) `din up` leaves to people. */
+const RESERVED_ACCOUNTS = 10;
 
 /** The human summary `din up` prints when ready. */
 export function summary(state: NetworkState, dataDir = ".din"): string {
@@ -515,6 +531,12 @@ export function summary(state: NetworkState, dataDir = ".din"): string {
     "",
     `  ledger:   ${state.ledger.rpc} (chainId ${state.ledger.chainId}), registry ${state.contracts.registry}`,
     `  watchers: ${state.watchers.map((w) => w.address).join(", ")}`,
+    ...(state.accounts?.length
+      ? [
+          `  accounts: ${state.accounts[0]!.address} (key ${state.accounts[0]!.keyFile}) and ${state.accounts.length - 1} more in ${dirname(state.accounts[0]!.keyFile)}/account-*.key:`,
+          "            10,000 ETH on both devnets, never used by the devnet's own traffic — send from these",
+        ]
+      : []),
     `  metrics:  ${state.gateway}/metrics (gateway)${state.watchers
       .flatMap((w) => (w.metricsUrl ? [w.metricsUrl] : []))
       .map((url) => `, ${url}`)

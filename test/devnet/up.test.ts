@@ -1,13 +1,14 @@
 // `din up` as a newcomer runs it: one JSON line when ready, a gateway that serves both devnets,
 // `din chaos` and `din status` against it, and nothing left listening after SIGTERM.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { parseUnits } from "viem";
+import { createPublicClient, createWalletClient, defineChain, type Hex, http, parseUnits } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { post, rpc, waitFor } from "../support/dataPlane.js";
 
@@ -29,6 +30,7 @@ interface ReadyLine {
   ledger: { rpc: string; chainId: number };
   contracts: Record<string, string>;
   watchers: Array<{ address: string; stateFile: string; metricsUrl: string }>;
+  accounts: Array<{ address: string; keyFile: string }>;
 }
 
 function refusesConnections(url: string): Promise<boolean> {
@@ -140,6 +142,36 @@ describe("din up", () => {
       const bare = await post(`${ready.gateway}/v1/${network.name}`, rpc("eth_chainId"));
       expect(bare.status).toBe(401);
       expect(bare.json.error.data.rule).toBe("apiKey");
+    }
+  });
+
+  it("leaves funded accounts to people: 20 transactions from one through the gateway, no nonce or price clash", async () => {
+    expect(ready.accounts).toHaveLength(10);
+    const [mine] = ready.accounts;
+    const key = readFileSync(mine!.keyFile, "utf8").trim() as Hex;
+    expect((statSync(mine!.keyFile).mode & 0o777).toString(8)).toBe("600");
+    const account = privateKeyToAccount(key);
+    expect(account.address).toBe(mine!.address);
+    const network = ready.networks[1]!;
+    const chain = defineChain({
+      id: network.chainId,
+      name: network.name,
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [network.rpc] } },
+    });
+    const wallet = createWalletClient({ account, chain, transport: http(network.rpc) });
+    const client = createPublicClient({ chain, transport: http(network.rpc) });
+    // One after the other with the nonces viem reads through the gateway, as a dApp would send them.
+    const hashes: Hex[] = [];
+    let nonce = await client.getTransactionCount({ address: account.address, blockTag: "pending" });
+    for (let i = 0; i < 20; i++) {
+      hashes.push(
+        await wallet.sendTransaction({ to: ready.accounts[1]!.address as Hex, value: 1n, nonce: nonce++ }),
+      );
+    }
+    for (const hash of hashes) {
+      const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100, timeout: 60_000 });
+      expect(receipt.status).toBe("success");
     }
   });
 
