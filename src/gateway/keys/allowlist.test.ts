@@ -82,7 +82,12 @@ describe("allowlists", () => {
 
   it("refuse a request without Origin when origins are listed, and match user agents by substring", () => {
     const both = lists({ origins: ["app.example.com"], userAgents: ["MyWallet/"] });
-    expect(checkClient(both, { userAgent: "MyWallet/2.1" })?.rule).toBe("origins");
+    const noOrigin = checkClient(both, { userAgent: "MyWallet/2.1" });
+    expect(noOrigin?.rule).toBe("origins");
+    // A server calling with a browser's key is told how to use the secret instead.
+    expect(noOrigin?.reason).toMatch(
+      /requires an Origin header, which browsers send; from a server, send the key's secret instead \(Authorization: Basic/,
+    );
     expect(checkClient(both, { origin: "https://app.example.com", userAgent: "curl/8" })?.rule).toBe(
       "userAgents",
     );

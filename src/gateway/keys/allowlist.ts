@@ -64,6 +64,10 @@ export const allowlistsSchema = z
     }),
   );
 
+/** What a server-side caller of a browser key is told: the secret skips the client allowlists. */
+const FROM_A_SERVER =
+  'from a server, send the key\'s secret instead (Authorization: Basic base64(":<secret>"), HTTP basic auth with the secret as password): the origin and user-agent allowlists do not apply to it';
+
 /** Checks what applies to a whole HTTP request or WebSocket connection: origin and user agent. */
 export function checkClient(
   allowlists: Allowlists,
@@ -74,7 +78,7 @@ export function checkClient(
       rule: "origins",
       reason:
         client.origin === undefined
-          ? "the key's origin allowlist requires an Origin header"
+          ? `the key's origin allowlist requires an Origin header, which browsers send; ${FROM_A_SERVER}`
           : `origin ${truncate(client.origin)} is not in the key's origin allowlist`,
     };
   }
@@ -85,7 +89,7 @@ export function checkClient(
         rule: "userAgents",
         reason:
           agent === undefined
-            ? "the key's user-agent allowlist requires a User-Agent header"
+            ? `the key's user-agent allowlist requires a User-Agent header; ${FROM_A_SERVER}`
             : `user agent ${truncate(client.userAgent!)} is not in the key's user-agent allowlist`,
       };
     }
