@@ -340,6 +340,8 @@ export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
     networks,
     ids,
     ...(served ? { served } : {}),
+    // Who runs each operator, from its public profile (fetched, bounded in time and size).
+    entities: { fetchRemote: true, timeoutMs: 3_000 },
   });
   for (const [name] of flags.profit ?? []) {
     if (!snapshots.some((s) => s.name === name))

@@ -3,7 +3,7 @@
 // registry's allocated stake and the clouds written at registration), its traffic figures with the relays a
 // stand-in gateway's /healthz reports, and its refusals are one line each.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
+import { delegationManagerAbi } from "../../src/ledger/artifacts/index.js";
 import { deployDin } from "../../src/ledger/din/deploy.js";
 import { ledgerClients } from "../../src/ledger/din/directory.js";
 import { createHardhatLedger } from "../../src/ledger/hardhat.js";
@@ -221,6 +222,48 @@ describe("din risk", () => {
     expect(eth.risk.worstCloudOutage.trafficShareMoved).toBeCloseTo(0.9, 12);
     // The gateway reports no relays for polygon: its traffic figures stay null.
     expect(json.networks[1].risk.traffic).toBeNull();
+  });
+
+  it("counts operators that declare one organization in their profiles as one entity", async () => {
+    const eth = registered.filter((r) => r.network === ETHEREUM);
+    const profile = (name: string) =>
+      `data:application/json;base64,${Buffer.from(
+        JSON.stringify({ name, description: "runs nodes", logo: "https://acme.example/logo.png" }),
+      ).toString("base64")}`;
+    const client = ledgerClients(chain.url, 31337, privateKeyToAccount(devKey(0)));
+    const deployment = JSON.parse(readFileSync(deploymentFile, "utf8"));
+    const setUri = async (account: number, uri: string) => {
+      const wallet = ledgerClients(chain.url, 31337, privateKeyToAccount(devKey(account))).wallet;
+      const hash = await wallet.writeContract({
+        address: deployment.addresses.delegationManager,
+        abi: delegationManagerAbi,
+        functionName: "updateOperatorMetadataURI",
+        args: [privateKeyToAccount(devKey(account)).address, uri],
+        account: wallet.account!,
+        chain: wallet.chain,
+      });
+      await client.public.waitForTransactionReceipt({ hash });
+    };
+    // The two aws operators and the gcp one are Acme's; bare-metal's profile does not validate (no
+    // description): it declares nothing and stays an entity of its own, as does hetzner (no profile).
+    await setUri(6, profile("Acme Nodes"));
+    await setUri(7, profile("Acme Nodes"));
+    await setUri(8, profile("Acme Nodes"));
+    await setUri(15, `data:application/json,${encodeURIComponent(JSON.stringify({ name: "Nameless" }))}`);
+
+    const report = JSON.parse((await din(["risk", ...ledger(), "--network", "ethereum", "--json"])).stdout);
+    const byEntity = report.networks[0].risk.stake.entity;
+    const acme = eth.filter((r) => [0, 1, 2].includes(eth.indexOf(r))).reduce((sum, r) => sum + r.stake, 0n);
+    const total = eth.reduce((sum, r) => sum + r.stake, 0n);
+    expect(byEntity.groups.map((g: { group: string }) => g.group)).toContain("Acme Nodes");
+    expect(byEntity.groups).toHaveLength(3);
+    expect(byEntity.largest).toMatchObject({ group: "Acme Nodes" });
+    expect(byEntity.largest.share).toBeCloseTo(Number(acme) / Number(total), 12);
+    // Acme's 20 of 41 is not more than half: one entity alone holds more than a third.
+    expect(byEntity.nakamotoThird).toBe(1);
+    const text = await din(["risk", ...ledger(), "--network", "ethereum"]);
+    expect(text.stdout).toMatch(/stake\s+entity\s+Acme Nodes\s+48\.8%\s+1\s+2/);
+    expect(text.stdout).toContain("ethereum's stake by entity: 1 entity holds more than a third");
   });
 
   it("weighs each network's cost of corruption against a declared profit from corruption", async () => {

@@ -6,6 +6,7 @@ import { type Address, getAddress, type PublicClient } from "viem";
 import type { NetworkOperator, NetworkSnapshot } from "../../risk/types.js";
 import type { DinDeployment, DinNetwork } from "./deploy.js";
 import { type DirectoryOperator, readOperators, readSlashes } from "./directory.js";
+import { type EntityOptions, readOperatorEntities } from "./operatorEntities.js";
 
 /** Relays served per operator address, by network name (e.g. a gateway's `relaysThisEpoch`). */
 export type ServedRelays = ReadonlyMap<string, ReadonlyMap<Address, number>>;
@@ -40,7 +41,12 @@ export function servedShares(relays: ReadonlyMap<Address, number> | undefined): 
 export function riskSnapshot(
   name: string,
   operators: readonly DirectoryOperator[],
-  options: { idOf?: (operator: DirectoryOperator) => string; relays?: ReadonlyMap<Address, number> } = {},
+  options: {
+    idOf?: (operator: DirectoryOperator) => string;
+    relays?: ReadonlyMap<Address, number>;
+    /** Who runs each operator, as declared in its profile (src/ledger/din/operatorEntities.ts). */
+    entities?: ReadonlyMap<Address, string>;
+  } = {},
 ): NetworkSnapshot {
   const shares = servedShares(options.relays);
   const idOf = options.idOf ?? defaultOperatorId;
@@ -53,6 +59,9 @@ export function riskSnapshot(
         cloud: declared(operator.cloud),
         region: declared(operator.region),
         allocatedStake: operator.allocatedStake,
+        ...(options.entities?.has(operator.address)
+          ? { entity: options.entities.get(operator.address)! }
+          : {}),
         ...(shares.size > 0 ? { servedShare: shares.get(operator.address) ?? 0 } : {}),
       }),
     ),
@@ -70,18 +79,29 @@ export async function readRiskSnapshots(
     networks?: readonly DinNetwork[];
     ids?: ReadonlyMap<Address, string>;
     served?: ServedRelays;
+    /** Read each operator's declared entity from its profile; http(s) profiles only with fetchRemote. */
+    entities?: EntityOptions;
   } = {},
 ): Promise<Array<NetworkSnapshot & { networkId: number }>> {
   const networks = options.networks ?? deployment.networks;
   const addresses = deployment.addresses;
   const slashes = await readSlashes(client, addresses);
   const lists = await Promise.all(networks.map((n) => readOperators(client, addresses, n.id, slashes)));
+  const entities = options.entities
+    ? await readOperatorEntities(
+        client,
+        deployment,
+        [...new Set(lists.flat().map((o) => o.address))],
+        options.entities,
+      )
+    : undefined;
   const ids = options.ids;
   return networks.map((network, index) => ({
     networkId: network.id,
     ...riskSnapshot(network.name, lists[index] ?? [], {
       ...(ids ? { idOf: (o: DirectoryOperator) => ids.get(o.address) ?? defaultOperatorId(o) } : {}),
       ...(options.served?.has(network.name) ? { relays: options.served.get(network.name) } : {}),
+      ...(entities ? { entities } : {}),
     }),
   }));
 }
