@@ -78,7 +78,10 @@ export function registerFaucetCommand(program: Command): void {
           ...(result.keyFile ? [`wrote a new key to ${result.keyFile} (address ${result.address})`] : []),
           result.summary,
           ...(result.keyFile && result.eth > 0n
-            ? [`next: din operator register --key-file ${result.keyFile} … (docs/operators.md)`]
+            ? [
+                `next, as an operator: npx din operator register --key-file ${result.keyFile} … (docs/operators.md)`,
+                `      or as a staker: npx din stake deposit --key-file ${result.keyFile} --amount 10 --strategy stETH, then stake delegate`,
+              ]
             : []),
         ].join("\n"),
     );

@@ -32,7 +32,7 @@ export const program = new Command()
 program
   .command("up")
   .description(
-    "run a whole local network: two devnets, the DIN contracts on the ledger, five staked operators each on diverse clouds, stakers, three watchers, the gateway",
+    "run a whole local network: two devnets, the DIN contracts on the ledger, five staked operators per network (ten in all) on diverse clouds, stakers, three watchers, the gateway",
   )
   .addHelpText("after", `\n${stopHelp}`)
   .option("--json", "print exactly one JSON line on stdout when ready (logs go to stderr)", false)
