@@ -123,7 +123,17 @@ function print(flags: AdminFlags, value: unknown, human: string): void {
   process.stdout.write(`${flags.json ? JSON.stringify(value) : human}\n`);
 }
 
-function describeKey(key: KeyView): string {
+/** A project's name by id, as the admin API lists projects; the id itself when it is not found. */
+async function projectNameOf(target: Parameters<typeof callAdmin>[0], id: string): Promise<string> {
+  const { projects } = await callAdmin<{ projects: Array<{ id: string; name: string }> }>(
+    target,
+    "GET",
+    "/admin/projects",
+  );
+  return projects.find((project) => project.id === id)?.name ?? id;
+}
+
+function describeKey(key: KeyView, projectName?: string): string {
   const limits = [
     `${key.limits.creditsPerSecond ?? "∞"} credits/s`,
     `${key.limits.creditsPerDay ?? "∞"} credits/day`,
@@ -133,7 +143,7 @@ function describeKey(key: KeyView): string {
     .map(([rule, entries]) => `    ${rule}: ${entries.join(", ")}`);
   return [
     `key        ${key.key}`,
-    `project    ${key.project}`,
+    `project    ${projectName !== undefined && projectName !== key.project ? `${projectName} (${key.project})` : key.project}`,
     `name       ${key.name}`,
     `status     ${key.status}${key.revokedAt ? ` (${key.status === "revoked" ? "since" : "until"} ${key.revokedAt})` : ""}${key.rotatedTo ? `, rotated to ${key.rotatedTo}` : ""}`,
     `secret     ${key.hasSecret ? (key.secretRequired ? "yes, required" : "yes") : "no"}`,
@@ -221,7 +231,7 @@ export function registerKeysCommands(program: Command): void {
       print(
         flags,
         created,
-        `${describeKey(created.key)}${created.secret ? `\nsecret     ${created.secret}   (shown once: store it now)` : ""}\n\nendpoint   ${target.url}/v1/<network>/${created.key.key}`,
+        `${describeKey(created.key, await projectNameOf(target, created.key.project))}${created.secret ? `\nsecret     ${created.secret}   (shown once: store it now)` : ""}\n\nendpoint   ${target.url}/v1/<network>/${created.key.key}`,
       );
     }),
   );
@@ -302,7 +312,7 @@ export function registerKeysCommands(program: Command): void {
       if (Object.keys(changes).length === 0)
         throw new AdminRequestError("nothing to change: see din keys update --help");
       const updated = await callAdmin<{ key: KeyView }>(target, "PATCH", path, changes);
-      print(flags, updated, describeKey(updated.key));
+      print(flags, updated, describeKey(updated.key, await projectNameOf(target, updated.key.project)));
     }),
   );
 
@@ -310,12 +320,13 @@ export function registerKeysCommands(program: Command): void {
     keys.command("show").description("show one key's settings").argument("<key>", "the API key"),
   ).action(
     run(async (flags, key) => {
+      const target = adminTarget(flags);
       const shown = await callAdmin<{ key: KeyView }>(
-        adminTarget(flags),
+        target,
         "GET",
         `/admin/keys/${encodeURIComponent(key!)}`,
       );
-      print(flags, shown, describeKey(shown.key));
+      print(flags, shown, describeKey(shown.key, await projectNameOf(target, shown.key.project)));
     }),
   );
 
@@ -343,8 +354,9 @@ export function registerKeysCommands(program: Command): void {
       .option("--grace-seconds <n>", "how long the old key keeps working", nonNegativeInteger, 0),
   ).action(
     run(async (flags, key) => {
+      const target = adminTarget(flags);
       const rotated = await callAdmin<{ key: KeyView; secret?: string; previous: KeyView }>(
-        adminTarget(flags),
+        target,
         "POST",
         `/admin/keys/${encodeURIComponent(key!)}/rotate`,
         { graceSeconds: flags.graceSeconds },
@@ -352,7 +364,7 @@ export function registerKeysCommands(program: Command): void {
       print(
         flags,
         rotated,
-        `${describeKey(rotated.key)}${rotated.secret ? `\nsecret     ${rotated.secret}   (shown once: store it now)` : ""}\n\nold key ${rotated.previous.key} ${rotated.previous.status === "revoked" ? "is revoked" : `works until ${rotated.previous.revokedAt}`}`,
+        `${describeKey(rotated.key, await projectNameOf(target, rotated.key.project))}${rotated.secret ? `\nsecret     ${rotated.secret}   (shown once: store it now)` : ""}\n\nold key ${rotated.previous.key} ${rotated.previous.status === "revoked" ? "is revoked" : `works until ${rotated.previous.revokedAt}`}`,
       );
     }),
   );
