@@ -8,12 +8,17 @@ import { readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/server.js";
 import { LedgerActionError } from "../ledger/din/actions.js";
 import { findNetwork } from "../ledger/din/directory.js";
-import { readRiskSnapshots, type ServedRelays } from "../ledger/din/riskInputs.js";
+import {
+  type NetworkRiskReport,
+  readNetworkRisks,
+  type ServedRelays,
+  servedRelaysOf,
+} from "../ledger/din/riskInputs.js";
 import { type SimulationReport, simulateOutage } from "../ledger/din/simulate.js";
 import type { Concentration } from "../risk/concentration.js";
 import type { Outage } from "../risk/outage.js";
-import { amount, type NetworkRisk, networkRisk, networkVerdicts, percent } from "../risk/report.js";
-import { GROUPINGS, type NetworkOperator } from "../risk/types.js";
+import { amount, type NetworkRisk, percent } from "../risk/report.js";
+import { GROUPINGS } from "../risk/types.js";
 import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";
 
 type RiskFlags = LedgerFlags & { network?: string; gateway?: string };
@@ -24,13 +29,7 @@ export type TrafficSource = { gateway: string; error?: string } | null;
 export type RiskReport = {
   ledger: { rpc: string; chainId: number };
   traffic: TrafficSource;
-  networks: Array<{
-    name: string;
-    networkId: number;
-    operators: NetworkOperator[];
-    risk: NetworkRisk;
-    verdicts: string[];
-  }>;
+  networks: NetworkRiskReport[];
 };
 
 /** Adds `din risk` to the program. */
@@ -219,16 +218,7 @@ export async function fetchServedRelays(gateway: string, timeoutMs = 5_000): Pro
   // /healthz answers 503 with the same report when the network is down.
   const report = (await response.json()) as HealthReport;
   if (!Array.isArray(report?.networks)) throw new Error("its /healthz is not a gateway health report");
-  const served = new Map<string, Map<Address, number>>();
-  for (const network of report.networks) {
-    const relays = new Map<Address, number>();
-    for (const u of network.upstreams ?? []) {
-      if (typeof u.address === "string" && typeof u.relaysThisEpoch === "number")
-        relays.set(getAddress(u.address), u.relaysThisEpoch);
-    }
-    if (relays.size > 0) served.set(network.name, relays);
-  }
-  return served;
+  return servedRelaysOf(report);
 }
 
 export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
@@ -265,23 +255,13 @@ export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
       traffic = { gateway, error: (error as Error).message.slice(0, 200) };
     }
   }
-  const snapshots = await readRiskSnapshots(target.public, deployment, {
-    networks,
-    ids,
-    ...(served ? { served } : {}),
-  });
   return {
     ledger: { rpc: target.rpc, chainId: deployment.chainId },
     traffic,
-    networks: snapshots.map(({ networkId, ...snapshot }) => {
-      const risk = networkRisk(snapshot);
-      return {
-        name: snapshot.name,
-        networkId,
-        operators: [...snapshot.operators],
-        risk,
-        verdicts: networkVerdicts(risk),
-      };
+    networks: await readNetworkRisks(target.public, deployment, {
+      networks,
+      ids,
+      ...(served ? { served } : {}),
     }),
   };
 }
