@@ -29,26 +29,28 @@ export function NetworkMapView({ live }: { live: Live }) {
                 </span>
               </h2>
               {network.clouds.length === 0 && <p>No operators serve this network.</p>}
-              {network.clouds.map((cloud) => (
-                <section class="cloud" key={cloud.cloud} aria-label={`${network.name} on ${cloud.cloud}`}>
-                  <h3>
-                    {cloud.cloud}{" "}
-                    <span class="sub">
-                      {cloud.share === null ? "" : `${share(cloud.share)} of recent requests`}
-                    </span>
-                  </h3>
-                  {cloud.regions.map((region) => (
-                    <div class="region" key={region.region}>
-                      <h4>{region.region}</h4>
-                      <ul class="cards">
-                        {region.operators.map((o) => (
-                          <OperatorCard key={`${o.network}-${o.id}`} operator={o} />
-                        ))}
-                      </ul>
-                    </div>
-                  ))}
-                </section>
-              ))}
+              <div class="clouds">
+                {network.clouds.map((cloud) => (
+                  <section class="cloud" key={cloud.cloud} aria-label={`${network.name} on ${cloud.cloud}`}>
+                    <h3>
+                      {cloud.cloud}{" "}
+                      <span class="sub">
+                        {cloud.share === null ? "" : `${share(cloud.share)} of recent requests`}
+                      </span>
+                    </h3>
+                    {cloud.regions.map((region) => (
+                      <div class="region" key={region.region}>
+                        <h4>{region.region}</h4>
+                        <ul class="cards">
+                          {region.operators.map((o) => (
+                            <OperatorCard key={`${o.network}-${o.id}`} operator={o} />
+                          ))}
+                        </ul>
+                      </div>
+                    ))}
+                  </section>
+                ))}
+              </div>
             </section>
           ))}
         </>
