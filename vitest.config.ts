@@ -8,6 +8,7 @@ import { defineConfig } from "vitest/config";
 const wholeNetwork = [
   "test/devnet/network.test.ts",
   "test/devnet/drill.test.ts",
+  "test/dashboard/dashboard.test.ts",
   "test/watcher/watcher.test.ts",
 ];
 
@@ -36,7 +37,8 @@ export default defineConfig({
           ...common,
           name: "network",
           include: wholeNetwork,
-          globalSetup: ["test/ledger/globalSetup.ts"],
+          // The dashboard's browser test loads the page built from the current sources.
+          globalSetup: ["test/ledger/globalSetup.ts", "test/dashboard/globalSetup.ts"],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

@@ -15,20 +15,15 @@ export function epochsView(
   const idOf = new Map<string, string>();
   for (const network of status.networks) for (const o of network.operators) idOf.set(o.address, o.id);
   const name = (address: string) => idOf.get(address) ?? address;
-  // The finalization transaction of each (network, epoch), and the slashes each transaction queued.
+  // The transaction that closed each (network, epoch).
   const finalization = new Map<string, { tx: string; block: bigint }>();
   for (const [tx, f] of events.finalizations)
     finalization.set(`${f.networkId}/${f.epoch}`, { tx, block: f.block });
-  const queuedBy = new Map<string, string[]>();
-  for (const [id, t] of events.slashTransactions) {
-    if (t.queued) queuedBy.set(t.queued, [...(queuedBy.get(t.queued) ?? []), id]);
-  }
   const epochs = (status.epochs ?? [])
     .filter((e) => query.network === undefined || e.network === query.network)
     .map((e): EpochEntry => {
       const networkId = deployment.networks.find((n) => n.name === e.network)?.id;
       const closed = finalization.get(`${networkId}/${e.epoch}`);
-      const slashIds = closed ? (queuedBy.get(closed.tx) ?? []) : [];
       return {
         network: e.network,
         epoch: e.epoch,
@@ -46,7 +41,7 @@ export function epochsView(
           multiplierBps: j.multiplierBps,
         })),
         slashesQueued: status.slashes
-          .filter((s) => slashIds.includes(s.id))
+          .filter((s) => s.networkId === networkId && events.slashEpochs.get(s.id)?.toString() === e.epoch)
           .map((s) => ({ id: s.id, operator: name(s.operator), reason: s.reason, percent: s.percent })),
         heldForGovernance: e.heldForGovernance.map((h) => ({ ...h, operators: h.operators.map(name) })),
       };

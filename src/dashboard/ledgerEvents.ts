@@ -2,7 +2,7 @@
 // gateways reported, the transactions that queued, vetoed and executed slashes, and which epoch each
 // finalization closed. Read from the contracts' events, the same record `din status` reads its judgments
 // from; read-only.
-import { type Address, getAddress, type Hash, type PublicClient } from "viem";
+import { type Address, decodeFunctionData, getAddress, type Hash, type PublicClient } from "viem";
 import { delegationManagerAbi, dinEpochsAbi, dinSlasherAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import type { WatcherReport } from "./types.js";
@@ -20,13 +20,20 @@ export type LedgerEvents = {
   slashTransactions: Map<string, { queued: Hash | null; vetoed: Hash | null; executed: Hash | null }>;
   /** The (network, epoch) a finalization transaction closed, by transaction hash. */
   finalizations: Map<Hash, { networkId: number; epoch: bigint; block: bigint }>;
+  /** The epoch whose judgment queued each SLA slash, by slash id. */
+  slashEpochs: Map<string, bigint>;
   /** Fraud proofs' transactions, by relay digest. */
   fraudProofTransactions: Map<string, Hash>;
 };
 
+/**
+ * Reads the events. `slashEpochs` carries over what earlier reads learnt (a slash's epoch never changes),
+ * so each slash's transaction is fetched once.
+ */
 export async function readLedgerEvents(
   client: PublicClient,
   deployment: DinDeployment,
+  slashEpochs: Map<string, bigint> = new Map(),
 ): Promise<LedgerEvents> {
   const a = deployment.addresses;
   const epochs = { address: a.epochs, abi: dinEpochsAbi, fromBlock: 0n, strict: true } as const;
@@ -73,6 +80,22 @@ export async function readLedgerEvents(
     return value;
   };
   for (const log of queuedLogs) entry(log.args.slashId).queued = log.transactionHash;
+  // The epochs contract queues an SLA slash while settling an epoch: settlePage(networkId, epoch, count)
+  // names the epoch in its calldata. Other slashes (released by governance, wrong data) have none.
+  await Promise.all(
+    queuedLogs
+      .filter((log) => !slashEpochs.has(log.args.slashId.toString()))
+      .map(async (log) => {
+        const transaction = await client.getTransaction({ hash: log.transactionHash });
+        if (transaction.to === null || getAddress(transaction.to) !== getAddress(a.epochs)) return;
+        try {
+          const call = decodeFunctionData({ abi: dinEpochsAbi, data: transaction.input });
+          if (call.functionName === "settlePage") slashEpochs.set(log.args.slashId.toString(), call.args[1]);
+        } catch {
+          // Not a call this ABI knows: no epoch to show.
+        }
+      }),
+  );
   for (const log of vetoedLogs) entry(log.args.slashId).vetoed = log.transactionHash;
   for (const log of executedLogs) entry(log.args.slashId).executed = log.transactionHash;
   const finalizations: LedgerEvents["finalizations"] = new Map();
@@ -85,7 +108,7 @@ export async function readLedgerEvents(
   }
   const fraudProofTransactions = new Map<string, Hash>();
   for (const log of proofLogs) fraudProofTransactions.set(log.args.relayDigest, log.transactionHash);
-  return { reports, relays, slashTransactions, finalizations, fraudProofTransactions };
+  return { reports, relays, slashTransactions, finalizations, slashEpochs, fraudProofTransactions };
 }
 
 /**

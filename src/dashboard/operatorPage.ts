@@ -92,9 +92,8 @@ export async function operatorPage(
         vetoed: null,
         executed: null,
       };
-      // An SLA slash is queued by the finalization of the epoch whose median failed: that is its evidence.
-      const closed = transactions.queued ? events.finalizations.get(transactions.queued) : undefined;
-      const epoch = closed ? closed.epoch.toString() : null;
+      // An SLA slash rests on the judgment of the epoch whose median failed.
+      const epoch = events.slashEpochs.get(s.id)?.toString() ?? null;
       const judged = epoch
         ? status.epochs
             ?.find((e) => e.network === s.network && e.epoch === epoch)

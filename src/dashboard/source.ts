@@ -31,6 +31,8 @@ export class DashboardSource {
   private readonly options: DashboardSourceOptions;
   readonly status: () => Promise<StatusReport>;
   readonly events: () => Promise<LedgerEvents>;
+  /** Each slash's epoch, learnt once from its transaction. */
+  private readonly slashEpochs = new Map<string, bigint>();
 
   constructor(options: DashboardSourceOptions) {
     this.options = options;
@@ -39,7 +41,7 @@ export class DashboardSource {
     this.status = reused(() => this.readStatus(), maxAgeMs);
     this.events = reused(async () => {
       if (!this.ledger) throw new Error("no ledger");
-      return readLedgerEvents(this.ledger.client, this.ledger.deployment);
+      return readLedgerEvents(this.ledger.client, this.ledger.deployment, this.slashEpochs);
     }, maxAgeMs);
   }
 
