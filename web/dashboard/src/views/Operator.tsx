@@ -100,7 +100,13 @@ export function OperatorView({ id, refresh }: { id: string; refresh: string }) {
               ) : (
                 <ul class="slashes">
                   {page.slashes.map((s) => (
-                    <li key={s.id} class="slash" data-slash={s.id} data-status={s.status}>
+                    <li
+                      key={s.id}
+                      class="slash"
+                      data-slash={s.id}
+                      data-status={s.status}
+                      data-epoch={s.evidence.epoch ?? ""}
+                    >
                       <p>
                         <strong>Slash #{s.id}</strong> <StatusBadge status={s.status} /> {s.reason} on{" "}
                         {s.network}, {s.percent} of its allocated stake; queued at block {s.queuedAt}, veto
