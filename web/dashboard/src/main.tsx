@@ -67,11 +67,14 @@ function App() {
             ))}
           </ul>
         </nav>
-        <p class="live" role="status" aria-live="polite">
+        <p class="live">
           <span class={`dot ${live.connected ? "good" : "warn"}`} aria-hidden="true" />
-          {live.connected ? "Live" : "Connecting…"}
+          {/* Only the connection's state is announced: the block number changes every second. */}
+          <span role="status">
+            {live.connected ? "Live" : "Connecting…"}
+            {live.error ? ` · last update failed: ${live.error}` : ""}
+          </span>
           {live.map?.ledger ? ` · ledger block ${live.map.ledger.block}, epoch ${live.map.ledger.epoch}` : ""}
-          {live.error ? ` · last update failed: ${live.error}` : ""}
         </p>
       </header>
       <main id="main" ref={main} tabIndex={-1}>

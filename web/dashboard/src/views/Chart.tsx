@@ -11,7 +11,10 @@ export function LineChart({
   xLabel,
   series,
   unit,
+  wholeX = false,
 }: {
+  /** Whether x only takes whole values (epochs): no ticks between them. */
+  wholeX?: boolean;
   title: string;
   x: number[];
   xLabel: string;
@@ -29,7 +32,10 @@ export function LineChart({
         height: 220,
         title,
         scales: { x: { time: false } },
-        axes: [{ label: xLabel }, { label: unit }],
+        axes: [
+          wholeX ? { label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] } : { label: xLabel },
+          { label: unit },
+        ],
         series: [{ label: xLabel }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
       },
       [x, ...series.map((s) => s.values)] as uPlot.AlignedData,
@@ -41,6 +47,6 @@ export function LineChart({
       resize.disconnect();
       plot.destroy();
     };
-  }, [title, x, xLabel, series, unit]);
+  }, [title, x, xLabel, series, unit, wholeX]);
   return <div class="chart" ref={box} role="img" aria-label={`${title} (figures in the table below)`} />;
 }
