@@ -332,6 +332,31 @@ describe.runIf(browserAvailable())("the dashboard in a browser", () => {
     expect(problems).toEqual([]);
   }, 150_000);
 
+  it("draws the last din drill report's windows on the stake and risk view", async () => {
+    await showView("risk", "Stake & risk");
+    expect(await page.getByRole("heading", { name: "Last drill" }).isVisible()).toBe(true);
+    expect(await page.getByText(/no drill has been run on this network yet/).isVisible()).toBe(true);
+    await din(
+      "drill",
+      "--cloud",
+      "gcp",
+      "--duration",
+      "6s",
+      "--rate",
+      "20/s",
+      "--verdict-wait",
+      "1s",
+      "--json",
+    );
+    // The view refreshes on the next ledger block; the report's charts and table appear without a reload.
+    await page.getByRole("img", { name: /Availability per window/ }).waitFor({ timeout: 15_000 });
+    await page.getByRole("img", { name: /p99 latency per window/ }).waitFor();
+    const windows = await page.getByRole("region", { name: "Drill windows" }).locator("tbody tr").count();
+    expect(windows).toBeGreaterThan(0);
+    expect(await page.getByText(/cloud gcp down, 20 requests\/s for 6 s/).isVisible()).toBe(true);
+    expect(problems).toEqual([]);
+  }, 90_000);
+
   it("is usable by keyboard, and no view overflows at 1280 px or 390 px (screenshots in the data dir)", async () => {
     // From the skip link at the top, Tab reaches the views' links in order; Enter follows one.
     await showView("network", "Network map");
