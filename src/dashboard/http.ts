@@ -91,7 +91,7 @@ export class Dashboard {
       return;
     }
     if (path === "/dashboard/api/events") {
-      this.openStream(request, response);
+      this.openStream(response);
       return;
     }
     this.answer(path, url.searchParams).then(
@@ -200,7 +200,7 @@ export class Dashboard {
   }
 
   /** One live stream: the network map now, then each time it changes; a comment every 15 s keeps it open. */
-  private openStream(request: IncomingMessage, response: ServerResponse): void {
+  private openStream(response: ServerResponse): void {
     if (this.streams.size >= (this.options.maxStreams ?? 64)) {
       this.send(response, 503, { error: "too many live dashboards open; try again later" });
       return;
@@ -218,8 +218,8 @@ export class Dashboard {
       this.streams.delete(response);
       if (this.streams.size === 0) this.stopTicking();
     };
-    request.on("close", forget);
-    response.on("error", forget);
+    // The response closes when the viewer goes away (or the server ends the stream).
+    response.on("close", forget);
     this.startTicking();
   }
 
