@@ -9,6 +9,7 @@ const wholeNetwork = [
   "test/devnet/network.test.ts",
   "test/devnet/drill.test.ts",
   "test/devnet/risk.test.ts",
+  "test/dashboard/dashboard.test.ts",
   "test/watcher/watcher.test.ts",
 ];
 
@@ -37,7 +38,8 @@ export default defineConfig({
           ...common,
           name: "network",
           include: wholeNetwork,
-          globalSetup: ["test/ledger/globalSetup.ts"],
+          // The dashboard's browser test loads the page built from the current sources.
+          globalSetup: ["test/ledger/globalSetup.ts", "test/dashboard/globalSetup.ts"],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

@@ -12,6 +12,7 @@ import { registerGatewayCommand } from "../gateway/command.js";
 import { chaosModes } from "../operator/chaos.js";
 import { registerOperatorCommand } from "../operator/command.js";
 import { registerWatcherCommand } from "../watcher/command.js";
+import { registerDashboardCommand } from "./dashboard.js";
 import { registerDeployCommand } from "./deploy.js";
 import { registerFaucetCommand } from "./faucet.js";
 import { registerGovCommands } from "./gov.js";
@@ -114,6 +115,7 @@ registerKeysCommands(program);
 registerWatcherCommand(program);
 registerFaucetCommand(program);
 registerRiskCommand(program);
+registerDashboardCommand(program);
 
 program
   .command("chaos")

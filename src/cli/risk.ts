@@ -8,20 +8,25 @@ import { readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/server.js";
 import { LedgerActionError } from "../ledger/din/actions.js";
 import { findNetwork } from "../ledger/din/directory.js";
-import { readRiskSnapshots, type ServedRelays } from "../ledger/din/riskInputs.js";
+import {
+  type NetworkRiskReport,
+  readNetworkRisks,
+  type ServedRelays,
+  servedRelaysOf,
+} from "../ledger/din/riskInputs.js";
 import { type SimulationReport, simulateOutage } from "../ledger/din/simulate.js";
 import { parseProfit, parseShock, parseThreshold } from "../risk/assumptions.js";
 import type { Concentration } from "../risk/concentration.js";
 import { type Fraction, toNumber } from "../risk/fraction.js";
 import type { Outage } from "../risk/outage.js";
-import { amount, type NetworkRisk, networkRisk, networkVerdicts, percent } from "../risk/report.js";
+import { amount, type NetworkRisk, percent } from "../risk/report.js";
 import {
   type DeploymentSecurity,
   deploymentSecurity,
   deploymentSecurityVerdicts,
   type SecurityAssumptions,
 } from "../risk/security.js";
-import { GROUPINGS, type NetworkOperator } from "../risk/types.js";
+import { GROUPINGS } from "../risk/types.js";
 import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";
 
 type RiskFlags = LedgerFlags &
@@ -36,13 +41,7 @@ export type TrafficSource = { gateway: string; error?: string } | null;
 export type RiskReport = {
   ledger: { rpc: string; chainId: number };
   traffic: TrafficSource;
-  networks: Array<{
-    name: string;
-    networkId: number;
-    operators: NetworkOperator[];
-    risk: NetworkRisk;
-    verdicts: string[];
-  }>;
+  networks: NetworkRiskReport[];
   /** The restaking check over the networks shown, under the declared profits, threshold and shock. */
   security: DeploymentSecurity & { verdicts: string[] };
 };
@@ -290,16 +289,7 @@ export async function fetchServedRelays(gateway: string, timeoutMs = 5_000): Pro
   // /healthz answers 503 with the same report when the network is down.
   const report = (await response.json()) as HealthReport;
   if (!Array.isArray(report?.networks)) throw new Error("its /healthz is not a gateway health report");
-  const served = new Map<string, Map<Address, number>>();
-  for (const network of report.networks) {
-    const relays = new Map<Address, number>();
-    for (const u of network.upstreams ?? []) {
-      if (typeof u.address === "string" && typeof u.relaysThisEpoch === "number")
-        relays.set(getAddress(u.address), u.relaysThisEpoch);
-    }
-    if (relays.size > 0) served.set(network.name, relays);
-  }
-  return served;
+  return servedRelaysOf(report);
 }
 
 export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
@@ -336,7 +326,7 @@ export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
       traffic = { gateway, error: (error as Error).message.slice(0, 200) };
     }
   }
-  const snapshots = await readRiskSnapshots(target.public, deployment, {
+  const reports = await readNetworkRisks(target.public, deployment, {
     networks,
     ids,
     ...(served ? { served } : {}),
@@ -344,25 +334,16 @@ export async function riskReport(flags: RiskFlags): Promise<RiskReport> {
     entities: { fetchRemote: true, timeoutMs: 3_000 },
   });
   for (const [name] of flags.profit ?? []) {
-    if (!snapshots.some((s) => s.name === name))
+    if (!reports.some((r) => r.name === name))
       throw new LedgerActionError(
-        `--profit names ${name}, which is not among the networks shown (${snapshots.map((s) => s.name).join(", ")})`,
+        `--profit names ${name}, which is not among the networks shown (${reports.map((r) => r.name).join(", ")})`,
       );
   }
-  const security = deploymentSecurity(snapshots, riskAssumptions(flags));
+  const security = deploymentSecurity(reports, riskAssumptions(flags));
   return {
     ledger: { rpc: target.rpc, chainId: deployment.chainId },
     traffic,
-    networks: snapshots.map(({ networkId, ...snapshot }) => {
-      const risk = networkRisk(snapshot);
-      return {
-        name: snapshot.name,
-        networkId,
-        operators: [...snapshot.operators],
-        risk,
-        verdicts: networkVerdicts(risk),
-      };
-    }),
+    networks: reports,
     security: { ...security, verdicts: deploymentSecurityVerdicts(security) },
   };
 }

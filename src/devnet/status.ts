@@ -101,27 +101,44 @@ export async function fetchStatus(
   const state = readNetworkState(dataDir);
   const response = await fetch(`${state.gateway}/healthz`);
   const report = (await response.json()) as HealthReport;
-  if (!state.ledger) {
-    return {
-      ...report,
-      gateway: state.gateway,
-      networks: report.networks.map((n) => ({ ...n, operators: [] })),
-      ledger: null,
-      slashes: [],
-      fraudProofs: [],
-    };
-  }
+  if (!state.ledger) return gatewayOnlyStatus(state.gateway, report);
   const deployment = readDeployment(state.ledger.deployment);
   const client = connectLedger(state.ledger.rpc, state.ledger.chainId).public;
   return ledgerStatus(state, report, deployment, client, { ...options, dataDir });
 }
 
-async function ledgerStatus(
-  state: NetworkState,
+/** The status of a gateway that follows no ledger: its upstreams, no operators. */
+export function gatewayOnlyStatus(gateway: string, report: HealthReport): StatusReport {
+  return {
+    ...report,
+    gateway,
+    networks: report.networks.map((n) => ({ ...n, operators: [] })),
+    ledger: null,
+    slashes: [],
+    fraudProofs: [],
+  };
+}
+
+/**
+ * What the status reads besides the gateway's health: where the gateway and the ledger are, and the
+ * operators a local network started (their ids, and the commands that bring ejected ones back).
+ */
+export type StatusSource = {
+  gateway: string;
+  ledger: { rpc: string; chainId: number };
+  operators: readonly NetworkState["operators"][number][];
+};
+
+/**
+ * The status from a health report and the ledger: `din status` and the dashboard both read through here.
+ * `dataDir` is the local network's (for rejoin commands); without it none are given.
+ */
+export async function ledgerStatus(
+  state: StatusSource,
   report: HealthReport,
   deployment: DinDeployment,
   client: PublicClient,
-  options: { epochs?: boolean; epochLimit?: number; dataDir: string },
+  options: { epochs?: boolean; epochLimit?: number; dataDir?: string },
 ): Promise<StatusReport> {
   const a = deployment.addresses;
   const { dataDir } = options;
@@ -248,7 +265,7 @@ async function ledgerStatus(
     }
     for (const [address, local] of gone) {
       if (operators.some((o) => o.address === address)) continue;
-      const rejoin = local ? rejoinCommand(local, dataDir) : undefined;
+      const rejoin = local && dataDir !== undefined ? rejoinCommand(local, dataDir) : undefined;
       const [jailedUntil, stake] = await Promise.all([
         din
           ? client.readContract({

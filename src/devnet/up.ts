@@ -146,6 +146,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
   let gatewaySockets: ReadonlySet<Socket> = new Set();
   let rewardsTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let published: NetworkState | undefined;
   const timeoutMs = options.shutdownTimeoutMs ?? shutdownTimeoutMs();
   // Every close is its own step: one that fails or hangs no longer skips the ones after it (a gateway
   // close waiting on a socket used to leave the operators, watchers and chains running).
@@ -305,7 +306,13 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
         upstreams: [],
       })),
     });
-    gateway = await startGateway(config, { logger });
+    // The dashboard names operators by their devnet ids once the network's state is written.
+    gateway = await startGateway(config, {
+      logger,
+      dashboard: {
+        local: () => (published ? { operators: published.operators, dataDir: options.dataDir } : undefined),
+      },
+    });
     gatewaySockets = trackSockets(gateway.server);
     const gatewayUrl = gateway.url;
     const apiKey = await ensureDevnetKey(gateway);
@@ -391,6 +398,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       accounts: accounts.map((a) => ({ address: a.account.address, keyFile: a.file })),
     };
     writeNetworkState(options.dataDir, state);
+    published = state;
     const failed = Promise.race(
       chains.map((chain) =>
         chain.exited.then(
@@ -488,10 +496,16 @@ function assertNotRunning(dataDir: string): void {
   }
 }
 
+/** The web dashboard the gateway serves: the network map, operators, epochs, risk and governance. */
+export function dashboardUrl(state: Pick<NetworkState, "gateway">): string {
+  return `${state.gateway}/dashboard`;
+}
+
 /** The one JSON line `din up --json` prints when ready. */
 export function readyLine(state: NetworkState, dataDir: string): string {
   return JSON.stringify({
     gateway: state.gateway,
+    dashboard: dashboardUrl(state),
     networks: state.networks.map(({ name, chainId, rpc, ws, chain }) => ({ name, chainId, rpc, ws, chain })),
     operators: state.operators.map(({ id, network, cloud, region, url, nodeApiUrl, address }) => ({
       id,
@@ -517,7 +531,11 @@ const RESERVED_ACCOUNTS = 10;
 export function summary(state: NetworkState, dataDir = ".din"): string {
   const at = (command: string) =>
     dataDir === ".din" ? `npx din ${command}` : `npx din ${command} --data-dir ${dataDir}`;
-  const lines = [`OpenDIN local network is up (gateway ${state.gateway})`, ""];
+  const lines = [
+    `OpenDIN local network is up (gateway ${state.gateway})`,
+    `  dashboard: ${dashboardUrl(state)}`,
+    "",
+  ];
   for (const network of state.networks) {
     lines.push(`  ${network.name.padEnd(9)} chainId ${String(network.chainId).padEnd(6)} RPC ${network.rpc}`);
   }

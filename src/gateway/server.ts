@@ -7,6 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
 import type { Chain, LocalAccount, PublicClient, Transport } from "viem";
+import { Dashboard } from "../dashboard/http.js";
+import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
+import { connectLedger } from "../ledger/din/directory.js";
 import {
   DinError,
   InvalidRequestError,
@@ -46,6 +49,8 @@ export interface GatewayOptions {
   ledgerAccount?: LocalAccount;
   /** A ledger client used instead of connecting to ledger.rpc (an in-process chain). @default ledger.rpc */
   ledgerClient?: PublicClient<Transport, Chain>;
+  /** The dashboard at /dashboard: the local network it shows (`din up`'s operator ids and data dir). */
+  dashboard?: { local?: () => LocalNetwork | undefined; assetsDir?: string };
 }
 
 export interface Gateway {
@@ -92,7 +97,25 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       })
     : undefined;
   await Promise.all([...networks.values()].map((network) => network.start()));
-  const handler = createRequestHandler({ config, networks, metrics, logger, keys });
+  let url = "";
+  // The dashboard reads the gateway's health in this process and the ledger the link follows.
+  const dashboard = new Dashboard(
+    new DashboardSource({
+      gateway: { url: () => url, health: async () => healthReport(networks) },
+      ledger:
+        config.ledger && ledger
+          ? {
+              rpc: config.ledger.rpc,
+              deployment: ledger.deployment,
+              client:
+                options.ledgerClient ?? connectLedger(config.ledger.rpc, ledger.deployment.chainId).public,
+            }
+          : undefined,
+      local: options.dashboard?.local,
+    }),
+    { logger, ...(options.dashboard?.assetsDir ? { assetsDir: options.dashboard.assetsDir } : {}) },
+  );
+  const handler = createRequestHandler({ config, networks, metrics, logger, keys, dashboard });
   const server = createServer({ keepAliveTimeout: 65_000 }, handler);
   const webSockets = attachWebSockets(server, {
     config,
@@ -112,7 +135,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
+  url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
   logger.info({ url, networks: [...networks.keys()] }, "gateway listening");
   return {
     url,
@@ -128,6 +151,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         ?.stop()
         .catch((error: unknown) => logger.warn({ err: error }, "ledger link did not stop cleanly"));
       await webSockets.close();
+      dashboard.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -144,6 +168,7 @@ interface HandlerDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   keys?: KeyService | undefined;
+  dashboard?: Dashboard | undefined;
 }
 
 /** Browser dApps call the gateway cross-origin; every answer carries these. Built once, not per request. */
@@ -179,6 +204,10 @@ export function createRequestHandler(deps: HandlerDeps) {
         },
         () => sendJson(response, 500, { error: "metrics unavailable" }),
       );
+      return;
+    }
+    if (deps.dashboard && Dashboard.owns(path)) {
+      deps.dashboard.handle(request, response);
       return;
     }
     if (path.startsWith("/admin/") && deps.keys) {

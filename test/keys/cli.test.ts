@@ -89,7 +89,7 @@ describe("din keys and din usage on a running din up", () => {
     expect((await din("keys", "show", key)).key.key).toBe(key);
     // The text names the project by the name it was created with (its id in parentheses).
     const shown = (await run(process.execPath, [bin, "keys", "show", key, "--data-dir", dataDir])).stdout;
-    expect(shown).toMatch(/^project    shop \(\S+\)$/m);
+    expect(shown).toMatch(/^project {4}shop \(\S+\)$/m);
 
     const usage = await din("usage", "--key", key, "--group-by", "method");
     expect(usage.usage).toEqual([{ method: "eth_chainId", requests: 3, credits: 3, errors: 0 }]);

@@ -3,6 +3,8 @@
 // of the network's relays each one answered. Read with the directory's own readers, so `din risk`, the
 // gateway's gauges and `din status` count the same operators and the same stake.
 import { type Address, getAddress, type PublicClient } from "viem";
+import type { HealthReport } from "../../gateway/server.js";
+import { type NetworkRisk, networkRisk, networkVerdicts } from "../../risk/report.js";
 import type { NetworkOperator, NetworkSnapshot } from "../../risk/types.js";
 import type { DinDeployment, DinNetwork } from "./deploy.js";
 import { type DirectoryOperator, readOperators, readSlashes } from "./directory.js";
@@ -104,4 +106,51 @@ export async function readRiskSnapshots(
       ...(entities ? { entities } : {}),
     }),
   }));
+}
+
+/** One network's risk figures and their verdicts, as `din risk` prints them and the dashboard shows them. */
+export type NetworkRiskReport = {
+  name: string;
+  networkId: number;
+  operators: NetworkOperator[];
+  risk: NetworkRisk;
+  verdicts: string[];
+};
+
+/** Each network's risk figures and verdicts, read from the registry. */
+export async function readNetworkRisks(
+  client: PublicClient,
+  deployment: DinDeployment,
+  options: {
+    networks?: readonly DinNetwork[];
+    ids?: ReadonlyMap<Address, string>;
+    served?: ServedRelays;
+    entities?: EntityOptions;
+  },
+): Promise<NetworkRiskReport[]> {
+  const snapshots = await readRiskSnapshots(client, deployment, options);
+  return snapshots.map(({ networkId, ...snapshot }) => {
+    const risk = networkRisk(snapshot);
+    return {
+      name: snapshot.name,
+      networkId,
+      operators: [...snapshot.operators],
+      risk,
+      verdicts: networkVerdicts(risk),
+    };
+  });
+}
+
+/** The relays each operator answered this epoch, per network, from a gateway's health report. */
+export function servedRelaysOf(report: HealthReport): ServedRelays {
+  const served = new Map<string, Map<Address, number>>();
+  for (const network of report.networks) {
+    const relays = new Map<Address, number>();
+    for (const u of network.upstreams ?? []) {
+      if (typeof u.address === "string" && typeof u.relaysThisEpoch === "number")
+        relays.set(getAddress(u.address), u.relaysThisEpoch);
+    }
+    if (relays.size > 0) served.set(network.name, relays);
+  }
+  return served;
 }
