@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { isHash } from "viem";
+import type { SecurityAssumptions } from "../risk/security.js";
 import { defaultAssetsDir, serveAsset } from "./assets.js";
 import { epochsView } from "./epochs.js";
 import { governanceView } from "./governance.js";
@@ -21,6 +22,8 @@ export interface DashboardOptions {
   liveIntervalMs?: number;
   /** Most live streams open at once; more are refused. @default 64 */
   maxStreams?: number;
+  /** What the restaking check assumes (the gateway's `risk` config). @default 1/3, 1%, no profit declared */
+  security?: SecurityAssumptions;
 }
 
 /** What the API answers, listed at /dashboard/api. */
@@ -152,7 +155,7 @@ export class Dashboard {
       allowOnly(query, []);
       const ledger = this.needLedger();
       const [status, health] = await Promise.all([source.status(), source.health()]);
-      return riskView(status, health, ledger, source.local()?.dataDir);
+      return riskView(status, health, ledger, source.local()?.dataDir, this.options.security);
     }
     if (path === "/dashboard/api/governance") {
       allowOnly(query, []);

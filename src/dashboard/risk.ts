@@ -9,20 +9,22 @@ import type { HealthReport } from "../gateway/server.js";
 import { readNetworkRisks, servedRelaysOf } from "../ledger/din/riskInputs.js";
 import type { Concentration } from "../risk/concentration.js";
 import type { Outage } from "../risk/outage.js";
+import {
+  deploymentSecurity,
+  deploymentSecurityVerdicts,
+  type SecurityAssumptions,
+} from "../risk/security.js";
 import { GROUPINGS } from "../risk/types.js";
 import { ledgerClock } from "./networkMap.js";
 import type { DashboardLedger } from "./source.js";
 import type { DrillSummary, RiskView } from "./types.js";
-
-/** Why the restaking panel is empty, until `din risk` computes the check for a live ledger. */
-const RESTAKING_UNAVAILABLE =
-  "din risk does not compute the restaking security check for a live ledger yet: no operator set declares a profit from corruption to weigh its stake against";
 
 export async function riskView(
   status: StatusReport,
   health: HealthReport,
   ledger: DashboardLedger,
   dataDir: string | undefined,
+  security?: SecurityAssumptions,
 ): Promise<RiskView> {
   const ids = new Map<Address, string>();
   for (const network of status.networks)
@@ -56,7 +58,9 @@ export async function riskView(
       worstRegionOutage: outage(risk.worstRegionOutage),
       verdicts,
     })),
-    restaking: { unavailable: RESTAKING_UNAVAILABLE },
+    // The restaking check of `din risk`, under the gateway's declared assumptions (by default, no profit
+    // declared: what corrupting each network costs).
+    restaking: { verdicts: deploymentSecurityVerdicts(deploymentSecurity(networks, security)) },
     drill: drill?.summary ?? null,
     drillNote:
       dataDir === undefined

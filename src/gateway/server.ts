@@ -113,7 +113,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
           : undefined,
       local: options.dashboard?.local,
     }),
-    { logger, ...(options.dashboard?.assetsDir ? { assetsDir: options.dashboard.assetsDir } : {}) },
+    {
+      logger,
+      ...(options.dashboard?.assetsDir ? { assetsDir: options.dashboard.assetsDir } : {}),
+      ...(config.risk ? { security: config.risk } : {}),
+    },
   );
   const handler = createRequestHandler({ config, networks, metrics, logger, keys, dashboard });
   const server = createServer({ keepAliveTimeout: 65_000 }, handler);

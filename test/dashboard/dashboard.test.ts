@@ -336,6 +336,8 @@ describe.runIf(browserAvailable())("the dashboard in a browser", () => {
     await showView("risk", "Stake & risk");
     expect(await page.getByRole("heading", { name: "Last drill" }).isVisible()).toBe(true);
     expect(await page.getByText(/no drill has been run on this network yet/).isVisible()).toBe(true);
+    // The restaking panel: what corrupting each network costs, as din risk says it.
+    expect(await page.getByText(/^corrupting ethereum takes 1\/3 of its stake/).isVisible()).toBe(true);
     await din(
       "drill",
       "--cloud",
