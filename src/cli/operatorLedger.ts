@@ -14,6 +14,7 @@ import {
   signDelegationApproval,
 } from "../ledger/din/actions.js";
 import { blocksAndTime, type OperatorDelays, readOperatorDelays } from "../ledger/din/operatorDelays.js";
+import { type OperatorRecord, readOperatorRecord } from "../ledger/din/operatorRecord.js";
 import { formatAmount } from "../ledger/din/revert.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
 import {
@@ -226,11 +227,12 @@ export function registerOperatorLedgerCommands(program: Command): void {
           }
         }
         const target = openLedger(flags);
-        const [status, delays] = await Promise.all([
+        const [status, delays, record] = await Promise.all([
           operatorStatus(target.public, target.deployment, address),
           readOperatorDelays(target.public, target.deployment, address),
+          readOperatorRecord(target.public, target.deployment, address),
         ]);
-        return { ...status, delays };
+        return { ...status, delays, record };
       },
       formatStatus,
     );
@@ -264,7 +266,9 @@ export function registerOperatorLedgerCommands(program: Command): void {
 }
 
 /** Human text of an operator's status. */
-export function formatStatus(status: OperatorStatus & { delays?: OperatorDelays }): string {
+export function formatStatus(
+  status: OperatorStatus & { delays?: OperatorDelays; record?: OperatorRecord },
+): string {
   const lines = [
     `operator ${status.address}: ${status.isOperator ? "restaking operator" : "not a restaking operator"}, commission ${status.commissionBips / 100}%`,
   ];
@@ -280,6 +284,19 @@ export function formatStatus(status: OperatorStatus & { delays?: OperatorDelays 
     lines.push(
       `  ${n.network.padEnd(10)} ${n.registered ? "registered" : "not registered"}  ${stake}${where}${jail}${slashes}`,
     );
+  }
+  const record = status.record;
+  if (record) {
+    lines.push(
+      `  rewards escrowed by the service for it and its delegators: ${formatAmount(record.rewardsEscrowed)} (claim with din operator claim)`,
+    );
+    for (const v of record.verdicts.filter((v) => v.epochs.length > 0)) {
+      lines.push(`  last epochs on ${v.network} (the watchers' median; newest first):`);
+      for (const e of v.epochs)
+        lines.push(
+          `    epoch ${e.epoch}: availability ${e.availabilityBps / 100}%, p50 ${e.p50LatencyMs} ms, lag ${e.lagBlocks} blocks, rewards at ${e.multiplierBps / 100}%`,
+        );
+    }
   }
   const delays = status.delays;
   if (delays) {

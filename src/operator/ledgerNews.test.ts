@@ -5,6 +5,7 @@ import type { Address } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DinFixture, deployDinFixture, ETHEREUM, healthy } from "../../test/din/fixture.js";
 import { executeSlash, type LedgerActor, listSlashes, vetoSlash } from "../ledger/din/actions.js";
+import { readOperatorRecord } from "../ledger/din/operatorRecord.js";
 import { type LedgerNews, LedgerNewsFollower, readLedgerNews } from "./ledgerNews.js";
 
 describe("ledger news of an operator", () => {
@@ -106,5 +107,16 @@ describe("ledger news of an operator", () => {
     await follower.poll();
     expect(heard).toHaveLength(count);
     await follower.stop();
+  });
+
+  it("keeps each epoch's verdict in the operator's record, newest first, as din operator status shows it", async () => {
+    const record = await readOperatorRecord(f.ledger.public, f.deployment, op1);
+    const ethereum = record.verdicts.find((v) => v.network === "ethereum")!;
+    expect(ethereum.epochs).toHaveLength(1);
+    expect(ethereum.epochs[0]).toMatchObject({ availabilityBps: 10_000, p50LatencyMs: 300, lagBlocks: 0 });
+    expect(ethereum.epochs[0]!.multiplierBps).toBeLessThan(10_000);
+    expect(record.verdicts.find((v) => v.network === "polygon")!.epochs).toEqual([]);
+    // No fees were paid in this epoch: nothing escrowed.
+    expect(record.rewardsEscrowed).toBe(0n);
   });
 });

@@ -26,6 +26,7 @@ import {
   undelegate,
   vetoSlash,
 } from "../../src/ledger/din/actions.js";
+import { readOperatorRecord } from "../../src/ledger/din/operatorRecord.js";
 import { explainLedgerError, formatAmount } from "../../src/ledger/din/revert.js";
 import { publishRewards } from "../../src/ledger/din/rewardsPublisher.js";
 import { stakerStatus } from "../../src/ledger/din/stakerStatus.js";
@@ -447,6 +448,10 @@ describe("ledger actions", () => {
     const round = await publishRewards(deployer, f.deployment, { file });
     expect(round?.earners).toEqual([op]);
     expect(await publishRewards(deployer, f.deployment, { file })).toBeUndefined();
+    // The operator's record: the epoch's verdict at full rewards, and the 100 escrowed for it.
+    const record = await readOperatorRecord(f.ledger.public, f.deployment, op);
+    expect(record.rewardsEscrowed).toBe(100n * WAD);
+    expect(record.verdicts[0]!.epochs[0]).toMatchObject({ epoch, multiplierBps: 10_000 });
 
     const claimed = await claim(actor(op), { rewardsFile: file });
     expect(claimed.amount).toBe(100n * WAD); // the operator's own stake is all the stake: it earns everything
