@@ -6,7 +6,7 @@ import { runChainProcess } from "../devnet/chainProcess.js";
 import { applyChaos, isChaosMode } from "../devnet/chaos.js";
 import { formatDrill, parseDuration, parseRate, runDrill, writeDrillReport } from "../devnet/drill.js";
 import { defaultDataDir, NoNetworkError } from "../devnet/state.js";
-import { fetchStatus, formatStatus } from "../devnet/status.js";
+import { fetchDeploymentStatus, fetchStatus, formatStatus } from "../devnet/status.js";
 import { devnetCallGasCap, readyLine, summary, up } from "../devnet/up.js";
 import { registerGatewayCommand } from "../gateway/command.js";
 import { chaosModes } from "../operator/chaos.js";
@@ -231,20 +231,44 @@ program
     "each operator of a running `din up`: health as the gateway sees it; stake, last epoch's SLA, rewards, slashes and jail as the ledger records them",
   )
   .option("--data-dir <dir>", "data dir of the running network", defaultDataDir)
+  .option("--rpc <url>", "any deployment: the ledger's JSON-RPC URL (with --deployment)")
+  .option("--deployment <file>", "any deployment: its DIN deployment JSON (with --rpc)")
+  .option("--gateway <url>", "with --rpc: a gateway whose /healthz gives the operators' health")
   .option("--epochs", "add the last epochs' history (reports, medians, multipliers, fees paid)", false)
   .option("--last <n>", "with --epochs: how many epochs per network", parseInteger, 10)
   .option("--json", "print one JSON document", false)
-  .action(async (flags: { dataDir: string; json: boolean; epochs: boolean; last: number }) => {
-    const report = await fetchStatus(flags.dataDir, { epochs: flags.epochs, epochLimit: flags.last }).catch(
-      (error: Error) =>
+  .action(
+    async (flags: {
+      dataDir: string;
+      rpc?: string;
+      deployment?: string;
+      gateway?: string;
+      json: boolean;
+      epochs: boolean;
+      last: number;
+    }) => {
+      if ((flags.rpc === undefined) !== (flags.deployment === undefined))
+        fail("--rpc and --deployment go together: the ledger's URL and the deployment file on it");
+      const reading =
+        flags.rpc !== undefined && flags.deployment !== undefined
+          ? fetchDeploymentStatus({
+              rpc: flags.rpc,
+              deploymentFile: flags.deployment,
+              ...(flags.gateway !== undefined ? { gateway: flags.gateway } : {}),
+              epochs: flags.epochs,
+              epochLimit: flags.last,
+            })
+          : fetchStatus(flags.dataDir, { epochs: flags.epochs, epochLimit: flags.last });
+      const report = await reading.catch((error: Error) =>
         fail(
           error instanceof NoNetworkError
             ? error.message
             : `cannot read the network's status: ${error.message}`,
         ),
-    );
-    process.stdout.write(`${flags.json ? JSON.stringify(report) : formatStatus(report)}\n`);
-  });
+      );
+      process.stdout.write(`${flags.json ? JSON.stringify(report) : formatStatus(report)}\n`);
+    },
+  );
 
 const devnet = program.command("devnet").description("pieces of the local network, run on their own");
 devnet

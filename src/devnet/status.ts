@@ -107,6 +107,50 @@ export async function fetchStatus(
   return ledgerStatus(state, report, deployment, client, { ...options, dataDir });
 }
 
+/**
+ * The status of any deployment, not just the local one: the ledger at `rpc`, the operators by address, and
+ * health from `gateway`'s /healthz when one is given (otherwise nothing observed: every network with no
+ * upstreams, so each operator's health reads "unknown").
+ */
+export async function fetchDeploymentStatus(options: {
+  rpc: string;
+  deploymentFile: string;
+  gateway?: string;
+  epochs?: boolean;
+  epochLimit?: number;
+}): Promise<StatusReport> {
+  const deployment = readDeployment(options.deploymentFile);
+  const client = connectLedger(options.rpc, deployment.chainId).public;
+  const report: HealthReport = options.gateway
+    ? ((await (
+        await fetch(new URL("/healthz", options.gateway), { signal: AbortSignal.timeout(10_000) })
+      ).json()) as HealthReport)
+    : {
+        status: "ok",
+        networks: deployment.networks.map((n) => ({
+          name: n.name,
+          chainId: Number(n.chainId),
+          head: { latest: null, safe: null, finalized: null },
+          upstreams: [],
+          clouds: { cap: 1, measured: 0, shares: [] },
+        })),
+      };
+  return ledgerStatus(
+    {
+      gateway: options.gateway ?? "",
+      ledger: { rpc: options.rpc, chainId: deployment.chainId },
+      operators: [],
+    },
+    report,
+    deployment,
+    client,
+    {
+      epochs: options.epochs ?? false,
+      ...(options.epochLimit !== undefined ? { epochLimit: options.epochLimit } : {}),
+    },
+  );
+}
+
 /** The status of a gateway that follows no ledger: its upstreams, no operators. */
 export function gatewayOnlyStatus(gateway: string, report: HealthReport): StatusReport {
   return {

@@ -251,6 +251,38 @@ describe("din up", () => {
     }
   });
 
+  it("din status reads any deployment from its RPC and deployment file, as it reads the local one", async () => {
+    const deployment = join(dataDir, "ledger", "deployment.json");
+    const status = async (args: string[]) =>
+      JSON.parse((await run(process.execPath, [bin, "status", ...args, "--json"])).stdout) as {
+        networks: Array<{
+          name: string;
+          operators: Array<{ address: string; allocated: string; health: string }>;
+        }>;
+      };
+    const remote = await status([
+      "--rpc",
+      ready.ledger.rpc,
+      "--deployment",
+      deployment,
+      "--gateway",
+      ready.gateway,
+    ]);
+    const local = await status(["--data-dir", dataDir]);
+    for (const [i, network] of local.networks.entries()) {
+      const addresses = (n: (typeof local.networks)[number]) => n.operators.map((o) => o.address).sort();
+      expect(addresses(remote.networks[i]!)).toEqual(addresses(network));
+    }
+    // Without a gateway nothing is observed: the ledger's side only.
+    const blind = await status(["--rpc", ready.ledger.rpc, "--deployment", deployment]);
+    expect(blind.networks[0]!.operators.length).toBe(5);
+    const refused = await run(process.execPath, [bin, "status", "--rpc", ready.ledger.rpc]).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect((refused as { code: number }).code).toBe(1);
+    expect((refused as { stderr: string }).stderr).toMatch(/--rpc and --deployment go together/);
+  });
+
   it("takes a whole cloud down with din chaos; clients keep getting answers and din status shows it", async () => {
     const { stdout } = await run(process.execPath, [
       bin,
