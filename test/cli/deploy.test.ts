@@ -1,14 +1,7 @@
-// `din deploy` against a chain served over HTTP, as on a testnet: our core alone (`--core-only`), then the DIN
-// service against that core's addresses file (`--eigenlayer`), exactly as against EigenLayer's deployed core;
-// a whole epoch then runs on that deployment (reports, a slash, a veto, rewards, a claim). And the refusals
-// before anything is sent: a file for another chain, an address with no contract, a contract that is not
-// what the file says, an unfunded key, an unreachable RPC.
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
+import { type Address, createTestClient, custom } from "viem";
 import { generatePrivateKey, mnemonicToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
@@ -18,28 +11,9 @@ import { deployCoreAlone } from "../../src/ledger/din/deployCore.js";
 import { ledgerClients, readDeployment } from "../../src/ledger/din/directory.js";
 import { createHardhatLedger } from "../../src/ledger/hardhat.js";
 import { dinFixture, ETHEREUM, FIXTURE_ROLES, healthy } from "../din/fixture.js";
-
-const execFileAsync = promisify(execFile);
+import { devKey, din } from "../support/cli.js";
 
 const devAccount = (index: number) => mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: index });
-const devKey = (index: number): Hex => {
-  const key = devAccount(index).getHdKey().privateKey;
-  if (!key) throw new Error("no private key");
-  return toHex(key);
-};
-
-async function din(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync("node", ["bin/din.mjs", ...args], {
-      cwd: join(import.meta.dirname, "..", ".."),
-      env: { ...process.env, DIN_PRIVATE_KEY: "" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
 
 describe("din deploy", () => {
   let chain: DevnetChain;

@@ -1,40 +1,14 @@
-// `din gov` as a token holder runs it against a deployment served over HTTP: delegate, propose a named
-// change, vote, queue, execute, and the parameter changes on the ledger. Each refusal along the way (voting
-// before the vote opens, without votes at the snapshot, queueing too early, executing before the timelock)
-// is one clear line.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { type Address, createTestClient, custom } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
+import { type DevnetChain, startDevnetChain } from "../../src/devnet/chain.js";
 import { dinEpochsAbi, dinRegistryAbi } from "../../src/ledger/artifacts/index.js";
 import { DEVNET_DIN_PARAMS, type DinDeployment, deployDin } from "../../src/ledger/din/deploy.js";
 import { ledgerClients } from "../../src/ledger/din/directory.js";
-
-const execFileAsync = promisify(execFile);
-
-const devKey = (index: number): Hex => {
-  const key = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
-  if (!key) throw new Error("no private key");
-  return toHex(key);
-};
-
-async function din(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync("node", ["bin/din.mjs", ...args], {
-      cwd: join(import.meta.dirname, "..", ".."),
-      env: { ...process.env, DIN_PRIVATE_KEY: "" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+import { devKey, din } from "../support/cli.js";
 
 describe("din gov", () => {
   let chain: DevnetChain;

@@ -1,42 +1,17 @@
-// The ledger commands as an operator runs them: `din operator register` against a devnet chain served over
-// HTTP with a deployment file and a key file, `din operator status --json`, and a clear one-line refusal
-// of a second registration. Also the signing key's own refusals.
-import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { type Address, createPublicClient, createTestClient, custom, type Hex, toHex } from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { type Address, createPublicClient, createTestClient, custom } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
+import { type DevnetChain, startDevnetChain } from "../../src/devnet/chain.js";
 import { delegationManagerAbi, mockERC20Abi, strategyBaseAbi } from "../../src/ledger/artifacts/index.js";
 import { deployDin } from "../../src/ledger/din/deploy.js";
 import { ledgerClients, readDeployment } from "../../src/ledger/din/directory.js";
 import { loadSigningKey, SigningKeyError } from "../../src/ledger/din/signingKey.js";
+import { devKey, din } from "../support/cli.js";
 
-const execFileAsync = promisify(execFile);
 const WAD = 10n ** 18n;
-
-const devKey = (index: number): Hex => {
-  const key = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
-  if (!key) throw new Error("no private key");
-  return toHex(key);
-};
-
-/** Runs `din …`; resolves with its exit code and output whatever the code. */
-async function din(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync("node", ["bin/din.mjs", ...args], {
-      cwd: join(import.meta.dirname, "..", ".."),
-      env: { ...process.env, DIN_PRIVATE_KEY: "" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
 
 describe("din operator ledger commands", () => {
   let chain: DevnetChain;

@@ -1,44 +1,18 @@
-// `din risk` against a DIN deployment served over HTTP: operators registered with known clouds, regions and
-// stakes; the command's figures are compared with ones computed here from the same registered data (the
-// registry's allocated stake and the clouds written at registration), its traffic figures with the relays a
-// stand-in gateway's /healthz reports, and its refusals are one line each.
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { type Address, createTestClient, custom } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
+import { type DevnetChain, startDevnetChain } from "../../src/devnet/chain.js";
 import { delegationManagerAbi } from "../../src/ledger/artifacts/index.js";
 import { deployDin } from "../../src/ledger/din/deploy.js";
 import { ledgerClients } from "../../src/ledger/din/directory.js";
 import { createHardhatLedger } from "../../src/ledger/hardhat.js";
 import { dinFixture, ETHEREUM, POLYGON, WAD } from "../din/fixture.js";
-
-const execFileAsync = promisify(execFile);
-
-const devKey = (index: number): Hex => {
-  const key = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
-  if (!key) throw new Error("no private key");
-  return toHex(key);
-};
-
-async function din(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync("node", ["bin/din.mjs", ...args], {
-      cwd: join(import.meta.dirname, "..", ".."),
-      env: { ...process.env, DIN_PRIVATE_KEY: "" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+import { devKey, din } from "../support/cli.js";
 
 /** Who registers where, with what self-stake (half of it is allocated). */
 const PLACEMENTS = [

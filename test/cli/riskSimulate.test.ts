@@ -1,42 +1,16 @@
-// `din risk simulate` against a DIN deployment served over HTTP: operators registered on clouds, three
-// admitted watchers; an aws outage is played on a fork and the prediction is checked against the slasher's
-// wads, the correlated-failure guard, the live ledger left untouched, and the same reports played live.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { type Address, createTestClient, custom, type Hex, toHex } from "viem";
-import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { type Address, createTestClient, custom, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevnetChain, HARDHAT_DEFAULT_MNEMONIC, startDevnetChain } from "../../src/devnet/chain.js";
+import { type DevnetChain, startDevnetChain } from "../../src/devnet/chain.js";
 import { dinEpochsAbi } from "../../src/ledger/artifacts/index.js";
 import { type DinDeployment, deployDin } from "../../src/ledger/din/deploy.js";
 import { ledgerClients } from "../../src/ledger/din/directory.js";
 import { createHardhatLedger } from "../../src/ledger/hardhat.js";
 import { type DinFixture, dinFixture, ETHEREUM, POLYGON, WAD } from "../din/fixture.js";
-
-const execFileAsync = promisify(execFile);
-
-const devKey = (index: number): Hex => {
-  const key = mnemonicToAccount(HARDHAT_DEFAULT_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
-  if (!key) throw new Error("no private key");
-  return toHex(key);
-};
-
-async function din(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync("node", ["bin/din.mjs", ...args], {
-      cwd: join(import.meta.dirname, "..", ".."),
-      env: { ...process.env, DIN_PRIVATE_KEY: "" },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+import { devKey, din } from "../support/cli.js";
 
 /** ethereum: aws holds 15 of 41 allocated (under the 50% correlated share); polygon: aws holds two thirds. */
 const PLACEMENTS = [
