@@ -24,7 +24,7 @@ import {
   parseAmount,
   parseId,
   runLedgerCommand,
-  signingAccount,
+  subjectAddress,
   withLedgerOptions,
 } from "./ledger.js";
 
@@ -165,14 +165,8 @@ export function registerGovCommands(program: Command): void {
     await runLedgerCommand(
       flags,
       async () => {
-        let voter = flags.address;
-        if (voter === undefined) {
-          try {
-            voter = signingAccount(flags).address;
-          } catch {
-            // No key: the status without a voter.
-          }
-        }
+        // No address and no key: the status without a voter.
+        const voter = subjectAddress(flags);
         const target = openLedger(flags);
         return governanceStatus(target.public, target.deployment, voter);
       },

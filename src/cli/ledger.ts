@@ -98,6 +98,25 @@ export function signingAccount(flags: LedgerFlags): LocalAccount {
   });
 }
 
+/**
+ * Whom a reading command is about: `--address`, else the signing key's address. `who` names the role in the
+ * refusal when there is neither (`staker`, `operator`); without it, no key means no one (undefined).
+ */
+export function subjectAddress(flags: LedgerFlags & { address?: Address }, who: string): Address;
+export function subjectAddress(flags: LedgerFlags & { address?: Address }): Address | undefined;
+export function subjectAddress(
+  flags: LedgerFlags & { address?: Address },
+  who?: string,
+): Address | undefined {
+  if (flags.address !== undefined) return flags.address;
+  try {
+    return signingAccount(flags).address;
+  } catch (error) {
+    if (who === undefined) return undefined;
+    throw new LedgerActionError(`${(error as Error).message}, or name the ${who} with --address`);
+  }
+}
+
 /** Who acts: the signing key's wallet on the ledger, with the deployment. */
 export function openActor(flags: LedgerFlags): LedgerActor & { target: LedgerTarget } {
   const account = signingAccount(flags);

@@ -30,6 +30,7 @@ import {
   rewardsFileOf,
   runLedgerCommand,
   signingAccount,
+  subjectAddress,
   withLedgerOptions,
 } from "./ledger.js";
 
@@ -218,14 +219,7 @@ export function registerOperatorLedgerCommands(program: Command): void {
     await runLedgerCommand(
       flags,
       async () => {
-        let address = flags.address;
-        if (address === undefined) {
-          try {
-            address = signingAccount(flags).address;
-          } catch (error) {
-            throw new Error(`${(error as Error).message}, or name the operator with --address`);
-          }
-        }
+        const address = subjectAddress(flags, "operator");
         const target = openLedger(flags);
         const [status, delays, record] = await Promise.all([
           operatorStatus(target.public, target.deployment, address),

@@ -25,7 +25,7 @@ import {
   parseId,
   rewardsFileOf,
   runLedgerCommand,
-  signingAccount,
+  subjectAddress,
   withLedgerOptions,
 } from "./ledger.js";
 
@@ -54,14 +54,7 @@ export function registerStakeCommands(program: Command): void {
     await runLedgerCommand(
       flags,
       async () => {
-        let address = flags.address;
-        if (address === undefined) {
-          try {
-            address = signingAccount(flags).address;
-          } catch (error) {
-            throw new LedgerActionError(`${(error as Error).message}, or name the staker with --address`);
-          }
-        }
+        const address = subjectAddress(flags, "staker");
         const target = openLedger(flags);
         const status = await stakerStatus(target.public, target.deployment, address, {
           rewardsFile: rewardsFileOf(flags),
