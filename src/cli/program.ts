@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
 import { runChainProcess } from "../devnet/chainProcess.js";
-import { applyChaos, isChaosMode } from "../devnet/chaos.js";
+import { applyChaos, chaosDurationMs, isChaosMode } from "../devnet/chaos.js";
 import { formatDrill, parseDuration, parseRate, runDrill, writeDrillReport } from "../devnet/drill.js";
 import { defaultDataDir, NoNetworkError } from "../devnet/state.js";
 import { fetchDeploymentStatus, fetchStatus, formatStatus } from "../devnet/status.js";
@@ -126,11 +126,15 @@ program
   .option("--network <name>", "only operators of this network")
   .requiredOption("--mode <mode>", `one of: ${chaosModes.join(", ")}`)
   .option("--value <n>", "slow: +ms; lag: blocks; flap: ms per phase; errors: percent", Number)
+  .option(
+    "--for <duration>",
+    "end the fault by itself after 30s, 2m, 1-epoch, 3-epochs… (default: until changed)",
+  )
   .option("--data-dir <dir>", "data dir of the running network", defaultDataDir)
   .option("--json", "print the changes as one JSON document", false)
   .addHelpText(
     "after",
-    "\nExamples:\n  din chaos --cloud aws --mode down\n  din chaos --operator ethereum-gcp-us-central1 --mode lag --value 20\n  din chaos --cloud aws --mode ok",
+    "\nExamples:\n  din chaos --cloud aws --mode down\n  din chaos --operator ethereum-gcp-us-central1 --mode lag --value 20\n  din chaos --cloud aws --mode down --for 1-epoch   # back by itself after one epoch\n  din chaos --cloud aws --mode ok",
   )
   .action(
     async (flags: {
@@ -140,6 +144,7 @@ program
       network?: string;
       mode: string;
       value?: number;
+      for?: string;
       dataDir: string;
       json: boolean;
     }) => {
@@ -148,17 +153,27 @@ program
       if (!isChaosMode(flags.mode))
         fail(`unknown mode "${flags.mode}"; use one of: ${chaosModes.join(", ")}`);
       if (flags.value !== undefined && !Number.isFinite(flags.value)) fail("--value must be a number");
+      if (flags.for !== undefined && flags.mode === "ok")
+        fail("--for ends a fault: it does not go with --mode ok");
+      const forMs =
+        flags.for === undefined
+          ? undefined
+          : await chaosDurationMs(flags.dataDir, flags.for).catch((error: Error) => fail(error.message));
       const changes = await applyChaos(
         flags.dataDir,
         { operator: flags.operator, cloud: flags.cloud, region: flags.region, network: flags.network },
-        { mode: flags.mode, ...(flags.value !== undefined ? { value: flags.value } : {}) },
+        {
+          mode: flags.mode,
+          ...(flags.value !== undefined ? { value: flags.value } : {}),
+          ...(forMs !== undefined ? { forMs } : {}),
+        },
       ).catch((error: Error) => fail(error.message));
       if (flags.json) process.stdout.write(`${JSON.stringify({ changes })}\n`);
       else {
         for (const change of changes) {
           const what = change.error
             ? `failed: ${change.error}`
-            : `${change.state?.mode}${change.state?.value !== undefined ? ` ${change.state.value}` : ""}`;
+            : `${change.state?.mode}${change.state?.value !== undefined ? ` ${change.state.value}` : ""}${change.state?.forMs !== undefined ? ` for ${change.state.forMs / 1000} s` : ""}`;
           process.stdout.write(
             `${change.operator.padEnd(32)} ${change.cloud.padEnd(10)} ${change.region.padEnd(13)} ${what}\n`,
           );

@@ -31,6 +31,8 @@ export interface NetworkState {
   watchers: Array<{ address: string; stateFile: string; metricsUrl?: string }>;
   /** Devnet stakers and whom they delegated to. */
   stakers: Array<{ staker: string; operator: string; amount: bigint | string }>;
+  /** The devnets' block time, ms: what an epoch lasts in time is its length in blocks times this. */
+  blockTimeMs?: number;
   /** Funded genesis accounts the devnet's traffic never sends from, with their key files: for people. */
   accounts?: Array<{ address: string; keyFile: string }>;
 }

@@ -396,6 +396,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
       })),
       stakers: ledger.delegations,
       accounts: accounts.map((a) => ({ address: a.account.address, keyFile: a.file })),
+      blockTimeMs: options.blockTimeMs,
     };
     writeNetworkState(options.dataDir, state);
     published = state;

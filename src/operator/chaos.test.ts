@@ -28,6 +28,11 @@ describe("chaos state", () => {
     expect(normalizeChaosState({ mode: "down", value: 3 })).toEqual({ mode: "down" });
     expect(normalizeChaosState({ mode: "ok", value: 3 })).toEqual({ mode: "ok" });
     expect(normalizeChaosState({ mode: "lie", value: 3 })).toEqual({ mode: "lie" });
+    // A fault that ends by itself keeps its end; ok has nothing to end.
+    expect(normalizeChaosState({ mode: "down", forMs: 5_000 })).toEqual({ mode: "down", forMs: 5_000 });
+    expect(normalizeChaosState({ mode: "ok", forMs: 5_000 })).toEqual({ mode: "ok" });
+    expect(parseChaosState({ mode: "down", forMs: 0 }).ok).toBe(false);
+    expect(parseChaosState({ mode: "down", forMs: 86_400_001 }).ok).toBe(false);
   });
 
   it("accepts every mode and keeps an explicit value", () => {

@@ -17,6 +17,8 @@ export interface ChaosState {
    * (@default 50). Ignored by `ok`, `down`, `lie` and `corrupt`.
    */
   value?: number;
+  /** The fault ends by itself (back to `ok`) after this many ms. @default until changed */
+  forMs?: number;
 }
 
 /** Defaults of each mode's `value`, in one place. */
@@ -31,12 +33,15 @@ export const chaosDefaults = {
 const maxSlowMs = 600_000;
 const minFlapMs = 10;
 const maxFlapMs = 3_600_000;
+/** A fault that ends by itself lasts at most a day. */
+export const maxChaosForMs = 86_400_000;
 
 /** Validates a chaos state as sent to `POST /chaos`. */
 export const chaosStateSchema = z
   .object({
     mode: z.enum(chaosModes),
     value: z.number().finite().nonnegative().optional(),
+    forMs: z.number().int().positive().max(maxChaosForMs).optional(),
   })
   .strict()
   .superRefine((state, ctx) => {
@@ -68,8 +73,10 @@ export function parseChaosState(input: unknown): ChaosParseResult {
 /** Fills the mode's default value and drops values the mode does not use. */
 export function normalizeChaosState(state: ChaosState): ChaosState {
   const { mode } = state;
-  if (mode === "ok" || mode === "down" || mode === "lie" || mode === "corrupt") return { mode };
-  return { mode, value: state.value ?? chaosDefaults[mode] };
+  if (mode === "ok") return { mode };
+  const until = state.forMs !== undefined ? { forMs: state.forMs } : {};
+  if (mode === "down" || mode === "lie" || mode === "corrupt") return { mode, ...until };
+  return { mode, value: state.value ?? chaosDefaults[mode], ...until };
 }
 
 /** Whether an HTTP request is failed in `errors` mode; `random` is injectable for tests. */

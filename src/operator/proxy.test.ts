@@ -406,6 +406,21 @@ describe("chaos modes", () => {
     expect(await connectOutcome(node.url)).toBe("answered");
   });
 
+  it("ends a fault given forMs by itself, unless another state replaced it first", async () => {
+    const node = await startNode();
+    await setChaosOverHttp(node, { mode: "down", forMs: 300 });
+    expect(await connectOutcome(node.url)).not.toBe("answered");
+    // Back by itself: wait for the state, not for the time.
+    for (let i = 0; i < 100 && (await connectOutcome(node.url)) !== "answered"; i++) await sleep(50);
+    expect(await connectOutcome(node.url)).toBe("answered");
+
+    // A later state wins over the first one's end: lag stays after the down's 200 ms are over.
+    await node.setChaos({ mode: "down", forMs: 200 });
+    await node.setChaos({ mode: "lag", value: 5 });
+    await sleep(400);
+    expect(node.state()).toEqual({ mode: "lag", value: 5 });
+  });
+
   it("slow adds the configured delay before answering", async () => {
     const slow = await startNode();
     const fast = await startNode();

@@ -228,6 +228,8 @@ class OperatorProxy {
   private controlUrl: string | undefined;
 
   private chaos: ChaosState = { mode: "ok" };
+  /** Ends a fault given `forMs`. */
+  private chaosExpiry: NodeJS.Timeout | undefined;
   // Bumped on every chaos change so a queued flap toggle from an older state does nothing.
   private chaosGeneration = 0;
   private flapTimer: NodeJS.Timeout | undefined;
@@ -440,6 +442,16 @@ class OperatorProxy {
     const generation = ++this.chaosGeneration;
     this.chaos = state;
     this.log.warn({ chaos: state }, "chaos state changed");
+    if (state.forMs !== undefined) {
+      // The fault ends by itself unless another state replaced it first.
+      this.chaosExpiry = setTimeout(() => {
+        if (generation !== this.chaosGeneration || this.closing !== undefined) return;
+        this.setChaos({ mode: "ok" }).catch((error: unknown) =>
+          this.log.error({ err: (error as Error).message }, "chaos did not end by itself"),
+        );
+      }, state.forMs);
+      this.chaosExpiry.unref();
+    }
     if (state.mode === "down") return this.setListening(false, generation);
     if (state.mode === "flap") {
       // Starts in the down phase so a flap is visible at once.
@@ -459,6 +471,8 @@ class OperatorProxy {
   private stopFlap(): void {
     if (this.flapTimer !== undefined) clearInterval(this.flapTimer);
     this.flapTimer = undefined;
+    if (this.chaosExpiry !== undefined) clearTimeout(this.chaosExpiry);
+    this.chaosExpiry = undefined;
   }
 
   private setListening(open: boolean, generation: number): Promise<void> {

@@ -329,6 +329,32 @@ describe("din up", () => {
     // Unhealthy in the gateway, or already jailed if an epoch ended during the outage: no traffic either way.
     expect(table).toMatch(/ethereum-aws-us-east-1 +aws +us-east-1 +(unhealthy|jailed)/);
     expect(table).toMatch(/ stake +alloc +last epoch/);
+
+    // A fault that ends by itself after one epoch: the epoch's length in blocks times the block time.
+    const gov = JSON.parse(
+      (await run(process.execPath, [bin, "gov", "status", "--data-dir", dataDir, "--json"])).stdout,
+    );
+    const { blockTimeMs } = JSON.parse(readFileSync(join(dataDir, "network.json"), "utf8")) as {
+      blockTimeMs: number;
+    };
+    const { stdout: timed } = await run(process.execPath, [
+      bin,
+      "chaos",
+      "--operator",
+      "polygon-gcp-europe-west4",
+      "--mode",
+      "lag",
+      "--for",
+      "1-epoch",
+      "--data-dir",
+      dataDir,
+      "--json",
+    ]);
+    const [change] = JSON.parse(timed).changes as Array<{ state: { mode: string; forMs: number } }>;
+    expect(change!.state).toMatchObject({
+      mode: "lag",
+      forMs: gov.parameters.epochs.epochLength * blockTimeMs,
+    });
   });
 
   it("refuses a second din up on the same data dir with a clear message", async () => {
