@@ -192,13 +192,14 @@ describe("the cloud share cap on din up", () => {
       for (const [cloud, share] of counted)
         expect(share, `${network} ${cloud}`).toBeLessThanOrEqual(clouds.cap + 0.02);
       // din status reports the shares of the last 1,000 routed: the test's last 500 requests on this network
-      // and, of the bulk, the last 500. Within 1%: a hedge that won or a failover is counted by the gateway
-      // for the first attempt's cloud and here for the answering one, and the bulk's last answers came
-      // from up to 16 requests in flight together.
+      // and, of the bulk, the last 500. Within 3%: the bulk's last 500 answered are not quite its last 500
+      // routed (up to 16 requests were in flight together: 1.6% of the window), and a hedge that won or a
+      // failover is counted by the gateway for the first attempt's cloud and here for the answering one
+      // (on a loaded machine, about 1% of requests).
       expect(clouds.measured).toBe(1_000);
       const window = shares([...bulk.answered.get(network)!.slice(-500), ...last.answered.get(network)!]);
       for (const { cloud, share } of clouds.shares)
-        expect(Math.abs(share - (window.get(cloud) ?? 0)), `${network} ${cloud}`).toBeLessThanOrEqual(0.01);
+        expect(Math.abs(share - (window.get(cloud) ?? 0)), `${network} ${cloud}`).toBeLessThanOrEqual(0.03);
       // The text din status prints the same shares, to a tenth of a percent.
       const block = text.slice(text.indexOf(`\n${network} (chainId`));
       const line = block.split("\n").find((l) => l.includes("traffic by cloud"))!;
