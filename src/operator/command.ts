@@ -15,7 +15,7 @@ import { loadSigningKey } from "../ledger/din/signingKey.js";
 import { type OperatorAuthOptions, registryRoleReader } from "./auth.js";
 import { defaultCallLimits } from "./callLimits.js";
 import { loadOrCreateControlToken } from "./controlToken.js";
-import { defaultListenerLimits } from "./listener.js";
+import { defaultListenerLimits, type TlsFiles } from "./listener.js";
 import type { LedgerView } from "./nodeHealth.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
 import type { RelaySignerOptions } from "./relaySigner.js";
@@ -35,6 +35,8 @@ interface ServeFlags {
   maxLogRange: number;
   upstreamTimeoutMs: number;
   headersTimeoutMs: number;
+  tlsCert?: string;
+  tlsKey?: string;
   logLevel: string;
   signerKeyFile?: string;
   signerKeyEnv?: string;
@@ -103,6 +105,8 @@ export function registerOperatorCommand(program: Command): void {
       parsePositiveInt,
       defaultListenerLimits.headersTimeoutMs,
     )
+    .option("--tls-cert <file>", "serve HTTPS with this certificate (PEM, with --tls-key)")
+    .option("--tls-key <file>", "the certificate's private key (PEM)")
     .option("--ledger-rpc <url>", "HTTP JSON-RPC URL of the ledger chain (with --deployment)", parseHttpUrl)
     .option("--deployment <file>", "DIN deployment JSON (addresses, networks) written by the deploy script")
     .option(
@@ -162,6 +166,21 @@ export function registerOperatorCommand(program: Command): void {
     });
 }
 
+/** The certificate and key files of --tls-cert and --tls-key, read; both or neither. */
+function tlsFiles(flags: ServeFlags): TlsFiles | undefined {
+  if (flags.tlsCert === undefined && flags.tlsKey === undefined) return undefined;
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined)
+    throw new Error("--tls-cert and --tls-key go together: the certificate and its private key");
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`cannot read the TLS ${what} ${file}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read(flags.tlsCert, "certificate"), key: read(flags.tlsKey, "key") };
+}
+
 async function serve(flags: ServeFlags, command: Command): Promise<void> {
   // Logs go to stderr so stdout carries only the machine-readable line.
   const logger = pino({ level: flags.logLevel }, pino.destination({ dest: 2, sync: true }));
@@ -172,6 +191,12 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   let identity: Identity;
   try {
     identity = resolveIdentity(flags, logger);
+  } catch (error) {
+    command.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 });
+  }
+  let tls: TlsFiles | undefined;
+  try {
+    tls = tlsFiles(flags);
   } catch (error) {
     command.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 });
   }
@@ -196,6 +221,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
       maxLogRange: flags.maxLogRange,
       upstreamTimeoutMs: flags.upstreamTimeoutMs,
       listenerLimits: { headersTimeoutMs: flags.headersTimeoutMs },
+      ...(tls ? { tls } : {}),
       labels,
       logger,
       ...(identity.relaySigner ? { relaySigner: identity.relaySigner } : {}),

@@ -2,6 +2,7 @@
 // Node's defaults let a client hold a socket for a minute sending a header a byte at a time, and check
 // those deadlines only every 30 s: a hundred slow sockets stay open long after they should be gone.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 
 /** How long and how much a client may take to send a request. */
 export interface ListenerLimits {
@@ -26,8 +27,14 @@ export const defaultListenerLimits = {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** An HTTP server enforcing `limits`; a client error (a reset, a timeout) closes only its own socket. */
-export function createLimitedServer(limits: ListenerLimits, handler: Handler): Server {
+/** A certificate and its private key (PEM), to serve HTTPS. */
+export type TlsFiles = { cert: string | Buffer; key: string | Buffer };
+
+/**
+ * An HTTP server (HTTPS with `tls`) enforcing `limits`; a client error (a reset, a timeout, a failed TLS
+ * handshake) closes only its own socket.
+ */
+export function createLimitedServer(limits: ListenerLimits, handler: Handler, tls?: TlsFiles): Server {
   const headersTimeout = limits.headersTimeoutMs ?? defaultListenerLimits.headersTimeoutMs;
   const requestTimeout = limits.requestTimeoutMs ?? defaultListenerLimits.requestTimeoutMs;
   if (!(headersTimeout > 0) || !(requestTimeout >= headersTimeout)) {
@@ -35,18 +42,19 @@ export function createLimitedServer(limits: ListenerLimits, handler: Handler): S
       `listener timeouts: headersTimeoutMs (${headersTimeout}) must be positive and at most requestTimeoutMs (${requestTimeout})`,
     );
   }
-  const server = createServer(
-    {
-      keepAlive: true,
-      headersTimeout,
-      requestTimeout,
-      keepAliveTimeout: limits.keepAliveTimeoutMs ?? defaultListenerLimits.keepAliveTimeoutMs,
-      maxHeaderSize: limits.maxHeaderBytes ?? defaultListenerLimits.maxHeaderBytes,
-      // Deadlines are only as precise as this sweep; Node's 30 s default outlives a 10 s headers timeout.
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
-    },
-    handler,
-  );
+  const options = {
+    keepAlive: true,
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeoutMs ?? defaultListenerLimits.keepAliveTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes ?? defaultListenerLimits.maxHeaderBytes,
+    // Deadlines are only as precise as this sweep; Node's 30 s default outlives a 10 s headers timeout.
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
+  };
+  // An HTTPS server is an HTTP server over TLS: the same listen, close and connection calls apply.
+  const server = tls
+    ? (createTlsServer({ ...options, cert: tls.cert, key: tls.key }, handler) as unknown as Server)
+    : createServer(options, handler);
   // A client resetting its socket must not take the operator down with an unhandled error.
   server.on("clientError", (_error, socket) => socket.destroy());
   return server;

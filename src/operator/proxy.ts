@@ -40,7 +40,7 @@ import {
 } from "./chaos.js";
 import { controlTokenMatches, generateControlToken, isValidControlToken } from "./controlToken.js";
 import { LedgerNewsFollower } from "./ledgerNews.js";
-import { createLimitedServer, type ListenerLimits } from "./listener.js";
+import { createLimitedServer, type ListenerLimits, type TlsFiles } from "./listener.js";
 import { refusalOf } from "./methodPolicy.js";
 import { handleNodeApi, packageVersion } from "./nodeApi.js";
 import { type LedgerView, NodeMonitor, PerformanceWindow } from "./nodeHealth.js";
@@ -93,6 +93,8 @@ export interface OperatorNodeOptions {
   maxLogRange?: number;
   /** Timeouts and header size of both listeners. @default see `ListenerLimits` */
   listenerLimits?: ListenerLimits;
+  /** Serve the public listener over HTTPS with this certificate and key (PEM). @default plain HTTP */
+  tls?: TlsFiles;
   /** Keep-alive connections kept open to the execution client. @default 32 */
   upstreamConnections?: number;
   /** A pino logger. @default silent */
@@ -217,6 +219,8 @@ class OperatorProxy {
   private readonly maxBodyBytes: number;
   private readonly limits: { gasCap: bigint; maxLogRange: number };
   private readonly listenerLimits: ListenerLimits;
+  /** Whether the public listener speaks HTTPS. */
+  private readonly tls: boolean;
   private readonly controlToken: string;
   private readonly upstreamTimeoutMs: number;
   private readonly log: Logger;
@@ -289,9 +293,14 @@ class OperatorProxy {
       headersTimeout: this.upstreamTimeoutMs,
       bodyTimeout: this.upstreamTimeoutMs,
     });
-    this.server = createLimitedServer(this.listenerLimits, (req, res) => {
-      this.handlePublic(req, res).catch((error: unknown) => this.failRequest(res, error));
-    });
+    this.tls = options.tls !== undefined;
+    this.server = createLimitedServer(
+      this.listenerLimits,
+      (req, res) => {
+        this.handlePublic(req, res).catch((error: unknown) => this.failRequest(res, error));
+      },
+      options.tls,
+    );
     this.nodeApiOptions = options.nodeApi;
     if (options.nodeApi) {
       const api = options.nodeApi;
@@ -409,7 +418,7 @@ class OperatorProxy {
   }
 
   private url(): string {
-    return `http://${displayHost(this.host)}:${this.port}`;
+    return `${this.tls ? "https" : "http"}://${displayHost(this.host)}:${this.port}`;
   }
 
   private stats(): OperatorStats {
