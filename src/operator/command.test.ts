@@ -114,6 +114,30 @@ describe("din operator serve", () => {
     expect(helpOf(["operator"])).toContain("serve");
   });
 
+  it("logs JSON off a terminal and readable lines with --log-format pretty, stdout untouched", async () => {
+    const json = await serve(["--upstream", chain.url, "--id", "op-json"]);
+    const pretty = await serve(["--upstream", chain.url, "--id", "op-pretty", "--log-format", "pretty"]);
+    for (const run of [json, pretty]) {
+      const exited = once(run.child, "exit");
+      run.child.kill("SIGTERM");
+      await exited;
+    }
+    // Not a terminal: one JSON object per line.
+    const first = json
+      .stderr()
+      .split("\n")
+      .find((line) => line.includes("operator node listening"))!;
+    expect(JSON.parse(first)).toMatchObject({ msg: "operator node listening", operator: "op-json" });
+    // Asked for: a line a person reads, with the level and the message, no JSON braces.
+    const line = pretty
+      .stderr()
+      .split("\n")
+      .find((l) => l.includes("operator node listening"))!;
+    expect(line).toMatch(/INFO.*operator node listening/);
+    expect(line.trimStart().startsWith("{")).toBe(false);
+    expect(pretty.ready).toMatchObject({ id: "op-pretty" });
+  });
+
   it("prints one JSON line when listening, serves JSON-RPC, and stops cleanly on SIGTERM", async () => {
     const { child, ready } = await serve([
       "--upstream",

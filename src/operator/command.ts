@@ -5,8 +5,9 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import { type Address, getAddress, isAddress, type LocalAccount, zeroAddress } from "viem";
+import { LOG_FORMATS, type LogFormat, stderrLogger } from "../cli/logs.js";
 import { installShutdown, shutdownTimeoutMs, stopHelp } from "../cli/shutdown.js";
 import { dinRegistryAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment, DinNetwork } from "../ledger/din/deploy.js";
@@ -38,6 +39,8 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   logLevel: string;
+  logFormat: LogFormat;
+  logJson?: boolean;
   signerKeyFile?: string;
   signerKeyEnv?: string;
   ledgerRpc?: string;
@@ -146,6 +149,12 @@ export function registerOperatorCommand(program: Command): void {
         .choices(["trace", "debug", "info", "warn", "error", "silent"])
         .default("info"),
     )
+    .addOption(
+      new Option("--log-format <format>", "logs on stderr: readable lines on a terminal, JSON otherwise")
+        .choices(LOG_FORMATS)
+        .default("auto"),
+    )
+    .option("--log-json", "logs as one JSON object per line, even on a terminal (same as --log-format json)")
     .addHelpText(
       "after",
       "\nWith a ledger and --operator-address, every JSON-RPC request needs a din-auth access token from a\n" +
@@ -183,7 +192,7 @@ function tlsFiles(flags: ServeFlags): TlsFiles | undefined {
 
 async function serve(flags: ServeFlags, command: Command): Promise<void> {
   // Logs go to stderr so stdout carries only the machine-readable line.
-  const logger = pino({ level: flags.logLevel }, pino.destination({ dest: 2, sync: true }));
+  const logger = stderrLogger(flags.logLevel, flags.logJson ? "json" : flags.logFormat);
   const labels = {
     ...(flags.cloud !== undefined ? { cloud: flags.cloud } : {}),
     ...(flags.region !== undefined ? { region: flags.region } : {}),
