@@ -57,25 +57,33 @@ export async function readOperatorDelays(
     }),
   ]);
   const block = Number(latest.number);
-  const pending: PendingAllocation[] = [];
-  for (const network of deployment.networks) {
-    for (const strategy of d.strategies) {
-      const allocation = await client.readContract({
+  // Every (network, strategy) allocation read at once: a status is as slow as its slowest read, not their sum.
+  const pairs = deployment.networks.flatMap((network) =>
+    d.strategies.map((strategy) => ({ network, strategy })),
+  );
+  const allocations = await Promise.all(
+    pairs.map(({ network, strategy }) =>
+      client.readContract({
         ...am,
         functionName: "getAllocation",
         args: [operator, { avs: d.registry, id: network.id }, strategy],
-      });
-      if (allocation.pendingDiff === 0n || allocation.effectBlock <= block) continue;
-      pending.push({
+      }),
+    ),
+  );
+  const pending: PendingAllocation[] = pairs.flatMap(({ network, strategy }, i) => {
+    const allocation = allocations[i]!;
+    if (allocation.pendingDiff === 0n || allocation.effectBlock <= block) return [];
+    return [
+      {
         network: network.name,
         strategy,
         current: allocation.currentMagnitude,
         next: allocation.currentMagnitude + BigInt(allocation.pendingDiff),
         effectBlock: allocation.effectBlock,
         etaSeconds: Math.round((allocation.effectBlock - block) * blockTimeSeconds),
-      });
-    }
-  }
+      },
+    ];
+  });
   return {
     block,
     blockTimeSeconds,
