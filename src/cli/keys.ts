@@ -397,8 +397,9 @@ export function registerKeysCommands(program: Command): void {
         totals: { requests: number; credits: number; errors: number };
       }>(adminTarget(flags), "GET", `/admin/usage?${query}`);
       const dimensions = String(flags.groupBy).split(",").filter(Boolean) as Array<keyof UsageRow>;
+      // Each column as wide as its longest value, so a long method or project name never shifts the rest.
       const width = (dimension: keyof UsageRow) =>
-        dimension === "key" ? 34 : dimension === "hour" ? 22 : 24;
+        Math.max(String(dimension).length, ...usage.usage.map((row) => String(row[dimension] ?? "").length));
       const lines = [
         [
           ...dimensions.map((d) => String(d).padEnd(width(d))),

@@ -93,6 +93,24 @@ describe("din keys and din usage on a running din up", () => {
 
     const usage = await din("usage", "--key", key, "--group-by", "method");
     expect(usage.usage).toEqual([{ method: "eth_chainId", requests: 3, credits: 3, errors: 0 }]);
+    // The text: every column starts where its header starts.
+    const table = (
+      await run(process.execPath, [
+        bin,
+        "usage",
+        "--key",
+        key,
+        "--group-by",
+        "key,method",
+        "--data-dir",
+        dataDir,
+      ])
+    ).stdout.split("\n");
+    const column = (line: string, word: string) => line.indexOf(word);
+    expect(column(table[1]!, "eth_chainId")).toBe(column(table[0]!, "method"));
+    expect(table[1]!.indexOf(" 3 ") + 2).toBeLessThanOrEqual(
+      table[0]!.indexOf("requests") + "requests".length,
+    );
 
     const rotated = await din("keys", "rotate", key);
     expect(rotated.previous.status).toBe("revoked");
