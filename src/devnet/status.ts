@@ -464,8 +464,8 @@ export function formatStatus(report: StatusReport): string {
     }
   }
   if (report.epochs) {
-    lines.push("", "epochs:");
-    for (const e of report.epochs) {
+    lines.push("", "epochs (newest first):");
+    for (const e of [...report.epochs].reverse()) {
       lines.push(
         `  ${e.network.padEnd(9)} epoch ${e.epoch.padEnd(5)} reports ${e.reports}  paid ${e.paid}  carried ${e.carried}`,
       );
