@@ -4,22 +4,11 @@ import { type Abi, type Address, formatUnits, getAddress, type PublicClient } fr
 import type { StatusReport } from "../devnet/status.js";
 import { dinEpochsAbi, dinGovernorAbi, dinSlasherAbi, dinTimelockAbi } from "../ledger/artifacts/index.js";
 import { listSlashes } from "../ledger/din/actions.js";
+import { PROPOSAL_STATES } from "../ledger/din/governance.js";
 import { pauseStatus } from "../ledger/din/pauses.js";
 import { ledgerClock } from "./networkMap.js";
 import type { DashboardLedger } from "./source.js";
 import type { GovernanceView } from "./types.js";
-
-/** OpenZeppelin Governor's ProposalState, in enum order. */
-const PROPOSAL_STATES = [
-  "pending",
-  "active",
-  "canceled",
-  "defeated",
-  "succeeded",
-  "queued",
-  "expired",
-  "executed",
-];
 
 export async function governanceView(status: StatusReport, ledger: DashboardLedger): Promise<GovernanceView> {
   const { client, deployment } = ledger;
