@@ -564,6 +564,20 @@ export class Network {
    * operators report (a median, so one operator reporting a tiny limit cannot starve everyone's calls).
    */
   callGasCap(): { cap: bigint; blockGasLimit: bigint | undefined } {
+    // Heads change only in a poll round, upstreams only with the membership: the median is computed once
+    // per change, not per request.
+    const version = `${this.headVersion}:${this.membershipVersion}`;
+    if (this.gasCapCache?.version === version) return this.gasCapCache.value;
+    const value = this.computeCallGasCap();
+    this.gasCapCache = { version, value };
+    return value;
+  }
+
+  private gasCapCache:
+    | { version: string; value: { cap: bigint; blockGasLimit: bigint | undefined } }
+    | undefined;
+
+  private computeCallGasCap(): { cap: bigint; blockGasLimit: bigint | undefined } {
     const configured = BigInt(this.config.callGasCap ?? this.routing.callGasCap);
     const limits = this.upstreams
       .map((upstream) => upstream.head?.gasLimit)
