@@ -12,7 +12,9 @@ import { MethodNotSupportedError, UpstreamUnavailableError } from "../rpc/errors
 import { type JsonRpcErrorBody, type JsonRpcRequest, positionalParams } from "../rpc/jsonrpc.js";
 import { type MethodClass, methodSpec, subscriptionOverHttpError, validateRequest } from "../rpc/methods.js";
 import { broadcastTransaction } from "./broadcast.js";
+import { signedRead } from "./clientRelay.js";
 import { cacheVerdict, type PinnedParams, pinBlockParam } from "./consistency.js";
+import type { SignedRelay } from "./evidence.js";
 import { handleFilterRequest } from "./filters.js";
 import { capCallGas, isCallMethod } from "./gasCap.js";
 import type { AdmitBody } from "./keys/admission.js";
@@ -46,6 +48,10 @@ export interface RequestContext {
   admit?: AdmitBody | undefined;
   /** The upstream that answered the last call routed for this request (a single request's din-upstream header). */
   answeredBy?: string | undefined;
+  /** `din-sign: 1` on a single request: a read is answered by an operator that signed it (clientRelay.ts). */
+  sign?: boolean | undefined;
+  /** The checked relay of a signed read, handed to the client. */
+  signedRelay?: SignedRelay | undefined;
 }
 
 export async function handleRequest(request: JsonRpcRequest, context: RequestContext): Promise<Answer> {
@@ -167,6 +173,14 @@ export async function readCall(
       readConstraints(method, methodClass, pinned, head, network),
     );
   }
+  if (context.sign) {
+    return signedRead(
+      method,
+      pinned.params,
+      context,
+      readConstraints(method, methodClass, pinned, head, network),
+    );
+  }
   const cache = network.cache;
   const key = pinned.pinnable ? `${method}:${canonicalJson(pinned.params)}` : undefined;
   if (cache && key !== undefined) {
@@ -208,6 +222,8 @@ export interface RouteConstraints {
    * operator that kept answering others meanwhile is the request's fault, answered and not retried.
    */
   costly?: boolean;
+  /** Ask the operator to sign its answer (ledger-sourced upstreams only). */
+  sign?: boolean;
 }
 
 /**
@@ -278,6 +294,7 @@ export async function routeWithin(
     hedge: (constraints.hedge ?? false) && network.routing.hedge,
     nullIsMissing: constraints.nullIsMissing ?? false,
     costly: constraints.costly ?? false,
+    sign: constraints.sign ?? false,
   });
   if (context.session) context.session.primary = result.upstream;
   context.answeredBy = result.upstream;

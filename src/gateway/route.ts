@@ -29,15 +29,21 @@ export interface RouteOptions {
    * meanwhile ends the request, and however the timeouts come, at most `maxCostlyTimeouts` are spent.
    */
   costly?: boolean;
+  /** Ask each (ledger-sourced) operator to sign its answer; the checked relay comes back with the result. */
+  sign?: boolean;
 }
 
 /** Timeouts a costly request may spend before it is refused, whoever was slow. */
 export const maxCostlyTimeouts = 2;
 
-export type RouteResult =
+export type RouteResult = (
   | { kind: "result"; result: unknown; upstream: string }
   /** A deterministic error: the client's answer, passed through. */
-  | { kind: "error"; error: JsonRpcErrorBody; upstream: string };
+  | { kind: "error"; error: JsonRpcErrorBody; upstream: string }
+) & {
+  /** The operator's checked signed relay of this answer, when `sign` was asked. */
+  relay?: unknown;
+};
 
 export function route(network: Network, options: RouteOptions): Promise<RouteResult> {
   return new Promise<RouteResult>((resolve, reject) => {
@@ -105,12 +111,14 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
       if (cancel) cancels.add(cancel);
       inFlight++;
       const started = performance.now();
+      const evidence: { relay?: unknown } | undefined = options.sign ? {} : undefined;
       target
         .call(options.method, options.params, {
           timeoutMs: Math.min(options.attemptTimeoutMs, remaining),
           cancel,
           nullIsMissing: options.nullIsMissing ?? false,
           costly: options.costly ?? false,
+          ...(evidence ? { sign: true, evidence } : {}),
         })
         .then(
           (outcome) => {
@@ -120,7 +128,7 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
             if (settled || outcome.kind === "cancelled") return;
             if (isHedge && outcome.kind !== "retry")
               network.metrics.hedges.inc({ network: network.name, result: "won" });
-            onOutcome(upstream, outcome);
+            onOutcome(upstream, outcome, evidence?.relay);
           },
           (error: unknown) => {
             // Upstream.call classifies every failure; reaching here is a bug, not an upstream's fault.
@@ -141,13 +149,14 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
       return true;
     }
 
-    function onOutcome(upstream: RankedUpstream, outcome: AttemptOutcome) {
+    function onOutcome(upstream: RankedUpstream, outcome: AttemptOutcome, relay: unknown) {
+      const signed = relay === undefined ? {} : { relay };
       switch (outcome.kind) {
         case "result":
-          finish({ kind: "result", result: outcome.result, upstream: upstream.id });
+          finish({ kind: "result", result: outcome.result, upstream: upstream.id, ...signed });
           return;
         case "error":
-          finish({ kind: "error", error: outcome.error, upstream: upstream.id });
+          finish({ kind: "error", error: outcome.error, upstream: upstream.id, ...signed });
           return;
         case "retry":
           lastReason = outcome.reason;

@@ -29,6 +29,7 @@ import {
   resultResponse,
 } from "../rpc/jsonrpc.js";
 import { labelForMethod, methodSpec } from "../rpc/methods.js";
+import { relayResponseHeaders, SIGN_HEADER, signedRelayHeaders, wantsSignedRelay } from "./clientRelay.js";
 import type { GatewayConfig } from "./config.js";
 import { refusalReply } from "./keys/admission.js";
 import { type KeyService, startKeyService } from "./keys/service.js";
@@ -178,9 +179,9 @@ interface HandlerDeps {
 /** Browser dApps call the gateway cross-origin; every answer carries these. Built once, not per request. */
 const corsHeaders: Readonly<Record<string, string>> = {
   "access-control-allow-origin": "*",
-  "access-control-allow-headers": "content-type, authorization, din-session-id, din-quorum",
+  "access-control-allow-headers": `content-type, authorization, din-session-id, din-quorum, ${SIGN_HEADER}`,
   "access-control-allow-methods": "POST, GET, OPTIONS",
-  "access-control-expose-headers": "din-upstream",
+  "access-control-expose-headers": ["din-upstream", ...relayResponseHeaders].join(", "),
 };
 const jsonHeaders: Readonly<Record<string, string>> = { ...corsHeaders, "content-type": "application/json" };
 
@@ -290,6 +291,7 @@ export function createRequestHandler(deps: HandlerDeps) {
             client: apiKey !== undefined && deps.keys ? apiKey : (request.socket.remoteAddress ?? "unknown"),
             sessionId: headerValue(headers["din-session-id"]) ?? apiKey,
             quorum,
+            sign: wantsSignedRelay(headerValue(headers[SIGN_HEADER])),
             deadline: Date.now() + config.routing.requestTimeoutMs,
             transport: "http",
             clientVersion,
@@ -357,17 +359,23 @@ async function answerParsed(
   if (!parsed.batch) {
     const entry = parsed.entries[0]!;
     context.answeredBy = undefined;
+    context.signedRelay = undefined;
     const answer = await answerEntry(entry, context, deps, handler);
     settle?.([answer]);
     if (answer === undefined) return undefined;
     // Which operator answered (none for the cache and the gateway's own answers): clients can tell whom to
     // report a wrong answer about, and count where their traffic went.
+    const headers: Record<string, string> = {};
+    if (context.answeredBy !== undefined) headers["din-upstream"] = context.answeredBy;
+    if (context.signedRelay !== undefined) Object.assign(headers, signedRelayHeaders(context.signedRelay));
     return {
       status: 200,
       body: JSON.stringify(answer),
-      ...(context.answeredBy !== undefined ? { headers: { "din-upstream": context.answeredBy } } : {}),
+      ...(context.answeredBy !== undefined ? { headers } : {}),
     };
   }
+  // A batch is never signed: a relay covers one request.
+  context.sign = false;
   const answers = await Promise.all(
     parsed.entries.map((entry) => answerEntry(entry, context, deps, handler)),
   );

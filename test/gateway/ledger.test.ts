@@ -22,7 +22,7 @@ import { type Gateway, startGateway } from "../../src/gateway/server.js";
 import { dinEpochsAbi } from "../../src/ledger/artifacts/index.js";
 import { toJson } from "../../src/ledger/din/deploy.js";
 import { registryCallerCheck } from "../../src/ledger/din/directory.js";
-import { signRelay } from "../../src/ledger/din/relay.js";
+import { relayFromJson, signRelay, verifyRelay } from "../../src/ledger/din/relay.js";
 import { type OperatorNode, startOperatorNode } from "../../src/operator/proxy.js";
 import { type DinFixture, deployDinFixture, ETHEREUM, POLYGON, WAD } from "../din/fixture.js";
 import { post, rpc, sleep, waitFor } from "../support/dataPlane.js";
@@ -177,6 +177,49 @@ describe("gateway on the DIN ledger", () => {
     expect(evidence()).toEqual([]);
     const served = (await health()).upstreams.reduce((sum, u) => sum + (u.relaysThisEpoch ?? 0), 0);
     expect(served).toBeGreaterThanOrEqual(1); // the counters may have rolled into a new epoch meanwhile
+  }, 60_000);
+
+  it("hands a client that sends din-sign: 1 the operator's checked relay, and never signs a batch", async () => {
+    const head = BigInt((await chain.provider.request({ method: "eth_blockNumber" })) as string);
+    const request = rpc("eth_getBalance", [chain.accounts[0], toHex(head)]);
+    const response = await fetch(`${gateway.url}/v1/polygon`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "din-sign": "1" },
+      body: JSON.stringify(request),
+    });
+    const body = (await response.json()) as { result: string };
+    const operator = response.headers.get("din-operator") as Address;
+    expect(f.operators).toContain(operator);
+    expect(response.headers.get("din-upstream")).toMatch(operator.slice(2, 10).toLowerCase());
+    expect(response.headers.get("access-control-expose-headers")).toMatch(/din-relay/);
+    const relay = relayFromJson(JSON.parse(response.headers.get("din-relay")!));
+    const verdict = verifyRelay(
+      relay,
+      response.headers.get("din-signature")!,
+      {
+        method: "eth_getBalance",
+        params: request.params,
+        response: { result: body.result },
+        chainId: BigInt(POLYGON_CHAIN_ID),
+        signer: f.signers.get(operator)!.address,
+      },
+      { ledgerChainId: f.ledger.chain.id, slasher: f.addresses.slasher },
+    );
+    expect(verdict.ok).toBe(true);
+    // Without the header, or in a batch, nothing is signed.
+    const plain = await fetch(`${gateway.url}/v1/polygon`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    expect(plain.headers.get("din-relay")).toBeNull();
+    const batch = await fetch(`${gateway.url}/v1/polygon`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "din-sign": "1" },
+      body: JSON.stringify([request]),
+    });
+    expect(batch.headers.get("din-relay")).toBeNull();
+    expect(((await batch.json()) as Array<{ result: string }>)[0]!.result).toBe(body.result);
   }, 60_000);
 
   it("keeps a quorum contradiction between signed relays as evidence, naming the minority", async () => {
