@@ -3,6 +3,7 @@
 import { type Address, type Hex, keccak256, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DinVerificationError, submitWrongBlockHash } from "../../src/client/index.js";
 import { blockHeader } from "../../src/ledger/din/header.js";
 import { hashRequest, hashResponse, type Relay, relayDigest, signRelay } from "../../src/ledger/din/relay.js";
 import { mulDivUp } from "../../src/ledger/slashing.js";
@@ -197,6 +198,30 @@ describe("relay evidence", () => {
         }),
       ).toMatchObject({ operator: "0x0000000000000000000000000000000000000000" });
     });
+  });
+
+  it("proves a verifying client's wrong-block-hash error in one call", async () => {
+    const block = (await f.ledger.blockNumber()) - 2n;
+    const lie = await relayAt(block, keccak256("0xclient-lie"));
+    const error = new DinVerificationError("wrong-block-hash", "block disagrees with the majority", {
+      operator: op,
+      upstream: "aws-us-east-1",
+      method: "eth_getBlockByNumber",
+      evidence: { relay: lie, signature: await sign(lie), header: await blockHeader(f.ledger.public, block) },
+    });
+    const before = await f.maxMagnitude(op);
+    const hash = await submitWrongBlockHash(f.ledger.wallet(f.outsider), f.addresses.slasher, error);
+    expect((await f.ledger.public.waitForTransactionReceipt({ hash })).status).toBe("success");
+    expect(await f.maxMagnitude(op)).toBe(before - mulDivUp(WAD / 2n, WAD / 100n, WAD));
+    // An error of another kind carries no such proof.
+    const other = new DinVerificationError("wrong-state", "x", {
+      operator: op,
+      upstream: undefined,
+      method: "m",
+    });
+    await expect(
+      submitWrongBlockHash(f.ledger.wallet(f.outsider), f.addresses.slasher, other),
+    ).rejects.toThrow(/only a wrong-block-hash error/);
   });
 
   it("proves a lie about a block 1,000 blocks old against the EIP-2935 history contract", async () => {
