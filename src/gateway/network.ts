@@ -16,6 +16,7 @@ import type { SignedRelay } from "./evidence.js";
 import { type HeadSample, p75, tagViolation } from "./health.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { fixedName, OwnedStore } from "./ownedStore.js";
+import { liftEndedQuarantines } from "./quarantine.js";
 import {
   medianStake,
   type RankedUpstream,
@@ -304,6 +305,7 @@ export class Network {
         .map((upstream) => this.pollUpstream(upstream)),
     );
     this.banInconsistent(polled);
+    liftEndedQuarantines(this, this.upstreams);
     this.recomputeHead();
     for (const listener of [...this.headListeners]) listener();
   }

@@ -118,6 +118,10 @@ export class Upstream {
   head: HeadSample | undefined;
   headUpdatedAt = 0;
   bannedUntil = 0;
+  /** Date.now() until which it is quarantined for contradicting a quorum (quarantine.ts); 0: not. */
+  quarantinedUntil = 0;
+  /** Why it is quarantined, while it is. */
+  quarantineReason: string | undefined;
   lastThrottledAt = 0;
   /**
    * When (performance.now()) the latest request this upstream has answered was sent. A request sent after
@@ -407,6 +411,7 @@ export class Upstream {
       throttleRate: this.throttleRate.value(),
       lagBlocks: lag === undefined ? undefined : Math.max(0, lag),
       ...(this.wrongChain ? { wrongChain: true } : {}),
+      ...(this.quarantinedUntil > now ? { quarantined: true } : {}),
       ...(this.operator
         ? {
             stakeFactor: this.operator.stakeFactor,
