@@ -3,6 +3,7 @@ import { createWalletClient, custom, type Hex, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestDevnet } from "../../src/devnet/chain.js";
+import { formatStatus, gatewayOnlyStatus } from "../../src/devnet/status.js";
 import { type DataPlane, post, rpc, sleep, startDataPlane, waitFor } from "../support/dataPlane.js";
 
 /** Runtime code that always reverts: PUSH1 0 PUSH1 0 REVERT. */
