@@ -10,7 +10,14 @@ import { CircuitBreaker } from "./circuitBreaker.js";
 import type { HealthConfig, UpstreamConfig } from "./config.js";
 import { assessHealth, type HeadSample, type HealthVerdict } from "./health.js";
 import { DecayingRate, Ewma, SampleWindow } from "./latency.js";
-import { type AttemptOutcome, classifyReply, tooExpensive, transportFailure } from "./outcome.js";
+import {
+  type AttemptOutcome,
+  classifyReply,
+  isFailure,
+  retry,
+  tooExpensive,
+  transportFailure,
+} from "./outcome.js";
 import type { UpstreamView } from "./selection.js";
 
 /** Largest answer accepted from an operator; a hostile one must not exhaust memory. */
@@ -329,12 +336,7 @@ export class Upstream {
           if (verdict.ok) {
             if (options.evidence) options.evidence.relay = verdict.relay;
           } else {
-            outcome = {
-              kind: "retry",
-              reason: `bad relay signature: ${verdict.reason}`,
-              failure: true,
-              throttled: false,
-            };
+            outcome = retry("bad-signature", `bad relay signature: ${verdict.reason}`);
           }
         }
         if (outcome.kind !== "retry") hooks.served(this);
@@ -359,7 +361,7 @@ export class Upstream {
   }
 
   record(outcome: AttemptOutcome, elapsedMs: number): void {
-    if (outcome.kind === "retry" && outcome.failure) {
+    if (outcome.kind === "retry" && isFailure(outcome.cause)) {
       this.changes++;
       this.errorRate.record(true);
       this.throttleRate.record(false);
@@ -369,7 +371,7 @@ export class Upstream {
     this.latency.add(elapsedMs);
     this.latencyWindow.add(elapsedMs);
     this.errorRate.record(false);
-    const throttled = outcome.kind === "retry" && outcome.throttled;
+    const throttled = outcome.kind === "retry" && outcome.cause === "rate-limited";
     this.throttleRate.record(throttled);
     if (throttled) this.lastThrottledAt = Date.now();
     if (this.breaker.failures > 0) this.changes++;
