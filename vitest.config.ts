@@ -14,8 +14,10 @@ const wholeNetwork = [
   "test/watcher/watcher.test.ts",
 ];
 
+// A test's timeout guards against a hang, never measures speed: tests that drive the CLI spawn a dozen
+// processes of a few seconds each, which on a loaded 2-core machine takes minutes.
 const common = {
-  testTimeout: 60_000,
+  testTimeout: 180_000,
   hookTimeout: 120_000,
   pool: "forks",
 } as const;

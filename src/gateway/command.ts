@@ -43,7 +43,7 @@ export function registerGatewayCommand(program: Command): void {
     .addHelpText(
       "after",
       "\nEndpoints: POST /v1/<network>[/<apiKey>], GET /healthz, GET /metrics, /admin/… (keys on; docs/keys.md)\n" +
-        "Headers: din-session-id (sticky primary, monotonic head), din-quorum: N (N operators must agree)\n" +
+        "Headers: din-session-id (sticky primary, monotonic head), din-quorum: N (N operators on different clouds must agree; din-quorum-mode: strict for all N asked)\n" +
         `${stopHelp}\n` +
         "Example:\n  din gateway --config din.yaml --port 8545 --workers 2",
     )

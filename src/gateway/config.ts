@@ -111,6 +111,21 @@ const routingSchema = z
     /** Most upstreams a `din-quorum` header may ask for. @default 5 */
     maxQuorum: z.number().int().min(2).max(20).default(5),
     /**
+     * Most operators one quorum request may ask in all: when some of the first N disagree (or fail), more
+     * are asked, up to this, until N on different clouds agree. @default 7
+     */
+    maxQuorumAsk: z.number().int().min(2).max(40).default(7),
+    /**
+     * How long an operator that contradicted a quorum's agreed answer is kept out of routing for that
+     * network (0: never quarantined). @default 600000 (10 minutes)
+     */
+    quarantineMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600_000)
+      .default(600_000),
+    /**
      * Most gas an eth_call, eth_estimateGas, eth_createAccessList or debug_traceCall may burn (geth's
      * RPCGasCap), lowered further to the network's block gas limit once operators report it; a call
      * asking for more, or for nothing, runs with the cap. @default 50000000

@@ -161,6 +161,24 @@ function createMetrics(options: { risk?: RiskGaugeOptions }) {
       labelNames: ["network"] as const,
       registers: [registry],
     }),
+    quorumExtraAsks: new Counter({
+      name: "din_quorum_extra_asks_total",
+      help: "Operators asked beyond a quorum's N because some of the first N disagreed",
+      labelNames: ["network"] as const,
+      registers: [registry],
+    }),
+    quarantines: new Counter({
+      name: "din_quarantines_total",
+      help: "Upstreams quarantined for contradicting a quorum's agreed answer",
+      labelNames: ["network"] as const,
+      registers: [registry],
+    }),
+    upstreamQuarantined: new Gauge({
+      name: "din_upstream_quarantined",
+      help: "1 while the upstream is quarantined (it contradicted a quorum's agreed answer): it is not routed to",
+      labelNames: ["network", "upstream"] as const,
+      registers: [registry],
+    }),
     /** The registry's risk figures (`din_risk_*`), refreshed with each read of the registry. */
     risk: createRiskGauges(registry, options.risk),
   };

@@ -15,7 +15,9 @@ import { CostBudget } from "./costBudget.js";
 import type { SignedRelay } from "./evidence.js";
 import { type HeadSample, p75, tagViolation } from "./health.js";
 import type { GatewayMetrics } from "./metrics.js";
+import { retry } from "./outcome.js";
 import { fixedName, OwnedStore } from "./ownedStore.js";
+import { liftEndedQuarantines } from "./quarantine.js";
 import {
   medianStake,
   type RankedUpstream,
@@ -304,6 +306,7 @@ export class Network {
         .map((upstream) => this.pollUpstream(upstream)),
     );
     this.banInconsistent(polled);
+    liftEndedQuarantines(this, this.upstreams);
     this.recomputeHead();
     for (const listener of [...this.headListeners]) listener();
   }
@@ -336,7 +339,7 @@ export class Network {
       const sample = parseHeadReply(reply.body);
       if (!sample) {
         upstream.record(
-          { kind: "retry", reason: "bad head reply", failure: true, throttled: reply.status === 429 },
+          reply.status === 429 ? retry("rate-limited", "HTTP 429") : retry("http-status", "bad head reply"),
           0,
         );
         upstream.chainChecked = false;
@@ -349,7 +352,7 @@ export class Network {
       upstream.headUpdatedAt = Date.now();
       return { upstream, answered: true, violation };
     } catch (error) {
-      upstream.record({ kind: "retry", reason: String(error), failure: true, throttled: false }, 0);
+      upstream.record(retry("transport", String(error)), 0);
       upstream.chainChecked = false;
       return { upstream, answered: false, violation: undefined };
     }

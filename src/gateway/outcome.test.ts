@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyReply } from "./outcome.js";
+import { classifyReply, isFailure } from "./outcome.js";
 
 const ok = (result: unknown) => ({ jsonrpc: "2.0", id: 1, result });
 const err = (code: number, message: string) => ({ jsonrpc: "2.0", id: 1, error: { code, message } });
@@ -11,7 +11,8 @@ describe("classifyReply", () => {
   });
 
   it("treats null as missing data only where data may exist elsewhere", () => {
-    expect(classifyReply(200, ok(null), true)).toMatchObject({ kind: "retry", failure: false });
+    expect(classifyReply(200, ok(null), true)).toMatchObject({ kind: "retry", cause: "null" });
+    expect(isFailure("null")).toBe(false);
   });
 
   it.each([
@@ -26,16 +27,18 @@ describe("classifyReply", () => {
   });
 
   it.each([
-    [429, ok("0x1"), true, false],
-    [503, err(-32002, "operator temporarily unavailable"), false, true],
-    [502, undefined, false, true],
-    [200, err(-32000, "header not found"), false, false],
-    [200, err(-32000, "missing trie node abc"), false, false],
-    [200, err(-32005, "rate limit exceeded"), true, false],
-    [200, err(-32601, "the method debug_x does not exist"), false, false],
-    [200, err(-32603, "internal error"), false, true],
-    [200, { foo: 1 }, false, true],
-  ])("retries elsewhere on HTTP %i %j", (status, body, throttled, failure) => {
-    expect(classifyReply(status, body)).toMatchObject({ kind: "retry", throttled, failure });
+    [429, ok("0x1"), "rate-limited", false],
+    [503, err(-32002, "operator temporarily unavailable"), "http-status", true],
+    [502, undefined, "http-status", true],
+    [200, err(-32000, "header not found"), "missing-data", false],
+    [200, err(-32000, "missing trie node abc"), "missing-data", false],
+    [200, err(-32005, "rate limit exceeded"), "rate-limited", false],
+    [200, err(-32601, "the method debug_x does not exist"), "not-served", false],
+    [200, err(-32603, "internal error"), "upstream-error", true],
+    [200, { foo: 1 }, "http-status", true],
+  ])("retries elsewhere on HTTP %i %j, for a typed cause", (status, body, cause, failure) => {
+    const outcome = classifyReply(status, body);
+    expect(outcome).toMatchObject({ kind: "retry", cause });
+    if (outcome.kind === "retry") expect(isFailure(outcome.cause)).toBe(failure);
   });
 });

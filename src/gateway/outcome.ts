@@ -5,21 +5,74 @@
  */
 import type { JsonRpcErrorBody } from "../rpc/jsonrpc.js";
 
+/**
+ * Why an attempt is worth another upstream. Every routing decision and metric label reads this, never the
+ * free-text `reason` (which is for people: logs and error messages).
+ */
+export type RetryCause =
+  /** The attempt ran out of time (the operator may be slow, or the request expensive). */
+  | "timeout"
+  /** Refused, reset, closed, TLS: the connection failed. */
+  | "transport"
+  /** A 5xx, or a reply that is no JSON-RPC answer. */
+  | "http-status"
+  /** HTTP 429 or a rate-limit error: the operator is busy, not broken. */
+  | "rate-limited"
+  /** The node lacks the data (pruned state, unknown block); another may have it. */
+  | "missing-data"
+  /** `null` for a by-hash read: this node may not have seen the data yet. */
+  | "null"
+  /** This node does not serve the method. */
+  | "not-served"
+  /** A generic server-side error (-32603, -32000, -32002) that another node may not have. */
+  | "upstream-error"
+  /** A signature was asked for and the one given does not hold. */
+  | "bad-signature";
+
+/** Causes that count against an upstream's health (its breaker and error rate). */
+const failureCauses: ReadonlySet<RetryCause> = new Set([
+  "timeout",
+  "transport",
+  "http-status",
+  "upstream-error",
+  "bad-signature",
+]);
+
+/** Whether a retry's cause counts against the upstream's health; throttles and missing data do not. */
+export function isFailure(cause: RetryCause): boolean {
+  return failureCauses.has(cause);
+}
+
+/** The `reason` label of `din_failovers_total` for each cause (kept stable for dashboards). */
+export const failoverLabel: Readonly<Record<RetryCause, string>> = {
+  timeout: "timeout",
+  transport: "transport",
+  "http-status": "5xx",
+  "rate-limited": "throttled",
+  "missing-data": "missing_data",
+  null: "missing_data",
+  "not-served": "other",
+  "upstream-error": "other",
+  "bad-signature": "other",
+};
+
 export type AttemptOutcome =
   | { kind: "result"; result: unknown }
   /** A deterministic JSON-RPC error (revert, invalid params…): the client's answer. */
   | { kind: "error"; error: JsonRpcErrorBody }
   | {
       kind: "retry";
+      cause: RetryCause;
+      /** Said to people (logs, the client's error when nothing better came); decisions read `cause`. */
       reason: string;
-      /** Counts against the upstream's health (transport, 5xx, garbage); throttles and missing data do not. */
-      failure: boolean;
-      throttled: boolean;
       /** The upstream's error, returned to the client if no other upstream does better. */
       error?: JsonRpcErrorBody;
-      /** The attempt ran out of time (the operator may be slow, or the request expensive). */
-      timeout?: boolean;
     };
+
+/** A retry outcome. */
+export function retry(cause: RetryCause, reason: string, error?: JsonRpcErrorBody): AttemptOutcome {
+  return error === undefined ? { kind: "retry", cause, reason } : { kind: "retry", cause, reason, error };
+}
 
 /** Messages of errors that mean "this node lacks the data", not "the answer is an error". */
 const missingDataPattern =
@@ -33,20 +86,15 @@ const deterministicPattern =
  * `nullIsMissing`: for by-hash reads a `null` may only mean this node has not seen the data yet.
  */
 export function classifyReply(status: number, body: unknown, nullIsMissing = false): AttemptOutcome {
-  if (status === 429) return { kind: "retry", reason: "HTTP 429", failure: false, throttled: true };
+  if (status === 429) return retry("rate-limited", "HTTP 429");
   const message = asResponse(body);
   if (!message) {
-    return {
-      kind: "retry",
-      reason: `HTTP ${status} with no JSON-RPC answer`,
-      failure: true,
-      throttled: false,
-    };
+    return retry("http-status", `HTTP ${status} with no JSON-RPC answer`);
   }
   if ("error" in message) return classifyRpcError(message.error, status);
-  if (status >= 500) return { kind: "retry", reason: `HTTP ${status}`, failure: true, throttled: false };
+  if (status >= 500) return retry("http-status", `HTTP ${status}`);
   if (message.result === null && nullIsMissing) {
-    return { kind: "retry", reason: "null where data may exist elsewhere", failure: false, throttled: false };
+    return retry("null", "null where data may exist elsewhere");
   }
   return { kind: "result", result: message.result };
 }
@@ -56,27 +104,23 @@ export function classifyRpcError(error: JsonRpcErrorBody, status = 200): Attempt
   if (error.code === 3 || deterministicPattern.test(text)) return { kind: "error", error };
   if (error.code === -32602 || error.code === -32600) return { kind: "error", error };
   if (error.code === -32005 || throttlePattern.test(text)) {
-    return { kind: "retry", reason: "rate limited", failure: false, throttled: true, error };
+    return retry("rate-limited", "rate limited", error);
   }
-  if (missingDataPattern.test(text))
-    return { kind: "retry", reason: "missing data", failure: false, throttled: false, error };
+  if (missingDataPattern.test(text)) return retry("missing-data", "missing data", error);
   if (error.code === -32601 || error.code === -32004) {
     // This node does not serve the method; another one may.
-    return { kind: "retry", reason: "method not served", failure: false, throttled: false, error };
+    return retry("not-served", "method not served", error);
   }
-  if (status >= 500)
-    return { kind: "retry", reason: `HTTP ${status}`, failure: true, throttled: false, error };
+  if (status >= 500) return retry("http-status", `HTTP ${status}`, error);
   if (error.code === -32603 || error.code === -32000 || error.code === -32002) {
-    return { kind: "retry", reason: `upstream error ${error.code}`, failure: true, throttled: false, error };
+    return retry("upstream-error", `upstream error ${error.code}`, error);
   }
   return { kind: "error", error };
 }
 
 /** Transport failures (refused, reset, timeout) are worth another upstream. */
 export function transportFailure(reason: string, timeout = false): AttemptOutcome {
-  return timeout
-    ? { kind: "retry", reason, failure: true, throttled: false, timeout: true }
-    : { kind: "retry", reason, failure: true, throttled: false };
+  return retry(timeout ? "timeout" : "transport", reason);
 }
 
 /**

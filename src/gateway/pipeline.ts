@@ -21,7 +21,7 @@ import type { AdmitBody } from "./keys/admission.js";
 import { getLogs } from "./logs.js";
 import type { Network, SessionState } from "./network.js";
 import { highestNonce } from "./nonce.js";
-import { quorumCall } from "./quorum.js";
+import { type QuorumMode, quorumCall } from "./quorum.js";
 import { type RouteResult, route } from "./route.js";
 
 export type Answer = { result: unknown } | { error: JsonRpcErrorBody };
@@ -39,6 +39,8 @@ export interface RequestContext {
   sessionId: string | undefined;
   /** `din-quorum: N`: N distinct upstreams must agree. */
   quorum: number | undefined;
+  /** `din-quorum-mode`: `answer` (default: N agreeing suffice, more are asked) or `strict` (all N asked). */
+  quorumMode?: QuorumMode | undefined;
   /** Absolute deadline of the client request. */
   deadline: number;
   transport: "http" | "ws";

@@ -7,7 +7,7 @@
 import { type DinError, UpstreamUnavailableError } from "../rpc/errors.js";
 import type { JsonRpcErrorBody } from "../rpc/jsonrpc.js";
 import type { Network } from "./network.js";
-import type { AttemptOutcome } from "./outcome.js";
+import { type AttemptOutcome, failoverLabel, type RetryCause } from "./outcome.js";
 import { pickNext, type RankedUpstream } from "./selection.js";
 import { type CancelHandle, cancelAttempt } from "./upstream.js";
 
@@ -52,6 +52,8 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
     let settled = false;
     let lastError: JsonRpcErrorBody | undefined;
     let lastReason = "no upstream available";
+    /** Why the previous attempt was given up: the label of the failover that follows it. */
+    let lastCause: RetryCause | undefined;
     let sawNull: string | undefined;
     let hedgeTimer: NodeJS.Timeout | undefined;
     let inFlight = 0;
@@ -105,7 +107,10 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
       if (tried.length === 1) network.cloudShare.record(upstream.cloud);
       if (isHedge) network.metrics.hedges.inc({ network: network.name, result: "sent" });
       else if (tried.length > 1)
-        network.metrics.failovers.inc({ network: network.name, reason: shortReason(lastReason) });
+        network.metrics.failovers.inc({
+          network: network.name,
+          reason: lastCause === undefined ? "other" : failoverLabel[lastCause],
+        });
       // Only a hedged request can have a loser to cancel; the others need no cancel handle.
       const cancel: CancelHandle | undefined = options.hedge ? { cancelled: false } : undefined;
       if (cancel) cancels.add(cancel);
@@ -160,9 +165,10 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
           return;
         case "retry":
           lastReason = outcome.reason;
+          lastCause = outcome.cause;
           if (outcome.error) lastError = outcome.error;
-          if (outcome.reason.startsWith("null")) sawNull ??= upstream.id;
-          if (outcome.timeout && options.costly && ++timeouts >= maxCostlyTimeouts) {
+          if (outcome.cause === "null") sawNull ??= upstream.id;
+          if (outcome.cause === "timeout" && options.costly && ++timeouts >= maxCostlyTimeouts) {
             fail(`${outcome.reason} on ${timeouts} operators; the request may be too expensive to serve`);
             return;
           }
@@ -179,13 +185,4 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
 
     if (!launch(false)) fail(options.ranked.length === 0 ? "no upstream serves this request" : lastReason);
   });
-}
-
-function shortReason(reason: string): string {
-  if (/timed out/.test(reason)) return "timeout";
-  if (/ECONNREFUSED|ECONNRESET|socket|other side closed/i.test(reason)) return "transport";
-  if (/HTTP 429|rate/.test(reason)) return "throttled";
-  if (/HTTP 5/.test(reason)) return "5xx";
-  if (/missing|null/.test(reason)) return "missing_data";
-  return "other";
 }

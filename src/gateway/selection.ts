@@ -28,6 +28,8 @@ export interface UpstreamView {
   queuedSlash?: boolean;
   /** It serves another chain than its network's (or would not say which): never selected. @default false */
   wrongChain?: boolean;
+  /** It contradicted a quorum's agreed answer (quarantine.ts): never selected while it lasts. @default false */
+  quarantined?: boolean;
 }
 
 export interface SelectionContext {
@@ -85,15 +87,22 @@ export interface RankedUpstream extends UpstreamView {
 }
 
 /**
- * The order in which upstreams should be tried; ineligible and jailed ones are left out, poor ones put
- * last, operators with a queued slash after everything else.
+ * The order in which upstreams should be tried; ineligible, jailed, quarantined and wrong-chain ones are
+ * left out (a liar is worse than no answer), poor ones put last, operators with a queued slash after
+ * everything else.
  */
 export function rankUpstreams(
   views: readonly UpstreamView[],
   context: SelectionContext = {},
 ): RankedUpstream[] {
   const scored = views
-    .filter((view) => view.jailed !== true && view.wrongChain !== true && (context.eligible?.(view) ?? true))
+    .filter(
+      (view) =>
+        view.jailed !== true &&
+        view.wrongChain !== true &&
+        view.quarantined !== true &&
+        (context.eligible?.(view) ?? true),
+    )
     .map((view) => ({ view, score: score(view), lastResort: lastResortLevel(view, context) }));
   scored.sort(
     (a, b) =>

@@ -37,6 +37,7 @@ import { type LedgerLink, startLedgerLink } from "./ledger.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { Network } from "./network.js";
 import { type Answer, handleRequest, type RequestContext } from "./pipeline.js";
+import { type QuorumMode, quorumModes } from "./quorum.js";
 import { attachWebSockets, type WebSocketOptions } from "./ws.js";
 
 export const clientVersion = "OpenDIN/0.1.0";
@@ -179,7 +180,7 @@ interface HandlerDeps {
 /** Browser dApps call the gateway cross-origin; every answer carries these. Built once, not per request. */
 const corsHeaders: Readonly<Record<string, string>> = {
   "access-control-allow-origin": "*",
-  "access-control-allow-headers": `content-type, authorization, din-session-id, din-quorum, ${SIGN_HEADER}`,
+  "access-control-allow-headers": `content-type, authorization, din-session-id, din-quorum, din-quorum-mode, ${SIGN_HEADER}`,
   "access-control-allow-methods": "POST, GET, OPTIONS",
   "access-control-expose-headers": ["din-upstream", ...relayResponseHeaders].join(", "),
 };
@@ -286,11 +287,21 @@ export function createRequestHandler(deps: HandlerDeps) {
               return;
             }
           }
+          const quorumMode = headerValue(headers["din-quorum-mode"]);
+          if (quorumMode !== undefined && !quorumModes.includes(quorumMode as QuorumMode)) {
+            sendRpcError(
+              response,
+              400,
+              new InvalidRequestError(`din-quorum-mode must be one of: ${quorumModes.join(", ")}`),
+            );
+            return;
+          }
           const context: RequestContext = {
             network,
             client: apiKey !== undefined && deps.keys ? apiKey : (request.socket.remoteAddress ?? "unknown"),
             sessionId: headerValue(headers["din-session-id"]) ?? apiKey,
             quorum,
+            quorumMode: quorumMode as QuorumMode | undefined,
             sign: wantsSignedRelay(headerValue(headers[SIGN_HEADER])),
             deadline: Date.now() + config.routing.requestTimeoutMs,
             transport: "http",
@@ -441,6 +452,8 @@ export interface HealthReport {
       head: string | null;
       lagBlocks: number | null;
       latencyMs: number;
+      /** While it is quarantined for contradicting a quorum's agreed answer (ISO time it ends). */
+      quarantinedUntil?: string;
       errorRate: number;
       /** Ledger operators only: its ledger address, allocated stake (decimal), jail and queued slashes. */
       address?: string;
@@ -475,6 +488,15 @@ export function healthReport(networks: ReadonlyMap<string, Network>): HealthRepo
         lagBlocks: view.lagBlocks ?? null,
         latencyMs: Math.round(view.latencyMs * 100) / 100,
         errorRate: Math.round(view.errorRate * 1000) / 1000,
+        ...(upstream.quarantinedUntil > now
+          ? {
+              quarantinedUntil: new Date(upstream.quarantinedUntil).toISOString(),
+              reasons: [
+                ...upstream.verdict.reasons,
+                `quarantined until ${new Date(upstream.quarantinedUntil).toISOString()}: ${upstream.quarantineReason}`,
+              ],
+            }
+          : {}),
         ...(upstream.operator
           ? {
               address: upstream.operator.address,

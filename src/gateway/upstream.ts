@@ -10,7 +10,14 @@ import { CircuitBreaker } from "./circuitBreaker.js";
 import type { HealthConfig, UpstreamConfig } from "./config.js";
 import { assessHealth, type HeadSample, type HealthVerdict } from "./health.js";
 import { DecayingRate, Ewma, SampleWindow } from "./latency.js";
-import { type AttemptOutcome, classifyReply, tooExpensive, transportFailure } from "./outcome.js";
+import {
+  type AttemptOutcome,
+  classifyReply,
+  isFailure,
+  retry,
+  tooExpensive,
+  transportFailure,
+} from "./outcome.js";
 import type { UpstreamView } from "./selection.js";
 
 /** Largest answer accepted from an operator; a hostile one must not exhaust memory. */
@@ -118,6 +125,10 @@ export class Upstream {
   head: HeadSample | undefined;
   headUpdatedAt = 0;
   bannedUntil = 0;
+  /** Date.now() until which it is quarantined for contradicting a quorum (quarantine.ts); 0: not. */
+  quarantinedUntil = 0;
+  /** Why it is quarantined, while it is. */
+  quarantineReason: string | undefined;
   lastThrottledAt = 0;
   /**
    * When (performance.now()) the latest request this upstream has answered was sent. A request sent after
@@ -325,12 +336,7 @@ export class Upstream {
           if (verdict.ok) {
             if (options.evidence) options.evidence.relay = verdict.relay;
           } else {
-            outcome = {
-              kind: "retry",
-              reason: `bad relay signature: ${verdict.reason}`,
-              failure: true,
-              throttled: false,
-            };
+            outcome = retry("bad-signature", `bad relay signature: ${verdict.reason}`);
           }
         }
         if (outcome.kind !== "retry") hooks.served(this);
@@ -355,7 +361,7 @@ export class Upstream {
   }
 
   record(outcome: AttemptOutcome, elapsedMs: number): void {
-    if (outcome.kind === "retry" && outcome.failure) {
+    if (outcome.kind === "retry" && isFailure(outcome.cause)) {
       this.changes++;
       this.errorRate.record(true);
       this.throttleRate.record(false);
@@ -365,7 +371,7 @@ export class Upstream {
     this.latency.add(elapsedMs);
     this.latencyWindow.add(elapsedMs);
     this.errorRate.record(false);
-    const throttled = outcome.kind === "retry" && outcome.throttled;
+    const throttled = outcome.kind === "retry" && outcome.cause === "rate-limited";
     this.throttleRate.record(throttled);
     if (throttled) this.lastThrottledAt = Date.now();
     if (this.breaker.failures > 0) this.changes++;
@@ -407,6 +413,7 @@ export class Upstream {
       throttleRate: this.throttleRate.value(),
       lagBlocks: lag === undefined ? undefined : Math.max(0, lag),
       ...(this.wrongChain ? { wrongChain: true } : {}),
+      ...(this.quarantinedUntil > now ? { quarantined: true } : {}),
       ...(this.operator
         ? {
             stakeFactor: this.operator.stakeFactor,

@@ -123,7 +123,8 @@ describe("din gov", () => {
     const after = await din(["gov", "status", ...ledger]);
     expect(after.stdout).toContain("p50 latency ≤ 300 ms");
     expect(after.stdout).toMatch(new RegExp(`${id}\\s+executed\\s+Allow 300 ms p50 latency`));
-  });
+    // Sixteen CLI processes in a row, each a few seconds on a loaded machine.
+  }, 240_000);
 
   it("admits a watcher by name and refuses malformed proposals in one line", async () => {
     const watcher = privateKeyToAccount(devKey(11)).address as Address;
@@ -167,5 +168,5 @@ describe("din gov", () => {
       ["gov", "vote", "--proposal", "42", "--support", "for", "--key-file", holderKey],
       /no proposal 42/,
     );
-  });
+  }, 240_000);
 });

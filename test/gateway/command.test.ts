@@ -65,6 +65,7 @@ describe("din gateway", () => {
       `${ready.gateway}/v1/local`,
       rpc("eth_getBalance", ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "latest"]),
     );
+    expect(json.error).toBeUndefined();
     expect(BigInt(json.result)).toBeGreaterThan(0n);
     expect(await stop(child)).toBe(0);
   });

@@ -3,6 +3,7 @@ import { createWalletClient, custom, type Hex, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestDevnet } from "../../src/devnet/chain.js";
+import { formatStatus, gatewayOnlyStatus } from "../../src/devnet/status.js";
 import { type DataPlane, post, rpc, sleep, startDataPlane, waitFor } from "../support/dataPlane.js";
 
 /** Runtime code that always reverts: PUSH1 0 PUSH1 0 REVERT. */
@@ -279,5 +280,101 @@ describe("quorum", () => {
       "din-quorum": "9",
     });
     expect(json.error.code).toBe(-32600);
+  });
+});
+
+describe("quorum that answers", () => {
+  let plane: DataPlane;
+  const liar = "gcp-usc1";
+  const others = ["aws-use1", "aws-euw1", "hetzner-fsn1", "bare-ams"];
+
+  beforeAll(async () => {
+    // The liar ranks first (lowest priority number), so the first quorum asks it for sure.
+    plane = await startDataPlane({
+      gateway: { routing: { hedge: false, quarantineMs: 600_000 } },
+      upstreams: Object.fromEntries([[liar, { priority: 0 }], ...others.map((id) => [id, { priority: 1 }])]),
+    });
+    await waitFor(
+      async () => Number((await post(plane.rpcUrl, rpc("eth_blockNumber"))).json.result ?? 0) >= 45,
+      60_000,
+      "45 blocks",
+    );
+  });
+
+  afterAll(async () => {
+    await plane?.close();
+  });
+
+  /** A balance at a fixed past block, read straight from the devnet: what every honest operator answers. */
+  const truth = (account: string, block: Hex) =>
+    requestDevnet(plane.chain.provider, "eth_getBalance", [account, block]) as Promise<Hex>;
+  const liarReads = () => plane.operators.get(liar)!.stats().byMethod.eth_getBalance ?? 0;
+
+  it("answers every quorum-3 read correctly with one liar among five, and quarantines the liar at its first contradiction", async () => {
+    await plane.operators.get(liar)!.setChaos({ mode: "lie" });
+    // Each read is of another account or block, so none is answered from the cache.
+    for (let i = 0; i < 20; i++) {
+      const account = plane.chain.accounts[i % 10]!;
+      const block = `0x${(i + 1).toString(16)}` as Hex;
+      const { json } = await post(plane.rpcUrl, rpc("eth_getBalance", [account, block], i), {
+        "din-quorum": "3",
+      });
+      expect(json.error).toBeUndefined();
+      expect(json.result).toBe(await truth(account, block));
+    }
+    // Asked once, by the first quorum: it contradicted the three others and was taken out of routing.
+    expect(liarReads()).toBe(1);
+    const health = await (await fetch(`${plane.gateway.url}/healthz`)).json();
+    const entry = health.networks[0].upstreams.find((u: { id: string }) => u.id === liar);
+    expect(Date.parse(entry.quarantinedUntil)).toBeGreaterThan(Date.now());
+    expect(entry.reasons.join("; ")).toMatch(
+      /quarantined until .*contradicted the answer 3 operators agreed on/,
+    );
+    const metrics = await (await fetch(`${plane.gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      new RegExp(`din_upstream_quarantined\\{network="ethereum",upstream="${liar}"\\} 1`),
+    );
+    expect(metrics).toMatch(/din_quarantines_total\{network="ethereum"\} 1/);
+    expect(metrics).toMatch(/din_quorum_extra_asks_total\{network="ethereum"\} [1-9]/);
+  });
+
+  it("routes no ordinary traffic to a quarantined operator, however much it would be preferred", async () => {
+    const before = liarReads();
+    for (let i = 0; i < 30; i++) {
+      const account = plane.chain.accounts[10 + (i % 10)]!;
+      const block = `0x${(i + 1).toString(16)}` as Hex;
+      const { json } = await post(plane.rpcUrl, rpc("eth_getBalance", [account, block], i), {
+        "din-session-id": `plain-${i}`,
+      });
+      expect(json.result).toBe(await truth(account, block));
+    }
+    expect(liarReads()).toBe(before);
+  });
+
+  it("strict mode refuses when any of the N asked disagrees, and quarantines nobody", async () => {
+    await plane.operators.get("hetzner-fsn1")!.setChaos({ mode: "lie" });
+    try {
+      // Four operators are routable (the liar is quarantined): a strict quorum of four asks them all.
+      const { json } = await post(plane.rpcUrl, rpc("eth_getBalance", [plane.chain.accounts[3], "0x21"]), {
+        "din-quorum": "4",
+        "din-quorum-mode": "strict",
+      });
+      expect(json.error.message).toMatch(/hetzner-fsn1 disagreed with the majority of 3\/4$/);
+      const health = await (await fetch(`${plane.gateway.url}/healthz`)).json();
+      const hetzner = health.networks[0].upstreams.find((u: { id: string }) => u.id === "hetzner-fsn1");
+      expect(hetzner.quarantinedUntil).toBeUndefined();
+    } finally {
+      await plane.operators.get("hetzner-fsn1")!.setChaos({ mode: "ok" });
+    }
+  });
+
+  it("refuses an unknown din-quorum-mode", async () => {
+    const response = await fetch(plane.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", "din-quorum": "3", "din-quorum-mode": "lenient" },
+      body: JSON.stringify(rpc("eth_chainId")),
+    });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toMatch(/din-quorum-mode must be one of: answer, strict/);
   });
 });
