@@ -85,6 +85,14 @@ export function isVerifiable(method: string): boolean {
 
 const maxCachedProofs = 4096;
 
+/** An account (and a slot) as a checked proof shows it, with the proof's nodes (evidence). */
+interface ProvenState {
+  account: ProvenAccount;
+  proof: Hex[];
+  storageProof: Hex[];
+  proven: bigint | undefined;
+}
+
 export class DinVerifier {
   readonly gateway: GatewayClient;
   private readonly registry: SignerRegistry;
@@ -92,7 +100,7 @@ export class DinVerifier {
   private readonly options: DinVerifierOptions;
   private chainId: Promise<bigint> | undefined;
   private headerVerifier: Promise<HeaderVerifier> | undefined;
-  private readonly accounts = new Map<string, Promise<{ account: ProvenAccount; proof: Hex[] }>>();
+  private readonly accounts = new Map<string, Promise<ProvenState>>();
 
   constructor(url: string, options: DinVerifierOptions) {
     this.options = options;
@@ -227,22 +235,22 @@ export class DinVerifier {
       return unwrap((await this.gateway.call(method, params)).answer);
     }
     const context = await this.context();
-    const [checked, header] = await Promise.all([
+    // The answer, its block's header and the proof are fetched at once; the proof is checked once the
+    // header is.
+    const header = this.header(pinned.number);
+    const [checked, verified, state] = await Promise.all([
       signedCall(context, method, pinned.params),
-      this.header(pinned.number),
+      header,
+      this.proven(
+        context,
+        pinned.number,
+        header,
+        address as Address,
+        typeof slot === "string" ? (slot as Hex) : undefined,
+      ),
     ]);
     const result = unwrap(checked.answer);
-    const {
-      account,
-      proof: accountProof,
-      storageProof,
-      proven,
-    } = await this.proven(
-      context,
-      header,
-      address as Address,
-      typeof slot === "string" ? (slot as Hex) : undefined,
-    );
+    const { account, proof: accountProof, storageProof, proven } = state;
     let matches: boolean;
     try {
       switch (method) {
@@ -267,7 +275,7 @@ export class DinVerifier {
         "wrong-state",
         `${method} answered ${String(result).slice(0, 80)}, which the state proof at block ${pinned.number} refutes`,
         {
-          header: header.rlp,
+          header: verified.rlp,
           accountProof,
           storageProof,
         },
@@ -279,38 +287,33 @@ export class DinVerifier {
   /** The account (and slot) at a verified block, from a proof checked against its state root. */
   private async proven(
     context: SignedCallContext,
-    header: VerifiedHeader,
+    number: bigint,
+    header: Promise<VerifiedHeader>,
     address: Address,
     slot: Hex | undefined,
-  ): Promise<{ account: ProvenAccount; proof: Hex[]; storageProof: Hex[]; proven: bigint | undefined }> {
-    const key = `${header.hash}:${address.toLowerCase()}`;
-    if (slot === undefined) {
-      let cached = this.accounts.get(key);
-      if (!cached) {
-        cached = this.fetchProof(context, header, address, undefined).then(({ account, proof }) => ({
-          account,
-          proof,
-        }));
-        cached.catch(() => this.accounts.delete(key));
-        if (this.accounts.size >= maxCachedProofs) this.accounts.clear();
-        this.accounts.set(key, cached);
-      }
-      const { account, proof } = await cached;
-      return { account, proof, storageProof: [], proven: undefined };
+  ): Promise<ProvenState> {
+    if (slot !== undefined) return this.fetchProof(context, number, header, address, slot);
+    const key = `${number}:${address.toLowerCase()}`;
+    let cached = this.accounts.get(key);
+    if (!cached) {
+      cached = this.fetchProof(context, number, header, address, undefined);
+      cached.catch(() => this.accounts.delete(key));
+      if (this.accounts.size >= maxCachedProofs) this.accounts.clear();
+      this.accounts.set(key, cached);
     }
-    return this.fetchProof(context, header, address, slot);
+    return cached;
   }
 
   private async fetchProof(
     context: SignedCallContext,
-    header: VerifiedHeader,
+    number: bigint,
+    header: Promise<VerifiedHeader>,
     address: Address,
     slot: Hex | undefined,
-  ): Promise<{ account: ProvenAccount; proof: Hex[]; storageProof: Hex[]; proven: bigint | undefined }> {
-    const checked = await signedCall(context, "eth_getProof", [
-      address,
-      slot === undefined ? [] : [slot],
-      quantity(header.number),
+  ): Promise<ProvenState> {
+    const [checked, verified] = await Promise.all([
+      signedCall(context, "eth_getProof", [address, slot === undefined ? [] : [slot], quantity(number)]),
+      header,
     ]);
     const answer = unwrap(checked.answer) as {
       accountProof?: Hex[];
@@ -319,13 +322,13 @@ export class DinVerifier {
     const proof = answer?.accountProof ?? [];
     const storageProof = answer?.storageProof?.[0]?.proof ?? [];
     try {
-      const account = await provenAccount(header.stateRoot, address, proof);
+      const account = await provenAccount(verified.stateRoot, address, proof);
       const proven =
         slot === undefined ? undefined : await provenStorage(account.storageRoot, slot, storageProof);
       return { account, proof, storageProof, proven };
     } catch (error) {
       if (!(error instanceof ProofError)) throw error;
-      throw proofError(checked, error, header);
+      throw proofError(checked, error, verified);
     }
   }
 }
