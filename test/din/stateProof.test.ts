@@ -197,7 +197,7 @@ describe("state evidence", () => {
     );
   });
 
-  it("punishes one incident once: a second relay about the same block, and a key not the operator's when served", async () => {
+  it("punishes one incident once: a second relay about the same block, a block-hash lie about it too", async () => {
     const { balance, params, blockNumber } = await balanceAt();
     const first = await gatherStateEvidence(
       f.ledger.public,
@@ -209,16 +209,50 @@ describe("state evidence", () => {
       await answer("eth_getBalance", [f.ledger.accounts[18], toHex(blockNumber)], "0x1", 9n),
     );
     await expectRevert(prove(second), "IncidentAlreadyPunished");
-    // A block-hash lie about the same block is the same incident too.
-    const stranger = privateKeyToAccount(generatePrivateKey());
-    const forged = { ...first.relay, servedAt: first.relay.servedAt + 1n };
+    // A wrong block hash about the same block is the same incident.
+    const signer = f.signers.get(op);
+    if (!signer) throw new Error("no signer");
+    const hashLie: Relay = {
+      ...first.relay,
+      blockNumber,
+      blockHash: keccak256("0xbad"),
+      servedAt: first.relay.servedAt + 2n,
+    };
     await expectRevert(
-      prove({
-        ...first,
-        relay: forged,
-        signature: await signRelay(stranger, forged, chainId, f.addresses.slasher),
+      f.ledger.write(f.outsider, {
+        ...f.slasher,
+        functionName: "proveWrongBlockHash",
+        args: [
+          hashLie,
+          await signRelay(signer, hashLie, chainId, f.addresses.slasher),
+          await blockHeader(f.ledger.public, blockNumber),
+        ],
       }),
-      "UnknownSigner",
+      "IncidentAlreadyPunished",
+    );
+  });
+
+  it("refuses a relay signed by a new key before it was the operator's", async () => {
+    const { balance, params } = await balanceAt();
+    const evidence = await gatherStateEvidence(
+      f.ledger.public,
+      await answer("eth_getBalance", params, toHex(balance + 1n)),
+    );
+    // The lie was served (servedAt) before the operator rotated to a fresh key, which then signs it.
+    const block = await f.ledger.public.getBlock();
+    const early = await reserve(evidence, block.timestamp + 20n);
+    await f.ledger.test.increaseTime({ seconds: 100 });
+    const fresh = privateKeyToAccount(generatePrivateKey());
+    f.addSignerKey(fresh);
+    const metadata = await f.ledger.public.readContract({
+      ...f.registry,
+      functionName: "getMetadata",
+      args: [op, 1],
+    });
+    await f.updateMetadata(op, 1, { ...metadata, signer: fresh.address });
+    await expectRevert(
+      prove({ ...early, signature: await signRelay(fresh, early.relay, chainId, f.addresses.slasher) }),
+      "KeyNotValidWhenServed",
     );
   });
 
