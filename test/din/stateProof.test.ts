@@ -8,6 +8,7 @@ import { blockHeader } from "../../src/ledger/din/header.js";
 import { hashRequest, hashResponse, type Relay, signRelay } from "../../src/ledger/din/relay.js";
 import {
   gatherStateEvidence,
+  parseStateCall,
   proveWrongState,
   type StateEvidence,
   StateEvidenceError,
@@ -403,15 +404,40 @@ describe("state evidence", () => {
   }
 });
 
-// Keep the request/response helpers honest: the canonical JSON is what the relay hashes.
+// The client side parses requests as the contract does, so it never sends a proof the slasher refuses.
 describe("state evidence JSON", () => {
+  const account = "0x00000000000000000000000000000000000000aA";
   it("hashes the canonical request and response the relay hashes", () => {
-    const params = ["0x00000000000000000000000000000000000000aA", "0x10"];
-    expect(
-      keccak256(
-        toHex('{"method":"eth_getBalance","params":["0x00000000000000000000000000000000000000aA","0x10"]}'),
-      ),
-    ).toBe(hashRequest("eth_getBalance", params));
+    expect(keccak256(toHex(`{"method":"eth_getBalance","params":["${account}","0x10"]}`))).toBe(
+      hashRequest("eth_getBalance", [account, "0x10"]),
+    );
     expect(keccak256(toHex('{"result":"0x5"}'))).toBe(hashResponse({ result: "0x5" }));
+  });
+
+  it("parses the four provable requests and names why others are not", () => {
+    expect(parseStateCall("eth_getBalance", [account, "0x10"])).toEqual({
+      method: "eth_getBalance",
+      address: account,
+      blockNumber: 16n,
+    });
+    expect(parseStateCall("eth_getStorageAt", [account, "0x0", "0x1"])).toMatchObject({
+      slot: "0x0",
+      blockNumber: 1n,
+    });
+    const problem = (method: string, params: unknown[]) => {
+      try {
+        parseStateCall(method, params);
+        return "none";
+      } catch (error) {
+        return error instanceof StateEvidenceError ? error.problem : "other";
+      }
+    };
+    expect(problem("eth_getBalance", [account, "latest"])).toBe("block-not-pinned");
+    expect(problem("eth_getBalance", [account, { blockNumber: "0x1" }])).toBe("block-not-pinned");
+    expect(problem("eth_call", [{ to: account }, "0x1"])).toBe("unprovable");
+    expect(problem("eth_getBalance", ["0x1234", "0x1"])).toBe("unprovable");
+    expect(problem("eth_getBalance", [account, "0x1", "extra"])).toBe("unprovable");
+    expect(problem("eth_getStorageAt", [account, `0x${"1".repeat(65)}`, "0x1"])).toBe("unprovable");
+    expect(problem("eth_getCode", [account, "0x"])).toBe("unprovable");
   });
 });
