@@ -686,7 +686,8 @@ class WatcherLoop {
   /**
    * Keeps a signed answer to a deterministic call that contradicts most operators. The probe already
    * failed (wrong data counts against availability, so the SLA punishes it); the relay is kept as evidence
-   * for anyone to re-check against an archive node, since the ledger cannot verify state by itself. One
+   * for anyone to re-check against an archive node (on the ledger's own chain stateProofs.ts also proves it
+   * on-chain; elsewhere the watcher has no node to take a proof from). One
    * per operator, network and epoch proves it: an operator that keeps doing it would otherwise grow the
    * state file (saved every round) and flood the log.
    */

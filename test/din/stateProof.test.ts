@@ -4,6 +4,7 @@
 import { type Address, type Hex, keccak256, toHex, zeroHash } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { dinStateVerifierAbi } from "../../src/ledger/artifacts/index.js";
 import { blockHeader } from "../../src/ledger/din/header.js";
 import { hashRequest, hashResponse, type Relay, signRelay } from "../../src/ledger/din/relay.js";
 import {
@@ -319,6 +320,45 @@ describe("state evidence", () => {
     );
     await prove(evidence);
     expect(await f.jailed(op)).toBe(true);
+  });
+
+  it("decodes code answers of any length and case, and refuses a non-hex digit anywhere", async () => {
+    // 100 bytes: six 16-byte chunks decoded a word at a time, then four bytes one at a time.
+    const bytecode = toHex(Uint8Array.from({ length: 100 }, (_, i) => (i * 37 + 11) % 256));
+    const contract = "0x0000000000000000000000000000000000c0de02";
+    await f.ledger.test.setCode({ address: contract, bytecode });
+    await f.ledger.mine(2);
+    const at = (await f.ledger.blockNumber()) - 1n;
+    const evidence = await gatherStateEvidence(
+      f.ledger.public,
+      await answer("eth_getCode", [contract, toHex(at)], "0x"),
+    );
+    const verifier = await f.ledger.public.readContract({ ...f.slasher, functionName: "stateVerifier" });
+    const verdict = async (code: string) => {
+      const changed = await resigned(evidence, evidence.request, JSON.stringify({ result: code }));
+      const [, , wrong] = await f.ledger.public.readContract({
+        address: verifier,
+        abi: dinStateVerifierAbi,
+        functionName: "check",
+        args: [stateProofArgs(changed)[2]],
+      });
+      return wrong;
+    };
+    const flip = (code: string, at: number) =>
+      `${code.slice(0, at)}${code[at] === "0" ? "1" : "0"}${code.slice(at + 1)}`;
+    expect(await verdict(bytecode)).toBe(false);
+    expect(await verdict(`0x${bytecode.slice(2).toUpperCase()}`)).toBe(false);
+    expect(await verdict(flip(bytecode, 2))).toBe(true);
+    expect(await verdict(flip(bytecode, 2 + 70))).toBe(true);
+    expect(await verdict(flip(bytecode, 2 + 199))).toBe(true);
+    expect(await verdict(bytecode.slice(0, -2))).toBe(true);
+    for (const at of [2, 2 + 45, 2 + 197]) {
+      for (const bad of ["g", "G", ":", "@", "`", "/", "\u00e9"]) {
+        await expect(verdict(`${bytecode.slice(0, at)}${bad}${bytecode.slice(at + 1)}`)).rejects.toThrow(
+          /MalformedResponse/,
+        );
+      }
+    }
   });
 
   it("proves a wrong storage slot, and refuses another slot's proof and the right value", async () => {
