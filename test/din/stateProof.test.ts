@@ -57,6 +57,12 @@ describe("state evidence", () => {
     const balance = await f.ledger.public.getBalance({ address: funded, blockNumber });
     return { blockNumber, balance, params: [funded, toHex(blockNumber)] };
   };
+  /** Evidence of a signed balance `delta` above the real one at a recent block. */
+  const balanceLie = async (delta: bigint) => {
+    const at = await balanceAt();
+    const answered = await answer("eth_getBalance", at.params, toHex(at.balance + delta));
+    return { ...at, evidence: await gatherStateEvidence(f.ledger.public, answered) };
+  };
   /** Evidence with its request and answer replaced, re-signed so only the proof is at fault. */
   const resigned = async (
     evidence: StateEvidence,
@@ -136,11 +142,7 @@ describe("state evidence", () => {
   });
 
   it("refuses proofs of another account, another block's header, garbled or truncated nodes", async () => {
-    const { balance, params, blockNumber } = await balanceAt();
-    const evidence = await gatherStateEvidence(
-      f.ledger.public,
-      await answer("eth_getBalance", params, toHex(balance + 7n)),
-    );
+    const { evidence, blockNumber } = await balanceLie(7n);
     const other = (await f.ledger.public.request({
       method: "eth_getProof",
       params: [f.ledger.accounts[18] as Address, [], toHex(blockNumber)],
@@ -163,11 +165,7 @@ describe("state evidence", () => {
   });
 
   it("refuses a request or response not matching the relay, a tag, and malformed requests and answers", async () => {
-    const { balance, params } = await balanceAt();
-    const evidence = await gatherStateEvidence(
-      f.ledger.public,
-      await answer("eth_getBalance", params, toHex(balance + 7n)),
-    );
+    const { evidence, balance } = await balanceLie(7n);
     await expectRevert(
       prove({ ...evidence, request: evidence.request.replace("0x", "0X") }),
       "RequestHashMismatch",
@@ -200,11 +198,7 @@ describe("state evidence", () => {
   });
 
   it("punishes one incident once: a second relay about the same block, a block-hash lie about it too", async () => {
-    const { balance, params, blockNumber } = await balanceAt();
-    const first = await gatherStateEvidence(
-      f.ledger.public,
-      await answer("eth_getBalance", params, toHex(balance + 1n)),
-    );
+    const { evidence: first, blockNumber } = await balanceLie(1n);
     await prove(first);
     const second = await gatherStateEvidence(
       f.ledger.public,
@@ -235,11 +229,7 @@ describe("state evidence", () => {
   });
 
   it("refuses a relay signed by a new key before it was the operator's", async () => {
-    const { balance, params } = await balanceAt();
-    const evidence = await gatherStateEvidence(
-      f.ledger.public,
-      await answer("eth_getBalance", params, toHex(balance + 1n)),
-    );
+    const { evidence } = await balanceLie(1n);
     // The lie was served (servedAt) before the operator rotated to a fresh key, which then signs it.
     const block = await f.ledger.public.getBlock();
     const early = await reserve(evidence, block.timestamp + 20n);
@@ -259,11 +249,7 @@ describe("state evidence", () => {
   });
 
   it("refuses a relay signed by a key that was not the operator's, and an answer about a block not final when served", async () => {
-    const { balance, params, blockNumber } = await balanceAt();
-    const evidence = await gatherStateEvidence(
-      f.ledger.public,
-      await answer("eth_getBalance", params, toHex(balance + 1n)),
-    );
+    const { evidence, blockNumber } = await balanceLie(1n);
     const stranger = privateKeyToAccount(generatePrivateKey());
     await expectRevert(
       prove({

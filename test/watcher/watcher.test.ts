@@ -236,7 +236,6 @@ describe("watcher", () => {
     const record = await waitFor("a contradicted balance", () =>
       w.snapshot().contradictions.find((c) => c.operator === corrupt),
     );
-    await nodes[healthyA]?.setChaos({ mode: "ok" });
     // Anyone can re-check it: the relay is about this request and recovers to the operator's signer.
     expect(record.method).toBe("eth_getBalance");
     expect(record.agreeing).toBe(2);
@@ -262,6 +261,8 @@ describe("watcher", () => {
     const proof = await waitFor("the watcher's state proof", () =>
       w.snapshot().fraudProofs.find((p) => p.operator === corrupt),
     );
+    // It stays corrupt until then: a round whose proof could not be gathered is followed by another.
+    await nodes[healthyA]?.setChaos({ mode: "ok" });
     expect(proof).toMatchObject({ networkId: ETHEREUM, kind: "state" });
     const proven = await f.ledger.public.getContractEvents({
       address: f.addresses.slasher,
