@@ -24,19 +24,24 @@ import {
   type SelectionContext,
   stakeFactor,
 } from "./selection.js";
+import { type RelayHooks, Upstream } from "./upstream.js";
 
 /** How long a ranking is shared by requests when nothing notable happened. */
 const rankingTtlMs = 20;
 /** Lag allowances above this are ranked per request, not cached (`rank`). */
 const maxCachedLagKey = 128;
 
-import { type RelayHooks, Upstream } from "./upstream.js";
-
 /** A quorum's answers disagreed: each distinct answer with the signed relays of those who gave it. */
 export interface Contradiction {
   method: string;
   params: readonly unknown[];
-  sides: Array<{ digest: string; majority: boolean; relays: SignedRelay[] }>;
+  sides: Array<{
+    digest: string;
+    majority: boolean;
+    /** What this side answered: its result, or its error. */
+    answer: { result?: unknown; error?: unknown };
+    relays: SignedRelay[];
+  }>;
 }
 
 /** What the gateway's ledger link tells and asks about one network. */
