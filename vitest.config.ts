@@ -31,8 +31,13 @@ export default defineConfig({
           name: "suite",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
           exclude: ["**/node_modules/**", ...wholeNetwork],
-          // Contracts are rebuilt when their sources changed; PostgreSQL and Redis start for the keys tests.
-          globalSetup: ["test/ledger/globalSetup.ts", "test/keys/globalSetup.ts"],
+          // Redis and Chromium are installed when missing (as root); contracts are rebuilt when their
+          // sources changed; PostgreSQL and Redis start for the keys tests.
+          globalSetup: [
+            "test/support/systemPackages.ts",
+            "test/ledger/globalSetup.ts",
+            "test/keys/globalSetup.ts",
+          ],
           sequence: { groupOrder: 0 },
         },
       },
@@ -41,8 +46,12 @@ export default defineConfig({
           ...common,
           name: "network",
           include: wholeNetwork,
-          // The dashboard's browser test loads the page built from the current sources.
-          globalSetup: ["test/ledger/globalSetup.ts", "test/dashboard/globalSetup.ts"],
+          // The dashboard's browser test loads the page built from the current sources in Chromium.
+          globalSetup: [
+            "test/support/systemPackages.ts",
+            "test/ledger/globalSetup.ts",
+            "test/dashboard/globalSetup.ts",
+          ],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

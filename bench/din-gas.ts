@@ -1,10 +1,12 @@
 // The DIN service's gas (run by `npm run bench:gas` after the restaking core's table): epoch reports and
 // finalization as a function of the number of operators, usage reports, fraud proofs, the slash queue, and
 // a delegator's claim of epoch fees with 1 vs N delegators behind the operator.
-import { type Address, getAddress, keccak256, numberToHex, toHex } from "viem";
+import { type Address, getAddress, type Hex, keccak256, numberToHex, toHex } from "viem";
 import { DIN_PRESETS } from "../src/ledger/din/deploy.js";
 import { blockHeader } from "../src/ledger/din/header.js";
 import { hashRequest, hashResponse, signRelay } from "../src/ledger/din/relay.js";
+import { gatherStateEvidence, stateProofArgs } from "../src/ledger/din/stateProof.js";
+import { signServedRelay } from "../src/operator/relaySigner.js";
 import { deployDinFixture, ETHEREUM, healthy, POLYGON, WAD } from "../test/din/fixture.js";
 import { writePerformanceSection } from "./docs.js";
 
@@ -86,6 +88,7 @@ export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<
 
   // Fraud proofs and the slash queue.
   const chainId = f.ledger.chain.id;
+  await recordStateProofs(f, op, record);
   const head = await f.ledger.blockNumber();
   const relay = {
     chainId: BigInt(chainId),
@@ -202,6 +205,74 @@ export async function runDinGasBench(options: DinGasBenchOptions = {}): Promise<
   console.error(`(${delegators} DIN delegators set up in ${setupSeconds.toFixed(1)} s)`);
   if (options.updateDocs) updateDocs(table, claimLine);
   return verdict === "PASS";
+}
+
+type Fixture = Awaited<ReturnType<typeof deployDinFixture>>;
+
+/**
+ * Gas of proveWrongState per kind of answer, each from the same state (one wrong-data penalty per operator
+ * and epoch): the account proof (and storage proof) verified against the header's state root, the answer
+ * compared, the immediate 1% slash and jail.
+ */
+async function recordStateProofs(
+  f: Fixture,
+  operator: Address,
+  record: (operation: string, gas: bigint, note?: string) => void,
+): Promise<void> {
+  const signer = f.signers.get(operator);
+  if (!signer) throw new Error("no signer");
+  const chainId = f.ledger.chain.id;
+  const blockNumber = (await f.ledger.blockNumber()) - 1n;
+  const at = toHex(blockNumber);
+  const code = (await f.ledger.public.getCode({ address: f.addresses.registry, blockNumber })) ?? "0x";
+  // The slasher's first non-zero slot (absent slots have no proof).
+  let slot: Hex | undefined;
+  for (let i = 0n; i < 64n && slot === undefined; i++) {
+    const value = await f.ledger.public.getStorageAt({
+      address: f.addresses.slasher,
+      slot: toHex(i),
+      blockNumber,
+    });
+    if (value && BigInt(value) !== 0n) slot = toHex(i, { size: 32 });
+  }
+  if (slot === undefined) throw new Error("the slasher has no non-zero slot");
+  const cases: [label: string, method: string, params: unknown[], result: string][] = [
+    ["eth_getBalance", "eth_getBalance", [f.outsider, at], "0x1"],
+    ["eth_getTransactionCount", "eth_getTransactionCount", [f.outsider, at], "0x7"],
+    ["eth_getStorageAt", "eth_getStorageAt", [f.addresses.slasher, slot, at], toHex(1n, { size: 32 })],
+    ["eth_getCode, answer empty", "eth_getCode", [f.addresses.registry, at], "0x"],
+    [
+      `eth_getCode, answer of ${Math.round((code.length - 2) / 2 / 1024)} KB`,
+      "eth_getCode",
+      [f.addresses.registry, at],
+      `${code.slice(0, -2)}${code.endsWith("00") ? "01" : "00"}`,
+    ],
+  ];
+  let before = await f.ledger.snapshot();
+  for (const [label, method, params, result] of cases) {
+    const { relay, headers } = await signServedRelay(
+      { account: signer, chainId, ledgerChainId: chainId, slasher: f.addresses.slasher },
+      { method, params },
+      { result },
+      (await f.ledger.public.getBlock()).timestamp + 3600n,
+    );
+    const evidence = await gatherStateEvidence(f.ledger.public, {
+      relay,
+      signature: headers["din-signature"],
+      method,
+      params,
+      response: { result },
+    });
+    const receipt = await f.ledger.write(f.outsider, {
+      ...f.slasher,
+      functionName: "proveWrongState",
+      args: stateProofArgs(evidence),
+    });
+    const nodes = evidence.accountProof.length + evidence.storageProof.length;
+    record(`proveWrongState (${label}, immediate 1% slash, jail)`, receipt.gasUsed, `${nodes} trie nodes`);
+    await f.ledger.revert(before);
+    before = await f.ledger.snapshot();
+  }
 }
 
 function updateDocs(table: string, claimLine: string) {

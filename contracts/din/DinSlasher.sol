@@ -9,6 +9,8 @@ import {IDinRegistry} from "./interfaces/IDinRegistry.sol";
 import {IDinSlasher} from "./interfaces/IDinSlasher.sol";
 import {GuardianPause} from "./GuardianPause.sol";
 import {BlockHeader} from "./libraries/BlockHeader.sol";
+import {IDinStateVerifier} from "./interfaces/IDinStateProof.sol";
+import {DinStateVerifier} from "./DinStateVerifier.sol";
 
 /// @notice What the slasher reads from the epochs contract for the timing rule.
 interface IDinEpochsTiming {
@@ -21,7 +23,9 @@ interface IDinEpochsTiming {
 /// @title DinSlasher
 /// @notice The slasher of every DIN operator set. A signed relay whose block hash contradicts the ledger's
 ///         own chain is slashed at once (verified against blockhash()); one about another chain is checked
-///         against a hash attested by a quorum of watchers and queued. SLA slashes come queued from the
+///         against a hash attested by a quorum of watchers and queued. A signed state answer (balance, nonce,
+///         code, storage slot) is proven wrong the same two ways, from `eth_getProof` proofs checked by the
+///         state verifier this contract creates (see DinStateVerifier). SLA slashes come queued from the
 ///         epochs contract. A queued slash jails the operator but never deregisters it; the veto committee
 ///         (the guardian) may cancel it within the window, anyone executes it after; an operator reaching
 ///         `ejectAfter` executed slashes on a network is ejected from it.
@@ -66,6 +70,8 @@ contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
     /// @notice Seconds after a block's timestamp from which an answer about it counts as evidence: an answer
     ///         served earlier was about a block that could still be reorged out, and never slashes.
     uint256 public immutable finalityDelay;
+    /// @notice Checks state proofs (created with this contract; stateless).
+    IDinStateVerifier public immutable stateVerifier;
     /// @notice The epochs contract: queues SLA slashes.
     address public epochs;
 
@@ -117,6 +123,7 @@ contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
         finalityDelay = finalityDelay_;
         allocationManager = IAllocationManager(DinRegistryView(address(registry_)).allocationManager());
         delegation = delegation_;
+        stateVerifier = new DinStateVerifier();
         _validate(params);
         _params = params;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -183,14 +190,35 @@ contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
         external
         whenNotPaused
     {
-        bytes32 canonical = _finalCanonicalHash(relay, header);
-        (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, canonical);
-        SlashParams memory p = _current();
-        uint64 wad = wrongDataOffences[operator][networkId] == 0 ? p.wrongDataWad : p.repeatWrongDataWad;
-        emit FraudProven(digest, operator, networkId, relay.blockNumber);
-        _raiseJailFloor(operator, networkId, block.number, p.jailCooldown);
-        _jail(operator, networkId, p.jailCooldown);
-        _slash(operator, networkId, wad, type(uint256).max, Reason.WrongData);
+        bytes32 canonical = _ledgerCanonical(relay.chainId, relay.blockNumber);
+        _requireWrongHash(relay, canonical);
+        (uint256 number, uint256 timestamp) = BlockHeader.numberAndTimestamp(header);
+        if (number != relay.blockNumber) revert BlockHeader.InvalidHeader();
+        _requireFinalHeader(header, canonical, timestamp, relay.servedAt);
+        _punishNow(relay, signature, relay.blockNumber);
+    }
+
+    /// @notice Proves that a relay signed by an operator answers a state request about this chain (balance,
+    ///         nonce, code or storage slot of an account at a numbered block) with a value other than the one
+    ///         `evidence`'s `eth_getProof` proofs show at the block's state root, and slashes at once, by the
+    ///         rules of proveWrongBlockHash (the request's block is the incident's). The header must be the
+    ///         canonical one of the request's block, which must have been final when the answer was served.
+    ///         A correct answer is refused (NotFraudulent), as is an absent account or slot (no proof).
+    function proveWrongState(Relay calldata relay, bytes calldata signature, StateEvidence calldata evidence)
+        external
+        whenNotPaused
+    {
+        _punishNow(relay, signature, _wrongState(relay, evidence, true));
+    }
+
+    /// @notice proveWrongState for another chain: the header is checked against the block's attested
+    ///         canonical hash once fixed, and the slash is queued behind the veto window.
+    function proveWrongStateAttested(Relay calldata relay, bytes calldata signature, StateEvidence calldata evidence)
+        external
+        whenNotPaused
+        returns (uint256 slashId)
+    {
+        return _punishQueued(relay, signature, _wrongState(relay, evidence, false));
     }
 
     /// @notice Attests the canonical hash of a block of another chain (active watchers only, once per block).
@@ -247,15 +275,8 @@ contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
         whenNotPaused
         returns (uint256 slashId)
     {
-        if (relay.chainId == block.chainid) revert UseOnChainProof();
-        bytes32 canonical = canonicalHash[relay.chainId][relay.blockNumber];
-        if (canonical == bytes32(0)) revert CanonicalHashUnavailable();
-        uint256 fixedAt = canonicalFixedAt[relay.chainId][relay.blockNumber];
-        if (block.number < fixedAt) revert CanonicalHashDisputable(fixedAt);
-        (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, canonical);
-        emit FraudProven(digest, operator, networkId, relay.blockNumber);
-        SlashParams memory p = _current();
-        slashId = _queueSlash(operator, networkId, p.wrongDataWad, p.repeatWrongDataWad, Reason.WrongData, p);
+        _requireWrongHash(relay, _attestedCanonical(relay.chainId, relay.blockNumber));
+        return _punishQueued(relay, signature, relay.blockNumber);
     }
 
     /// @notice The canonical hash of block `blockNumber` of this chain: blockhash() for the last 256 blocks,
@@ -270,17 +291,77 @@ contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
         return abi.decode(data, (bytes32));
     }
 
-    /// @dev The canonical hash of the relay's block, once `header` is shown to be that block's and the block
-    ///      was final when the relay was served.
-    function _finalCanonicalHash(Relay calldata relay, bytes calldata header) internal view returns (bytes32 hash) {
-        if (relay.chainId != block.chainid) revert CanonicalHashUnavailable();
-        hash = canonicalHashOf(relay.blockNumber);
+    /// @dev The canonical hash of block `blockNumber` of this chain (the relay's chain must be this one).
+    function _ledgerCanonical(uint256 chainId, uint256 blockNumber) internal view returns (bytes32 hash) {
+        if (chainId != block.chainid) revert CanonicalHashUnavailable();
+        hash = canonicalHashOf(blockNumber);
         if (hash == bytes32(0)) revert CanonicalHashUnavailable();
-        if (relay.blockHash == hash) revert NotFraudulent();
-        if (keccak256(header) != hash) revert BlockHeader.InvalidHeader();
-        (uint256 number, uint256 timestamp) = BlockHeader.numberAndTimestamp(header);
-        if (number != relay.blockNumber) revert BlockHeader.InvalidHeader();
-        if (timestamp + finalityDelay > relay.servedAt) revert NotFinalWhenServed();
+    }
+
+    /// @dev The attested canonical hash of block `blockNumber` of another chain, once fixed.
+    function _attestedCanonical(uint256 chainId, uint256 blockNumber) internal view returns (bytes32 hash) {
+        if (chainId == block.chainid) revert UseOnChainProof();
+        hash = canonicalHash[chainId][blockNumber];
+        if (hash == bytes32(0)) revert CanonicalHashUnavailable();
+        uint256 fixedAt = canonicalFixedAt[chainId][blockNumber];
+        if (block.number < fixedAt) revert CanonicalHashDisputable(fixedAt);
+    }
+
+    /// @dev Reverts unless the relay claims a block hash and it is not the canonical one.
+    function _requireWrongHash(Relay calldata relay, bytes32 canonical) internal pure {
+        if (relay.blockHash == bytes32(0) || relay.blockHash == canonical) revert NotFraudulent();
+    }
+
+    /// @dev Reverts unless `header` is the canonical block's and the block (of `timestamp`) was final when
+    ///      the relay was served: an honest answer about a head later reorged out never slashes.
+    function _requireFinalHeader(bytes calldata header, bytes32 canonical, uint256 timestamp, uint256 servedAt)
+        internal
+        view
+    {
+        if (keccak256(header) != canonical) revert BlockHeader.InvalidHeader();
+        if (timestamp + finalityDelay > servedAt) revert NotFinalWhenServed();
+    }
+
+    /// @dev Checks a state proof (on this chain or against an attested hash) and returns the block the
+    ///      request names; reverts NotFraudulent when the answer is the proven value.
+    function _wrongState(Relay calldata relay, StateEvidence calldata evidence, bool onChain)
+        internal
+        view
+        returns (uint256 blockNumber)
+    {
+        if (keccak256(evidence.request) != relay.requestHash) revert RequestHashMismatch();
+        if (keccak256(evidence.response) != relay.responseHash) revert ResponseHashMismatch();
+        uint256 timestamp;
+        bool wrong;
+        (blockNumber, timestamp, wrong) = stateVerifier.check(evidence);
+        bytes32 canonical = onChain
+            ? _ledgerCanonical(relay.chainId, blockNumber)
+            : _attestedCanonical(relay.chainId, blockNumber);
+        _requireFinalHeader(evidence.header, canonical, timestamp, relay.servedAt);
+        if (!wrong) revert NotFraudulent();
+    }
+
+    /// @dev Wrong data proven against this chain: slashed at once (`wrongDataWad`, or `repeatWrongDataWad`
+    ///      for a repeat offence) and jailed.
+    function _punishNow(Relay calldata relay, bytes calldata signature, uint256 blockNumber) internal {
+        (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, blockNumber);
+        SlashParams memory p = _current();
+        uint64 wad = wrongDataOffences[operator][networkId] == 0 ? p.wrongDataWad : p.repeatWrongDataWad;
+        emit FraudProven(digest, operator, networkId, blockNumber);
+        _raiseJailFloor(operator, networkId, block.number, p.jailCooldown);
+        _jail(operator, networkId, p.jailCooldown);
+        _slash(operator, networkId, wad, type(uint256).max, Reason.WrongData);
+    }
+
+    /// @dev Wrong data proven against an attested hash: the slash is queued behind the veto window.
+    function _punishQueued(Relay calldata relay, bytes calldata signature, uint256 blockNumber)
+        internal
+        returns (uint256 slashId)
+    {
+        (bytes32 digest, address operator, uint32 networkId) = _checkEvidence(relay, signature, blockNumber);
+        emit FraudProven(digest, operator, networkId, blockNumber);
+        SlashParams memory p = _current();
+        slashId = _queueSlash(operator, networkId, p.wrongDataWad, p.repeatWrongDataWad, Reason.WrongData, p);
     }
 
     /// @notice The EIP-712 digest an operator signs for `relay`.
@@ -382,11 +463,13 @@ contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
 
     // ───────────────────────────── internals ─────────────────────────────
 
-    function _checkEvidence(Relay calldata relay, bytes calldata signature, bytes32 canonical)
+    /// @dev The rules every proof of wrong data follows, whatever it proves: the relay counts once, its key
+    ///      was the operator's when it was served, the operator was not ejected, and one incident (operator,
+    ///      network, `blockNumber`) is punished once, wrong data at most once per epoch.
+    function _checkEvidence(Relay calldata relay, bytes calldata signature, uint256 blockNumber)
         internal
         returns (bytes32 digest, address operator, uint32 networkId)
     {
-        if (relay.blockHash == bytes32(0) || relay.blockHash == canonical) revert NotFraudulent();
         if (relay.chainId > type(uint64).max) revert UnknownChain(relay.chainId);
         networkId = registry.networkOfChain(uint64(relay.chainId));
         if (networkId == 0) revert UnknownChain(relay.chainId);
@@ -397,7 +480,7 @@ contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
         if (_isEjected(operator, networkId)) revert OperatorWasEjected();
         // One incident, one penalty: a block of a network is held against an operator once, and wrong data
         // at most once per epoch (however many relays the operator was made to sign about it).
-        bytes32 incident = keccak256(abi.encode(operator, networkId, relay.blockNumber));
+        bytes32 incident = keccak256(abi.encode(operator, networkId, blockNumber));
         uint256 epochMark = IDinEpochsTiming(epochs).currentEpoch() + 1;
         if (incidentPunished[incident] || wrongDataEpoch[operator][networkId] == epochMark) {
             revert IncidentAlreadyPunished();
@@ -496,7 +579,7 @@ contract DinSlasher is IDinSlasher, AccessControl, GuardianPause, EIP712 {
                 operatorSetId: networkId,
                 strategies: strategies,
                 wadsToSlash: wads,
-                description: slashId == type(uint256).max ? "din: wrong block hash" : "din: queued slash"
+                description: slashId == type(uint256).max ? "din: wrong data" : "din: queued slash"
             })
         );
     }

@@ -2,6 +2,7 @@
 // (`--deployment` + `--rpc`), with health from a gateway's /healthz when `--gateway` names one — or for a
 // running `din up` (`--data-dir`). Serves the same page and API the gateway serves at /dashboard; holds no
 // key and sends no transaction.
+
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Command, InvalidArgumentError } from "commander";
@@ -10,6 +11,7 @@ import { Dashboard } from "../dashboard/http.js";
 import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
 import { type NetworkState, readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/server.js";
+import { listen } from "../http/listen.js";
 import { LedgerActionError } from "../ledger/din/actions.js";
 import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";
 import { closeServing, installShutdown, trackSockets } from "./shutdown.js";
@@ -69,9 +71,8 @@ async function serveDashboard(flags: DashboardFlags): Promise<string> {
     else if (path === "/") response.writeHead(302, { location: "/dashboard" }).end();
     else response.writeHead(404, { "content-type": "application/json" }).end('{"error":"see /dashboard"}');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error) => reject(new LedgerActionError(`cannot listen: ${error.message}`)));
-    server.listen(flags.port, flags.host, resolve);
+  await listen(server, flags.port, flags.host).catch((error: Error) => {
+    throw new LedgerActionError(`cannot listen: ${error.message}`);
   });
   const sockets = trackSockets(server);
   installShutdown({

@@ -13,6 +13,7 @@ import {
   type Chain,
   createWalletClient,
   custom,
+  type Hash,
   type LocalAccount,
   type PublicClient,
   parseUnits,
@@ -35,8 +36,15 @@ import { blockHeader } from "../ledger/din/header.js";
 import { relayToJson } from "../ledger/din/relay.js";
 import { riskSnapshot } from "../ledger/din/riskInputs.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
+import { gatherStateEvidence, STATE_METHODS, stateProofArgs } from "../ledger/din/stateProof.js";
 import { ConfigError, type LedgerConfig } from "./config.js";
-import { checkSignedReply, claimsBlock, EvidenceLog, signedRelayToJson } from "./evidence.js";
+import {
+  checkSignedReply,
+  claimsBlock,
+  EvidenceLog,
+  type SignedRelay,
+  signedRelayToJson,
+} from "./evidence.js";
 import { LedgerTransactions } from "./ledgerTransactions.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { type Contradiction, ledgerUpstreamId, type Network } from "./network.js";
@@ -310,39 +318,84 @@ export class LedgerLink {
     const transactions = this.transactions;
     if (!transactions) return;
     const ledgerChainId = BigInt(this.deployment.chainId);
+    const isState = (STATE_METHODS as readonly string[]).includes(contradiction.method);
     for (const side of contradiction.sides) {
       if (side.majority) continue;
       for (const signed of side.relays) {
-        if (signed.relay.chainId !== ledgerChainId || !claimsBlock(signed.relay)) continue;
-        // The slasher takes the canonical block's header (it counts only answers served once that block was
-        // final); a block this node cannot read or encode is no proof.
-        blockHeader(this.client, signed.relay.blockNumber)
-          .then((header) =>
-            transactions.send({
-              address: this.deployment.addresses.slasher,
-              abi: dinSlasherAbi,
-              functionName: "proveWrongBlockHash",
-              args: [signed.relay, signed.signature, header],
-            }),
-          )
-          .then(
-            (hash) =>
-              this.logger.warn(
-                { operator: signed.operator, relay: relayToJson(signed.relay), transaction: hash },
-                "fraud proven on the ledger: wrong block hash",
-              ),
-            (error: unknown) => {
-              const message = error instanceof Error ? error.message : String(error);
-              this.logger.info(
-                { operator: signed.operator, reason: message.slice(0, 300) },
-                /NotFraudulent/.test(message)
-                  ? "the ledger found the minority's block hash canonical: no fraud"
-                  : "fraud proof not accepted",
-              );
-            },
-          );
+        // Only the ledger's own chain can be checked here: blockhash() vouches for its headers, and this
+        // gateway's ledger node is an honest source of its state. Another chain's lie stays evidence.
+        if (signed.relay.chainId !== ledgerChainId) continue;
+        if (isState) this.proveState(signed, contradiction, side.answer, transactions);
+        else if (claimsBlock(signed.relay)) this.proveBlockHash(signed, transactions);
       }
     }
+  }
+
+  /** Proves a signed wrong block hash on the ledger (DinSlasher.proveWrongBlockHash). */
+  private proveBlockHash(signed: SignedRelay, transactions: LedgerTransactions): void {
+    // The slasher takes the canonical block's header (it counts only answers served once that block was
+    // final); a block this node cannot read or encode is no proof.
+    this.reportProof(
+      signed,
+      "wrong block hash",
+      blockHeader(this.client, signed.relay.blockNumber).then((header) =>
+        transactions.send({
+          address: this.deployment.addresses.slasher,
+          abi: dinSlasherAbi,
+          functionName: "proveWrongBlockHash",
+          args: [signed.relay, signed.signature, header],
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Proves a signed wrong balance, nonce, code or storage slot on the ledger (DinSlasher.proveWrongState)
+   * from the ledger node's header and eth_getProof; nothing is sent when that node agrees with the answer.
+   */
+  private proveState(
+    signed: SignedRelay,
+    contradiction: Contradiction,
+    answer: { result?: unknown; error?: unknown },
+    transactions: LedgerTransactions,
+  ): void {
+    this.reportProof(
+      signed,
+      "wrong state",
+      gatherStateEvidence(this.client, {
+        relay: signed.relay,
+        signature: signed.signature,
+        method: contradiction.method,
+        params: contradiction.params,
+        response: answer,
+      }).then((evidence) =>
+        transactions.send({
+          address: this.deployment.addresses.slasher,
+          abi: dinSlasherAbi,
+          functionName: "proveWrongState",
+          args: stateProofArgs(evidence),
+        }),
+      ),
+    );
+  }
+
+  private reportProof(signed: SignedRelay, what: string, sent: Promise<Hash>): void {
+    sent.then(
+      (hash) =>
+        this.logger.warn(
+          { operator: signed.operator, relay: relayToJson(signed.relay), transaction: hash },
+          `fraud proven on the ledger: ${what}`,
+        ),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.logger.info(
+          { operator: signed.operator, reason: message.slice(0, 300) },
+          /NotFraudulent|not-fraudulent|is the proven value/.test(message)
+            ? `the ledger found the minority's answer right: no fraud (${what})`
+            : "fraud proof not accepted",
+        );
+      },
+    );
   }
 }
 

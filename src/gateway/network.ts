@@ -7,15 +7,14 @@ import type { Logger } from "pino";
 import type { Address } from "viem";
 import { type DirectoryOperator, ledgerUpstreamId } from "../ledger/din/directory.js";
 import type { HeadView } from "../rpc/blockTag.js";
-import { fromQuantity } from "../rpc/blockTag.js";
 import { InflightRequests, ResponseCache } from "./cache.js";
 import { CloudShare } from "./cloudShare.js";
 import type { CacheConfig, HealthConfig, NetworkConfig, RoutingConfig } from "./config.js";
 import { CostBudget } from "./costBudget.js";
 import type { SignedRelay } from "./evidence.js";
-import { type HeadSample, p75, tagViolation } from "./health.js";
+import { chainProblem, type PollResult, pollUpstream } from "./headPoll.js";
+import { type HeadSample, p75 } from "./health.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { retry } from "./outcome.js";
 import { fixedName, OwnedStore } from "./ownedStore.js";
 import { liftEndedQuarantines } from "./quarantine.js";
 import {
@@ -25,25 +24,24 @@ import {
   type SelectionContext,
   stakeFactor,
 } from "./selection.js";
-
-interface PollResult {
-  upstream: Upstream;
-  answered: boolean;
-  violation: string | undefined;
-}
+import { type RelayHooks, Upstream } from "./upstream.js";
 
 /** How long a ranking is shared by requests when nothing notable happened. */
 const rankingTtlMs = 20;
 /** Lag allowances above this are ranked per request, not cached (`rank`). */
 const maxCachedLagKey = 128;
 
-import { type RelayHooks, Upstream } from "./upstream.js";
-
 /** A quorum's answers disagreed: each distinct answer with the signed relays of those who gave it. */
 export interface Contradiction {
   method: string;
   params: readonly unknown[];
-  sides: Array<{ digest: string; majority: boolean; relays: SignedRelay[] }>;
+  sides: Array<{
+    digest: string;
+    majority: boolean;
+    /** What this side answered: its result, or its error. */
+    answer: { result?: unknown; error?: unknown };
+    relays: SignedRelay[];
+  }>;
 }
 
 /** What the gateway's ledger link tells and asks about one network. */
@@ -57,7 +55,8 @@ export interface NetworkLedger {
   contradiction(contradiction: Contradiction): void;
 }
 
-export { ledgerUpstreamId };
+/** The chain check of a head poll reply (headPoll.ts), for callers of the network module. */
+export { chainProblem, ledgerUpstreamId };
 
 export interface SessionState {
   /** Highest block number this session has been told; `eth_blockNumber` and `latest` never go below it. */
@@ -303,7 +302,13 @@ export class Network {
     const polled = await Promise.all(
       this.upstreams
         .filter((upstream) => upstream.operator?.jailed !== true)
-        .map((upstream) => this.pollUpstream(upstream)),
+        .map((upstream) =>
+          pollUpstream(upstream, {
+            healthConfig: this.healthConfig,
+            genesisHash: this.genesisHash,
+            checkChain: (polled, body) => this.checkChain(polled, body),
+          }),
+        ),
     );
     this.banInconsistent(polled);
     liftEndedQuarantines(this, this.upstreams);
@@ -315,47 +320,6 @@ export class Network {
   onHead(listener: () => void): () => void {
     this.headListeners.add(listener);
     return () => this.headListeners.delete(listener);
-  }
-
-  private async pollUpstream(upstream: Upstream): Promise<PollResult> {
-    // Ascending: a block mined while the node answers the batch can only raise the later tags, so the
-    // answer never looks out of order when it is not.
-    const calls: unknown[] = ["finalized", "safe", "latest"].map((tag, index) => ({
-      jsonrpc: "2.0",
-      id: index + 1,
-      method: "eth_getBlockByNumber",
-      params: [tag, false],
-    }));
-    // Which chain it serves, asked in the same batch until it has answered: at start, again after a failure
-    // (a node that comes back may be another node) and every chainCheckMs.
-    if (Date.now() - upstream.chainCheckedAt > this.healthConfig.chainCheckMs) upstream.chainChecked = false;
-    if (!upstream.chainChecked) calls.push(...chainCheckCalls(this.genesisHash !== undefined));
-    const body = JSON.stringify(calls);
-    const now = Date.now();
-    const started = performance.now();
-    upstream.breaker.onAttempt(now);
-    try {
-      const reply = await upstream.send(body, { timeoutMs: Math.max(1_000, this.healthConfig.headPollMs) });
-      const sample = parseHeadReply(reply.body);
-      if (!sample) {
-        upstream.record(
-          reply.status === 429 ? retry("rate-limited", "HTTP 429") : retry("http-status", "bad head reply"),
-          0,
-        );
-        upstream.chainChecked = false;
-        return { upstream, answered: false, violation: undefined };
-      }
-      upstream.record({ kind: "result", result: null }, performance.now() - started);
-      if (!upstream.chainChecked) this.checkChain(upstream, reply.body);
-      const violation = tagViolation(upstream.head, sample);
-      upstream.head = sample;
-      upstream.headUpdatedAt = Date.now();
-      return { upstream, answered: true, violation };
-    } catch (error) {
-      upstream.record(retry("transport", String(error)), 0);
-      upstream.chainChecked = false;
-      return { upstream, answered: false, violation: undefined };
-    }
   }
 
   /**
@@ -617,62 +581,4 @@ function safeUrl(endpoint: string): URL | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Reads the reply to the head poll batch; undefined when `latest` is missing or malformed. */
-/** Ids of the chain check's calls in a head poll batch (after the three block tags). */
-const CHAIN_ID_CALL = 4;
-const GENESIS_CALL = 5;
-
-function chainCheckCalls(genesis: boolean): unknown[] {
-  const calls: unknown[] = [{ jsonrpc: "2.0", id: CHAIN_ID_CALL, method: "eth_chainId", params: [] }];
-  if (genesis)
-    calls.push({ jsonrpc: "2.0", id: GENESIS_CALL, method: "eth_getBlockByNumber", params: ["0x0", false] });
-  return calls;
-}
-
-/**
- * What is wrong with the chain a head poll's batch reply says the upstream serves: another chain id, no
- * chain id at all, or another genesis block. Undefined when it is the network's chain.
- */
-export function chainProblem(body: unknown, chainId: number, genesisHash?: string): string | undefined {
-  const items = Array.isArray(body) ? body : [];
-  const result = (id: number) =>
-    (
-      items.find((item) => typeof item === "object" && item !== null && item.id === id) as
-        | { result?: unknown }
-        | undefined
-    )?.result;
-  const reported = fromQuantity(result(CHAIN_ID_CALL));
-  if (reported === undefined) return "did not say which chain it serves (no eth_chainId answer)";
-  if (reported !== BigInt(chainId)) return `serves chain ${reported}, not ${chainId}`;
-  if (genesisHash === undefined) return undefined;
-  const genesis = result(GENESIS_CALL) as { hash?: unknown } | undefined;
-  const hash = typeof genesis?.hash === "string" ? genesis.hash.toLowerCase() : undefined;
-  if (hash === undefined) return "did not say which genesis block it has";
-  return hash === genesisHash ? undefined : `has genesis block ${hash}, not ${genesisHash}`;
-}
-
-export function parseHeadReply(body: unknown): HeadSample | undefined {
-  if (!Array.isArray(body)) return undefined;
-  const byId = new Map<unknown, unknown>();
-  for (const item of body) {
-    if (typeof item === "object" && item !== null) byId.set((item as { id?: unknown }).id, item);
-  }
-  const block = (index: number) => {
-    const item = byId.get(index + 1) as
-      | { result?: { number?: unknown; hash?: unknown; gasLimit?: unknown } }
-      | undefined;
-    return item?.result && typeof item.result === "object" ? item.result : undefined;
-  };
-  const latest = block(2);
-  const latestNumber = fromQuantity(latest?.number);
-  if (latestNumber === undefined) return undefined;
-  return {
-    latest: latestNumber,
-    latestHash: typeof latest?.hash === "string" ? latest.hash : undefined,
-    safe: fromQuantity(block(1)?.number),
-    finalized: fromQuantity(block(0)?.number),
-    gasLimit: fromQuantity(latest?.gasLimit),
-  };
 }

@@ -205,6 +205,7 @@ function keepEvidence(
       sides: [...groups.values()].map((group) => ({
         digest: group[0]!.digest,
         majority: group[0]!.digest === trusted,
+        answer: group[0]!.answer,
         relays: group.flatMap((vote) => (vote.relay ? [vote.relay] : [])),
       })),
     });

@@ -4,12 +4,15 @@
  * when one exists; deterministic answers are returned at once. A hedge starts a second read after the
  * first upstream's p90 latency; the loser is cancelled and its cancellation is not held against it.
  */
-import { type DinError, UpstreamUnavailableError } from "../rpc/errors.js";
+import { UpstreamUnavailableError } from "../rpc/errors.js";
 import type { JsonRpcErrorBody } from "../rpc/jsonrpc.js";
 import type { Network } from "./network.js";
-import { type AttemptOutcome, failoverLabel, type RetryCause } from "./outcome.js";
+import { failoverLabel, retry } from "./outcome.js";
 import { pickNext, type RankedUpstream } from "./selection.js";
-import { type CancelHandle, cancelAttempt } from "./upstream.js";
+import { attempt } from "./stages/attempt.js";
+import { failover } from "./stages/failover.js";
+import { hedge } from "./stages/hedge.js";
+import { newRouteState, type RouteState } from "./stages/types.js";
 
 export interface RouteOptions {
   method: string;
@@ -46,143 +49,88 @@ export type RouteResult = (
 };
 
 export function route(network: Network, options: RouteOptions): Promise<RouteResult> {
-  return new Promise<RouteResult>((resolve, reject) => {
-    const tried: RankedUpstream[] = [];
-    const cancels = new Set<CancelHandle>();
-    let settled = false;
-    let lastError: JsonRpcErrorBody | undefined;
-    let lastReason = "no upstream available";
-    /** Why the previous attempt was given up: the label of the failover that follows it. */
-    let lastCause: RetryCause | undefined;
-    let sawNull: string | undefined;
-    let hedgeTimer: NodeJS.Timeout | undefined;
-    let inFlight = 0;
-    let timeouts = 0;
-
-    const finish = (result: RouteResult) => {
-      if (settled) return;
-      settled = true;
-      cleanup();
-      resolve(result);
-    };
-
-    function fail(reason: string) {
-      if (settled) return;
-      settled = true;
-      cleanup();
-      if (sawNull !== undefined) {
-        resolve({ kind: "result", result: null, upstream: sawNull });
-        return;
-      }
-      if (lastError) {
-        // Every upstream failed, the last one with a JSON-RPC error: that error is the most useful answer.
-        resolve({ kind: "error", error: lastError, upstream: tried.at(-1)?.id ?? "" });
-        return;
-      }
-      const attempts = tried.map((upstream) => upstream.id).join(", ") || "none";
-      const error: DinError = new UpstreamUnavailableError(`${reason} (tried: ${attempts})`);
-      reject(error);
-    }
-
-    function cleanup() {
-      clearTimeout(hedgeTimer);
-      for (const handle of cancels) cancelAttempt(handle);
-      cancels.clear();
-    }
-
-    function launch(isHedge: boolean): boolean {
-      if (settled || tried.length >= options.maxAttempts) return false;
-      // Every attempt's timeout ends by the deadline, so the deadline needs no timer of its own.
-      const remaining = options.deadline - Date.now();
-      if (remaining <= 0) {
-        lastReason = "request deadline exceeded";
-        return false;
-      }
-      const upstream = pickNext(options.ranked, tried);
-      if (!upstream) return false;
+  const state = newRouteState(options.deadline, options.maxAttempts);
+  const { name, metrics } = network;
+  /** Each signing upstream's checked relay (an upstream is tried once per request). */
+  const relays = options.sign ? new Map<string, unknown>() : undefined;
+  const one = attempt({
+    pick: (tried) => pickNext(options.ranked, tried),
+    attemptTimeoutMs: options.attemptTimeoutMs,
+    send: (upstream, timeoutMs, cancel) => {
       const target = network.upstream(upstream.id);
-      if (!target) return false;
-      tried.push(upstream);
-      // The cloud share counts where requests go first (hedges and failovers follow the traffic there).
-      if (tried.length === 1) network.cloudShare.record(upstream.cloud);
-      if (isHedge) network.metrics.hedges.inc({ network: network.name, result: "sent" });
-      else if (tried.length > 1)
-        network.metrics.failovers.inc({
-          network: network.name,
-          reason: lastCause === undefined ? "other" : failoverLabel[lastCause],
-        });
-      // Only a hedged request can have a loser to cancel; the others need no cancel handle.
-      const cancel: CancelHandle | undefined = options.hedge ? { cancelled: false } : undefined;
-      if (cancel) cancels.add(cancel);
-      inFlight++;
+      if (!target) return undefined;
       const started = performance.now();
-      const evidence: { relay?: unknown } | undefined = options.sign ? {} : undefined;
-      target
+      const evidence: { relay?: unknown } | undefined = relays ? {} : undefined;
+      return target
         .call(options.method, options.params, {
-          timeoutMs: Math.min(options.attemptTimeoutMs, remaining),
-          cancel,
+          timeoutMs,
+          // Only a hedged call can have a loser to cancel; the others need no cancel handle.
+          cancel: options.hedge ? cancel : undefined,
           nullIsMissing: options.nullIsMissing ?? false,
           costly: options.costly ?? false,
           ...(evidence ? { sign: true, evidence } : {}),
         })
         .then(
           (outcome) => {
-            inFlight--;
-            if (cancel) cancels.delete(cancel);
-            observe(upstream.id, outcome, performance.now() - started);
-            if (settled || outcome.kind === "cancelled") return;
-            if (isHedge && outcome.kind !== "retry")
-              network.metrics.hedges.inc({ network: network.name, result: "won" });
-            onOutcome(upstream, outcome, evidence?.relay);
+            if (evidence?.relay !== undefined) relays?.set(upstream.id, evidence.relay);
+            metrics.hot.attempt(name, upstream.id, outcome.kind).inc();
+            if (outcome.kind === "result" || outcome.kind === "error") {
+              metrics.hot.attemptLatency(name, upstream.id).observe((performance.now() - started) / 1000);
+            }
+            return outcome;
           },
           (error: unknown) => {
             // Upstream.call classifies every failure; reaching here is a bug, not an upstream's fault.
-            inFlight--;
-            if (cancel) cancels.delete(cancel);
             network.logger.error({ err: error, upstream: upstream.id }, "attempt failed unexpectedly");
-            if (!settled && inFlight === 0 && !launch(false)) fail("internal error");
+            return retry("transport", "internal error");
           },
         );
-      if (!isHedge && options.hedge && !hedgeTimer) {
-        const delay = target.hedgeDelayMs(network.routing.hedgeMinDelayMs, network.routing.hedgeMaxDelayMs);
-        if (delay < Math.min(options.attemptTimeoutMs, remaining)) {
-          hedgeTimer = setTimeout(() => {
-            if (!settled && inFlight === 1) launch(true);
-          }, delay);
-        }
+    },
+    started: (upstream, current, launch) => {
+      // The cloud share counts where requests go first (hedges and failovers follow the traffic there).
+      if (current.tried.length === 1) network.cloudShare.record(upstream.cloud);
+      else if (!launch.hedge) {
+        metrics.failovers.inc({
+          network: name,
+          reason: current.lastCause === undefined ? "other" : failoverLabel[current.lastCause],
+        });
       }
-      return true;
-    }
-
-    function onOutcome(upstream: RankedUpstream, outcome: AttemptOutcome, relay: unknown) {
-      const signed = relay === undefined ? {} : { relay };
-      switch (outcome.kind) {
-        case "result":
-          finish({ kind: "result", result: outcome.result, upstream: upstream.id, ...signed });
-          return;
-        case "error":
-          finish({ kind: "error", error: outcome.error, upstream: upstream.id, ...signed });
-          return;
-        case "retry":
-          lastReason = outcome.reason;
-          lastCause = outcome.cause;
-          if (outcome.error) lastError = outcome.error;
-          if (outcome.cause === "null") sawNull ??= upstream.id;
-          if (outcome.cause === "timeout" && options.costly && ++timeouts >= maxCostlyTimeouts) {
-            fail(`${outcome.reason} on ${timeouts} operators; the request may be too expensive to serve`);
-            return;
-          }
-          if (inFlight === 0 && !launch(false)) fail(outcome.reason);
-      }
-    }
-
-    function observe(upstream: string, outcome: AttemptOutcome | { kind: "cancelled" }, elapsedMs: number) {
-      network.metrics.hot.attempt(network.name, upstream, outcome.kind).inc();
-      if (outcome.kind === "result" || outcome.kind === "error") {
-        network.metrics.hot.attemptLatency(network.name, upstream).observe(elapsedMs / 1000);
-      }
-    }
-
-    if (!launch(false)) fail(options.ranked.length === 0 ? "no upstream serves this request" : lastReason);
+    },
   });
+  const hedged = options.hedge
+    ? hedge(one, {
+        delayFor: (upstream, remainingMs) => {
+          const target = network.upstream(upstream.id);
+          if (!target) return undefined;
+          const delay = target.hedgeDelayMs(network.routing.hedgeMinDelayMs, network.routing.hedgeMaxDelayMs);
+          return delay < Math.min(options.attemptTimeoutMs, remainingMs) ? delay : undefined;
+        },
+        sent: () => metrics.hedges.inc({ network: name, result: "sent" }),
+        won: () => metrics.hedges.inc({ network: name, result: "won" }),
+      })
+    : one;
+  const call = failover(hedged, { costly: options.costly ?? false, maxCostlyTimeouts });
+  return call(state, { hedge: false }).then((tried) => {
+    const outcome = tried?.outcome;
+    const relay = tried && relays?.get(tried.upstream.id);
+    const signed = relay === undefined ? {} : { relay };
+    if (outcome?.kind === "result")
+      return { kind: "result", result: outcome.result, upstream: tried!.upstream.id, ...signed };
+    if (outcome?.kind === "error")
+      return { kind: "error", error: outcome.error, upstream: tried!.upstream.id, ...signed };
+    return giveUp(state, options);
+  });
+}
+
+/** No upstream answered: a `null` one gave, else the last upstream error, else why nobody could. */
+function giveUp(state: RouteState, options: RouteOptions): RouteResult {
+  if (state.sawNull !== undefined) return { kind: "result", result: null, upstream: state.sawNull };
+  if (state.lastError) {
+    // Every upstream failed, the last one with a JSON-RPC error: that error is the most useful answer.
+    return { kind: "error", error: state.lastError, upstream: state.tried.at(-1)?.id ?? "" };
+  }
+  const reason =
+    state.stopReason ?? (options.ranked.length === 0 ? "no upstream serves this request" : state.lastReason);
+  const attempts = state.tried.map((upstream) => upstream.id).join(", ") || "none";
+  throw new UpstreamUnavailableError(`${reason} (tried: ${attempts})`);
 }

@@ -9,6 +9,8 @@ import pino, { type Logger } from "pino";
 import type { Chain, LocalAccount, PublicClient, Transport } from "viem";
 import { Dashboard } from "../dashboard/http.js";
 import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
+import { readBody } from "../http/body.js";
+import { listen } from "../http/listen.js";
 import { connectLedger } from "../ledger/din/directory.js";
 import {
   DinError,
@@ -133,13 +135,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   });
   server.headersTimeout = 20_000;
   server.requestTimeout = config.routing.requestTimeoutMs + 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, config.server.port, config.server.host);
   const port = (server.address() as AddressInfo).port;
   url = `http://${config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host}:${port}`;
   logger.info({ url, networks: [...networks.keys()] }, "gateway listening");
@@ -234,7 +230,7 @@ export function createRequestHandler(deps: HandlerDeps) {
     }
     const network = networks.get(decodeURIComponent(match[1]!));
     if (!network) {
-      drain(request);
+      request.resume();
       sendRpcError(response, 404, new UnknownNetworkError(match[1]!, [...networks.keys()]));
       return;
     }
@@ -256,7 +252,7 @@ export function createRequestHandler(deps: HandlerDeps) {
     authenticated
       .then(
         (auth) => {
-          if (auth.ok) return readBody(request, config.server.maxBodyBytes);
+          if (auth.ok) return readRequestText(request, config.server.maxBodyBytes);
           sendRpcError(response, auth.error.httpStatus, auth.error, true);
           return null;
         },
@@ -535,46 +531,6 @@ export function healthReport(networks: ReadonlyMap<string, Network>): HealthRepo
   return { status, networks: list };
 }
 
-/** Reads a body; undefined when it exceeds the limit (the rest is drained, the connection closed). */
-function readBody(
-  request: IncomingMessage,
-  limit: number,
-): Promise<{ text: string; bytes: number } | undefined> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(request.headers["content-length"] ?? -1);
-    if (declared > limit) {
-      drain(request);
-      resolve(undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    request.on("data", (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () => {
-      if (!over) {
-        const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        resolve({ text: buffer.toString("utf8"), bytes: size });
-      }
-    });
-    request.on("error", reject);
-  });
-}
-
-function drain(request: IncomingMessage): void {
-  request.resume();
-}
-
 function sendRpcError(response: ServerResponse, status: number, error: DinError, close = false): void {
   if (response.headersSent) return;
   const headers: Record<string, string> = close ? { ...jsonHeaders, connection: "close" } : jsonHeaders;
@@ -589,4 +545,13 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 export function headerValue(value: string | string[] | undefined): string | undefined {
   const single = Array.isArray(value) ? value[0] : value;
   return single === undefined || single === "" ? undefined : single.slice(0, 256);
+}
+
+/** A request's body as text with its size in bytes; undefined when it exceeds `limit`. */
+async function readRequestText(
+  request: IncomingMessage,
+  limit: number,
+): Promise<{ text: string; bytes: number } | undefined> {
+  const body = await readBody(request, limit);
+  return body && { text: body.toString("utf8"), bytes: body.length };
 }

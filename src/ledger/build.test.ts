@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildContracts, ContractCompileError } from "./build.js";
+import { buildContracts, ContractCompileError, relaxPinnedPragma } from "./build.js";
 
 describe("buildContracts", () => {
   const root = mkdtempSync(join(tmpdir(), "din-build-"));
@@ -72,5 +72,16 @@ describe("buildContracts", () => {
     expect((error as ContractCompileError).errors[0]).toMatch(
       /^contracts\/core\/Counter\.sol:3:\d+: ParserError: /,
     );
+  });
+});
+
+describe("relaxPinnedPragma", () => {
+  it("relaxes an exact 0.8 pin of the trie libraries' package only", () => {
+    const pinned = "// SPDX-License-Identifier: MIT\npragma solidity 0.8.15;\nerror EmptyItem();\n";
+    const path = "@eth-optimism/contracts-bedrock/src/libraries/rlp/RLPErrors.sol";
+    expect(relaxPinnedPragma(path, pinned)).toContain("pragma solidity ^0.8.15;");
+    expect(relaxPinnedPragma("@openzeppelin/contracts/Some.sol", pinned)).toBe(pinned);
+    const caret = "pragma solidity ^0.8.0;\n";
+    expect(relaxPinnedPragma(path, caret)).toBe(caret);
   });
 });

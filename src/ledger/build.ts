@@ -52,6 +52,19 @@ export class ContractCompileError extends DinError {
  */
 const NON_DEPLOYABLE_DIRS = ["interfaces", "libraries"];
 
+/**
+ * Packages some of whose files pin an exact older 0.8 compiler (`pragma solidity 0.8.15;`) although they
+ * compile unchanged with ours: the Optimism trie and RLP libraries the state proofs use. Only their pins
+ * are relaxed to `^` that version; every other import keeps its pragma as written.
+ */
+const RELAXED_PRAGMA_PACKAGES = ["@eth-optimism/contracts-bedrock/"];
+
+/** `source` with an exact `pragma solidity 0.8.x;` read as `^0.8.x` when `path` is in RELAXED_PRAGMA_PACKAGES. */
+export function relaxPinnedPragma(path: string, source: string): string {
+  if (!RELAXED_PRAGMA_PACKAGES.some((prefix) => path.startsWith(prefix))) return source;
+  return source.replace(/^pragma solidity (0\.8\.\d+);/m, "pragma solidity ^$1;");
+}
+
 /** Bumped when the artifact format below changes, so old caches are rebuilt. */
 const ARTIFACT_FORMAT = 1;
 
@@ -120,8 +133,19 @@ export function buildContracts(options: BuildContractsOptions = {}): BuildContra
   }
   const solcVersion = (require("solc/package.json") as { version: string }).version;
   const ozVersion = (require("@openzeppelin/contracts/package.json") as { version: string }).version;
+  const bedrockVersion = (require("@eth-optimism/contracts-bedrock/package.json") as { version: string })
+    .version;
   const hasher = createHash("sha256");
-  hasher.update(JSON.stringify({ ARTIFACT_FORMAT, solcVersion, ozVersion, SETTINGS, NON_DEPLOYABLE_DIRS }));
+  hasher.update(
+    JSON.stringify({
+      ARTIFACT_FORMAT,
+      solcVersion,
+      ozVersion,
+      bedrockVersion,
+      SETTINGS,
+      NON_DEPLOYABLE_DIRS,
+    }),
+  );
   for (const [path, { content }] of Object.entries(sources)) hasher.update(`${path}\0${content}\0`);
   const hash = hasher.digest("hex");
 
@@ -136,8 +160,8 @@ export function buildContracts(options: BuildContractsOptions = {}): BuildContra
   const input = { language: "Solidity", sources, settings: SETTINGS };
   const findImports = (path: string): { contents: string } | { error: string } => {
     try {
-      const resolved = path.startsWith("@") ? require.resolve(path) : join(root, path);
-      return { contents: readFileSync(resolved, "utf8") };
+      if (!path.startsWith("@")) return { contents: readFileSync(join(root, path), "utf8") };
+      return { contents: relaxPinnedPragma(path, readFileSync(require.resolve(path), "utf8")) };
     } catch {
       return { error: `file not found: ${path}` };
     }

@@ -3,8 +3,10 @@
 // the registry it follows, the same gauges the gateway exports but from the watcher's own read of the
 // registry, so a deployment without a gateway of its own still sees them. Measurements are read from the
 // watcher's snapshot when scraped; the risk gauges are refreshed with each read of the registry.
+
 import type { AddressInfo } from "node:net";
 import { Gauge, Registry } from "prom-client";
+import { listen as listenOn } from "../http/listen.js";
 import { createLimitedServer } from "../operator/listener.js";
 import { createRiskGauges, type RiskGauges } from "../risk/metrics.js";
 import type { SecurityAssumptions } from "../risk/security.js";
@@ -161,13 +163,7 @@ export async function serveWatcherMetrics(
     );
   });
   const host = listen.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(listen.port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listenOn(server, listen.port, host);
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,

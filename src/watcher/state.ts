@@ -15,8 +15,11 @@ export type FraudRecord = {
   /** Decimal string. */
   blockNumber: string;
   digest: Hex;
-  /** "proven" on-chain at once, or "attested" (queued behind the veto window). */
-  kind: "proven" | "attested";
+  /**
+   * A wrong block hash "proven" on-chain at once, or "attested" (queued behind the veto window); a wrong
+   * state answer proven on-chain at once: "state".
+   */
+  kind: "proven" | "attested" | "state";
   transaction: Hex;
 };
 

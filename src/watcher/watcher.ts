@@ -86,6 +86,7 @@ import {
   saveState,
   type WatcherState,
 } from "./state.js";
+import { type StateAnswer, StateProofs } from "./stateProofs.js";
 
 /** Options of {@link startWatcher}. */
 export type WatcherOptions = {
@@ -226,6 +227,7 @@ class WatcherLoop {
   private readonly wallet: WalletClient<Transport, Chain, Account>;
   private readonly prober: Prober;
   private readonly finality: FinalHeights;
+  private readonly stateProofs: StateProofs;
   private readonly probeIntervalMs: number;
   private readonly sampleEvery: number;
   private readonly ledgerPollMs: number;
@@ -270,6 +272,21 @@ class WatcherLoop {
     this.finality = new FinalHeights({
       readDelay: () => this.publicClient.readContract({ ...slasher, functionName: "finalityDelay" }),
       blockTime: async (blockNumber) => (await this.publicClient.getBlock({ blockNumber })).timestamp,
+    });
+    this.stateProofs = new StateProofs({
+      log: this.log,
+      ledger: this.publicClient,
+      wallet: this.wallet,
+      slasher: options.deployment.addresses.slasher,
+      registry: options.deployment.addresses.registry,
+      ledgerChainId: options.deployment.chainId,
+      state: () => this.state,
+      save: () => saveState(this.options.stateFile, this.state),
+      send: (what, write) => this.send(what, write),
+      designatedFor: async (operator) => this.designated(await this.activeWatchers(), BigInt(operator)),
+      finalityDelay: () => this.finality.finalityDelay(),
+      revertName,
+      kick: () => this.kick(),
     });
     this.probeIntervalMs = options.probeIntervalMs ?? defaults.probeIntervalMs;
     this.sampleEvery = Math.max(1, options.sampleEvery ?? defaults.sampleEvery);
@@ -547,13 +564,15 @@ class WatcherLoop {
       finalOnly && sampled && this.blockNumber !== undefined
         ? await this.finality.sample(this.blockNumber, nowSeconds()).catch(() => undefined)
         : undefined;
-    // A deterministic call at the sampled height: every honest operator returns the same state there.
+    // A deterministic call at the sampled height: every honest operator returns the same state there. Where
+    // only final blocks are evidence, it is asked at the provable height, so a wrong answer can be proven.
+    const stateHeight = finalOnly ? provable : height;
     const stateCall =
-      height === undefined
+      stateHeight === undefined
         ? undefined
         : {
             method: "eth_getBalance",
-            params: [this.stateAccounts.get(network.id) ?? this.address, toQuantity(height)] as const,
+            params: [this.stateAccounts.get(network.id) ?? this.address, toQuantity(stateHeight)] as const,
           };
     const results = await Promise.all(
       operators.map(async (operator, index) => {
@@ -569,10 +588,12 @@ class WatcherLoop {
         const knownHead = this.heads.get(`${network.id}:${operator.address}`);
         // A lagging operator is not asked for blocks it has not reached: its lag is measured, not counted twice.
         const askSample = height !== undefined && (knownHead === undefined || knownHead >= height);
+        const askState =
+          stateCall && stateHeight !== undefined && (knownHead === undefined || knownHead >= stateHeight);
         const [latest, sample, state, deep] = await Promise.all([
           this.prober.probe(target),
           askSample ? this.prober.probe(target, height) : Promise.resolve(undefined),
-          askSample && stateCall ? this.prober.call(target, stateCall.method, stateCall.params) : undefined,
+          askState ? this.prober.call(target, stateCall.method, stateCall.params) : undefined,
           provable === undefined ? undefined : this.prober.probe(target, provable),
         ]);
         return { operator, latest, sample, state, deep, epoch };
@@ -608,6 +629,13 @@ class WatcherLoop {
         state?.ok ? [{ operator: operator.address, value: state.relay.responseHash }] : [],
       ),
     );
+    // On the ledger's chain, each signed state answer is also checked against the ledger's node and proven.
+    if (stateCall) {
+      const answers = results.flatMap(({ operator, state }): StateAnswer[] =>
+        state?.ok ? [{ operator, answer: state }] : [],
+      );
+      await this.stateProofs.check(network, stateCall, answers);
+    }
 
     const wrong = new Map<string, { blockNumber: bigint; canonical: Hex }>();
     for (const verdict of canonicalByHeight(answers)) {
@@ -658,7 +686,8 @@ class WatcherLoop {
   /**
    * Keeps a signed answer to a deterministic call that contradicts most operators. The probe already
    * failed (wrong data counts against availability, so the SLA punishes it); the relay is kept as evidence
-   * for anyone to re-check against an archive node, since the ledger cannot verify state by itself. One
+   * for anyone to re-check against an archive node (on the ledger's own chain stateProofs.ts also proves it
+   * on-chain; elsewhere the watcher has no node to take a proof from). One
    * per operator, network and epoch proves it: an operator that keeps doing it would otherwise grow the
    * state file (saved every round) and flood the log.
    */
@@ -735,6 +764,7 @@ class WatcherLoop {
     if (!this.clock || this.blockNumber === undefined) return;
     await this.postReports(this.clock, this.blockNumber);
     await this.submitEvidence(this.blockNumber);
+    await this.stateProofs.submit(this.blockNumber);
     await this.finalizeEpochs(this.clock, this.blockNumber);
     await this.executeSlashes(this.blockNumber);
   }

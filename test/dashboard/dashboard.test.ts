@@ -14,7 +14,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NetworkMap, OperatorPage } from "../../src/dashboard/types.js";
 import type { StatusReport } from "../../src/devnet/status.js";
-import { browserAvailable, launchChromium } from "../support/browser.js";
+import { launchChromium } from "../support/browser.js";
+import { ensureSystemPackages } from "../support/systemPackages.js";
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, "../../bin/din.mjs");
@@ -35,7 +36,7 @@ const VIEWS = [
   ["governance", "Governance"],
 ] as const;
 
-describe.runIf(browserAvailable())("the dashboard in a browser", () => {
+describe("the dashboard in a browser", () => {
   let child: ChildProcess;
   let browser: Browser;
   let page: Page;
@@ -66,6 +67,7 @@ describe.runIf(browserAvailable())("the dashboard in a browser", () => {
   };
 
   beforeAll(async () => {
+    ensureSystemPackages(["chromium"]); // before starting a network it could not show
     mkdirSync(screenshots, { recursive: true });
     child = spawn(
       process.execPath,

@@ -496,7 +496,7 @@ describe("gateway on the DIN ledger", () => {
     expect(usage).toEqual(counted);
   }, 90_000);
 
-  it("proves a signed wrong block hash about the ledger's own chain on-chain when a quorum contradicts it", async () => {
+  it("proves a signed wrong block hash, and a signed wrong balance, about the ledger's own chain on-chain when a quorum contradicts them", async () => {
     // The in-process chain mines blocks a second apart, faster than the clock: the nodes' clock (servedAt) is
     // set an hour past the chain's so that the block asked about was final when they answered.
     const chainNow = (await f.ledger.public.getBlock()).timestamp;
@@ -565,8 +565,38 @@ describe("gateway on the DIN ledger", () => {
         10_000,
         "the liar's jail in the gateway",
       );
+
+      // Right blocks, wrong state: a signed wrong balance contradicted by a quorum is proven from the ledger
+      // node's header and eth_getProof. Two operators are left, so neither side has a majority: the
+      // gateway checks both against its ledger node and sends a proof only for the wrong one.
+      const corrupt = f.operators[2];
+      await ethereumNodes.get(corrupt)!.setChaos({ mode: "corrupt" });
+      const account = f.ledger.accounts[3] as Address;
+      const stateBlock = toHex((await f.ledger.blockNumber()) - 2n);
+      const state = await post(`${gateway.url}/v1/ethereum`, rpc("eth_getBalance", [account, stateBlock]), {
+        "din-quorum": "2",
+      });
+      expect(state.json.error.message).toMatch(/no majority|disagreed/);
+      const stateProof = await waitFor(
+        async () => {
+          const events = await f.ledger.public.getContractEvents({
+            ...f.slasher,
+            eventName: "FraudProven",
+            args: { operator: corrupt },
+            fromBlock: 0n,
+            strict: true,
+          });
+          return events[0];
+        },
+        15_000,
+        "FraudProven for the wrong balance",
+      );
+      expect(stateProof.args.blockNumber).toBe(BigInt(stateBlock));
+      expect(await f.jailed(corrupt, ETHEREUM)).toBe(true);
+      // The honest side was never "proven": its operator stands.
+      expect(await f.jailed(f.operators[0], ETHEREUM)).toBe(false);
     } finally {
       await Promise.all([...ethereumNodes.values()].map((node) => node.close()));
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 // vitest globalSetup: one Redis and one PostgreSQL for every test file that needs them, stopped at the
-// end. When they cannot start (binaries missing), the reason is provided instead of URLs, so the tests
-// that need them fail saying how to install them, and every other test still runs.
+// end (see services.ts for where their binaries come from). When they cannot start, the reason is provided
+// instead of URLs, so the tests that need them fail saying why, and every other test still runs.
 import type { TestProject } from "vitest/node";
 import { type RunningService, startPostgres, startRedis } from "./services.js";
 

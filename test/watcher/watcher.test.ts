@@ -221,15 +221,21 @@ describe("watcher", () => {
     expect((await reports(ETHEREUM, epoch + 1n)).filter((r) => r.args.watcher === w.address)).toHaveLength(1);
   });
 
-  it("fails the probes of an operator whose signed balances contradict the others, and keeps them as evidence", async () => {
+  it("fails the probes of an operator whose signed balances are wrong, keeps them, and proves one on-chain", async () => {
     const w = watcher as Watcher;
     const corrupt = f.operators[healthyA] as Address;
+    // As for the lying block hash: the nodes' clock runs ahead of the chain, so the sampled blocks were final.
+    const chainNow = (await f.ledger.public.getBlock()).timestamp;
+    vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true, now: Number(chainNow + 3600n) * 1000 });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const before = await f.maxMagnitude(corrupt);
     for (const node of nodes) await node.setChaos({ mode: "ok" });
     await nodes[healthyA]?.setChaos({ mode: "corrupt" });
     const record = await waitFor("a contradicted balance", () =>
       w.snapshot().contradictions.find((c) => c.operator === corrupt),
     );
-    await nodes[healthyA]?.setChaos({ mode: "ok" });
     // Anyone can re-check it: the relay is about this request and recovers to the operator's signer.
     expect(record.method).toBe("eth_getBalance");
     expect(record.agreeing).toBe(2);
@@ -248,10 +254,27 @@ describe("watcher", () => {
     const real = await f.ledger.public.getBalance({ address: account, blockNumber: BigInt(height) });
     expect(BigInt(record.result as Hex)).not.toBe(real);
     expect(hashResponse({ result: toQuantity(real) })).toBe(record.majorityResponseHash);
-    // The probe failed (availability falls, so the SLA judges it); no block hash was wrong, so no fraud proof.
+    // The probe failed (availability falls, so the SLA judges it) and, no block hash being wrong, the balance
+    // itself was proven wrong from the block's state root: slashed and jailed at once.
     const measured = operatorsOf(w).find((o) => o.operator === corrupt);
     expect(measured?.ok).toBeLessThan(measured?.probes ?? 0);
-    expect(w.snapshot().fraudProofs.filter((p) => p.operator === corrupt)).toEqual([]);
+    const proof = await waitFor("the watcher's state proof", () =>
+      w.snapshot().fraudProofs.find((p) => p.operator === corrupt),
+    );
+    // It stays corrupt until then: a round whose proof could not be gathered is followed by another.
+    await nodes[healthyA]?.setChaos({ mode: "ok" });
+    expect(proof).toMatchObject({ networkId: ETHEREUM, kind: "state" });
+    const proven = await f.ledger.public.getContractEvents({
+      address: f.addresses.slasher,
+      abi: dinSlasherAbi,
+      eventName: "FraudProven",
+      args: { operator: corrupt },
+      fromBlock: 0n,
+      strict: true,
+    });
+    expect(proven).toHaveLength(1);
+    expect(await f.jailed(corrupt)).toBe(true);
+    expect(await f.maxMagnitude(corrupt)).toBeLessThan(before);
     const saved = JSON.parse(readFileSync(options.stateFile, "utf8")) as WatcherState;
     expect(saved.contradictions.some((c) => c.operator === corrupt)).toBe(true);
   });

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.27;
 
+import {IDinStateProof} from "./IDinStateProof.sol";
+
 /// @title IDinSlasher
 /// @notice Evidence and punishment of the DIN service: signed relays checked against the chain, slashes
 ///         queued behind a veto window, executed by anyone after it, jail and ejection of repeat offenders.
-interface IDinSlasher {
+interface IDinSlasher is IDinStateProof {
     /// @notice What an operator signs (EIP-712) when asked to: the request, the response, and what the
     ///         response claims about the chain (zero block when nothing).
     struct Relay {
@@ -87,7 +89,8 @@ interface IDinSlasher {
     error RetiredKeyEvidenceExpired(uint256 retiredAt);
     /// @notice No network serves the relay's chain.
     error UnknownChain(uint256 chainId);
-    /// @notice The relay claims no block, or its block hash is the canonical one.
+    /// @notice The relay claims no block, or its block hash is the canonical one, or its state answer is the
+    ///         proven value.
     error NotFraudulent();
     /// @notice The canonical hash is not available (not this chain / older than the history contract keeps /
     ///         not attested).

@@ -2,24 +2,37 @@
 pragma solidity ^0.8.27;
 
 /// @title BlockHeader
-/// @notice Reads the number and timestamp of an RLP-encoded Ethereum block header (a list whose 9th item is
-///         the number and 12th the timestamp, in every fork since Frontier). The caller checks the header's
+/// @notice Reads the state root, number and timestamp of an RLP-encoded Ethereum block header (a list whose
+///         4th item is the state root, 9th the number and 12th the timestamp, in every fork since Frontier). The caller checks the header's
 ///         keccak256 against a canonical hash first, so only well-formed headers of real blocks reach it;
 ///         malformed input reverts with InvalidHeader.
 library BlockHeader {
     /// @notice The header is not an RLP list with at least twelve items, or an item is malformed.
     error InvalidHeader();
 
+    uint256 internal constant STATE_ROOT_INDEX = 3;
     uint256 internal constant NUMBER_INDEX = 8;
     uint256 internal constant TIMESTAMP_INDEX = 11;
 
     /// @notice The block number and timestamp of `header`.
     function numberAndTimestamp(bytes calldata header) internal pure returns (uint256 number, uint256 timestamp) {
+        (, number, timestamp) = read(header);
+    }
+
+    /// @notice The state root, block number and timestamp of `header`.
+    function read(bytes calldata header)
+        internal
+        pure
+        returns (bytes32 stateRoot, uint256 number, uint256 timestamp)
+    {
         (uint256 offset, uint256 end) = _listPayload(header);
         for (uint256 i; i <= TIMESTAMP_INDEX; ++i) {
             if (offset >= end) revert InvalidHeader();
             (uint256 start, uint256 length) = _item(header, offset, end);
-            if (i == NUMBER_INDEX) number = _uint(header, start, length);
+            if (i == STATE_ROOT_INDEX) {
+                if (length != 32) revert InvalidHeader();
+                stateRoot = bytes32(header[start:start + 32]);
+            } else if (i == NUMBER_INDEX) number = _uint(header, start, length);
             else if (i == TIMESTAMP_INDEX) timestamp = _uint(header, start, length);
             offset = start + length;
         }

@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { z } from "zod";
+import { readBody } from "../../http/body.js";
 import { allowlistsSchema } from "./allowlist.js";
 import { keyLimitsSchema } from "./config.js";
 import { parsePublicKey } from "./jwt.js";
@@ -358,52 +359,26 @@ function parse<Schema extends z.ZodTypeAny>(schema: Schema, value: unknown): z.o
  * with 413 but still read to its end (and dropped): destroying the request would reset the connection
  * before the client could read why.
  */
-function readJson(request: IncomingMessage, optional = false): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const tooLarge = () =>
-      new AdminError(413, "too_large", `admin request bodies are limited to ${maxAdminBody} bytes`);
-    if (Number(request.headers["content-length"] ?? 0) > maxAdminBody) {
-      request.resume();
-      reject(tooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    request.on("data", (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > maxAdminBody) {
-        over = true;
-        chunks.length = 0;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on("end", () => {
-      if (over) return;
-      const text = Buffer.concat(chunks).toString("utf8").trim();
-      if (text === "") {
-        if (optional) resolve({});
-        else reject(new AdminError(400, "invalid_input", "a JSON object body is required"));
-        return;
-      }
-      try {
-        const value = JSON.parse(text) as unknown;
-        if (typeof value !== "object" || value === null || Array.isArray(value)) {
-          reject(new AdminError(400, "invalid_input", "the body must be a JSON object"));
-          return;
-        }
-        resolve(value);
-      } catch (error) {
-        reject(
-          new AdminError(400, "invalid_json", `the body is not valid JSON: ${(error as Error).message}`),
-        );
-      }
-    });
-    request.on("error", reject);
-  });
+async function readJson(request: IncomingMessage, optional = false): Promise<unknown> {
+  const body = await readBody(request, maxAdminBody);
+  if (body === undefined) {
+    throw new AdminError(413, "too_large", `admin request bodies are limited to ${maxAdminBody} bytes`);
+  }
+  const text = body.toString("utf8").trim();
+  if (text === "") {
+    if (optional) return {};
+    throw new AdminError(400, "invalid_input", "a JSON object body is required");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new AdminError(400, "invalid_json", `the body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new AdminError(400, "invalid_input", "the body must be a JSON object");
+  }
+  return value;
 }
 
 function projectView(project: { id: string; name: string; createdAt: Date }) {

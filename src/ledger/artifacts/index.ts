@@ -6,6 +6,7 @@ export { dinEpochsFinalizerAbi, dinEpochsFinalizerBytecode } from "./DinEpochsFi
 export { dinGovernorAbi, dinGovernorBytecode } from "./DinGovernor.js";
 export { dinRegistryAbi, dinRegistryBytecode } from "./DinRegistry.js";
 export { dinSlasherAbi, dinSlasherBytecode } from "./DinSlasher.js";
+export { dinStateVerifierAbi, dinStateVerifierBytecode } from "./DinStateVerifier.js";
 export { dinTimelockAbi, dinTimelockBytecode } from "./DinTimelock.js";
 export { dinTokenAbi, dinTokenBytecode } from "./DinToken.js";
 export { mockAVSRegistrarAbi, mockAVSRegistrarBytecode } from "./MockAVSRegistrar.js";

@@ -50,6 +50,22 @@ export {
   relayDigest,
   relayDomain,
   relayTypes,
+  requestJson,
+  responseJson,
   signRelay,
 } from "./relay.js";
 export { type Assessment, assess, type Judgment, judgeReports } from "./sla.js";
+export {
+  gatherStateEvidence,
+  parseStateCall,
+  proveWrongState,
+  proveWrongStateAttested,
+  type SignedStateAnswer,
+  STATE_METHODS,
+  type StateCall,
+  type StateEvidence,
+  StateEvidenceError,
+  type StateEvidenceProblem,
+  type StateMethod,
+  stateProofArgs,
+} from "./stateProof.js";

@@ -76,16 +76,24 @@ export function relayDomain(ledgerChainId: number, slasher: Address): TypedDataD
 /** JSON with object keys sorted and no whitespace, so equal values hash equally (the gateway's own). */
 export { canonicalJson } from "../../rpc/canonical.js";
 
+/** The canonical JSON a requestHash is taken over: `{"method":…,"params":…}`. */
+export function requestJson(method: string, params: unknown): string {
+  return canonicalJson({ method, params: params ?? [] });
+}
+
+/** The canonical JSON a responseHash is taken over: `{"result":…}`, or `{"error":…}`. */
+export function responseJson(response: { result?: unknown; error?: unknown }): string {
+  return canonicalJson("error" in response ? { error: response.error } : { result: response.result });
+}
+
 /** requestHash of a JSON-RPC request: its method and params. */
 export function hashRequest(method: string, params: unknown): Hex {
-  return keccak256(toHex(canonicalJson({ method, params: params ?? [] })));
+  return keccak256(toHex(requestJson(method, params)));
 }
 
 /** responseHash of a JSON-RPC response: its result, or its error. */
 export function hashResponse(response: { result?: unknown; error?: unknown }): Hex {
-  return keccak256(
-    toHex(canonicalJson("error" in response ? { error: response.error } : { result: response.result })),
-  );
+  return keccak256(toHex(responseJson(response)));
 }
 
 /** The digest the DinSlasher recovers the signer from. */
