@@ -1,7 +1,9 @@
 /**
  * Submitting what a verifying client caught to the ledger, in one call: a signed wrong block hash is
  * proven with DinSlasher.proveWrongBlockHash (about the ledger's own chain, against the canonical header the
- * majority served: the slasher checks it against the chain's block hash and slashes the signer's operator).
+ * majority served: the slasher checks it against the chain's block hash and slashes the signer's operator);
+ * a signed wrong state answer with DinSlasher.proveWrongState (or proveWrongStateAttested about another
+ * chain), from the header and the proofs of the true state the client checked it against.
  */
 import {
   type Account,
@@ -13,6 +15,7 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
+import { proveWrongState } from "../ledger/din/stateProof.js";
 import { DinVerificationError } from "./errors.js";
 
 /** The one slasher function called here (IDinSlasher.proveWrongBlockHash). */
@@ -50,4 +53,20 @@ export async function submitWrongBlockHash(
     account: wallet.account,
     chain: wallet.chain,
   });
+}
+
+/**
+ * Proves a `wrong-state` error on the ledger; resolves to the transaction hash. About the ledger's own chain
+ * the operator is slashed at once; with `attested`, about another chain, against its attested block hash.
+ * Throws when the error carries no state evidence.
+ */
+export function submitWrongState(
+  wallet: WalletClient<Transport, Chain, Account>,
+  slasher: Address,
+  error: DinVerificationError,
+  options: { attested?: boolean } = {},
+): Promise<Hash> {
+  const evidence = error instanceof DinVerificationError ? error.stateEvidence() : undefined;
+  if (!evidence) throw new TypeError("only a wrong-state error with its full evidence can be submitted");
+  return proveWrongState(wallet, slasher, evidence, options);
 }

@@ -13,7 +13,7 @@ export {
   type VerificationEvidence,
   type VerificationKind,
 } from "./errors.js";
-export { submitWrongBlockHash } from "./evidence.js";
+export { submitWrongBlockHash, submitWrongState } from "./evidence.js";
 export { GatewayClient, type GatewayClientOptions } from "./gateway.js";
 export type { VerifiedHeader } from "./headers.js";
 export { ledgerRegistry, type SignerKeyRecord, type SignerRegistry, snapshotRegistry } from "./registry.js";

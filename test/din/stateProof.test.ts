@@ -4,6 +4,7 @@
 import { type Address, type Hex, keccak256, toHex, zeroHash } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DinVerificationError, submitWrongState } from "../../src/client/index.js";
 import { dinStateVerifierAbi } from "../../src/ledger/artifacts/index.js";
 import { blockHeader } from "../../src/ledger/din/header.js";
 import { hashRequest, hashResponse, type Relay, signRelay } from "../../src/ledger/din/relay.js";
@@ -119,6 +120,29 @@ describe("state evidence", () => {
     expect(await f.jailed(op)).toBe(true);
     // The same relay twice is refused.
     await expectRevert(prove(evidence), "RelayAlreadyUsed");
+  });
+
+  it("proves a verifying client's wrong-state error in one call", async () => {
+    const { evidence } = await balanceLie(10n ** 18n);
+    const error = new DinVerificationError("wrong-state", "balance refuted by its proof", {
+      operator: op,
+      upstream: "aws-us-east-1",
+      method: "eth_getBalance",
+      evidence,
+    });
+    expect(error.stateEvidence()).toEqual(evidence);
+    const before = await f.maxMagnitude(op);
+    const hash = await submitWrongState(f.ledger.wallet(f.outsider), f.addresses.slasher, error);
+    expect((await f.ledger.public.waitForTransactionReceipt({ hash })).status).toBe("success");
+    expect(await f.maxMagnitude(op)).toBeLessThan(before);
+    const other = new DinVerificationError("bad-proof", "x", {
+      operator: op,
+      upstream: undefined,
+      method: "m",
+    });
+    expect(() => submitWrongState(f.ledger.wallet(f.outsider), f.addresses.slasher, other)).toThrow(
+      /only a wrong-state error/,
+    );
   });
 
   it("refuses a correct answer with a valid proof (NotFraudulent), and the client never sends it", async () => {
