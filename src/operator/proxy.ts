@@ -8,6 +8,7 @@ import { type Logger, pino } from "pino";
 import { Pool } from "undici";
 import { readBody } from "../http/body.js";
 import { closeServer, listen } from "../http/listen.js";
+import { createLimitedServer, type ListenerLimits, type TlsFiles } from "../http/listener.js";
 import { ACCESS_TOKEN_HEADER } from "../ledger/din/auth.js";
 import { fromQuantity } from "../rpc/blockTag.js";
 import {
@@ -40,7 +41,6 @@ import { type ChaosState, isRecord, normalizeChaosState, parseChaosState } from 
 import { type ChaosMiddleware, chaosMiddleware, type Forward } from "./chaosMiddleware.js";
 import { controlTokenMatches, generateControlToken, isValidControlToken } from "./controlToken.js";
 import { LedgerNewsFollower } from "./ledgerNews.js";
-import { createLimitedServer, type ListenerLimits, type TlsFiles } from "./listener.js";
 import { refusalOf } from "./methodPolicy.js";
 import { handleNodeApi, packageVersion } from "./nodeApi.js";
 import { type LedgerView, NodeMonitor, PerformanceWindow } from "./nodeHealth.js";
