@@ -4,24 +4,32 @@
 // control listener lets tests and `din chaos` (with the control token) inject faults in front of the real node.
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type Logger, pino } from "pino";
 import { Pool } from "undici";
 import { readBody } from "../http/body.js";
 import { closeServer, listen } from "../http/listen.js";
+import { createLimitedServer, type ListenerLimits, type TlsFiles } from "../http/listener.js";
 import { ACCESS_TOKEN_HEADER } from "../ledger/din/auth.js";
 import { fromQuantity } from "../rpc/blockTag.js";
 import {
   DinError,
   InternalError,
   InvalidRequestError,
-  type JsonRpcErrorObject,
   LimitExceededError,
   ParseError,
   PayloadTooLargeError,
-  RpcErrorCode,
 } from "../rpc/errors.js";
 import { labelForMethod } from "../rpc/methods.js";
+import {
+  type Answer,
+  errorAnswer,
+  errorsFor,
+  json,
+  operatorUnavailable,
+  type RequestTrace,
+  rpcError,
+  withRefusals,
+} from "./answers.js";
 import {
   type CallerAuthenticator,
   createCallerAuthenticator,
@@ -29,20 +37,10 @@ import {
   UNAUTHORIZED_CODE,
 } from "./auth.js";
 import { defaultCallLimits, type LimitedCall, limitCall } from "./callLimits.js";
-import {
-  type ChaosState,
-  injectsError,
-  isRecord,
-  laggedHeadOf,
-  lagResult,
-  lieResult,
-  normalizeChaosState,
-  parseChaosState,
-  planLaggedCall,
-} from "./chaos.js";
+import { type ChaosState, isRecord, normalizeChaosState, parseChaosState } from "./chaos.js";
+import { type ChaosMiddleware, chaosMiddleware, type Forward } from "./chaosMiddleware.js";
 import { controlTokenMatches, generateControlToken, isValidControlToken } from "./controlToken.js";
 import { LedgerNewsFollower } from "./ledgerNews.js";
-import { createLimitedServer, type ListenerLimits, type TlsFiles } from "./listener.js";
 import { refusalOf } from "./methodPolicy.js";
 import { handleNodeApi, packageVersion } from "./nodeApi.js";
 import { type LedgerView, NodeMonitor, PerformanceWindow } from "./nodeHealth.js";
@@ -189,19 +187,8 @@ const probeTimeoutMs = 5_000;
 
 // What a client sees when the operator cannot answer (injected 503s, an unreachable execution client):
 // "resource unavailable", which the gateway treats as retryable on another operator.
-const operatorUnavailable = (reason: string) => new DinError(RpcErrorCode.ResourceUnavailable, reason);
 
 /** What goes back to the client: the single response path (see `respond`). */
-interface Answer {
-  status: number;
-  /** JSON text, or undefined for an empty body (a lone notification). */
-  body: string | Buffer | undefined;
-  closeConnection?: boolean;
-  /** Extra headers (a signed relay's). */
-  headers?: Record<string, string>;
-  /** Answered by the node itself (a refusal), not by the execution client: there is nothing to sign. */
-  local?: boolean;
-}
 
 /** Starts an operator node; resolves once its listeners accept connections. */
 export async function startOperatorNode(options: OperatorNodeOptions): Promise<OperatorNode> {
@@ -214,6 +201,10 @@ class OperatorProxy {
   private readonly id: string;
   private readonly host: string;
   private readonly chaosEnabled: boolean;
+  /** Fault injection around the serving path; undefined unless started with chaos. */
+  private readonly chaosLayer: ChaosMiddleware | undefined;
+  /** Sends what passed the policy and limits to the execution client (through the chaos layer, if any). */
+  private readonly forward: Forward;
   private readonly controlPort: number;
   private readonly labels: { cloud?: string; region?: string };
   private readonly relaySigner: RelaySignerOptions | undefined;
@@ -268,6 +259,15 @@ class OperatorProxy {
     this.host = options.host ?? defaults.host;
     this.port = options.port ?? defaults.port;
     this.chaosEnabled = options.chaos ?? defaults.chaos;
+    this.chaosLayer = this.chaosEnabled
+      ? chaosMiddleware({
+          state: () => this.chaos,
+          head: async () => (await this.head.get(headCacheMs)).number,
+          forwardCall: (call) => this.forwardCall(call),
+        })
+      : undefined;
+    const plain: Forward = (request, raw) => this.forwardRaw(raw ?? JSON.stringify(request));
+    this.forward = this.chaosLayer ? this.chaosLayer.forward(plain) : plain;
     this.controlPort = options.controlPort ?? defaults.controlPort;
     this.labels = options.labels ?? {};
     this.relaySigner = options.relaySigner;
@@ -666,27 +666,20 @@ class OperatorProxy {
   }
 
   /**
-   * Refuses what the node does not serve, applies its limits, then the current fault, if any, in front of
-   * the execution client.
+   * Refuses what the node does not serve and applies its limits before the execution client; on a devnet
+   * node the chaos middleware (chaosMiddleware.ts) wraps this path and the call upstream.
    */
-  private async serve(body: Buffer, payload: unknown, trace: RequestTrace): Promise<Answer> {
-    const chaos = this.chaos;
-    if (chaos.mode === "errors" && injectsError(chaos.value ?? 0)) {
-      trace.failed = true;
-      trace.injected = true;
-      for (const call of Array.isArray(payload) ? payload : [payload])
-        trace.forwarded.push(methodLabel(call));
-      return errorsFor(payload, 503, operatorUnavailable("operator temporarily unavailable"));
-    }
-    if (chaos.mode === "slow") await sleep(chaos.value ?? 0);
+  private serve(body: Buffer, payload: unknown, trace: RequestTrace): Promise<Answer> {
+    const next = () => this.serveGuarded(body, payload, trace);
+    return this.chaosLayer ? this.chaosLayer.around(payload, trace, next) : next();
+  }
+
+  private async serveGuarded(body: Buffer, payload: unknown, trace: RequestTrace): Promise<Answer> {
     try {
       const guarded = await this.guard(payload, trace);
       if (guarded.forward === undefined) return withRefusals(payload, undefined, guarded.refusals);
-      let answer: Answer;
-      if (chaos.mode === "lag" || chaos.mode === "lie" || chaos.mode === "corrupt")
-        answer = await this.serveRewritten(guarded.forward, chaos);
       // Untouched requests go upstream byte for byte.
-      else answer = await this.forwardRaw(guarded.changed ? JSON.stringify(guarded.forward) : body);
+      const answer = await this.forward(guarded.forward, guarded.changed ? undefined : body);
       return withRefusals(payload, answer, guarded.refusals);
     } catch (error) {
       trace.failed = true;
@@ -749,41 +742,6 @@ class OperatorProxy {
     });
     const answer = Buffer.from(await response.body.arrayBuffer());
     return { status: response.statusCode, body: answer };
-  }
-
-  /** Lag and lie need each call on its own: some are answered here, the rest rewritten both ways. */
-  private async serveRewritten(payload: unknown, chaos: ChaosState): Promise<Answer> {
-    const laggedHead =
-      chaos.mode === "lag" ? laggedHeadOf((await this.head.get(headCacheMs)).number, chaos.value ?? 0) : 0n;
-    const calls = Array.isArray(payload) ? payload : [payload];
-    const responses = await Promise.all(
-      calls.map((call) => this.serveRewrittenCall(call, chaos, laggedHead)),
-    );
-    const answered = responses.filter((response) => response !== undefined);
-    if (!Array.isArray(payload)) {
-      return answered[0] === undefined ? { status: 204, body: undefined } : json(200, answered[0]);
-    }
-    return answered.length === 0 ? { status: 204, body: undefined } : json(200, answered);
-  }
-
-  private async serveRewrittenCall(call: unknown, chaos: ChaosState, laggedHead: bigint): Promise<unknown> {
-    if (!isRecord(call) || typeof call.method !== "string") return this.forwardCall(call);
-    const method = call.method;
-    const isNotification = !("id" in call);
-    let request: Record<string, unknown> = call;
-    if (chaos.mode === "lag") {
-      const plan = planLaggedCall(method, call.params, laggedHead);
-      if (plan.kind === "answer") return isNotification ? undefined : rpcResult(call.id, plan.result);
-      if (plan.kind === "error") return isNotification ? undefined : rpcError(call.id, plan.error);
-      if (plan.params !== undefined) request = { ...call, params: plan.params };
-    }
-    const response = await this.forwardCall(request);
-    if (isNotification || !isRecord(response) || !("result" in response)) return response;
-    const result =
-      chaos.mode === "lag"
-        ? lagResult(method, response.result, laggedHead)
-        : lieResult(method, response.result, chaos.mode === "corrupt" ? "corrupt" : "lie");
-    return { ...response, result };
   }
 
   /** Forwards one call and returns the parsed response (undefined for a notification). */
@@ -934,18 +892,6 @@ function respond(res: ServerResponse, answer: Answer): void {
   res.end(answer.body);
 }
 
-/** What became of a request's calls, for the metrics and the performance score. */
-interface RequestTrace {
-  /** Method labels of the calls that passed the policy and the limits (sent on, or failed by a fault). */
-  forwarded: string[];
-  /** Method labels of the calls the node refused itself. */
-  refused: string[];
-  /** No answer came from the execution client (unreachable, timed out, or an injected failure). */
-  failed: boolean;
-  /** The failure was injected (chaos): nothing went to the execution client. */
-  injected?: boolean;
-}
-
 /** A request after the method policy and the limits. */
 interface Guarded {
   /** What goes upstream (a call or a batch), or undefined when every call was refused. */
@@ -954,50 +900,6 @@ interface Guarded {
   changed: boolean;
   /** Error responses for the refused calls that expect an answer. */
   refusals: unknown[];
-}
-
-/** The answer with the refusals added: a lone refused request is answered by them, a batch gets both. */
-function withRefusals(payload: unknown, answer: Answer | undefined, refusals: unknown[]): Answer {
-  if (refusals.length === 0) return answer ?? { status: 204, body: undefined };
-  if (!Array.isArray(payload)) return { ...json(200, refusals[0]), local: true };
-  if (answer === undefined || answer.body === undefined) return json(200, refusals);
-  let served: unknown;
-  try {
-    served = JSON.parse(answer.body.toString("utf8"));
-  } catch {
-    served = rpcError(null, operatorUnavailable("execution client sent an unreadable answer").toJsonRpc());
-  }
-  return {
-    status: answer.status,
-    body: JSON.stringify([...(Array.isArray(served) ? served : [served]), ...refusals]),
-  };
-}
-
-function json(status: number, value: unknown): Answer {
-  return { status, body: JSON.stringify(value) };
-}
-
-function rpcResult(id: unknown, result: unknown): unknown {
-  return { jsonrpc: "2.0", id: id ?? null, result };
-}
-
-function rpcError(id: unknown, error: JsonRpcErrorObject): unknown {
-  return { jsonrpc: "2.0", id: id ?? null, error };
-}
-
-/** An error for a request that could not be read, so it has no id. */
-function errorAnswer(status: number, error: DinError): Answer {
-  return json(status, rpcError(null, error.toJsonRpc()));
-}
-
-/** The same error for every call of a request, keeping each call's id (batches get one per call). */
-function errorsFor(payload: unknown, status: number, error: DinError): Answer {
-  const body = error.toJsonRpc();
-  if (!Array.isArray(payload)) return json(status, rpcError(isRecord(payload) ? payload.id : null, body));
-  return json(
-    status,
-    payload.map((call) => rpcError(isRecord(call) ? call.id : null, body)),
-  );
 }
 
 function displayHost(host: string): string {

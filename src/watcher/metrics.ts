@@ -7,7 +7,7 @@
 import type { AddressInfo } from "node:net";
 import { Gauge, Registry } from "prom-client";
 import { listen as listenOn } from "../http/listen.js";
-import { createLimitedServer } from "../operator/listener.js";
+import { createLimitedServer } from "../http/listener.js";
 import { createRiskGauges, type RiskGauges } from "../risk/metrics.js";
 import type { SecurityAssumptions } from "../risk/security.js";
 

@@ -38,12 +38,6 @@ export interface Violation {
  */
 export const boundaryExceptions: readonly { rule: string; from: string; specifier: string; why: string }[] = [
   {
-    rule: "layers",
-    from: "src/watcher/metrics.ts",
-    specifier: "../operator/listener.js",
-    why: "the watcher's /metrics listener reuses the operator node's size- and time-limited HTTP server; it belongs in a module of its own both import",
-  },
-  {
     rule: "devnet",
     from: "src/dashboard/source.ts",
     specifier: "../devnet/status.js",

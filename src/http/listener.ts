@@ -1,4 +1,4 @@
-// The operator node's HTTP listeners (the public one and the chaos control) with timeouts of their own.
+// Size- and time-limited HTTP(S) listeners (the operator node's public and chaos-control ones, the watcher's /metrics).
 // Node's defaults let a client hold a socket for a minute sending a header a byte at a time, and check
 // those deadlines only every 30 s: a hundred slow sockets stay open long after they should be gone.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
