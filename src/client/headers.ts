@@ -8,7 +8,7 @@ import { type Hex, keccak256, stringToHex } from "viem";
 import { encodeBlockHeader } from "../ledger/din/header.js";
 import { canonicalJson } from "../rpc/canonical.js";
 import { DinVerificationError } from "./errors.js";
-import { quantity } from "./gateway.js";
+import { type GatewayReply, quantity } from "./gateway.js";
 import { answerError, type CheckedAnswer, type SignedCallContext, signedCall } from "./signed.js";
 
 export interface VerifiedHeader {
@@ -164,18 +164,42 @@ export class HeaderVerifier {
   }
 
   /**
+   * The gateway's quorum answer for a block: an agreed answer or a disagreement naming each answer's
+   * digest. A network with fewer operators than asked lowers the quorum for good; a quorum too few
+   * operators can answer right now (some quarantined, down, or on too few clouds) is asked smaller, down
+   * to 2; undefined when not even 2 can answer.
+   */
+  private async askQuorum(params: unknown[]): Promise<GatewayReply | undefined> {
+    for (let size = this.quorum; size >= 2; size--) {
+      const reply = await this.context.gateway.call("eth_getBlockByNumber", params, { quorum: size });
+      if ("result" in reply.answer) return reply;
+      const offered = /at most (\d+)\)/.exec(reply.answer.error.message);
+      if (offered && Number(offered[1]) < size) {
+        if (Number(offered[1]) < 2) return undefined;
+        this.quorum = Number(offered[1]);
+        size = this.quorum + 1;
+        continue;
+      }
+      if ((reply.answer.error.data as { answers?: unknown } | undefined)?.answers) return reply;
+    }
+    return undefined;
+  }
+
+  /**
    * What the majority of `quorum` operators answer for block `number`. When they disagree, the gateway
    * names each answer's digest: the served block is the majority's if its digest is; otherwise the
    * majority's block is asked again (signed) until an operator serves it.
    */
   private async majorityBlock(number: bigint, checked: CheckedAnswer, served: RpcBlock): Promise<RpcBlock> {
     const params = [quantity(number), false];
-    let reply = await this.context.gateway.call("eth_getBlockByNumber", params, { quorum: this.quorum });
-    const offered = "error" in reply.answer ? /at most (\d+)\)/.exec(reply.answer.error.message) : null;
-    if (offered && Number(offered[1]) > 1) {
-      // The network has fewer operators than asked for: a majority of all of them.
-      this.quorum = Number(offered[1]);
-      reply = await this.context.gateway.call("eth_getBlockByNumber", params, { quorum: this.quorum });
+    const reply = await this.askQuorum(params);
+    if (!reply) {
+      // Too few operators answer to form any quorum: nobody is shown wrong, and nothing is verified.
+      throw new DinVerificationError("no-majority", `too few operators answer to verify block ${number}`, {
+        operator: undefined,
+        upstream: undefined,
+        method: checked.method,
+      });
     }
     if ("result" in reply.answer) {
       if (!isBlock(reply.answer.result))

@@ -185,6 +185,28 @@ describe("the client's verification core", () => {
     await expectFault((v) => v.request("eth_getBlockByNumber", ["0x3", false]), "wrong-block-hash");
   });
 
+  it("asks a smaller quorum when too few operators can answer, and names nobody when none can", async () => {
+    const sizes: number[] = [];
+    gateway.faults.quorum = (params) => {
+      sizes.push(sizes.length);
+      return sizes.length < 2
+        ? {
+            error: {
+              code: -32603,
+              message: "quorum of 3 needs 3 answering operators on 3 clouds, 2 answered",
+            },
+          }
+        : { result: chain.blocks[Number(BigInt(params[0] as string))] };
+    };
+    const v = new DinVerifier(gateway.url, options());
+    expect((await v.header(3n)).hash).toBe(chain.blocks[3]!.hash);
+    expect(sizes).toHaveLength(2);
+    gateway.faults.quorum = () => ({ error: { code: -32603, message: "no operator answered" } });
+    const error = await failure(v.header(2n));
+    expect(error.kind).toBe("no-majority");
+    expect(error.operator).toBeUndefined();
+  });
+
   it("refuses a wrong balance against a valid proof of the true one, with state evidence", async () => {
     gateway.faults.lie = { eth_getBalance: () => numberToHex(BALANCE + 10n ** 18n) };
     const error = await expectFault(balance, "wrong-state");
