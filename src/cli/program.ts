@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
 import { runChainProcess } from "../devnet/chainProcess.js";
 import { applyChaos, chaosDurationMs, isChaosMode } from "../devnet/chaos.js";
+import { type DemoTrafficMode, demoTrafficModes } from "../devnet/demoTraffic.js";
 import { formatDrill, parseDuration, parseRate, runDrill, writeDrillReport } from "../devnet/drill.js";
 import { defaultDataDir, NoNetworkError } from "../devnet/state.js";
 import { fetchDeploymentStatus, fetchStatus, formatStatus } from "../devnet/status.js";
@@ -48,6 +49,14 @@ program
     devnetCallGasCap,
   )
   .addOption(
+    new Option(
+      "--traffic <mode>",
+      "demo reads through the gateway from several sessions, so every healthy operator serves and earns (off: none, e.g. to measure your own traffic alone)",
+    )
+      .choices(demoTrafficModes)
+      .default("on"),
+  )
+  .addOption(
     new Option("--log-level <level>", "log level of the JSON logs on stderr")
       .choices(["fatal", "error", "warn", "info", "debug", "silent"])
       .default("warn"),
@@ -60,6 +69,7 @@ program
       dataDir: string;
       blockTime: number;
       callGasCap: number;
+      traffic: DemoTrafficMode;
       logLevel: string;
     }) => {
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
@@ -74,6 +84,7 @@ program
           host: flags.host,
           blockTimeMs: flags.blockTime,
           callGasCap: flags.callGasCap,
+          traffic: flags.traffic,
           logger,
         });
       } catch (error) {
