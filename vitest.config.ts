@@ -9,6 +9,7 @@ const wholeNetwork = [
   "test/devnet/network.test.ts",
   "test/devnet/drill.test.ts",
   "test/devnet/risk.test.ts",
+  "test/devnet/journeys.test.ts",
   "test/dashboard/dashboard.test.ts",
   "test/watcher/watcher.test.ts",
 ];
