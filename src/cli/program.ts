@@ -7,7 +7,8 @@ import { applyChaos, chaosDurationMs, isChaosMode } from "../devnet/chaos.js";
 import { type DemoTrafficMode, demoTrafficModes } from "../devnet/demoTraffic.js";
 import { formatDrill, parseDuration, parseRate, runDrill, writeDrillReport } from "../devnet/drill.js";
 import { defaultDataDir, NoNetworkError } from "../devnet/state.js";
-import { fetchDeploymentStatus, fetchStatus, formatStatus } from "../devnet/status.js";
+import { fetchDeploymentStatus, fetchStatus } from "../devnet/status.js";
+import { formatStatus } from "../devnet/statusText.js";
 import { devnetCallGasCap, readyLine, summary, up } from "../devnet/up.js";
 import { registerGatewayCommand } from "../gateway/command.js";
 import { chaosModes } from "../operator/chaos.js";
@@ -262,6 +263,7 @@ program
   .option("--gateway <url>", "with --rpc: a gateway whose /healthz gives the operators' health")
   .option("--epochs", "add the last epochs' history (reports, medians, multipliers, fees paid)", false)
   .option("--last <n>", "with --epochs: how many epochs per network", parseInteger, 10)
+  .option("--addresses", "print each operator's ledger address beside its name (--json always has it)", false)
   .option("--json", "print one JSON document", false)
   .action(
     async (flags: {
@@ -272,6 +274,7 @@ program
       json: boolean;
       epochs: boolean;
       last: number;
+      addresses: boolean;
     }) => {
       if ((flags.rpc === undefined) !== (flags.deployment === undefined))
         fail("--rpc and --deployment go together: the ledger's URL and the deployment file on it");
@@ -292,7 +295,9 @@ program
             : `cannot read the network's status: ${error.message}`,
         ),
       );
-      process.stdout.write(`${flags.json ? JSON.stringify(report) : formatStatus(report)}\n`);
+      process.stdout.write(
+        `${flags.json ? JSON.stringify(report) : formatStatus(report, { addresses: flags.addresses })}\n`,
+      );
     },
   );
 
