@@ -1,6 +1,7 @@
 // `din stake deposit|delegate|undelegate|withdraw|claim`: a staker's ledger transactions.
 import type { Command } from "commander";
 import type { Address, Hex } from "viem";
+import { alignColumns } from "../devnet/statusText.js";
 import {
   claim,
   completeWithdrawals,
@@ -197,16 +198,6 @@ export function registerStakeCommands(program: Command): void {
   });
 }
 
-const table = (rows: string[][]): string[] => {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? "").length)));
-  return rows.map((r) =>
-    r
-      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
-      .join("  ")
-      .trimEnd(),
-  );
-};
-
 /** Human text of a staker's position. */
 export function formatStakerStatus(
   status: StakerStatus & { operatorNames: Record<string, string> },
@@ -216,7 +207,7 @@ export function formatStakerStatus(
   const lines = [
     `staker ${status.address} at block ${status.block}: ${status.delegatedTo ? `delegated to ${name(status.delegatedTo)}` : "not delegated"}`,
     "",
-    ...table([
+    ...alignColumns([
       [
         "strategy",
         "in wallet",

@@ -421,7 +421,7 @@ export const pct = (bps: number) => `${(bps / 100).toFixed(2)}%`;
  * The symbols amounts are printed with: stake is summed over the strategies (shares of each, one for one
  * with its token on a fresh deployment), so it is named by all of them, e.g. `stETH+rETH`.
  */
-async function amountUnits(
+export async function amountUnits(
   client: PublicClient,
   deployment: DinDeployment,
 ): Promise<{ stake: string; fee: string }> {
