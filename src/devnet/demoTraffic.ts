@@ -2,6 +2,7 @@
 // sessions, so the operators serve relays the gateway pays for and a newly joined operator earns too.
 import type { Logger } from "pino";
 import { pino } from "pino";
+import { type Rounds, repeatRounds } from "./rounds.js";
 
 /** What `din up --traffic` may say: `on` (the default) sends demo traffic through the gateway, `off` none. */
 export const demoTrafficModes = ["on", "off"] as const;
@@ -30,10 +31,7 @@ export interface DemoTrafficOptions {
   logger?: Logger;
 }
 
-export interface DemoTraffic {
-  /** Stops the generator and waits for the round in flight. Idempotent. */
-  stop(): Promise<void>;
-}
+export type DemoTraffic = Rounds;
 
 interface HealthUpstream {
   health?: string;
@@ -51,9 +49,6 @@ interface HealthUpstream {
 export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
   const logger = (options.logger ?? pino({ level: "silent" })).child({ component: "demo-traffic" });
   const sessions = Math.max(1, options.sessions ?? DEMO_SESSIONS);
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
   let warned = false;
   let reads = 0;
   // A balance at `latest` of an address no other read asks about: the gateway's cache (and its sharing of
@@ -79,28 +74,9 @@ export function startDemoTraffic(options: DemoTrafficOptions): DemoTraffic {
     } else if (failed.length === 0) warned = false;
   };
 
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      inFlight = round()
-        .catch((error: unknown) => logger.warn({ err: error }, "demo traffic round failed"))
-        .finally(schedule);
-    }, options.intervalMs);
-    timer.unref();
-  };
-  schedule();
-
-  let stopping: Promise<void> | undefined;
-  return {
-    stop: () => {
-      stopping ??= (async () => {
-        stopped = true;
-        if (timer !== undefined) clearTimeout(timer);
-        await inFlight;
-      })();
-      return stopping;
-    },
-  };
+  return repeatRounds(round, options.intervalMs, (error) =>
+    logger.warn({ err: error }, "demo traffic round failed"),
+  );
 }
 
 /** A balance read at `latest`, which an operator answers. */
