@@ -123,6 +123,10 @@ describe("din gov", () => {
     const after = await din(["gov", "status", ...ledger]);
     expect(after.stdout).toContain("p50 latency ≤ 300 ms");
     expect(after.stdout).toMatch(new RegExp(`${id}\\s+executed\\s+Allow 300 ms p50 latency`));
+    // Votes carry the token's symbol, as every amount the commands print.
+    expect(after.stdout).toMatch(
+      / {6}for [\d.]+ \w+, against [\d.]+ \w+, abstain [\d.]+ \w+ \(quorum [\d.]+ \w+\)/,
+    );
   });
 
   it("admits a watcher by name and refuses malformed proposals in one line", async () => {
