@@ -235,7 +235,13 @@ describe("journeys on din up", () => {
     };
 
     // "2 of 5 operators per network gone for one epoch … clients see no error".
-    const downAt = BigInt((await net.status()).ledger!.epoch);
+    // Operators already jailed (a slow machine gets latency slashes) are out of routing and not judged.
+    const before = await net.status();
+    const downAt = BigInt(before.ledger!.epoch);
+    const judgedAws = before.networks
+      .flatMap((n) => n.operators)
+      .filter((o) => o.cloud === "aws" && !o.jailed)
+      .map((o) => o.address);
     const chaos = await runStep(0);
     for (const id of ids) expect(chaos).toMatch(new RegExp(`${id} .* down for \\d+(\\.\\d+)? s`));
     expect(ids).toHaveLength(4);
@@ -266,15 +272,14 @@ describe("journeys on din up", () => {
             .filter((e) => BigInt(e.epoch) >= downAt)
             .flatMap((e) => e.judged.filter((j) => j.availabilityBps < 9_990).map((j) => j.operator)),
         );
-        return aws.every((o) => failed.has(o.address)) ? true : undefined;
+        return judgedAws.every((address) => failed.has(address)) || undefined;
       },
       300_000,
       "the aws outage judged",
     );
     const epochs = await runStep(2);
-    for (const id of ids) {
-      const availability = new RegExp(`^ +${id} +availability (\\d+\\.\\d+)%`, "m").exec(epochs);
-      expect(availability, id).not.toBeNull();
+    for (const o of aws.filter((a) => judgedAws.includes(a.address))) {
+      expect(epochs, o.id).toMatch(new RegExp(`^ +${o.id} +availability \\d+\\.\\d+%`, "m"));
     }
     // Slashed (queued, so jailed at once) — or, when the outage took a correlated share of the stake, held
     // for governance — as the ledger finalizes the judged epochs.
