@@ -10,6 +10,7 @@ const wholeNetwork = [
   "test/devnet/drill.test.ts",
   "test/devnet/risk.test.ts",
   "test/devnet/client.test.ts",
+  "test/devnet/journeys.test.ts",
   "test/dashboard/dashboard.test.ts",
   "test/watcher/watcher.test.ts",
 ];

@@ -340,7 +340,7 @@ export function formatGovernance(s: GovernanceStatus): string {
       const v = proposal.votes;
       lines.push(
         `  ${proposal.id}  ${proposal.state.padEnd(9)} ${title}`,
-        `      for ${formatAmount(v.for)}, against ${formatAmount(v.against)}, abstain ${formatAmount(v.abstain)} (quorum ${formatAmount(proposal.quorum)}); voting blocks ${proposal.voteStart + 1n}–${proposal.voteEnd}${proposal.eta ? `; executable from ${new Date(Number(proposal.eta) * 1000).toISOString()}` : ""}`,
+        `      for ${formatAmount(v.for)} ${t}, against ${formatAmount(v.against)} ${t}, abstain ${formatAmount(v.abstain)} ${t} (quorum ${formatAmount(proposal.quorum)} ${t}); voting blocks ${proposal.voteStart + 1n}–${proposal.voteEnd}${proposal.eta ? `; executable from ${new Date(Number(proposal.eta) * 1000).toISOString()}` : ""}`,
         ...proposal.calls.map(
           (call) => `      calls ${call.call ?? `${call.target} ${call.calldata.slice(0, 10)}…`}`,
         ),

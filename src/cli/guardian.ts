@@ -1,9 +1,10 @@
 // `din guardian slashes|veto|roots|disable-root|pauses|pause|unpause` (the veto committee) and
 // `din slash execute` (anyone, after the window).
 import { Argument, type Command, Option } from "commander";
+import { formatUnits } from "viem";
+import { alignColumns } from "../devnet/statusText.js";
 import { executeSlash, listSlashes, type SlashListing, vetoSlash } from "../ledger/din/actions.js";
 import { PAUSABLE, type Pausable, pauseStatus, setPaused } from "../ledger/din/pauses.js";
-import { formatAmount } from "../ledger/din/revert.js";
 import { disableRewardsRoot, listRewardsRoots } from "../ledger/din/rewardsRoots.js";
 import {
   actionText,
@@ -14,6 +15,7 @@ import {
   runLedgerCommand,
   withLedgerOptions,
 } from "./ledger.js";
+import { nameOperator, operatorNames, withAddressesOption } from "./operatorNames.js";
 
 /** Adds `din guardian …` and `din slash execute` to the program. */
 export function registerGuardianCommands(program: Command): void {
@@ -22,9 +24,8 @@ export function registerGuardianCommands(program: Command): void {
     .description("the veto committee: review and veto queued slashes, stop a wrong rewards root");
 
   withLedgerOptions(
-    guardian
-      .command("slashes")
-      .description("list slashes with their veto windows")
+    withAddressesOption(guardian.command("slashes"))
+      .description("list slashes with their veto windows, newest first")
       .addOption(
         new Option("--status <status>", "only slashes in this state").choices([
           "queued",
@@ -33,7 +34,8 @@ export function registerGuardianCommands(program: Command): void {
         ]),
       ),
     { key: false, dryRun: false },
-  ).action(async (flags: LedgerFlags & { status?: SlashListing["status"] }) => {
+  ).action(async (flags: LedgerFlags & { status?: SlashListing["status"]; addresses: boolean }) => {
+    const names = operatorNames(flags);
     await runLedgerCommand(
       flags,
       async () => {
@@ -51,18 +53,23 @@ export function registerGuardianCommands(program: Command): void {
       ({ block, slashes }) =>
         slashes.length === 0
           ? "no slashes"
-          : slashes
-              .map(
-                (s) =>
-                  `#${s.id} ${s.status.padEnd(8)} ${s.operator} ${s.network} ${s.reason} ${formatAmount(s.wad)}${
-                    s.status === "queued"
-                      ? block < s.vetoWindowEndsAt
-                        ? ` veto window open until block ${s.vetoWindowEndsAt}`
-                        : " veto window over: executable"
-                      : ""
-                  }`,
-              )
-              .join("\n"),
+          : alignColumns(
+              [...slashes]
+                .sort((a, b) => Number(b.id - a.id))
+                .map((s) => [
+                  `#${s.id}`,
+                  s.status,
+                  nameOperator(names, s.operator, flags.addresses),
+                  s.network,
+                  s.reason,
+                  `${formatUnits(s.wad * 100n, 18)}%`,
+                  s.status === "queued"
+                    ? block < s.vetoWindowEndsAt
+                      ? `veto window open until block ${s.vetoWindowEndsAt}`
+                      : "veto window over: executable"
+                    : "",
+                ]),
+            ).join("\n"),
     );
   });
 

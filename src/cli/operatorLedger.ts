@@ -2,6 +2,7 @@
 // transactions, beside `din operator serve` (which runs the node itself).
 import type { Command } from "commander";
 import type { Address, Hex, LocalAccount } from "viem";
+import { amountUnits } from "../devnet/status.js";
 import {
   allocate,
   claim,
@@ -33,6 +34,7 @@ import {
   subjectAddress,
   withLedgerOptions,
 } from "./ledger.js";
+import { nameOperator, operatorNames, withAddressesOption } from "./operatorNames.js";
 
 type RegisterFlags = LedgerFlags & {
   network: string;
@@ -206,8 +208,7 @@ export function registerOperatorLedgerCommands(program: Command): void {
   });
 
   withLedgerOptions(
-    operator
-      .command("status")
+    withAddressesOption(operator.command("status"))
       .description("registration, stake, jail, slashes and commission of an operator on every network")
       .option(
         "--address <address>",
@@ -215,20 +216,21 @@ export function registerOperatorLedgerCommands(program: Command): void {
         parseAddress,
       ),
     { dryRun: false },
-  ).action(async (flags: LedgerFlags & { address?: Address }) => {
+  ).action(async (flags: LedgerFlags & { address?: Address; addresses: boolean }) => {
     await runLedgerCommand(
       flags,
       async () => {
         const address = subjectAddress(flags, "operator");
         const target = openLedger(flags);
-        const [status, delays, record] = await Promise.all([
+        const [status, delays, record, units] = await Promise.all([
           operatorStatus(target.public, target.deployment, address),
           readOperatorDelays(target.public, target.deployment, address),
           readOperatorRecord(target.public, target.deployment, address),
+          amountUnits(target.public, target.deployment),
         ]);
-        return { ...status, delays, record };
+        return { ...status, delays, record, units, name: operatorNames(flags)[address] };
       },
-      formatStatus,
+      (status) => formatStatus(status, { addresses: flags.addresses }),
     );
   });
 
@@ -261,13 +263,25 @@ export function registerOperatorLedgerCommands(program: Command): void {
 
 /** Human text of an operator's status. */
 export function formatStatus(
-  status: OperatorStatus & { delays?: OperatorDelays; record?: OperatorRecord },
+  status: OperatorStatus & {
+    delays?: OperatorDelays;
+    record?: OperatorRecord;
+    units?: { stake: string; fee: string };
+    /** Its name on a running `din up`. */
+    name?: string | undefined;
+  },
+  options: { addresses?: boolean } = {},
 ): string {
+  const units = status.units ?? { stake: "tokens", fee: "fee tokens" };
+  const who =
+    status.name === undefined
+      ? status.address
+      : nameOperator({ [status.address]: status.name }, status.address, options.addresses);
   const lines = [
-    `operator ${status.address}: ${status.isOperator ? "restaking operator" : "not a restaking operator"}, commission ${status.commissionBips / 100}%`,
+    `operator ${who}: ${status.isOperator ? "restaking operator" : "not a restaking operator"}, commission ${status.commissionBips / 100}%`,
   ];
   for (const n of status.networks) {
-    const stake = `stake ${formatAmount(n.allocatedStake)} (min ${formatAmount(n.minStake)})`;
+    const stake = `stake ${formatAmount(n.allocatedStake)} ${units.stake} (min ${formatAmount(n.minStake)})`;
     const m = n.metadata;
     const where = m ? ` ${m.endpoint} ${m.cloud}/${m.region} ${m.client} signer ${m.signer}` : "";
     const jail = n.jailed ? ` JAILED until block ${n.jailedUntil}` : "";
@@ -282,7 +296,7 @@ export function formatStatus(
   const record = status.record;
   if (record) {
     lines.push(
-      `  rewards escrowed by the service for it and its delegators: ${formatAmount(record.rewardsEscrowed)} (claim with din operator claim)`,
+      `  rewards escrowed by the service for it and its delegators: ${formatAmount(record.rewardsEscrowed)} ${units.fee} (claim with din operator claim)`,
     );
     for (const v of record.verdicts.filter((v) => v.epochs.length > 0)) {
       lines.push(`  last epochs on ${v.network} (the watchers' median; newest first):`);

@@ -4,9 +4,11 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import pino from "pino";
 import { runChainProcess } from "../devnet/chainProcess.js";
 import { applyChaos, chaosDurationMs, isChaosMode } from "../devnet/chaos.js";
+import { type DemoTrafficMode, demoTrafficModes } from "../devnet/demoTraffic.js";
 import { formatDrill, parseDuration, parseRate, runDrill, writeDrillReport } from "../devnet/drill.js";
 import { defaultDataDir, NoNetworkError } from "../devnet/state.js";
-import { fetchDeploymentStatus, fetchStatus, formatStatus } from "../devnet/status.js";
+import { fetchDeploymentStatus, fetchStatus } from "../devnet/status.js";
+import { formatStatus } from "../devnet/statusText.js";
 import { devnetCallGasCap, readyLine, summary, up } from "../devnet/up.js";
 import { registerGatewayCommand } from "../gateway/command.js";
 import { chaosModes } from "../operator/chaos.js";
@@ -48,6 +50,14 @@ program
     devnetCallGasCap,
   )
   .addOption(
+    new Option(
+      "--traffic <mode>",
+      "demo reads through the gateway from several sessions, so every healthy operator serves and earns (off: none, e.g. to measure your own traffic alone)",
+    )
+      .choices(demoTrafficModes)
+      .default("on"),
+  )
+  .addOption(
     new Option("--log-level <level>", "log level of the JSON logs on stderr")
       .choices(["fatal", "error", "warn", "info", "debug", "silent"])
       .default("warn"),
@@ -60,6 +70,7 @@ program
       dataDir: string;
       blockTime: number;
       callGasCap: number;
+      traffic: DemoTrafficMode;
       logLevel: string;
     }) => {
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
@@ -74,6 +85,7 @@ program
           host: flags.host,
           blockTimeMs: flags.blockTime,
           callGasCap: flags.callGasCap,
+          traffic: flags.traffic,
           logger,
         });
       } catch (error) {
@@ -251,6 +263,7 @@ program
   .option("--gateway <url>", "with --rpc: a gateway whose /healthz gives the operators' health")
   .option("--epochs", "add the last epochs' history (reports, medians, multipliers, fees paid)", false)
   .option("--last <n>", "with --epochs: how many epochs per network", parseInteger, 10)
+  .option("--addresses", "print each operator's ledger address beside its name (--json always has it)", false)
   .option("--json", "print one JSON document", false)
   .action(
     async (flags: {
@@ -261,6 +274,7 @@ program
       json: boolean;
       epochs: boolean;
       last: number;
+      addresses: boolean;
     }) => {
       if ((flags.rpc === undefined) !== (flags.deployment === undefined))
         fail("--rpc and --deployment go together: the ledger's URL and the deployment file on it");
@@ -281,7 +295,9 @@ program
             : `cannot read the network's status: ${error.message}`,
         ),
       );
-      process.stdout.write(`${flags.json ? JSON.stringify(report) : formatStatus(report)}\n`);
+      process.stdout.write(
+        `${flags.json ? JSON.stringify(report) : formatStatus(report, { addresses: flags.addresses })}\n`,
+      );
     },
   );
 

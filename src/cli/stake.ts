@@ -1,7 +1,7 @@
 // `din stake deposit|delegate|undelegate|withdraw|claim`: a staker's ledger transactions.
 import type { Command } from "commander";
-import { type Address, getAddress, type Hex } from "viem";
-import { readNetworkState } from "../devnet/state.js";
+import type { Address, Hex } from "viem";
+import { alignColumns } from "../devnet/statusText.js";
 import {
   claim,
   completeWithdrawals,
@@ -28,6 +28,7 @@ import {
   subjectAddress,
   withLedgerOptions,
 } from "./ledger.js";
+import { nameOperator, operatorNames, withAddressesOption } from "./operatorNames.js";
 
 /** Adds `din stake …` to the program. */
 export function registerStakeCommands(program: Command): void {
@@ -38,8 +39,7 @@ export function registerStakeCommands(program: Command): void {
     );
 
   withLedgerOptions(
-    stake
-      .command("status")
+    withAddressesOption(stake.command("status"))
       .description(
         "a staker's position: deposits per strategy and what they are worth after slashes, delegation, queued withdrawals and what they pay now, the slashes that touched it, claimable rewards",
       )
@@ -50,7 +50,7 @@ export function registerStakeCommands(program: Command): void {
       )
       .option("--rewards <file>", "published rewards file (default: <data-dir>/ledger/rewards.json)"),
     { dryRun: false },
-  ).action(async (flags: LedgerFlags & { address?: Address; rewards?: string }) => {
+  ).action(async (flags: LedgerFlags & { address?: Address; rewards?: string; addresses: boolean }) => {
     await runLedgerCommand(
       flags,
       async () => {
@@ -61,7 +61,7 @@ export function registerStakeCommands(program: Command): void {
         });
         return { ...status, operatorNames: operatorNames(flags) };
       },
-      formatStakerStatus,
+      (status) => formatStakerStatus(status, { addresses: flags.addresses }),
     );
   });
 
@@ -198,36 +198,16 @@ export function registerStakeCommands(program: Command): void {
   });
 }
 
-/** Operator ids by address when the data dir is a running `din up` (names read better than addresses). */
-function operatorNames(flags: LedgerFlags): Record<string, string> {
-  if (flags.rpc !== undefined) return {};
-  try {
-    const names: Record<string, string> = {};
-    for (const o of readNetworkState(flags.dataDir).operators ?? [])
-      if (o.address) names[getAddress(o.address)] = o.id;
-    return names;
-  } catch {
-    return {};
-  }
-}
-
-const table = (rows: string[][]): string[] => {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? "").length)));
-  return rows.map((r) =>
-    r
-      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
-      .join("  ")
-      .trimEnd(),
-  );
-};
-
 /** Human text of a staker's position. */
-export function formatStakerStatus(status: StakerStatus & { operatorNames: Record<string, string> }): string {
-  const name = (a: Address) => (status.operatorNames[a] ? `${status.operatorNames[a]} (${a})` : a);
+export function formatStakerStatus(
+  status: StakerStatus & { operatorNames: Record<string, string> },
+  options: { addresses?: boolean } = {},
+): string {
+  const name = (a: Address) => nameOperator(status.operatorNames, a, options.addresses);
   const lines = [
     `staker ${status.address} at block ${status.block}: ${status.delegatedTo ? `delegated to ${name(status.delegatedTo)}` : "not delegated"}`,
     "",
-    ...table([
+    ...alignColumns([
       [
         "strategy",
         "in wallet",
@@ -249,8 +229,10 @@ export function formatStakerStatus(status: StakerStatus & { operatorNames: Recor
   lines.push("");
   if (status.queuedWithdrawals.length === 0) lines.push("queued withdrawals: none");
   else {
-    lines.push("queued withdrawals (slashable by the operator's networks until completed):");
-    for (const q of status.queuedWithdrawals) {
+    lines.push("queued withdrawals (slashable by the operator's networks until completed; newest first):");
+    for (const q of [...status.queuedWithdrawals].sort((a, b) =>
+      Number(BigInt(b.startBlock) - BigInt(a.startBlock)),
+    )) {
       const parts = q.strategies
         .map(
           (s) =>

@@ -8,8 +8,10 @@ import {
   dinEpochsAbi,
   dinRegistryAbi,
   dinSlasherAbi,
+  mockERC20Abi,
   rewardsCoordinatorAbi,
 } from "../ledger/artifacts/index.js";
+import { readStrategies } from "../ledger/din/actions.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import {
   connectLedger,
@@ -90,6 +92,8 @@ export type StatusReport = Omit<HealthReport, "networks"> & {
     relayDigest: string;
   }>;
   epochs?: EpochRecord[];
+  /** What the amounts are in: `stake` and `allocated` in the strategies' tokens, `rewards` and fees in `fee`. */
+  units?: { stake: string; fee: string };
 };
 
 const tokens = (value: bigint) => formatUnits(value, 18);
@@ -186,54 +190,65 @@ export async function ledgerStatus(
 ): Promise<StatusReport> {
   const a = deployment.addresses;
   const { dataDir } = options;
-  const [block, clock, slashes, judgedLogs, finalizedLogs, submissions, proofLogs, correlatedLogs, heldLogs] =
-    await Promise.all([
-      client.getBlockNumber({ cacheTime: 0 }),
-      readEpochClock(client, a.epochs),
-      readSlashes(client, a),
-      client.getContractEvents({
-        address: a.epochs,
-        abi: dinEpochsAbi,
-        eventName: "OperatorJudged",
-        fromBlock: 0n,
-        strict: true,
-      }),
-      client.getContractEvents({
-        address: a.epochs,
-        abi: dinEpochsAbi,
-        eventName: "EpochFinalized",
-        fromBlock: 0n,
-        strict: true,
-      }),
-      client.getContractEvents({
-        address: a.rewardsCoordinator,
-        abi: rewardsCoordinatorAbi,
-        eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
-        fromBlock: 0n,
-        strict: true,
-      }),
-      client.getContractEvents({
-        address: a.slasher,
-        abi: dinSlasherAbi,
-        eventName: "FraudProven",
-        fromBlock: 0n,
-        strict: true,
-      }),
-      client.getContractEvents({
-        address: a.epochs,
-        abi: dinEpochsAbi,
-        eventName: "CorrelatedFailure",
-        fromBlock: 0n,
-        strict: true,
-      }),
-      client.getContractEvents({
-        address: a.epochs,
-        abi: dinEpochsAbi,
-        eventName: "SlashHeld",
-        fromBlock: 0n,
-        strict: true,
-      }),
-    ]);
+  const [
+    block,
+    clock,
+    slashes,
+    judgedLogs,
+    finalizedLogs,
+    submissions,
+    proofLogs,
+    correlatedLogs,
+    heldLogs,
+    units,
+  ] = await Promise.all([
+    client.getBlockNumber({ cacheTime: 0 }),
+    readEpochClock(client, a.epochs),
+    readSlashes(client, a),
+    client.getContractEvents({
+      address: a.epochs,
+      abi: dinEpochsAbi,
+      eventName: "OperatorJudged",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    client.getContractEvents({
+      address: a.epochs,
+      abi: dinEpochsAbi,
+      eventName: "EpochFinalized",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    client.getContractEvents({
+      address: a.rewardsCoordinator,
+      abi: rewardsCoordinatorAbi,
+      eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    client.getContractEvents({
+      address: a.slasher,
+      abi: dinSlasherAbi,
+      eventName: "FraudProven",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    client.getContractEvents({
+      address: a.epochs,
+      abi: dinEpochsAbi,
+      eventName: "CorrelatedFailure",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    client.getContractEvents({
+      address: a.epochs,
+      abi: dinEpochsAbi,
+      eventName: "SlashHeld",
+      fromBlock: 0n,
+      strict: true,
+    }),
+    amountUnits(client, deployment),
+  ]);
   const rewards = new Map<Address, bigint>();
   for (const log of submissions) {
     for (const reward of log.args.operatorDirectedRewardsSubmission.operatorRewards) {
@@ -348,6 +363,7 @@ export async function ledgerStatus(
     ...report,
     gateway: state.gateway,
     networks,
+    units,
     ledger: {
       rpc: state.ledger.rpc,
       chainId: state.ledger.chainId,
@@ -399,89 +415,23 @@ export async function ledgerStatus(
   return status;
 }
 
-const pct = (bps: number) => `${(bps / 100).toFixed(2)}%`;
+export const pct = (bps: number) => `${(bps / 100).toFixed(2)}%`;
 
-export function formatStatus(report: StatusReport): string {
-  const lines = [`gateway ${report.gateway}: ${report.status}`];
-  if (report.ledger) {
-    lines.push(
-      `ledger ${report.ledger.rpc} (chainId ${report.ledger.chainId}) block ${report.ledger.block}, epoch ${report.ledger.epoch} ends at block ${report.ledger.epochEndsAt}`,
-    );
-  }
-  for (const network of report.networks) {
-    lines.push(
-      "",
-      `${network.name} (chainId ${network.chainId})  head ${network.head.latest ?? "?"}  safe ${network.head.safe ?? "?"}  finalized ${network.head.finalized ?? "?"}`,
-    );
-    if (network.operators.length > 0) {
-      lines.push(
-        `  ${"operator".padEnd(32)} ${"cloud".padEnd(10)} ${"region".padEnd(13)} ${"health".padEnd(9)} ${"lag".padEnd(4)} ${"stake".padEnd(8)} ${"alloc".padEnd(8)} ${"last epoch avail/p50/lag".padEnd(26)} ${"rewards".padEnd(10)} slashes q/v/x  jailed`,
-      );
-      for (const o of network.operators) {
-        const last = o.lastEpoch
-          ? `#${o.lastEpoch.epoch} ${pct(o.lastEpoch.availabilityBps)}/${o.lastEpoch.p50LatencyMs}ms/${o.lastEpoch.lagBlocks}`
-          : "-";
-        lines.push(
-          `  ${shortId(o.id).padEnd(32)} ${o.cloud.padEnd(10)} ${o.region.padEnd(13)} ${o.health.padEnd(9)} ${String(o.lagBlocks ?? "-").padEnd(4)} ${Number(o.stake).toFixed(2).padEnd(8)} ${Number(o.allocated).toFixed(2).padEnd(8)} ${last.padEnd(26)} ${Number(o.rewards).toFixed(4).padEnd(10)} ${`${o.slashes.queued}/${o.slashes.vetoed}/${o.slashes.executed}`.padEnd(14)} ${o.jailed ? `until block ${o.jailedUntil}` : "no"}${o.reasons.length > 0 ? `  (${o.reasons.join("; ")})` : ""}`,
-        );
-      }
-      const clouds = network.clouds;
-      if (clouds && clouds.measured > 0) {
-        lines.push(
-          `  traffic by cloud (last ${clouds.measured} requests, cap ${Math.round(clouds.cap * 100)}% per cloud while others are healthy): ${clouds.shares.map((s) => `${s.cloud} ${(s.share * 100).toFixed(1)}%`).join(", ")}`,
-        );
-      }
-      const rejoins = network.operators.filter((o) => o.rejoin);
-      if (rejoins.length > 0) {
-        lines.push("  ejected; each registers again (once its jail is over) with:");
-        for (const o of rejoins) lines.push(`    ${o.rejoin}`);
-      }
-      continue;
-    }
-    lines.push(
-      `  ${"operator".padEnd(32)} ${"cloud".padEnd(10)} ${"region".padEnd(13)} ${"health".padEnd(9)} ${"head".padEnd(7)} ${"lag".padEnd(4)} ${"latency".padEnd(9)} reasons`,
-    );
-    for (const upstream of network.upstreams) {
-      lines.push(
-        `  ${upstream.id.padEnd(32)} ${upstream.cloud.padEnd(10)} ${upstream.region.padEnd(13)} ${upstream.health.padEnd(9)} ${(upstream.head ?? "-").padEnd(7)} ${String(upstream.lagBlocks ?? "-").padEnd(4)} ${`${upstream.latencyMs} ms`.padEnd(9)} ${upstream.reasons.join("; ")}`,
-      );
-    }
-  }
-  if (report.slashes.length > 0) {
-    lines.push("", "slashes:");
-    for (const s of report.slashes) {
-      lines.push(
-        `  #${s.id.padEnd(4)} ${s.network.padEnd(9)} ${s.operator} ${s.reason.padEnd(12)} ${s.percent.padEnd(8)} ${s.status} (queued at block ${s.queuedAt})`,
-      );
-    }
-  }
-  if (report.fraudProofs.length > 0) {
-    lines.push("", "fraud proofs (wrong data, slashed at once with the operator's own signature):");
-    for (const p of report.fraudProofs) {
-      lines.push(
-        `  ${p.network.padEnd(9)} ${p.operator} signed a wrong hash of block ${p.blockNumber} (proven at block ${p.provenAt})`,
-      );
-    }
-  }
-  if (report.epochs) {
-    lines.push("", "epochs (newest first):");
-    for (const e of [...report.epochs].reverse()) {
-      lines.push(
-        `  ${e.network.padEnd(9)} epoch ${e.epoch.padEnd(5)} reports ${e.reports}  paid ${e.paid}  carried ${e.carried}`,
-      );
-      for (const j of e.judged) {
-        lines.push(
-          `      ${j.operator} availability ${pct(j.availabilityBps)} p50 ${j.p50LatencyMs} ms lag ${j.lagBlocks} → multiplier ${pct(j.multiplierBps)}`,
-        );
-      }
-      for (const h of e.heldForGovernance) {
-        lines.push(
-          `      ${h.reason}: ${h.failedStake} of the stake failed at once → ${h.operators.length} slashes held for governance`,
-        );
-      }
-    }
-  }
-  return lines.join("\n");
+/**
+ * The symbols amounts are printed with: stake is summed over the strategies (shares of each, one for one
+ * with its token on a fresh deployment), so it is named by all of them, e.g. `stETH+rETH`.
+ */
+export async function amountUnits(
+  client: PublicClient,
+  deployment: DinDeployment,
+): Promise<{ stake: string; fee: string }> {
+  const [strategies, fee] = await Promise.all([
+    readStrategies(client, deployment),
+    client
+      .readContract({ address: deployment.addresses.feeToken, abi: mockERC20Abi, functionName: "symbol" })
+      .catch(() => "fee token"),
+  ]);
+  return { stake: strategies.map((s) => s.symbol).join("+") || "tokens", fee };
 }
 
 /** Shares delegated to `operator` (its own and its stakers'), summed over the deployment's strategies. */
@@ -497,11 +447,6 @@ async function delegatedStake(
     args: [operator, a.strategies],
   });
   return shares.reduce((sum, s) => sum + s, 0n);
-}
-
-/** An operator's id for the table: ids of operators this devnet did not start are addresses, shortened. */
-function shortId(id: string): string {
-  return /^0x[0-9a-fA-F]{40}$/.test(id) ? `${id.slice(0, 10)}…${id.slice(-8)}` : id;
 }
 
 /** The `din operator register` that brings an ejected devnet operator back, with its own keys and labels. */

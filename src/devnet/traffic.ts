@@ -16,6 +16,7 @@ import {
   type WalletClient,
 } from "viem";
 import { type DevnetChain, requestDevnet } from "./chain.js";
+import { repeatRounds } from "./rounds.js";
 
 /** The event every Ping call emits: `sender` is the caller, `value` the call's argument. */
 export const PING_EVENT_SIGNATURE = "Ping(address,uint256)";
@@ -125,10 +126,7 @@ export async function startTraffic(chain: TrafficChain, options: TrafficOptions 
   const pingContract = await deployPing(chain, wallet, deployer);
   logger.info({ pingContract }, "ping contract deployed");
 
-  let stopped = false;
   let round = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
 
   const sendRound = async (): Promise<void> => {
     const sends: Promise<unknown>[] = [];
@@ -172,31 +170,10 @@ export async function startTraffic(chain: TrafficChain, options: TrafficOptions 
     }
   };
 
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      inFlight = sendRound()
-        .catch((error: unknown) => logger.error({ err: error }, "traffic round failed"))
-        .finally(schedule);
-    }, intervalMs);
-    // The generator alone never keeps a process alive; the chain's server does that.
-    timer.unref();
-  };
-  schedule();
-
-  let stopping: Promise<void> | undefined;
-  return {
-    pingContract,
-    pingTopic: PING_TOPIC,
-    stop: () => {
-      stopping ??= (async () => {
-        stopped = true;
-        if (timer !== undefined) clearTimeout(timer);
-        await inFlight;
-      })();
-      return stopping;
-    },
-  };
+  const rounds = repeatRounds(sendRound, intervalMs, (error) =>
+    logger.error({ err: error }, "traffic round failed"),
+  );
+  return { pingContract, pingTopic: PING_TOPIC, stop: () => rounds.stop() };
 }
 
 async function deployPing(chain: TrafficChain, wallet: WalletClient, deployer: Address): Promise<Address> {

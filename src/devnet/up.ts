@@ -23,6 +23,7 @@ import { generateControlToken, writeControlToken } from "../operator/controlToke
 import { type OperatorNode, startOperatorNode } from "../operator/proxy.js";
 import { startWatcher, type Watcher, type WatcherOptions } from "../watcher/watcher.js";
 import { type ChainProcessHandle, spawnChainProcess } from "./chainProcess.js";
+import { type DemoTraffic, type DemoTrafficMode, startDemoTraffic } from "./demoTraffic.js";
 import { devnetKeysConfig, ensureDevnetKey } from "./keys.js";
 import {
   bootstrapLedger,
@@ -68,6 +69,11 @@ export interface UpOptions {
   blockTimeMs: number;
   /** Most gas a call may burn, at the gateway and every operator node. @default devnetCallGasCap */
   callGasCap?: number;
+  /**
+   * Demo reads through the gateway from several sessions, so every healthy operator serves and earns
+   * (`din up --traffic`). A test that measures the gateway's traffic turns it off. @default "on"
+   */
+  traffic?: DemoTrafficMode;
   /** How long stop() waits for the components to close before killing the chains. @default shutdownTimeoutMs() (10 s) */
   shutdownTimeoutMs?: number;
   logger?: Logger;
@@ -145,6 +151,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
   let gateway: Gateway | undefined;
   let gatewaySockets: ReadonlySet<Socket> = new Set();
   let rewardsTimer: NodeJS.Timeout | undefined;
+  let demoTraffic: DemoTraffic | undefined;
   let stopped = false;
   let published: NetworkState | undefined;
   const timeoutMs = options.shutdownTimeoutMs ?? shutdownTimeoutMs();
@@ -160,6 +167,7 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
           removeNetworkState(options.dataDir);
         },
       },
+      ...(demoTraffic ? [stopStep("demo traffic", demoTraffic)] : []),
       ...(gateway ? [gatewayStep(gateway, gatewaySockets)] : []),
       ...watchers.map((watcher, index) => watcherStep(watcher, index, chains[0], logger)),
     ],
@@ -400,6 +408,15 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
     };
     writeNetworkState(options.dataDir, state);
     published = state;
+    if ((options.traffic ?? "on") === "on") {
+      demoTraffic = startDemoTraffic({
+        gateway: gatewayUrl,
+        networks: state.networks,
+        // A round a second at most: enough for every operator to serve each epoch, little load on the chains.
+        intervalMs: Math.max(1_000, options.blockTimeMs),
+        logger,
+      });
+    }
     const failed = Promise.race(
       chains.map((chain) =>
         chain.exited.then(
@@ -425,6 +442,11 @@ export async function up(options: UpOptions): Promise<RunningNetwork> {
 /** The gateway's close, which cannot be held by a socket its HTTP server no longer tracks (closeServing). */
 function gatewayStep(gateway: Gateway, sockets: ReadonlySet<Socket>): CloseStep {
   return { name: "gateway", close: () => closeServing(() => gateway.close(), gateway.server, sockets) };
+}
+
+/** A close step for something that only stops. */
+function stopStep(name: string, running: { stop(): Promise<void> }): CloseStep {
+  return { name, close: () => running.stop() };
 }
 
 /** Once the ledger chain is gone, a watcher's close gets this long before the stop goes on without it. */

@@ -123,8 +123,11 @@ describe("din gov", () => {
     const after = await din(["gov", "status", ...ledger]);
     expect(after.stdout).toContain("p50 latency ≤ 300 ms");
     expect(after.stdout).toMatch(new RegExp(`${id}\\s+executed\\s+Allow 300 ms p50 latency`));
-    // Sixteen CLI processes in a row, each a few seconds on a loaded machine.
-  }, 240_000);
+    // Votes carry the token's symbol, as every amount the commands print.
+    expect(after.stdout).toMatch(
+      / {6}for [\d.]+ \w+, against [\d.]+ \w+, abstain [\d.]+ \w+ \(quorum [\d.]+ \w+\)/,
+    );
+  });
 
   it("admits a watcher by name and refuses malformed proposals in one line", async () => {
     const watcher = privateKeyToAccount(devKey(11)).address as Address;

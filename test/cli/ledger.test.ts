@@ -117,6 +117,9 @@ describe("din operator ledger commands", () => {
     expect(delays.allocationDelay.isSet).toBe(true);
     const text = await din(["operator", "status", ...ledger.slice(0, 4), "--address", operator]);
     expect(text.stdout).toMatch(/delays: allocation .*; deallocation 300 blocks/);
+    // Amounts with their tokens: stake in the strategies' tokens, rewards in the fee token.
+    expect(text.stdout).toMatch(/ethereum +registered +stake 5 (stETH\+rETH|rETH\+stETH) \(min /);
+    expect(text.stdout).toMatch(/rewards escrowed by the service for it and its delegators: 0 USDC /);
 
     const second = await din(register);
     expect(second.code).toBe(1);

@@ -4,16 +4,9 @@
 // others are healthy, matches what `din status` reports, and gives way with no client error when the other
 // clouds go down; and `din risk simulate` predicts the slashes the ledger then executes when the same aws
 // outage runs there with `din chaos`, without touching the live ledger.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { promisify } from "node:util";
 import { getAddress, type Hex, parseUnits } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestDevnetUrl } from "../../src/devnet/ledger.js";
-import type { NetworkState } from "../../src/devnet/state.js";
 import type { StatusReport } from "../../src/devnet/status.js";
 import { dinEpochsAbi, dinSlasherAbi } from "../../src/ledger/artifacts/index.js";
 import { DEFAULT_SLA_TABLE } from "../../src/ledger/din/deploy.js";
@@ -24,10 +17,9 @@ import {
   readSlashes,
 } from "../../src/ledger/din/directory.js";
 import { rpc, waitFor } from "../support/dataPlane.js";
+import { localNetwork } from "../support/localNetwork.js";
 import { startRecordingProxy } from "../support/recordingProxy.js";
 
-const run = promisify(execFile);
-const bin = join(import.meta.dirname, "../../bin/din.mjs");
 const BLOCK_MS = 500;
 
 type SimulatedOperator = {
@@ -48,51 +40,9 @@ type Simulation = {
   held: unknown[];
 };
 
-/** A `din up` of its own in a fresh data dir, with `din` bound to it. */
-function localNetwork() {
-  const dataDir = mkdtempSync(join(tmpdir(), "din-risk-live-"));
-  const net = {
-    dataDir,
-    child: undefined as ChildProcess | undefined,
-    state: undefined as unknown as NetworkState,
-    din: async (...args: string[]) =>
-      (await run(process.execPath, [bin, ...args, "--data-dir", dataDir], { maxBuffer: 16 * 1024 * 1024 }))
-        .stdout,
-    status: async (...args: string[]) =>
-      JSON.parse(await net.din("status", "--json", ...args)) as StatusReport,
-    async start() {
-      const child = spawn(
-        process.execPath,
-        [bin, "up", "--json", "--port", "0", "--data-dir", dataDir, "--block-time", String(BLOCK_MS)],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      net.child = child;
-      let stderr = "";
-      child.stderr!.on("data", (chunk) => {
-        stderr += chunk;
-      });
-      await new Promise<void>((resolve, reject) => {
-        createInterface({ input: child.stdout! }).once("line", () => resolve());
-        child.once("exit", (code) => reject(new Error(`din up exited (${code}): ${stderr.slice(-2000)}`)));
-      });
-      net.state = JSON.parse(readFileSync(join(dataDir, "network.json"), "utf8")) as NetworkState;
-    },
-    async stop() {
-      const child = net.child;
-      if (child && child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-  return net;
-}
-
 describe("the cloud share cap on din up", () => {
-  const net = localNetwork();
+  // No demo traffic: the cap is measured over this test's own requests.
+  const net = localNetwork({ blockTimeMs: BLOCK_MS, traffic: "off", prefix: "din-risk-live-" });
   beforeAll(() => net.start(), 180_000);
   afterAll(() => net.stop(), 60_000);
 
@@ -239,7 +189,8 @@ describe("the cloud share cap on din up", () => {
 });
 
 describe("din risk simulate against the live ledger of din up", () => {
-  const net = localNetwork();
+  // No demo traffic: the cap is measured over this test's own requests.
+  const net = localNetwork({ blockTimeMs: BLOCK_MS, traffic: "off", prefix: "din-risk-live-" });
   beforeAll(() => net.start(), 180_000);
   afterAll(() => net.stop(), 60_000);
 
