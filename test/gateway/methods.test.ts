@@ -3,7 +3,8 @@ import { createWalletClient, custom, type Hex, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestDevnet } from "../../src/devnet/chain.js";
-import { formatStatus, gatewayOnlyStatus } from "../../src/devnet/status.js";
+import { gatewayOnlyStatus } from "../../src/devnet/status.js";
+import { formatStatus } from "../../src/devnet/statusText.js";
 import { type DataPlane, post, rpc, sleep, startDataPlane, waitFor } from "../support/dataPlane.js";
 
 /** Runtime code that always reverts: PUSH1 0 PUSH1 0 REVERT. */
@@ -330,6 +331,9 @@ describe("quorum that answers", () => {
     expect(entry.reasons.join("; ")).toMatch(
       /quarantined until .*contradicted the answer 3 operators agreed on/,
     );
+    // din status prints it on the liar's line.
+    const status = formatStatus(gatewayOnlyStatus(plane.gateway.url, health));
+    expect(status.split("\n").find((line) => line.includes(liar))).toMatch(/quarantined until/);
     const metrics = await (await fetch(`${plane.gateway.url}/metrics`)).text();
     expect(metrics).toMatch(
       new RegExp(`din_upstream_quarantined\\{network="ethereum",upstream="${liar}"\\} 1`),
