@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { adminTokenFile } from "../devnet/keys.js";
 import { defaultDataDir, readNetworkState } from "../devnet/state.js";
+import { alignColumns } from "../devnet/statusText.js";
 import type { KeyView } from "../gateway/keys/admin.js";
 import type { UsageRow } from "../gateway/keys/store.js";
 
@@ -249,14 +250,19 @@ export function registerKeysCommands(program: Command): void {
         "/admin/projects",
       );
       const projectName = new Map(projects.projects.map((project) => [project.id, project.name]));
-      const lines = [
-        `${"key".padEnd(34)} ${"project".padEnd(20)} ${"name".padEnd(16)} ${"status".padEnd(9)} limits`,
-      ];
-      for (const key of listed.keys) {
-        lines.push(
-          `${key.key.padEnd(34)} ${(projectName.get(key.project) ?? key.project).slice(0, 20).padEnd(20)} ${key.name.slice(0, 16).padEnd(16)} ${key.status.padEnd(9)} ${key.limits.creditsPerSecond ?? "∞"}/s ${key.limits.creditsPerDay ?? "∞"}/day`,
-        );
-      }
+      // Newest first, every column as wide as its longest value, names in full.
+      const newest = [...listed.keys].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      const lines = alignColumns([
+        ["key", "project", "name", "status", "created", "limits"],
+        ...newest.map((key) => [
+          key.key,
+          projectName.get(key.project) ?? key.project,
+          key.name,
+          key.status,
+          key.createdAt.slice(0, 19).replace("T", " "),
+          `${key.limits.creditsPerSecond ?? "∞"}/s ${key.limits.creditsPerDay ?? "∞"}/day`,
+        ]),
+      ]);
       print(
         flags,
         listed,

@@ -86,6 +86,12 @@ describe("din keys and din usage on a running din up", () => {
 
     const listed = await din("keys", "list", "--project", "shop");
     expect(listed.keys.map((k: { key: string }) => k.key)).toEqual([key]);
+    // The text: names in full, every column starting where its header starts.
+    const listText = (await run(process.execPath, [bin, "keys", "list", "--data-dir", dataDir])).stdout;
+    const [header, ...rows] = listText.trimEnd().split("\n");
+    for (const row of rows)
+      expect(row.slice(header!.indexOf("status"))).toMatch(/^(active|expiring|revoked) /);
+    expect(rows.find((row) => row.startsWith(key))).toMatch(new RegExp(`^${key}\\s+shop\\s`));
     expect((await din("keys", "show", key)).key.key).toBe(key);
     // The text names the project by the name it was created with (its id in parentheses).
     const shown = (await run(process.execPath, [bin, "keys", "show", key, "--data-dir", dataDir])).stdout;
