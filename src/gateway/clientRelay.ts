@@ -3,14 +3,12 @@
  * sign what it serves; the gateway checks the relay as it checks any signed attempt (a bad one is a failed
  * attempt and evidence) and hands it on in `din-operator`, `din-signature` and `din-relay` headers, so a
  * client can check the answer itself and keep the signature as evidence against the operator. Such reads
- * skip the cache and in-flight sharing: a cached answer carries no signature.
+ * skip the cache and in-flight sharing: a cached answer carries no signature. The read itself is
+ * pipeline.ts `signedRead`; this module holds the headers both ends speak.
  */
 import type { Address, Hex } from "viem";
 import { relayToJson } from "../ledger/din/relay.js";
-import { UpstreamUnavailableError } from "../rpc/errors.js";
 import type { SignedRelay } from "./evidence.js";
-import type { Answer, RequestContext, RouteConstraints } from "./pipeline.js";
-import { routeWithin } from "./pipeline.js";
 
 /** The request header a client sends to be handed the operator's signed relay. */
 export const SIGN_HEADER = "din-sign";
@@ -21,28 +19,6 @@ export const relayResponseHeaders = ["din-operator", "din-signature", "din-relay
 /** Whether a request's `din-sign` header asks for a signed relay. */
 export function wantsSignedRelay(header: string | undefined): boolean {
   return header === "1";
-}
-
-/** A read answered by one operator that signed it; the checked relay is left on `context.signedRelay`. */
-export async function signedRead(
-  method: string,
-  params: readonly unknown[],
-  context: RequestContext,
-  constraints: RouteConstraints,
-): Promise<Answer> {
-  const { network } = context;
-  if (!network.upstreams.some((upstream) => upstream.operator !== undefined)) {
-    throw new UpstreamUnavailableError("no operator of this network signs relays (none is from the ledger)");
-  }
-  const result = await routeWithin(method, params, context, {
-    ...constraints,
-    // A hedge's loser would be cancelled after signing; one operator at a time keeps the relay its answer's.
-    hedge: false,
-    eligible: (upstream) => network.upstream(upstream.id)?.operator !== undefined,
-    sign: true,
-  });
-  context.signedRelay = result.relay as SignedRelay | undefined;
-  return result.kind === "result" ? { result: result.result } : { error: result.error };
 }
 
 /** The headers that hand a checked relay to the client. */

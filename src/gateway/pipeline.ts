@@ -12,7 +12,6 @@ import { MethodNotSupportedError, UpstreamUnavailableError } from "../rpc/errors
 import { type JsonRpcErrorBody, type JsonRpcRequest, positionalParams } from "../rpc/jsonrpc.js";
 import { type MethodClass, methodSpec, subscriptionOverHttpError, validateRequest } from "../rpc/methods.js";
 import { broadcastTransaction } from "./broadcast.js";
-import { signedRead } from "./clientRelay.js";
 import { cacheVerdict, type PinnedParams, pinBlockParam } from "./consistency.js";
 import type { SignedRelay } from "./evidence.js";
 import { handleFilterRequest } from "./filters.js";
@@ -323,4 +322,26 @@ async function heavyCall(request: JsonRpcRequest, context: RequestContext): Prom
       costly: true,
     },
   );
+}
+
+/** A read answered by one operator that signed it; the checked relay is left on `context.signedRelay`. */
+export async function signedRead(
+  method: string,
+  params: readonly unknown[],
+  context: RequestContext,
+  constraints: RouteConstraints,
+): Promise<Answer> {
+  const { network } = context;
+  if (!network.upstreams.some((upstream) => upstream.operator !== undefined)) {
+    throw new UpstreamUnavailableError("no operator of this network signs relays (none is from the ledger)");
+  }
+  const result = await routeWithin(method, params, context, {
+    ...constraints,
+    // A hedge's loser would be cancelled after signing; one operator at a time keeps the relay its answer's.
+    hedge: false,
+    eligible: (upstream) => network.upstream(upstream.id)?.operator !== undefined,
+    sign: true,
+  });
+  context.signedRelay = result.relay as SignedRelay | undefined;
+  return result.kind === "result" ? { result: result.result } : { error: result.error };
 }
