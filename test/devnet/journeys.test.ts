@@ -152,7 +152,7 @@ describe("journeys on din up", () => {
     process.stdout.write(
       `joining operator: registered in epoch ${joinedAt}, listed by the gateway in ${stages.listed}, healthy in ${stages.healthy}, routed in epoch ${routed}, ${requests} requests served, rewards ${Number(paid.record.rewardsEscrowed) / 1e18} escrowed by epoch ${earnedAt}\n`,
     );
-  });
+  }, 900_000);
 
   it("a staker's withdrawal queued before its operator is slashed for a lie pays what the chain's balance gains", async () => {
     const staker = await net.json<Faucet>("faucet", "--new-key", key("staker"));
@@ -205,7 +205,7 @@ describe("journeys on din up", () => {
     process.stdout.write(
       `staker: queued 4 stETH, slashed ${Number(paid!.slashed) / 1e18}, paid ${Number(paid!.paid) / 1e18} = balance change ${Number(after - before) / 1e18}\n`,
     );
-  });
+  }, 900_000);
 
   it("runs the README walkthrough as written, and the network does what the README says of each command", async () => {
     const steps = readWalkthrough(net.dataDir);
@@ -331,5 +331,5 @@ describe("journeys on din up", () => {
     expect(await runStep(6)).toMatch(/^staker 0x[0-9a-fA-F]{40} at block \d+: delegated to /);
     // "how concentrated each network is, and what an aws outage leaves".
     expect(await runStep(7)).toMatch(/aws/);
-  });
+  }, 900_000);
 });
