@@ -21,6 +21,7 @@ import {
   readSlashes,
   type SlashRecord,
 } from "../ledger/din/directory.js";
+import { escrowedRewards } from "../ledger/din/operatorRecord.js";
 import { devnetKeyFile } from "./ledger.js";
 import { type NetworkState, readNetworkState } from "./state.js";
 
@@ -249,13 +250,7 @@ export async function ledgerStatus(
     }),
     amountUnits(client, deployment),
   ]);
-  const rewards = new Map<Address, bigint>();
-  for (const log of submissions) {
-    for (const reward of log.args.operatorDirectedRewardsSubmission.operatorRewards) {
-      const operator = getAddress(reward.operator);
-      rewards.set(operator, (rewards.get(operator) ?? 0n) + reward.amount);
-    }
-  }
+  const rewards = escrowedRewards(submissions);
   const judgment = (log: (typeof judgedLogs)[number]): Judgment => ({
     epoch: log.args.epoch.toString(),
     availabilityBps: log.args.availabilityBps,

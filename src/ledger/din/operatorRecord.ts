@@ -47,10 +47,7 @@ export async function readOperatorRecord(
       strict: true,
     }),
   ]);
-  let rewardsEscrowed = 0n;
-  for (const log of submissions)
-    for (const reward of log.args.operatorDirectedRewardsSubmission.operatorRewards)
-      if (getAddress(reward.operator) === address) rewardsEscrowed += reward.amount;
+  const rewardsEscrowed = escrowedRewards(submissions).get(address) ?? 0n;
   return {
     verdicts: deployment.networks.map((n) => ({
       network: n.name,
@@ -69,4 +66,23 @@ export async function readOperatorRecord(
     })),
     rewardsEscrowed,
   };
+}
+
+/** A rewards submission as the RewardsCoordinator logs it: the rewards it escrows for each operator. */
+type RewardsSubmissionLog = {
+  args: {
+    operatorDirectedRewardsSubmission: { operatorRewards: readonly { operator: Address; amount: bigint }[] };
+  };
+};
+
+/** Rewards escrowed per operator (checksummed address) over the RewardsCoordinator's submissions. */
+export function escrowedRewards(submissions: readonly RewardsSubmissionLog[]): Map<Address, bigint> {
+  const rewards = new Map<Address, bigint>();
+  for (const log of submissions) {
+    for (const reward of log.args.operatorDirectedRewardsSubmission.operatorRewards) {
+      const operator = getAddress(reward.operator);
+      rewards.set(operator, (rewards.get(operator) ?? 0n) + reward.amount);
+    }
+  }
+  return rewards;
 }
