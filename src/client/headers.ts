@@ -4,9 +4,9 @@
  * to every neighbour verified before. Verified headers are kept (bounded), so a state read about a block
  * already seen costs no header round trip.
  */
-import { type Hex, keccak256, stringToHex } from "viem";
+import type { Hex } from "viem";
 import { encodeBlockHeader } from "../ledger/din/header.js";
-import { canonicalJson } from "../rpc/canonical.js";
+import { hashResponse } from "../ledger/din/relay.js";
 import { DinVerificationError } from "./errors.js";
 import { type GatewayReply, quantity } from "./gateway.js";
 import { answerError, type CheckedAnswer, type SignedCallContext, signedCall } from "./signed.js";
@@ -29,9 +29,9 @@ export interface HeaderVerifierOptions {
   maxHeaders?: number;
 }
 
-/** The digest the gateway's quorum compares answers by (keccak256 of the canonical answer). */
+/** The digest the gateway's quorum compares answers by: a relay's response hash of the answer. */
 function answerDigest(result: unknown): Hex {
-  return keccak256(stringToHex(canonicalJson({ result })));
+  return hashResponse({ result });
 }
 
 function isBlock(value: unknown): value is RpcBlock {

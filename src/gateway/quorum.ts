@@ -8,8 +8,7 @@
  * Operators from the ledger are asked to sign every quorum answer, so any disagreement among them is a
  * contradiction between signed relays, kept as evidence for the fraud-proof path.
  */
-import { keccak256, stringToHex } from "viem";
-import { canonicalJson } from "../rpc/canonical.js";
+import { hashResponse } from "../ledger/din/relay.js";
 import { InvalidRequestError, QuorumDisagreementError, UpstreamUnavailableError } from "../rpc/errors.js";
 import type { SignedRelay } from "./evidence.js";
 import type { AttemptOutcome } from "./outcome.js";
@@ -111,7 +110,8 @@ export async function quorumCall(
           upstream: next.id,
           cloud: next.cloud,
           answer,
-          digest: keccak256(stringToHex(canonicalJson(answer))),
+          // A relay's response hash of the answer: the digest signed relays and clients compare by.
+          digest: hashResponse(answer),
           relay: evidence.relay as SignedRelay | undefined,
         });
         return;
