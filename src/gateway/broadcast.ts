@@ -7,7 +7,7 @@
 import { keccak256 } from "viem";
 import { UpstreamUnavailableError } from "../rpc/errors.js";
 import type { JsonRpcErrorBody } from "../rpc/jsonrpc.js";
-import type { Answer, RequestContext } from "./pipeline.js";
+import type { Answer, RequestContext } from "./context.js";
 import { pickDiverse, pickNext } from "./selection.js";
 
 const knownPattern = /already known|known transaction|already imported|already exists|nonce too low/i;

@@ -8,9 +8,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { RpcErrorCode } from "../rpc/errors.js";
+import { routeWithin } from "./calls.js";
 import { resolveLogRange } from "./consistency.js";
+import { type Answer, type RequestContext, sessionHead } from "./context.js";
 import { getLogs } from "./logs.js";
-import { type Answer, type RequestContext, routeWithin, sessionHead } from "./pipeline.js";
 
 const filterNotFound = (why: string): Answer => ({
   error: { code: -32000, message: `filter not found${why}` },

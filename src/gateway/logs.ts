@@ -6,7 +6,8 @@
  */
 import { toQuantity } from "../rpc/blockTag.js";
 import { resolveLogRange } from "./consistency.js";
-import { type Answer, type RequestContext, readCall, sessionHead } from "./pipeline.js";
+import { type Answer, type RequestContext, sessionHead } from "./context.js";
+import { readCall } from "./read.js";
 
 /** Chunks fetched at once for one request. */
 const chunkConcurrency = 4;

@@ -3,7 +3,8 @@
  * a wallet never reuses a nonce that one operator's mempool has not seen yet.
  */
 import { fromQuantity, toQuantity } from "../rpc/blockTag.js";
-import { type Answer, type RequestContext, routeOnce } from "./pipeline.js";
+import { routeOnce } from "./calls.js";
+import type { Answer, RequestContext } from "./context.js";
 import { pickDiverse } from "./selection.js";
 
 export async function highestNonce(params: readonly unknown[], context: RequestContext): Promise<Answer> {

@@ -10,9 +10,9 @@
  */
 import { hashResponse } from "../ledger/din/relay.js";
 import { InvalidRequestError, QuorumDisagreementError, UpstreamUnavailableError } from "../rpc/errors.js";
+import type { Answer, RequestContext, RouteConstraints } from "./context.js";
 import type { SignedRelay } from "./evidence.js";
 import type { AttemptOutcome } from "./outcome.js";
-import type { Answer, RequestContext, RouteConstraints } from "./pipeline.js";
 import { quarantine } from "./quarantine.js";
 import { pickNext, type RankedUpstream } from "./selection.js";
 

@@ -33,12 +33,13 @@ import {
 import { labelForMethod, methodSpec } from "../rpc/methods.js";
 import { relayResponseHeaders, SIGN_HEADER, signedRelayHeaders, wantsSignedRelay } from "./clientRelay.js";
 import type { GatewayConfig } from "./config.js";
+import type { Answer, RequestContext } from "./context.js";
 import { refusalReply } from "./keys/admission.js";
 import { type KeyService, startKeyService } from "./keys/service.js";
 import { type LedgerLink, startLedgerLink } from "./ledger.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { Network } from "./network.js";
-import { type Answer, handleRequest, type RequestContext } from "./pipeline.js";
+import { handleRequest } from "./pipeline.js";
 import { type QuorumMode, quorumModes } from "./quorum.js";
 import { attachWebSockets, type WebSocketOptions } from "./ws.js";
 

@@ -14,13 +14,14 @@ import { InvalidParamsError, LimitExceededError, UnknownNetworkError } from "../
 import { type JsonRpcRequest, positionalParams } from "../rpc/jsonrpc.js";
 import { type ChainEvent, ChainFollower } from "./chainFollower.js";
 import type { GatewayConfig } from "./config.js";
+import type { Answer, RequestContext } from "./context.js";
 import type { AdmitBody } from "./keys/admission.js";
 import type { KeyService } from "./keys/service.js";
 import { type LogFilter, matchesLogFilter, parseLogFilter } from "./logFilter.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { Network } from "./network.js";
 import { PendingFollower } from "./pendingFollower.js";
-import { type Answer, handleRequest, type RequestContext } from "./pipeline.js";
+import { handleRequest } from "./pipeline.js";
 import { answerBody, clientVersion, headerValue } from "./server.js";
 
 /** Close codes a client can act on (4000–4999 are the application's). */
