@@ -34,7 +34,7 @@ export async function pollUpstream(
   }));
   // Which chain it serves, asked in the same batch until it has answered: at start, again after a failure
   // (a node that comes back may be another node) and every chainCheckMs.
-  if (Date.now() - upstream.chainCheckedAt > options.healthConfig.chainCheckMs) upstream.chainChecked = false;
+  if (Date.now() - upstream.chainCheckedAt > options.healthConfig.chainCheckMs) upstream.recheckChain();
   if (!upstream.chainChecked) calls.push(...chainCheckCalls(options.genesisHash !== undefined));
   const body = JSON.stringify(calls);
   const now = Date.now();
@@ -48,18 +48,17 @@ export async function pollUpstream(
         reply.status === 429 ? retry("rate-limited", "HTTP 429") : retry("http-status", "bad head reply"),
         0,
       );
-      upstream.chainChecked = false;
+      upstream.recheckChain();
       return { upstream, answered: false, violation: undefined };
     }
     upstream.record({ kind: "result", result: null }, performance.now() - started);
     if (!upstream.chainChecked) options.checkChain(upstream, reply.body);
     const violation = tagViolation(upstream.head, sample);
-    upstream.head = sample;
-    upstream.headUpdatedAt = Date.now();
+    upstream.observeHead(sample);
     return { upstream, answered: true, violation };
   } catch (error) {
     upstream.record(retry("transport", String(error)), 0);
-    upstream.chainChecked = false;
+    upstream.recheckChain();
     return { upstream, answered: false, violation: undefined };
   }
 }

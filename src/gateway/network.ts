@@ -227,7 +227,7 @@ export class Network {
           before.stakeFactor !== state.stakeFactor ||
           before.signer !== state.signer
         ) {
-          upstream.operator = state;
+          upstream.bindOperator(state);
           this.membershipVersion++;
           updated.push(upstream.id);
         }
@@ -257,8 +257,7 @@ export class Network {
         },
         this.healthConfig,
       );
-      upstream.operator = state;
-      upstream.hooks = hooks;
+      upstream.bindOperator(state, hooks);
       this.upstreams.push(upstream);
       this.byId.set(id, upstream);
       this.fromLedger.set(operator.address, upstream);
@@ -332,9 +331,7 @@ export class Network {
     if (problem === undefined) {
       if (upstream.wrongChain !== undefined)
         this.logger.info({ upstream: upstream.id }, "upstream serves this network's chain again: routed");
-      upstream.wrongChain = undefined;
-      upstream.chainChecked = true;
-      upstream.chainCheckedAt = Date.now();
+      upstream.chainCheckAnswered(undefined);
       this.metrics.upstreamWrongChain.set(labels, 0);
       return;
     }
@@ -343,7 +340,7 @@ export class Network {
         { upstream: upstream.id, network: this.name, chainId: this.chainId, problem },
         "upstream is not on this network's chain: not routed to",
       );
-    upstream.wrongChain = problem;
+    upstream.chainCheckAnswered(problem);
     this.metrics.upstreamWrongChain.set(labels, 1);
   }
 
@@ -365,7 +362,7 @@ export class Network {
       return;
     }
     for (const { upstream, violation } of violators) {
-      upstream.bannedUntil = Date.now() + this.healthConfig.banMs;
+      upstream.ban(Date.now() + this.healthConfig.banMs);
       this.logger.warn({ upstream: upstream.id, violation }, "upstream banned: inconsistent block tags");
     }
   }

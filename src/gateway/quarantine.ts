@@ -16,11 +16,9 @@ import type { GatewayMetrics } from "./metrics.js";
 export interface Quarantinable {
   readonly id: string;
   /** Date.now() until which it is out of routing; 0 or past: routed. */
-  quarantinedUntil: number;
-  /** Why it was quarantined (said in /healthz and din status while it lasts). */
-  quarantineReason: string | undefined;
-  /** Bumped when something changes its ranking. */
-  changes: number;
+  readonly quarantinedUntil: number;
+  /** Sets the quarantine (`until` 0 lifts it), bumping what its ranking depends on. */
+  setQuarantine(until: number, reason: string | undefined): void;
 }
 
 /** The network a quarantine is decided in. */
@@ -42,9 +40,7 @@ export function quarantine(
   const until = now + durationMs;
   if (upstream.quarantinedUntil >= until) return;
   const already = upstream.quarantinedUntil > now;
-  upstream.quarantinedUntil = until;
-  upstream.quarantineReason = reason;
-  upstream.changes++;
+  upstream.setQuarantine(until, reason);
   scope.metrics.upstreamQuarantined.set({ network: scope.name, upstream: upstream.id }, 1);
   if (!already) scope.metrics.quarantines.inc({ network: scope.name });
   scope.logger.warn(
@@ -61,9 +57,7 @@ export function liftEndedQuarantines(
 ): void {
   for (const upstream of upstreams) {
     if (upstream.quarantinedUntil === 0 || upstream.quarantinedUntil > now) continue;
-    upstream.quarantinedUntil = 0;
-    upstream.quarantineReason = undefined;
-    upstream.changes++;
+    upstream.setQuarantine(0, undefined);
     scope.metrics.upstreamQuarantined.set({ network: scope.name, upstream: upstream.id }, 0);
     scope.logger.info({ upstream: upstream.id }, "upstream's quarantine ended: routed again");
   }

@@ -122,13 +122,6 @@ export class Upstream {
   readonly latencyWindow = new SampleWindow(128);
   readonly errorRate = new DecayingRate(0.1);
   readonly throttleRate = new DecayingRate(0.1);
-  head: HeadSample | undefined;
-  headUpdatedAt = 0;
-  bannedUntil = 0;
-  /** Date.now() until which it is quarantined for contradicting a quorum (quarantine.ts); 0: not. */
-  quarantinedUntil = 0;
-  /** Why it is quarantined, while it is. */
-  quarantineReason: string | undefined;
   lastThrottledAt = 0;
   /**
    * When (performance.now()) the latest request this upstream has answered was sent. A request sent after
@@ -136,22 +129,33 @@ export class Upstream {
    * requests sent before it say nothing (a node slow at everything finishes those late too).
    */
   lastAnsweredSentAt = 0;
-  /**
-   * The chain it serves was checked against its network's (eth_chainId, and the genesis hash where the
-   * network names one) since it last failed to answer: a node that comes back may be another node.
-   */
-  chainChecked = false;
-  /** When (Date.now()) its chain was last found to be its network's. */
-  chainCheckedAt = 0;
-  /** Why it is not its network's chain; undefined when it is (or is not checked yet). */
-  wrongChain: string | undefined;
   verdict: HealthVerdict = { state: "unhealthy", reasons: ["no head reported recently"] };
   /** Bumped when something that changes its ranking happens (failure, recovery, half-open probe). */
   changes = 0;
-  /** The ledger's view of this operator; undefined for upstreams from the config file. */
-  operator: LedgerOperator | undefined;
-  /** Auth, signatures and usage for ledger-sourced upstreams. */
-  hooks: RelayHooks | undefined;
+  // What the network learns about this upstream, changed only through the methods below.
+  private observed: {
+    head: HeadSample | undefined;
+    headUpdatedAt: number;
+    bannedUntil: number;
+    quarantinedUntil: number;
+    quarantineReason: string | undefined;
+    chainChecked: boolean;
+    chainCheckedAt: number;
+    wrongChain: string | undefined;
+    operator: LedgerOperator | undefined;
+    hooks: RelayHooks | undefined;
+  } = {
+    head: undefined,
+    headUpdatedAt: 0,
+    bannedUntil: 0,
+    quarantinedUntil: 0,
+    quarantineReason: undefined,
+    chainChecked: false,
+    chainCheckedAt: 0,
+    wrongChain: undefined,
+    operator: undefined,
+    hooks: undefined,
+  };
   private tokenHeaders:
     | { token: string; plain: Record<string, string>; signed: Record<string, string> }
     | undefined;
@@ -190,6 +194,87 @@ export class Upstream {
     return this.methodPatterns.some((pattern) =>
       pattern.endsWith("*") ? method.startsWith(pattern.slice(0, -1)) : pattern === method,
     );
+  }
+
+  /** Its latest head poll's tags. */
+  get head(): HeadSample | undefined {
+    return this.observed.head;
+  }
+  /** When (Date.now()) `head` was polled. */
+  get headUpdatedAt(): number {
+    return this.observed.headUpdatedAt;
+  }
+  /** Date.now() until which it is banned for inconsistent block tags; 0 or past: not banned. */
+  get bannedUntil(): number {
+    return this.observed.bannedUntil;
+  }
+  /** Date.now() until which it is quarantined for contradicting a quorum (quarantine.ts); 0: not. */
+  get quarantinedUntil(): number {
+    return this.observed.quarantinedUntil;
+  }
+  /** Why it is quarantined, while it is. */
+  get quarantineReason(): string | undefined {
+    return this.observed.quarantineReason;
+  }
+  /**
+   * The chain it serves was checked against its network's (eth_chainId, and the genesis hash where the
+   * network names one) since it last failed to answer: a node that comes back may be another node.
+   */
+  get chainChecked(): boolean {
+    return this.observed.chainChecked;
+  }
+  /** When (Date.now()) its chain was last found to be its network's. */
+  get chainCheckedAt(): number {
+    return this.observed.chainCheckedAt;
+  }
+  /** Why it is not its network's chain; undefined when it is (or is not checked yet). */
+  get wrongChain(): string | undefined {
+    return this.observed.wrongChain;
+  }
+  /** The ledger's view of this operator; undefined for upstreams from the config file. */
+  get operator(): LedgerOperator | undefined {
+    return this.observed.operator;
+  }
+  /** Auth, signatures and usage for ledger-sourced upstreams. */
+  get hooks(): RelayHooks | undefined {
+    return this.observed.hooks;
+  }
+
+  /** A head poll answered with these tags. */
+  observeHead(sample: HeadSample, now = Date.now()): void {
+    this.observed.head = sample;
+    this.observed.headUpdatedAt = now;
+  }
+
+  /** Its chain must be checked again with the next head poll (it failed, or the check is old). */
+  recheckChain(): void {
+    this.observed.chainChecked = false;
+  }
+
+  /** Its chain was checked: `problem` says why it is not the network's, undefined when it is. */
+  chainCheckAnswered(problem: string | undefined, now = Date.now()): void {
+    this.observed.wrongChain = problem;
+    if (problem !== undefined) return;
+    this.observed.chainChecked = true;
+    this.observed.chainCheckedAt = now;
+  }
+
+  /** Out of routing until `until` (Date.now() ms) for inconsistent block tags. */
+  ban(until: number): void {
+    this.observed.bannedUntil = until;
+  }
+
+  /** Out of routing until `until` for contradicting a quorum, or routed again (`until` 0). */
+  setQuarantine(until: number, reason: string | undefined): void {
+    this.observed.quarantinedUntil = until;
+    this.observed.quarantineReason = until === 0 ? undefined : reason;
+    this.changes++;
+  }
+
+  /** The ledger's latest view of the operator behind it, and the hooks that sign and account its relays. */
+  bindOperator(operator: LedgerOperator, hooks?: RelayHooks): void {
+    this.observed.operator = operator;
+    if (hooks) this.observed.hooks = hooks;
   }
 
   /** A request id unique on this upstream's connections; clients' ids never reach operators. */
