@@ -34,9 +34,15 @@ import {
 } from "../ledger/din/directory.js";
 import { blockHeader } from "../ledger/din/header.js";
 import { relayToJson } from "../ledger/din/relay.js";
+import { revertOf } from "../ledger/din/revert.js";
 import { riskSnapshot } from "../ledger/din/riskInputs.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
-import { gatherStateEvidence, STATE_METHODS, stateProofArgs } from "../ledger/din/stateProof.js";
+import {
+  gatherStateEvidence,
+  STATE_METHODS,
+  StateEvidenceError,
+  stateProofArgs,
+} from "../ledger/din/stateProof.js";
 import { ConfigError, type LedgerConfig } from "./config.js";
 import {
   checkSignedReply,
@@ -390,13 +396,19 @@ export class LedgerLink {
         const message = error instanceof Error ? error.message : String(error);
         this.logger.info(
           { operator: signed.operator, reason: message.slice(0, 300) },
-          /NotFraudulent|not-fraudulent|is the proven value/.test(message)
+          foundRight(error)
             ? `the ledger found the minority's answer right: no fraud (${what})`
             : "fraud proof not accepted",
         );
       },
     );
   }
+}
+
+/** The ledger (NotFraudulent) or the evidence gathered before sending it found the accused answer right. */
+function foundRight(error: unknown): boolean {
+  if (error instanceof StateEvidenceError) return error.problem === "not-fraudulent";
+  return revertOf(error)?.errorName === "NotFraudulent";
 }
 
 /** Connects the gateway's networks to the ledger and runs the first sync. */

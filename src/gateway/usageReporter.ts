@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import type { Address, Chain, PublicClient, Transport } from "viem";
 import { dinEpochsAbi, mockERC20Abi } from "../ledger/artifacts/index.js";
 import { sortUsage, toPages } from "../ledger/din/epochs.js";
+import { revertOf } from "../ledger/din/revert.js";
 import type { LedgerTransactions } from "./ledgerTransactions.js";
 
 /** Share of an epoch's blocks after which its fees are paid. */
@@ -140,7 +141,7 @@ export class UsageReporter {
     } catch (error) {
       const reason = describe(error);
       // Already on the ledger (a retry after a lost receipt), or too late to count: nothing to redo.
-      if (/UsageAlreadyReported|AlreadyFinalized|FinalizationStarted/.test(reason)) {
+      if (usageNotNeeded.has(revertOf(error)?.errorName ?? "")) {
         this.options.logger.warn({ networkId, epoch: epoch.toString(), reason }, "usage report not needed");
         return;
       }
@@ -190,6 +191,9 @@ export class UsageReporter {
     return true;
   }
 }
+
+/** Reverts that say the epoch's usage report is already on the ledger or too late to count. */
+const usageNotNeeded = new Set(["UsageAlreadyReported", "AlreadyFinalized", "FinalizationStarted"]);
 
 function describe(error: unknown): string {
   if (error && typeof error === "object" && "shortMessage" in error) {
