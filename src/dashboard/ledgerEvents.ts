@@ -5,6 +5,7 @@
 import { type Address, decodeFunctionData, getAddress, type Hash, type PublicClient } from "viem";
 import { delegationManagerAbi, dinEpochsAbi, dinSlasherAbi } from "../ledger/artifacts/index.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
+import { type EventLogCache, readEvents } from "../ledger/eventLog.js";
 import type { WatcherReport } from "./types.js";
 
 /** Key of an (network, epoch, operator) triple in the maps below. */
@@ -34,19 +35,20 @@ export async function readLedgerEvents(
   client: PublicClient,
   deployment: DinDeployment,
   slashEpochs: Map<string, bigint> = new Map(),
+  cache?: EventLogCache,
 ): Promise<LedgerEvents> {
   const a = deployment.addresses;
-  const epochs = { address: a.epochs, abi: dinEpochsAbi, fromBlock: 0n, strict: true } as const;
-  const slasher = { address: a.slasher, abi: dinSlasherAbi, fromBlock: 0n, strict: true } as const;
+  const epochs = { address: a.epochs, abi: dinEpochsAbi, fromBlock: 0n } as const;
+  const slasher = { address: a.slasher, abi: dinSlasherAbi, fromBlock: 0n } as const;
   const [reportLogs, usageLogs, finalizedLogs, queuedLogs, vetoedLogs, executedLogs, proofLogs] =
     await Promise.all([
-      client.getContractEvents({ ...epochs, eventName: "ReportSubmitted" }),
-      client.getContractEvents({ ...epochs, eventName: "UsageReported" }),
-      client.getContractEvents({ ...epochs, eventName: "EpochFinalized" }),
-      client.getContractEvents({ ...slasher, eventName: "SlashQueued" }),
-      client.getContractEvents({ ...slasher, eventName: "SlashVetoed" }),
-      client.getContractEvents({ ...slasher, eventName: "SlashExecuted" }),
-      client.getContractEvents({ ...slasher, eventName: "FraudProven" }),
+      readEvents(client, { ...epochs, eventName: "ReportSubmitted" }, cache),
+      readEvents(client, { ...epochs, eventName: "UsageReported" }, cache),
+      readEvents(client, { ...epochs, eventName: "EpochFinalized" }, cache),
+      readEvents(client, { ...slasher, eventName: "SlashQueued" }, cache),
+      readEvents(client, { ...slasher, eventName: "SlashVetoed" }, cache),
+      readEvents(client, { ...slasher, eventName: "SlashExecuted" }, cache),
+      readEvents(client, { ...slasher, eventName: "FraudProven" }, cache),
     ]);
   const reports = new Map<string, WatcherReport[]>();
   for (const log of reportLogs) {

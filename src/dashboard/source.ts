@@ -7,6 +7,7 @@ import type { NetworkStateOperator } from "../devnet/state.js";
 import { gatewayOnlyStatus, ledgerStatus, type StatusReport } from "../devnet/status.js";
 import type { HealthReport } from "../gateway/server.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
+import { EventLogCache } from "../ledger/eventLog.js";
 import { type LedgerEvents, readLedgerEvents } from "./ledgerEvents.js";
 
 export type DashboardLedger = { rpc: string; deployment: DinDeployment; client: PublicClient };
@@ -33,6 +34,8 @@ export class DashboardSource {
   readonly events: () => Promise<LedgerEvents>;
   /** Each slash's epoch, learnt once from its transaction. */
   private readonly slashEpochs = new Map<string, bigint>();
+  /** The ledger's events read so far: each refresh reads only the blocks since the last. */
+  private readonly eventLogs = new EventLogCache();
 
   constructor(options: DashboardSourceOptions) {
     this.options = options;
@@ -41,7 +44,7 @@ export class DashboardSource {
     this.status = reused(() => this.readStatus(), maxAgeMs);
     this.events = reused(async () => {
       if (!this.ledger) throw new Error("no ledger");
-      return readLedgerEvents(this.ledger.client, this.ledger.deployment, this.slashEpochs);
+      return readLedgerEvents(this.ledger.client, this.ledger.deployment, this.slashEpochs, this.eventLogs);
     }, maxAgeMs);
   }
 
@@ -80,7 +83,12 @@ export class DashboardSource {
       report,
       deployment,
       client,
-      { epochs: true, epochLimit: ALL_EPOCHS, ...(local ? { dataDir: local.dataDir } : {}) },
+      {
+        epochs: true,
+        epochLimit: ALL_EPOCHS,
+        events: this.eventLogs,
+        ...(local ? { dataDir: local.dataDir } : {}),
+      },
     );
   }
 }

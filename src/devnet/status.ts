@@ -22,6 +22,7 @@ import {
   type SlashRecord,
 } from "../ledger/din/directory.js";
 import { escrowedRewards } from "../ledger/din/operatorRecord.js";
+import { type EventLogCache, readEvents } from "../ledger/eventLog.js";
 import { devnetKeyFile } from "./ledger.js";
 import { type NetworkState, readNetworkState } from "./state.js";
 
@@ -187,7 +188,13 @@ export async function ledgerStatus(
   report: HealthReport,
   deployment: DinDeployment,
   client: PublicClient,
-  options: { epochs?: boolean; epochLimit?: number; dataDir?: string },
+  options: {
+    epochs?: boolean;
+    epochLimit?: number;
+    dataDir?: string;
+    /** Keeps the events read between calls, so a reader asking every second reads only new blocks. */
+    events?: EventLogCache;
+  },
 ): Promise<StatusReport> {
   const a = deployment.addresses;
   const { dataDir } = options;
@@ -206,48 +213,66 @@ export async function ledgerStatus(
     client.getBlockNumber({ cacheTime: 0 }),
     readEpochClock(client, a.epochs),
     readSlashes(client, a),
-    client.getContractEvents({
-      address: a.epochs,
-      abi: dinEpochsAbi,
-      eventName: "OperatorJudged",
-      fromBlock: 0n,
-      strict: true,
-    }),
-    client.getContractEvents({
-      address: a.epochs,
-      abi: dinEpochsAbi,
-      eventName: "EpochFinalized",
-      fromBlock: 0n,
-      strict: true,
-    }),
-    client.getContractEvents({
-      address: a.rewardsCoordinator,
-      abi: rewardsCoordinatorAbi,
-      eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
-      fromBlock: 0n,
-      strict: true,
-    }),
-    client.getContractEvents({
-      address: a.slasher,
-      abi: dinSlasherAbi,
-      eventName: "FraudProven",
-      fromBlock: 0n,
-      strict: true,
-    }),
-    client.getContractEvents({
-      address: a.epochs,
-      abi: dinEpochsAbi,
-      eventName: "CorrelatedFailure",
-      fromBlock: 0n,
-      strict: true,
-    }),
-    client.getContractEvents({
-      address: a.epochs,
-      abi: dinEpochsAbi,
-      eventName: "SlashHeld",
-      fromBlock: 0n,
-      strict: true,
-    }),
+    readEvents(
+      client,
+      {
+        address: a.epochs,
+        abi: dinEpochsAbi,
+        eventName: "OperatorJudged",
+        fromBlock: 0n,
+      },
+      options.events,
+    ),
+    readEvents(
+      client,
+      {
+        address: a.epochs,
+        abi: dinEpochsAbi,
+        eventName: "EpochFinalized",
+        fromBlock: 0n,
+      },
+      options.events,
+    ),
+    readEvents(
+      client,
+      {
+        address: a.rewardsCoordinator,
+        abi: rewardsCoordinatorAbi,
+        eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
+        fromBlock: 0n,
+      },
+      options.events,
+    ),
+    readEvents(
+      client,
+      {
+        address: a.slasher,
+        abi: dinSlasherAbi,
+        eventName: "FraudProven",
+        fromBlock: 0n,
+      },
+      options.events,
+    ),
+    readEvents(
+      client,
+      {
+        address: a.epochs,
+        abi: dinEpochsAbi,
+        eventName: "CorrelatedFailure",
+        fromBlock: 0n,
+      },
+      options.events,
+    ),
+    readEvents(
+      client,
+      {
+        address: a.epochs,
+        abi: dinEpochsAbi,
+        eventName: "SlashHeld",
+        fromBlock: 0n,
+      },
+      options.events,
+    ),
     amountUnits(client, deployment),
   ]);
   const rewards = escrowedRewards(submissions);
