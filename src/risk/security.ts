@@ -105,9 +105,11 @@ export function deploymentSecurity(
       const set = full.sets[index]!;
       const profit = assumptions.profits?.get(n.name);
       // The set alone: its operators secure nothing else, so enumerating them is exact for it.
+      const own = graph.sets[index]!;
+      const members = new Set(own.operators);
       const alone: RestakingGraph = {
-        operators: graph.operators.filter((o) => o.id.startsWith(`${n.name}/`)),
-        sets: [graph.sets[index]!],
+        operators: graph.operators.filter((o) => members.has(o.id)),
+        sets: [own],
       };
       return {
         network: n.name,
