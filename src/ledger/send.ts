@@ -1,6 +1,6 @@
-// Sending a contract call and waiting for it to be mined: the one place the ledger code does it, so every
-// caller refuses a reverted transaction the same way.
-import type { Abi, Address, Hash } from "viem";
+// Sending a contract call (or a contract creation) and waiting for it to be mined: the one place the ledger
+// code does it, so every caller refuses a reverted transaction the same way.
+import { type Abi, type Address, getAddress, type Hash, type Hex } from "viem";
 import type { LedgerClients } from "./deploy.js";
 
 /** A contract call to send: what viem's writeContract takes, or the request a simulateContract returned. */
@@ -42,4 +42,23 @@ export async function sendAndWait(
   });
   if (receipt.status !== "success") throw new TransactionRevertedError(call.functionName, hash);
   return hash;
+}
+
+/** Deploys a contract from the wallet's account and waits for it; returns its address. */
+export async function deployAndWait(
+  clients: LedgerClients,
+  abi: Abi,
+  bytecode: Hex,
+  args: readonly unknown[],
+): Promise<Address> {
+  const hash = await clients.wallet.deployContract({
+    abi,
+    bytecode,
+    args,
+    account: clients.wallet.account,
+    chain: clients.wallet.chain,
+  });
+  const receipt = await clients.public.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment failed: ${hash}`);
+  return getAddress(receipt.contractAddress);
 }
