@@ -24,8 +24,8 @@ import {
 } from "./perform.js";
 import { formatAmount } from "./revert.js";
 import { earningsOf, readRewardsFile } from "./rewardsPublisher.js";
-import { stakerStatus } from "./stakerStatus.js";
-import { resolveStrategy, type StrategyInfo } from "./strategies.js";
+import { queuedWithdrawalsOf } from "./stakerStatus.js";
+import { readStrategies, resolveStrategy, type StrategyInfo } from "./strategies.js";
 
 /** Approval (when short) and deposit of `amount` tokens into `strategy`, after checking the balance. */
 export async function depositSteps(
@@ -308,14 +308,15 @@ export async function completeWithdrawals(
     ),
   );
   // What the withdrawals asked for and what they pay: the difference is what slashes took meanwhile.
-  const before = await stakerStatus(client, actor.deployment, me);
-  const readyRoots = new Set(
-    before.queuedWithdrawals.filter((q) => q.ready && roots.includes(q.root)).map((q) => q.root),
-  );
+  const [queued, known] = await Promise.all([
+    queuedWithdrawalsOf(client, actor.deployment, me),
+    readStrategies(client, actor.deployment),
+  ]);
+  const readyRoots = new Set(queued.filter((q) => q.ready && roots.includes(q.root)).map((q) => q.root));
   const byToken = new Map<Address, { symbol: string; queued: bigint; expected: bigint; slashed: bigint }>();
-  for (const q of before.queuedWithdrawals.filter((q) => readyRoots.has(q.root))) {
+  for (const q of queued.filter((q) => readyRoots.has(q.root))) {
     for (const part of q.strategies) {
-      const position = before.positions.find((p) => p.strategy === part.strategy);
+      const position = known.find((p) => p.strategy === part.strategy);
       if (!position) continue;
       const entry = byToken.get(position.token) ?? {
         symbol: part.symbol,
@@ -335,6 +336,12 @@ export async function completeWithdrawals(
       byToken.set(position.token, entry);
     }
   }
+  const balanceOf = (token: Address) =>
+    client.readContract({ address: token, abi: mockERC20Abi, functionName: "balanceOf", args: [me] });
+  // The wallet's balances before completing: what it receives is the difference after.
+  const walletBefore = new Map(
+    await Promise.all([...byToken.keys()].map(async (token) => [token, await balanceOf(token)] as const)),
+  );
   const done = await perform(
     actor,
     [
@@ -350,16 +357,8 @@ export async function completeWithdrawals(
   // Paid: what the wallet received (read back), or in a dry run what the withdrawals are worth now.
   const paid = await Promise.all(
     [...byToken].map(async ([token, entry]) => {
-      const position = before.positions.find((p) => p.token === token);
-      const balance = done.dryRun
-        ? undefined
-        : await client.readContract({
-            address: token,
-            abi: mockERC20Abi,
-            functionName: "balanceOf",
-            args: [me],
-          });
-      const received = balance === undefined ? entry.expected : balance - (position?.wallet ?? 0n);
+      const balance = done.dryRun ? undefined : await balanceOf(token);
+      const received = balance === undefined ? entry.expected : balance - (walletBefore.get(token) ?? 0n);
       return { token, symbol: entry.symbol, queued: entry.queued, paid: received, slashed: entry.slashed };
     }),
   );
