@@ -12,7 +12,7 @@ import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
 import { type NetworkState, readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/server.js";
 import { listen } from "../http/listen.js";
-import { LedgerActionError } from "../ledger/din/actions.js";
+import { LedgerActionError } from "../ledger/din/perform.js";
 import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";
 import { closeServing, installShutdown, trackSockets } from "./shutdown.js";
 

@@ -4,7 +4,6 @@
 // deployment file it writes is what `din gateway`, `din operator`, `din watcher` and `din stake` read.
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { Address } from "viem";
-import { LedgerActionError } from "../ledger/din/actions.js";
 import {
   CORE_DEPLOYMENT_GAS,
   type CoreAddresses,
@@ -18,6 +17,7 @@ import {
 import { DIN_PRESETS, type DinDeployment, type DinNetwork } from "../ledger/din/deploy.js";
 import { deployCoreAlone, deployDinOnCore } from "../ledger/din/deployCore.js";
 import { connectLedger, ledgerClients } from "../ledger/din/directory.js";
+import { LedgerActionError } from "../ledger/din/perform.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
 import { parseAddress, runLedgerCommand } from "./ledger.js";
 

@@ -7,8 +7,8 @@ import { type Address, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { fund } from "../devnet/faucet.js";
 import { devnetKeyFile } from "../devnet/ledger.js";
-import { LedgerActionError } from "../ledger/din/actions.js";
 import { ledgerClients } from "../ledger/din/directory.js";
+import { LedgerActionError } from "../ledger/din/perform.js";
 import {
   type LedgerFlags,
   openLedger,

@@ -3,7 +3,8 @@
 import { Argument, type Command, Option } from "commander";
 import { formatUnits } from "viem";
 import { alignColumns } from "../devnet/statusText.js";
-import { executeSlash, listSlashes, type SlashListing, vetoSlash } from "../ledger/din/actions.js";
+import { listSlashes, type SlashListing, vetoSlash } from "../ledger/din/guardianActions.js";
+import { executeSlash } from "../ledger/din/keeperActions.js";
 import { PAUSABLE, type Pausable, pauseStatus, setPaused } from "../ledger/din/pauses.js";
 import { disableRewardsRoot, listRewardsRoots } from "../ledger/din/rewardsRoots.js";
 import {

@@ -15,9 +15,9 @@ import {
   parseUnits,
 } from "viem";
 import { defaultDataDir, stateFile } from "../devnet/state.js";
-import { LedgerActionError, type LedgerActor, type LedgerCall } from "../ledger/din/actions.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import { connectLedger, ledgerClients, readDeployment } from "../ledger/din/directory.js";
+import { LedgerActionError, type LedgerActor, type LedgerCall } from "../ledger/din/perform.js";
 import { explainLedgerError } from "../ledger/din/revert.js";
 import { DEFAULT_KEY_ENV, loadSigningKey, SigningKeyError } from "../ledger/din/signingKey.js";
 

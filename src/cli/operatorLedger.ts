@@ -5,19 +5,18 @@ import type { Address, Hex, LocalAccount } from "viem";
 import { amountUnits } from "../devnet/status.js";
 import {
   allocate,
-  claim,
   deregister,
-  type OperatorStatus,
-  operatorStatus,
   registerOperator,
   rotateSigner,
   setCommission,
   signDelegationApproval,
-} from "../ledger/din/actions.js";
+} from "../ledger/din/operatorActions.js";
 import { blocksAndTime, type OperatorDelays, readOperatorDelays } from "../ledger/din/operatorDelays.js";
 import { type OperatorRecord, readOperatorRecord } from "../ledger/din/operatorRecord.js";
+import { type OperatorStatus, operatorStatus } from "../ledger/din/operatorStatus.js";
 import { formatAmount } from "../ledger/din/revert.js";
 import { loadSigningKey } from "../ledger/din/signingKey.js";
+import { claim } from "../ledger/din/stakerActions.js";
 import {
   actionText,
   type LedgerFlags,

@@ -2,7 +2,6 @@
 // URI points to), or checks one — a file or a published URL — against EigenLayer's rules.
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { LedgerActionError } from "../ledger/din/actions.js";
 import { metadataDataUri } from "../ledger/din/deploy.js";
 import {
   loadOperatorMetadata,
@@ -10,6 +9,7 @@ import {
   type OperatorProfile,
   validateOperatorMetadata,
 } from "../ledger/din/operatorMetadata.js";
+import { LedgerActionError } from "../ledger/din/perform.js";
 import { runLedgerCommand } from "./ledger.js";
 
 type MetadataFlags = {

@@ -6,8 +6,8 @@ import { type Command, InvalidArgumentError } from "commander";
 import { type Address, getAddress } from "viem";
 import { readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/server.js";
-import { LedgerActionError } from "../ledger/din/actions.js";
 import { findNetwork } from "../ledger/din/directory.js";
+import { LedgerActionError } from "../ledger/din/perform.js";
 import {
   type NetworkRiskReport,
   readNetworkRisks,

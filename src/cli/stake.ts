@@ -2,16 +2,16 @@
 import type { Command } from "commander";
 import type { Address, Hex } from "viem";
 import { alignColumns } from "../devnet/statusText.js";
+import { LedgerActionError } from "../ledger/din/perform.js";
+import { formatAmount } from "../ledger/din/revert.js";
 import {
   claim,
   completeWithdrawals,
   delegate,
   deposit,
-  LedgerActionError,
   queueWithdrawal,
   undelegate,
-} from "../ledger/din/actions.js";
-import { formatAmount } from "../ledger/din/revert.js";
+} from "../ledger/din/stakerActions.js";
 import { type StakerStatus, stakerStatus } from "../ledger/din/stakerStatus.js";
 import {
   actionText,

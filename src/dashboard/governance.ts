@@ -3,8 +3,8 @@
 import { type Abi, type Address, formatUnits, getAddress, type PublicClient } from "viem";
 import type { StatusReport } from "../devnet/status.js";
 import { dinEpochsAbi, dinGovernorAbi, dinSlasherAbi, dinTimelockAbi } from "../ledger/artifacts/index.js";
-import { listSlashes } from "../ledger/din/actions.js";
 import { PROPOSAL_STATES } from "../ledger/din/governance.js";
+import { listSlashes } from "../ledger/din/guardianActions.js";
 import { pauseStatus } from "../ledger/din/pauses.js";
 import { ledgerClock } from "./networkMap.js";
 import type { DashboardLedger } from "./source.js";

@@ -3,7 +3,8 @@
 // there are test tokens anyone may mint, and the deployer's ETH pays the gas.
 import { type Address, formatEther, getAddress, type Hash } from "viem";
 import { mockERC20Abi } from "../ledger/artifacts/index.js";
-import { LedgerActionError, type LedgerActor, readStrategies } from "../ledger/din/actions.js";
+import { LedgerActionError, type LedgerActor } from "../ledger/din/perform.js";
+import { readStrategies } from "../ledger/din/strategies.js";
 
 /** What {@link fund} sends. */
 export type FaucetAmounts = {

@@ -5,7 +5,7 @@
 // as any of them, as it would in production.
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { type Abi, type Address, type Hex, type LocalAccount, toHex, zeroAddress, zeroHash } from "viem";
+import { type Address, type Hex, type LocalAccount, toHex, zeroAddress, zeroHash } from "viem";
 import { mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import {
   allocationManagerAbi,
@@ -20,6 +20,7 @@ import { DEVNET_DIN_PARAMS, type DinDeployment, type DinNetwork } from "../ledge
 import { deployCoreAlone, deployDinOnCore } from "../ledger/din/deployCore.js";
 import { ledgerClients } from "../ledger/din/directory.js";
 import { encodeOperatorMetadata, GATEWAY_SET, signSignerProof, WATCHER_SET } from "../ledger/din/registry.js";
+import { sendAndWait } from "../ledger/send.js";
 import { HARDHAT_DEFAULT_MNEMONIC } from "./chain.js";
 
 const WAD = 10n ** 18n;
@@ -99,25 +100,6 @@ function mnemonicKey(dataDir: string, name: string, addressIndex: number): Devne
   writeFileSync(file, `${privateKey}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return { name, account: privateKeyToAccount(privateKey), privateKey, file };
-}
-
-async function write(
-  clients: LedgerClients,
-  address: Address,
-  abi: Abi,
-  functionName: string,
-  args: readonly unknown[],
-): Promise<void> {
-  const hash = await clients.wallet.writeContract({
-    address,
-    abi,
-    functionName,
-    args,
-    account: clients.wallet.account,
-    chain: clients.wallet.chain,
-  });
-  const receipt = await clients.public.waitForTransactionReceipt({ hash, pollingInterval: 20 });
-  if (receipt.status !== "success") throw new Error(`${functionName} reverted (${hash})`);
 }
 
 /** Options of {@link bootstrapLedger}. */
@@ -212,37 +194,70 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
 
     const deposit = async (clients: LedgerClients, amount: bigint) => {
       const me = clients.wallet.account.address;
-      await write(clients, token, mockERC20Abi, "mint", [me, amount]);
-      await write(clients, token, mockERC20Abi, "approve", [d.strategyManager, amount]);
-      await write(clients, d.strategyManager, strategyManagerAbi, "depositIntoStrategy", [
-        strategy,
-        token,
-        amount,
-      ]);
+      await sendAndWait(
+        clients,
+        { address: token, abi: mockERC20Abi, functionName: "mint", args: [me, amount] },
+        { pollingInterval: 20 },
+      );
+      await sendAndWait(
+        clients,
+        { address: token, abi: mockERC20Abi, functionName: "approve", args: [d.strategyManager, amount] },
+        { pollingInterval: 20 },
+      );
+      await sendAndWait(
+        clients,
+        {
+          address: d.strategyManager,
+          abi: strategyManagerAbi,
+          functionName: "depositIntoStrategy",
+          args: [strategy, token, amount],
+        },
+        { pollingInterval: 20 },
+      );
     };
     /** Restaking operator with own stake, allocating half of it to `setId` and registering there. */
     const join_ = async (clients: LedgerClients, selfStake: bigint, setId: number, data: Hex) => {
       const me = clients.wallet.account.address;
-      await write(clients, d.delegationManager, delegationManagerAbi, "registerAsOperator", [
-        zeroAddress,
-        0,
-        `devnet:${me}`,
-      ]);
+      await sendAndWait(
+        clients,
+        {
+          address: d.delegationManager,
+          abi: delegationManagerAbi,
+          functionName: "registerAsOperator",
+          args: [zeroAddress, 0, `devnet:${me}`],
+        },
+        { pollingInterval: 20 },
+      );
       await deposit(clients, selfStake);
-      await write(clients, d.allocationManager, allocationManagerAbi, "modifyAllocations", [
-        me,
-        [
-          {
-            operatorSet: { avs: d.registry, id: setId },
-            strategies: d.strategies,
-            newMagnitudes: d.strategies.map(() => WAD / 2n),
-          },
-        ],
-      ]);
-      await write(clients, d.allocationManager, allocationManagerAbi, "registerForOperatorSets", [
-        me,
-        { avs: d.registry, operatorSetIds: [setId], data },
-      ]);
+      await sendAndWait(
+        clients,
+        {
+          address: d.allocationManager,
+          abi: allocationManagerAbi,
+          functionName: "modifyAllocations",
+          args: [
+            me,
+            [
+              {
+                operatorSet: { avs: d.registry, id: setId },
+                strategies: d.strategies,
+                newMagnitudes: d.strategies.map(() => WAD / 2n),
+              },
+            ],
+          ],
+        },
+        { pollingInterval: 20 },
+      );
+      await sendAndWait(
+        clients,
+        {
+          address: d.allocationManager,
+          abi: allocationManagerAbi,
+          functionName: "registerForOperatorSets",
+          args: [me, { avs: d.registry, operatorSetIds: [setId], data }],
+        },
+        { pollingInterval: 20 },
+      );
     };
 
     // Independent accounts go in parallel: each waits only for its own transactions.
@@ -284,11 +299,16 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
         const amount = BigInt(20 + 10 * i) * WAD;
         const clients = clientsOf(staker);
         await deposit(clients, amount);
-        await write(clients, d.delegationManager, delegationManagerAbi, "delegateTo", [
-          operator.ledger.account.address,
-          { signature: "0x", expiry: 0n },
-          zeroHash,
-        ]);
+        await sendAndWait(
+          clients,
+          {
+            address: d.delegationManager,
+            abi: delegationManagerAbi,
+            functionName: "delegateTo",
+            args: [operator.ledger.account.address, { signature: "0x", expiry: 0n }, zeroHash],
+          },
+          { pollingInterval: 20 },
+        );
         delegations.push({
           staker: staker.account.address,
           operator: operator.ledger.account.address,
@@ -298,13 +318,37 @@ export async function bootstrapLedger(options: BootstrapLedgerOptions): Promise<
     );
     // The gateway pays fees in the fee token; stakers get spare stETH and rETH to try `din stake deposit`.
     const gateway = clientsOf(keys.gateway);
-    await write(gateway, d.feeToken, mockERC20Abi, "mint", [keys.gateway.account.address, 1_000_000n * WAD]);
+    await sendAndWait(
+      gateway,
+      {
+        address: d.feeToken,
+        abi: mockERC20Abi,
+        functionName: "mint",
+        args: [keys.gateway.account.address, 1_000_000n * WAD],
+      },
+      { pollingInterval: 20 },
+    );
     for (const staker of keys.stakers) {
-      await write(clientsOf(staker), token, mockERC20Abi, "mint", [staker.account.address, 100n * WAD]);
-      await write(clientsOf(staker), rETH as Address, mockERC20Abi, "mint", [
-        staker.account.address,
-        100n * WAD,
-      ]);
+      await sendAndWait(
+        clientsOf(staker),
+        {
+          address: token,
+          abi: mockERC20Abi,
+          functionName: "mint",
+          args: [staker.account.address, 100n * WAD],
+        },
+        { pollingInterval: 20 },
+      );
+      await sendAndWait(
+        clientsOf(staker),
+        {
+          address: rETH as Address,
+          abi: mockERC20Abi,
+          functionName: "mint",
+          args: [staker.account.address, 100n * WAD],
+        },
+        { pollingInterval: 20 },
+      );
     }
     return { rpc, chainId, deployment, deploymentFile, keys, delegations };
   } finally {

@@ -11,7 +11,6 @@ import {
   mockERC20Abi,
   rewardsCoordinatorAbi,
 } from "../ledger/artifacts/index.js";
-import { readStrategies } from "../ledger/din/actions.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import {
   connectLedger,
@@ -22,6 +21,7 @@ import {
   type SlashRecord,
 } from "../ledger/din/directory.js";
 import { escrowedRewards } from "../ledger/din/operatorRecord.js";
+import { readStrategies } from "../ledger/din/strategies.js";
 import { type EventLogCache, readEvents } from "../ledger/eventLog.js";
 import { devnetKeyFile } from "./ledger.js";
 import { type NetworkState, readNetworkState } from "./state.js";

@@ -14,6 +14,7 @@ import type {
   Transport,
   WalletClient,
 } from "viem";
+import { sendAndWait } from "../ledger/send.js";
 
 export class LedgerTransactions {
   private tail: Promise<unknown> = Promise.resolve();
@@ -43,10 +44,7 @@ export class LedgerTransactions {
         ...loose,
         account: this.wallet.account,
       });
-      const hash = await this.wallet.writeContract(request);
-      const receipt = await this.publicClient.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`${call.functionName} reverted in ${hash}`);
-      return hash;
+      return sendAndWait({ public: this.publicClient, wallet: this.wallet }, request);
     };
     const result = this.tail.then(run, run);
     this.tail = result.catch(() => undefined);

@@ -2,14 +2,11 @@
 // and strategies with viem. The first three reference each other through immutables, so their addresses
 // are computed from the deployer's nonces before the first deployment.
 import {
-  type Abi,
   type Account,
   type Address,
   type Chain,
-  getAddress,
   getContract,
   getContractAddress,
-  type Hex,
   isAddressEqual,
   type PublicClient,
   type Transport,
@@ -29,6 +26,7 @@ import {
   strategyManagerAbi,
   strategyManagerBytecode,
 } from "./artifacts/index.js";
+import { deployAndWait, sendAndWait } from "./send.js";
 
 /** Constructor parameters of the restaking core (see docs: reference/restaking.md "Constants"). */
 export type RestakingParams = {
@@ -102,24 +100,6 @@ export type DeployRestakingCoreOptions = {
   rewardsUpdater?: Address;
 };
 
-async function deploy(
-  clients: LedgerClients,
-  abi: Abi,
-  bytecode: Hex,
-  args: readonly unknown[],
-): Promise<Address> {
-  const hash = await clients.wallet.deployContract({
-    abi,
-    bytecode,
-    args,
-    account: clients.wallet.account,
-    chain: clients.wallet.chain,
-  });
-  const receipt = await clients.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment failed: ${hash}`);
-  return getAddress(receipt.contractAddress);
-}
-
 /** Typed viem contract instances of a restaking core. */
 export function restakingContracts(clients: LedgerClients, addresses: RestakingAddresses) {
   const client = { public: clients.public, wallet: clients.wallet };
@@ -155,11 +135,11 @@ export async function deployRestakingCore(
   const at = (offset: number) => getContractAddress({ from: deployer, nonce: BigInt(nonce + offset) });
   const expected = { strategyManager: at(0), delegationManager: at(1), allocationManager: at(2) };
 
-  const strategyManager = await deploy(clients, strategyManagerAbi, strategyManagerBytecode, [
+  const strategyManager = await deployAndWait(clients, strategyManagerAbi, strategyManagerBytecode, [
     expected.delegationManager,
     owner,
   ]);
-  const delegationManager = await deploy(clients, delegationManagerAbi, delegationManagerBytecode, [
+  const delegationManager = await deployAndWait(clients, delegationManagerAbi, delegationManagerBytecode, [
     expected.strategyManager,
     expected.allocationManager,
     params.minWithdrawalDelayBlocks,
@@ -169,7 +149,7 @@ export async function deployRestakingCore(
     abi: strategyManagerAbi,
     functionName: "DEFAULT_BURN_ADDRESS",
   });
-  const allocationManager = await deploy(clients, allocationManagerAbi, allocationManagerBytecode, [
+  const allocationManager = await deployAndWait(clients, allocationManagerAbi, allocationManagerBytecode, [
     expected.delegationManager,
     params.deallocationDelay,
     params.allocationConfigurationDelay,
@@ -184,7 +164,7 @@ export async function deployRestakingCore(
       "restaking core deployed at unexpected addresses (was the deployer's nonce used concurrently?)",
     );
   }
-  const rewardsCoordinator = await deploy(clients, rewardsCoordinatorAbi, rewardsCoordinatorBytecode, [
+  const rewardsCoordinator = await deployAndWait(clients, rewardsCoordinatorAbi, rewardsCoordinatorBytecode, [
     {
       strategyManager,
       allocationManager,
@@ -206,16 +186,16 @@ export async function deployStrategy(
   strategyManager: Address,
   token: Address,
 ): Promise<Address> {
-  const strategy = await deploy(clients, strategyBaseAbi, strategyBaseBytecode, [strategyManager, token]);
-  const hash = await clients.wallet.writeContract({
+  const strategy = await deployAndWait(clients, strategyBaseAbi, strategyBaseBytecode, [
+    strategyManager,
+    token,
+  ]);
+  await sendAndWait(clients, {
     address: strategyManager,
     abi: strategyManagerAbi,
     functionName: "addStrategiesToDepositWhitelist",
     args: [[strategy]],
-    account: clients.wallet.account,
-    chain: clients.wallet.chain,
   });
-  await clients.public.waitForTransactionReceipt({ hash });
   return strategy;
 }
 
@@ -225,7 +205,7 @@ export async function deployMockToken(
   name: string,
   symbol: string,
 ): Promise<Address> {
-  return deploy(clients, mockERC20Abi, mockERC20Bytecode, [name, symbol]);
+  return deployAndWait(clients, mockERC20Abi, mockERC20Bytecode, [name, symbol]);
 }
 
 /** A token and its strategy on a devnet. */

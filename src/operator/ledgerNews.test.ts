@@ -4,8 +4,10 @@
 import type { Address } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DinFixture, deployDinFixture, ETHEREUM, healthy } from "../../test/din/fixture.js";
-import { executeSlash, type LedgerActor, listSlashes, vetoSlash } from "../ledger/din/actions.js";
+import { listSlashes, vetoSlash } from "../ledger/din/guardianActions.js";
+import { executeSlash } from "../ledger/din/keeperActions.js";
 import { readOperatorRecord } from "../ledger/din/operatorRecord.js";
+import type { LedgerActor } from "../ledger/din/perform.js";
 import { type LedgerNews, LedgerNewsFollower, readLedgerNews } from "./ledgerNews.js";
 
 describe("ledger news of an operator", () => {

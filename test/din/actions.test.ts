@@ -7,28 +7,29 @@ import type { Address, Hex, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { delegationManagerAbi, mockERC20Abi } from "../../src/ledger/artifacts/index.js";
+import { listSlashes, vetoSlash } from "../../src/ledger/din/guardianActions.js";
+import { executeSlash } from "../../src/ledger/din/keeperActions.js";
 import {
   allocate,
-  claim,
-  completeWithdrawals,
-  delegate,
-  deposit,
   deregister,
-  executeSlash,
-  type LedgerActor,
-  listSlashes,
-  operatorStatus,
-  queueWithdrawal,
   registerOperator,
   rotateSigner,
   setCommission,
   signDelegationApproval,
-  undelegate,
-  vetoSlash,
-} from "../../src/ledger/din/actions.js";
+} from "../../src/ledger/din/operatorActions.js";
 import { readOperatorRecord } from "../../src/ledger/din/operatorRecord.js";
+import { operatorStatus } from "../../src/ledger/din/operatorStatus.js";
+import type { LedgerActor } from "../../src/ledger/din/perform.js";
 import { explainLedgerError, formatAmount } from "../../src/ledger/din/revert.js";
 import { publishRewards } from "../../src/ledger/din/rewardsPublisher.js";
+import {
+  claim,
+  completeWithdrawals,
+  delegate,
+  deposit,
+  queueWithdrawal,
+  undelegate,
+} from "../../src/ledger/din/stakerActions.js";
 import { stakerStatus } from "../../src/ledger/din/stakerStatus.js";
 import { type DinFixture, deployDinFixture, ETHEREUM, healthy, POLYGON, WAD } from "./fixture.js";
 

@@ -3,8 +3,8 @@
 // contract for at most half of any long stretch.
 import type { Hex } from "viem";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { LedgerActionError } from "../../src/ledger/din/actions.js";
 import { pauseStatus, setPaused } from "../../src/ledger/din/pauses.js";
+import { LedgerActionError } from "../../src/ledger/din/perform.js";
 import { type DinFixture, deployDinFixture, expectRevert } from "./fixture.js";
 
 const MAX_PAUSE_BLOCKS = 21_600;

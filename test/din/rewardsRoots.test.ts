@@ -5,8 +5,8 @@
 import type { Address, Hex } from "viem";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mockERC20Abi } from "../../src/ledger/artifacts/index.js";
-import { LedgerActionError } from "../../src/ledger/din/actions.js";
 import { DEVNET_DIN_PARAMS } from "../../src/ledger/din/deploy.js";
+import { LedgerActionError } from "../../src/ledger/din/perform.js";
 import { disableRewardsRoot, listRewardsRoots } from "../../src/ledger/din/rewardsRoots.js";
 import { buildRewardsTree } from "../../src/ledger/rewards.js";
 import { type DinFixture, deployDinFixture, expectRevert, WAD } from "./fixture.js";

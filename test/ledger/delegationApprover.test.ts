@@ -17,7 +17,7 @@ import {
   mockERC1271ApproverBytecode,
   strategyBaseAbi,
 } from "../../src/ledger/artifacts/index.js";
-import { signDelegationApproval } from "../../src/ledger/din/actions.js";
+import { signDelegationApproval } from "../../src/ledger/din/operatorActions.js";
 import { deployContract, deployFixture, e18, expectRevert, type Fixture, SET_A } from "./fixture.js";
 
 /** Hardhat's default accounts: the fixture's unlocked addresses, whose keys we need to sign approvals. */

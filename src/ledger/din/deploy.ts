@@ -3,16 +3,7 @@
 // timelock and the veto and pause roles to a guardian. Two presets: a devnet where everything happens
 // within blocks, and production values for a 12-second-block chain.
 import { writeFileSync } from "node:fs";
-import {
-  type Abi,
-  type Address,
-  getAddress,
-  getContract,
-  type Hex,
-  keccak256,
-  toHex,
-  zeroAddress,
-} from "viem";
+import { type Address, getAddress, getContract, type Hex, keccak256, toHex, zeroAddress } from "viem";
 import {
   allocationManagerAbi,
   dinEpochsAbi,
@@ -44,6 +35,7 @@ import {
   type RestakingAddresses,
   type RestakingParams,
 } from "../deploy.js";
+import { deployAndWait, sendAndWait } from "../send.js";
 
 /** A served network: one operator set of the service. */
 export type DinNetwork = {
@@ -284,38 +276,6 @@ export const PAUSER_ROLE = role("PAUSER_ROLE");
 export const VETO_ROLE = role("VETO_ROLE");
 export const DEFAULT_ADMIN_ROLE: Hex = `0x${"00".repeat(32)}`;
 
-async function deploy(clients: LedgerClients, abi: Abi, bytecode: Hex, args: readonly unknown[]) {
-  const hash = await clients.wallet.deployContract({
-    abi,
-    bytecode,
-    args,
-    account: clients.wallet.account,
-    chain: clients.wallet.chain,
-  });
-  const receipt = await clients.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment failed: ${hash}`);
-  return getAddress(receipt.contractAddress);
-}
-
-async function send(
-  clients: LedgerClients,
-  address: Address,
-  abi: Abi,
-  functionName: string,
-  args: readonly unknown[],
-) {
-  const hash = await clients.wallet.writeContract({
-    address,
-    abi,
-    functionName,
-    args,
-    account: clients.wallet.account,
-    chain: clients.wallet.chain,
-  });
-  const receipt = await clients.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`${functionName} failed: ${hash}`);
-}
-
 const ascending = (a: Address, b: Address) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
 /** JSON with bigints as decimal strings. */
@@ -357,12 +317,12 @@ export async function deployDin(
   strategies = [...strategies].map((s) => getAddress(s)).sort(ascending);
   let feeToken = options.feeToken;
   if (!feeToken) {
-    feeToken = await deploy(clients, mockERC20Abi, mockERC20Bytecode, ["USD Coin (devnet)", "USDC"]);
+    feeToken = await deployAndWait(clients, mockERC20Abi, mockERC20Bytecode, ["USD Coin (devnet)", "USDC"]);
   }
 
   // Governance.
   const g = params.governance;
-  const timelock = await deploy(clients, dinTimelockAbi, dinTimelockBytecode, [
+  const timelock = await deployAndWait(clients, dinTimelockAbi, dinTimelockBytecode, [
     g.timelockDelay,
     [],
     [zeroAddress],
@@ -370,13 +330,13 @@ export async function deployDin(
   ]);
   // The supply is the DAO's: minted to the timelock, less what the deployment gives by name.
   const allocations = options.tokenAllocations ?? [];
-  const governanceToken = await deploy(clients, dinTokenAbi, dinTokenBytecode, [
+  const governanceToken = await deployAndWait(clients, dinTokenAbi, dinTokenBytecode, [
     timelock,
     allocations.map((allocation) => allocation.holder),
     allocations.map((allocation) => allocation.amount),
     g.tokenSupply,
   ]);
-  const governor = await deploy(clients, dinGovernorAbi, dinGovernorBytecode, [
+  const governor = await deployAndWait(clients, dinGovernorAbi, dinGovernorBytecode, [
     governanceToken,
     timelock,
     g.votingDelay,
@@ -386,17 +346,27 @@ export async function deployDin(
   ]);
   const proposerRole = role("PROPOSER_ROLE");
   const cancellerRole = role("CANCELLER_ROLE");
-  await send(clients, timelock, dinTimelockAbi, "grantRole", [proposerRole, governor]);
-  await send(clients, timelock, dinTimelockAbi, "grantRole", [cancellerRole, governor]);
+  await sendAndWait(clients, {
+    address: timelock,
+    abi: dinTimelockAbi,
+    functionName: "grantRole",
+    args: [proposerRole, governor],
+  });
+  await sendAndWait(clients, {
+    address: timelock,
+    abi: dinTimelockAbi,
+    functionName: "grantRole",
+    args: [cancellerRole, governor],
+  });
 
   // The service.
-  const registry = await deploy(clients, dinRegistryAbi, dinRegistryBytecode, [
+  const registry = await deployAndWait(clients, dinRegistryAbi, dinRegistryBytecode, [
     restaking.allocationManager,
     restaking.rewardsCoordinator,
     strategies,
     deployer,
   ]);
-  const slasher = await deploy(clients, dinSlasherAbi, dinSlasherBytecode, [
+  const slasher = await deployAndWait(clients, dinSlasherAbi, dinSlasherBytecode, [
     registry,
     restaking.delegationManager,
     params.slash,
@@ -405,12 +375,12 @@ export async function deployDin(
   ]);
   // Finalization steps run in a second contract (DinEpochs delegates to it) so that both stay under the
   // code size limit.
-  const finalizer = await deploy(clients, dinEpochsFinalizerAbi, dinEpochsFinalizerBytecode, [
+  const finalizer = await deployAndWait(clients, dinEpochsFinalizerAbi, dinEpochsFinalizerBytecode, [
     registry,
     slasher,
     feeToken,
   ]);
-  const epochs = await deploy(clients, dinEpochsAbi, dinEpochsBytecode, [
+  const epochs = await deployAndWait(clients, dinEpochsAbi, dinEpochsBytecode, [
     registry,
     slasher,
     feeToken,
@@ -419,13 +389,26 @@ export async function deployDin(
     deployer,
     finalizer,
   ]);
-  await send(clients, epochs, dinEpochsAbi, "setCorrelatedShare", [BigInt(params.correlatedShareBps)]);
+  await sendAndWait(clients, {
+    address: epochs,
+    abi: dinEpochsAbi,
+    functionName: "setCorrelatedShare",
+    args: [BigInt(params.correlatedShareBps)],
+  });
   // As an AVS on EigenLayer's core: the metadata URI first (no operator set before it), then the sets.
-  await send(clients, registry, dinRegistryAbi, "updateAVSMetadataURI", [
-    options.avsMetadataURI ?? metadataDataUri(AVS_METADATA),
-  ]);
-  await send(clients, registry, dinRegistryAbi, "wire", [slasher, epochs]);
-  await send(clients, slasher, dinSlasherAbi, "wire", [epochs]);
+  await sendAndWait(clients, {
+    address: registry,
+    abi: dinRegistryAbi,
+    functionName: "updateAVSMetadataURI",
+    args: [options.avsMetadataURI ?? metadataDataUri(AVS_METADATA)],
+  });
+  await sendAndWait(clients, {
+    address: registry,
+    abi: dinRegistryAbi,
+    functionName: "wire",
+    args: [slasher, epochs],
+  });
+  await sendAndWait(clients, { address: slasher, abi: dinSlasherAbi, functionName: "wire", args: [epochs] });
   const networks = options.networks ?? [
     {
       id: 1,
@@ -436,16 +419,33 @@ export async function deployDin(
     { id: 2, name: "polygon", chainId: 137n, minStake: preset === "devnet" ? WAD : 32n * WAD },
   ];
   for (const n of networks) {
-    await send(clients, registry, dinRegistryAbi, "addNetwork", [n.id, n.name, n.chainId, n.minStake]);
+    await sendAndWait(clients, {
+      address: registry,
+      abi: dinRegistryAbi,
+      functionName: "addNetwork",
+      args: [n.id, n.name, n.chainId, n.minStake],
+    });
   }
-  await send(clients, registry, dinRegistryAbi, "setRoleMinStakes", [
-    params.watcherMinStake,
-    params.gatewayMinStake,
-  ]);
+  await sendAndWait(clients, {
+    address: registry,
+    abi: dinRegistryAbi,
+    functionName: "setRoleMinStakes",
+    args: [params.watcherMinStake, params.gatewayMinStake],
+  });
   for (const w of options.watchers ?? [])
-    await send(clients, registry, dinRegistryAbi, "setWatcher", [w, true]);
+    await sendAndWait(clients, {
+      address: registry,
+      abi: dinRegistryAbi,
+      functionName: "setWatcher",
+      args: [w, true],
+    });
   for (const gw of options.gateways ?? [])
-    await send(clients, registry, dinRegistryAbi, "setGateway", [gw, true]);
+    await sendAndWait(clients, {
+      address: registry,
+      abi: dinRegistryAbi,
+      functionName: "setGateway",
+      args: [gw, true],
+    });
 
   // Roles: the timelock governs, the guardian vetoes and pauses, the deployer steps down.
   for (const [address, abi] of [
@@ -453,26 +453,77 @@ export async function deployDin(
     [slasher, dinSlasherAbi],
     [epochs, dinEpochsAbi],
   ] as const) {
-    await send(clients, address, abi, "grantRole", [DEFAULT_ADMIN_ROLE, timelock]);
-    await send(clients, address, abi, "grantRole", [GOVERNANCE_ROLE, timelock]);
-    await send(clients, address, abi, "grantRole", [PAUSER_ROLE, guardian]);
-    if (address === slasher) await send(clients, address, abi, "grantRole", [VETO_ROLE, guardian]);
+    await sendAndWait(clients, {
+      address: address,
+      abi: abi,
+      functionName: "grantRole",
+      args: [DEFAULT_ADMIN_ROLE, timelock],
+    });
+    await sendAndWait(clients, {
+      address: address,
+      abi: abi,
+      functionName: "grantRole",
+      args: [GOVERNANCE_ROLE, timelock],
+    });
+    await sendAndWait(clients, {
+      address: address,
+      abi: abi,
+      functionName: "grantRole",
+      args: [PAUSER_ROLE, guardian],
+    });
+    if (address === slasher)
+      await sendAndWait(clients, {
+        address: address,
+        abi: abi,
+        functionName: "grantRole",
+        args: [VETO_ROLE, guardian],
+      });
     if (!options.keepDeployerRoles) {
-      await send(clients, address, abi, "renounceRole", [GOVERNANCE_ROLE, deployer]);
-      await send(clients, address, abi, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer]);
+      await sendAndWait(clients, {
+        address: address,
+        abi: abi,
+        functionName: "renounceRole",
+        args: [GOVERNANCE_ROLE, deployer],
+      });
+      await sendAndWait(clients, {
+        address: address,
+        abi: abi,
+        functionName: "renounceRole",
+        args: [DEFAULT_ADMIN_ROLE, deployer],
+      });
     }
   }
   if (!options.keepDeployerRoles) {
-    await send(clients, timelock, dinTimelockAbi, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer]);
+    await sendAndWait(clients, {
+      address: timelock,
+      abi: dinTimelockAbi,
+      functionName: "renounceRole",
+      args: [DEFAULT_ADMIN_ROLE, deployer],
+    });
   }
   // A wrong rewards root (a miscalculation, a stolen updater key) is stopped during its activation delay
   // by the guardian: the timelock that owns the coordinator is slower than the delay.
   if (!options.restaking) {
-    await send(clients, restaking.rewardsCoordinator, rewardsCoordinatorAbi, "setRootGuardian", [guardian]);
+    await sendAndWait(clients, {
+      address: restaking.rewardsCoordinator,
+      abi: rewardsCoordinatorAbi,
+      functionName: "setRootGuardian",
+      args: [guardian],
+    });
   }
   if (preset === "production" && !options.restaking) {
-    await send(clients, restaking.strategyManager, strategyManagerAbi, "transferOwnership", [timelock]);
-    await send(clients, restaking.rewardsCoordinator, rewardsCoordinatorAbi, "transferOwnership", [timelock]);
+    await sendAndWait(clients, {
+      address: restaking.strategyManager,
+      abi: strategyManagerAbi,
+      functionName: "transferOwnership",
+      args: [timelock],
+    });
+    await sendAndWait(clients, {
+      address: restaking.rewardsCoordinator,
+      abi: rewardsCoordinatorAbi,
+      functionName: "transferOwnership",
+      args: [timelock],
+    });
   }
 
   const deployment: DinDeployment = {

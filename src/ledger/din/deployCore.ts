@@ -11,6 +11,7 @@ import {
   type LedgerClients,
   type RestakingParams,
 } from "../deploy.js";
+import { sendAndWait } from "../send.js";
 import { type CoreAddresses, CoreAddressesError, restakingAddressesOf, verifyCore } from "./coreAddresses.js";
 import { type DeployDinOptions, DIN_PRESETS, type DinDeployment, deployDin } from "./deploy.js";
 
@@ -43,15 +44,12 @@ export async function deployCoreAlone(
   for (const token of tokens)
     strategies.push(await deployStrategy(clients, addresses.strategyManager, token));
   if (options.rootGuardian) {
-    const hash = await clients.wallet.writeContract({
+    await sendAndWait(clients, {
       address: addresses.rewardsCoordinator,
       abi: rewardsCoordinatorAbi,
       functionName: "setRootGuardian",
       args: [options.rootGuardian],
-      account: clients.wallet.account,
-      chain: clients.wallet.chain,
     });
-    await clients.public.waitForTransactionReceipt({ hash });
   }
   return {
     chainId: await clients.public.getChainId(),

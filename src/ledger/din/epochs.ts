@@ -3,6 +3,7 @@
 import type { Address, Hash, PublicClient } from "viem";
 import { dinEpochsAbi } from "../artifacts/index.js";
 import type { LedgerClients } from "../deploy.js";
+import { sendAndWait } from "../send.js";
 
 /** One operator's metrics in a watcher's report (IDinEpochs.Metrics). */
 export type OperatorMetrics = {
@@ -277,16 +278,7 @@ export async function finalizeEpoch(
     usage,
     () => readFinalization(clients.public, epochs, networkId, epoch),
     async (step) => {
-      const hash = await clients.wallet.writeContract({
-        address: epochs,
-        abi: dinEpochsAbi,
-        ...step,
-        account: clients.wallet.account,
-        chain: clients.wallet.chain,
-      } as Parameters<typeof clients.wallet.writeContract>[0]);
-      hashes.push(hash);
-      const receipt = await clients.public.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`finalization step ${step.functionName} reverted`);
+      hashes.push(await sendAndWait(clients, { address: epochs, abi: dinEpochsAbi, ...step }));
     },
   );
   // Paying only accrued the epoch's rewards: escrow them if a whole rewards interval has elapsed. A flush the
@@ -318,10 +310,7 @@ export async function flushRewardsIfDue(
     args: [networkId],
     account: clients.wallet.account,
   });
-  const hash = await clients.wallet.writeContract(request);
-  const receipt = await clients.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`flushRewards(${networkId}) reverted in ${hash}`);
-  return hash;
+  return sendAndWait(clients, request);
 }
 
 /**

@@ -22,6 +22,8 @@ import {
   dinTimelockAbi,
   dinTokenAbi,
 } from "../artifacts/index.js";
+import { type DinDeployment, type SlaTable, VETO_ROLE } from "./deploy.js";
+import { findNetwork } from "./directory.js";
 import {
   type ActionOptions,
   type ActionResult,
@@ -30,9 +32,7 @@ import {
   type LedgerActor,
   perform,
   step,
-} from "./actions.js";
-import { type DinDeployment, type SlaTable, VETO_ROLE } from "./deploy.js";
-import { findNetwork } from "./directory.js";
+} from "./perform.js";
 import { formatAmount } from "./revert.js";
 
 /** The Governor's proposal states, by their index in OpenZeppelin's `ProposalState`. */

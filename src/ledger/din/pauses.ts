@@ -3,6 +3,7 @@
 // MAX_PAUSE_BLOCKS and a new one waits as long as the last one lasted; this module reads that state and
 // sends the guardian's pause and unpause.
 import { type Address, type PublicClient, parseAbi } from "viem";
+import { type DinDeployment, PAUSER_ROLE } from "./deploy.js";
 import {
   type ActionOptions,
   type ActionResult,
@@ -11,8 +12,7 @@ import {
   type LedgerActor,
   perform,
   step,
-} from "./actions.js";
-import { type DinDeployment, PAUSER_ROLE } from "./deploy.js";
+} from "./perform.js";
 
 /** The contracts the guardian can pause. */
 export const PAUSABLE = ["registry", "slasher", "epochs"] as const;

@@ -9,6 +9,7 @@ import { rewardsCoordinatorAbi } from "../artifacts/index.js";
 import type { LedgerClients } from "../deploy.js";
 import { buildRewardsTree, type Earnings, earningsKey } from "../rewards.js";
 import { calculateEarnings, readRewardsSubmissions } from "../rewards-calculator.js";
+import { sendAndWait } from "../send.js";
 import type { DinDeployment } from "./deploy.js";
 import { flushRewardsIfDue } from "./epochs.js";
 
@@ -149,9 +150,7 @@ export async function publishRewards(
     args: [tree.root, end],
     account: clients.wallet.account,
   });
-  const hash = await clients.wallet.writeContract(request);
-  const receipt = await clients.public.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`submitRoot reverted in transaction ${hash}`);
+  await sendAndWait(clients, request);
   const rootIndex =
     Number(await clients.public.readContract({ ...rc, functionName: "getDistributionRootsLength" })) - 1;
 

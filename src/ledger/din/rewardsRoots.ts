@@ -5,6 +5,7 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { getAddress, isAddressEqual } from "viem";
 import { rewardsCoordinatorAbi } from "../artifacts/index.js";
+import type { DinDeployment } from "./deploy.js";
 import {
   type ActionOptions,
   type ActionResult,
@@ -13,8 +14,7 @@ import {
   type LedgerActor,
   perform,
   step,
-} from "./actions.js";
-import type { DinDeployment } from "./deploy.js";
+} from "./perform.js";
 
 /** One root of the RewardsCoordinator. */
 export type RewardsRootListing = {

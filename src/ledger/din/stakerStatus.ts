@@ -98,32 +98,9 @@ export async function stakerStatus(
   const strategies = d.strategies.map((s) => getAddress(s));
   const block = await client.getBlockNumber({ cacheTime: 0 });
   const at = { blockNumber: block } as const;
-  const info = await Promise.all(
-    strategies.map(async (strategy) => {
-      const token = getAddress(
-        await client.readContract({
-          address: strategy,
-          abi: strategyBaseAbi,
-          functionName: "underlyingToken",
-        }),
-      );
-      const symbol = await client
-        .readContract({ address: token, abi: mockERC20Abi, functionName: "symbol" })
-        .catch(() => token);
-      return { strategy, token, symbol };
-    }),
-  );
+  const info = await strategyInfo(client, strategies);
   const symbolOf = new Map(info.map((i) => [i.strategy, i.symbol]));
-  const toTokens = (strategy: Address, shares: bigint, blockNumber = block) =>
-    shares === 0n
-      ? Promise.resolve(0n)
-      : client.readContract({
-          address: strategy,
-          abi: strategyBaseAbi,
-          functionName: "sharesToUnderlyingView",
-          args: [shares],
-          blockNumber,
-        });
+  const toTokens = tokensAt(client, block);
 
   const [delegated, [withdrawable, deposited], roots, delay] = await Promise.all([
     client.readContract({ ...dm, functionName: "delegatedTo", args: [staker], ...at }),
@@ -154,7 +131,77 @@ export async function stakerStatus(
     }),
   );
 
-  // What each queued withdrawal asked for, from its event; what it pays now, from the core.
+  const queuedWithdrawals = await readQueuedWithdrawals(
+    client,
+    deployment,
+    roots,
+    delay,
+    block,
+    symbolOf,
+    toTokens,
+  );
+
+  return {
+    address: staker,
+    block,
+    delegatedTo: /^0x0{40}$/i.test(delegated) ? null : getAddress(delegated),
+    positions,
+    queuedWithdrawals,
+    slashes: await positionSlashes(client, deployment, staker, strategies, symbolOf, block, toTokens),
+    rewards: await rewardsStatus(client, deployment, staker, options.rewardsFile),
+  };
+}
+
+type ToTokens = (strategy: Address, shares: bigint, blockNumber?: bigint) => Promise<bigint>;
+
+/** The strategies' underlying tokens and their symbols (the token's address when it has none). */
+async function strategyInfo(
+  client: PublicClient,
+  strategies: readonly Address[],
+): Promise<Array<{ strategy: Address; token: Address; symbol: string }>> {
+  return Promise.all(
+    strategies.map(async (strategy) => {
+      const token = getAddress(
+        await client.readContract({
+          address: strategy,
+          abi: strategyBaseAbi,
+          functionName: "underlyingToken",
+        }),
+      );
+      const symbol = await client
+        .readContract({ address: token, abi: mockERC20Abi, functionName: "symbol" })
+        .catch(() => token);
+      return { strategy, token, symbol };
+    }),
+  );
+}
+
+/** What shares of a strategy are worth in tokens, at `block` unless told. */
+function tokensAt(client: PublicClient, block: bigint): ToTokens {
+  return (strategy, shares, blockNumber = block) =>
+    shares === 0n
+      ? Promise.resolve(0n)
+      : client.readContract({
+          address: strategy,
+          abi: strategyBaseAbi,
+          functionName: "sharesToUnderlyingView",
+          args: [shares],
+          blockNumber,
+        });
+}
+
+/** The withdrawals `roots` at `block`: what each asked for, from its event; what it pays now, from the core. */
+async function readQueuedWithdrawals(
+  client: PublicClient,
+  deployment: DinDeployment,
+  roots: readonly `0x${string}`[],
+  delay: number,
+  block: bigint,
+  symbolOf: ReadonlyMap<Address, string>,
+  toTokens: ToTokens,
+): Promise<QueuedWithdrawalStatus[]> {
+  const dm = { address: deployment.addresses.delegationManager, abi: delegationManagerAbi } as const;
+  const at = { blockNumber: block } as const;
   const queuedEvents = roots.length
     ? await client.getContractEvents({
         ...dm,
@@ -164,7 +211,7 @@ export async function stakerStatus(
         strict: true,
       })
     : [];
-  const queuedWithdrawals = await Promise.all(
+  return Promise.all(
     roots.map(async (root): Promise<QueuedWithdrawalStatus> => {
       const [withdrawal, sharesNow] = await client.readContract({
         ...dm,
@@ -196,16 +243,31 @@ export async function stakerStatus(
       };
     }),
   );
+}
 
-  return {
-    address: staker,
-    block,
-    delegatedTo: /^0x0{40}$/i.test(delegated) ? null : getAddress(delegated),
-    positions,
-    queuedWithdrawals,
-    slashes: await positionSlashes(client, deployment, staker, strategies, symbolOf, block, toTokens),
-    rewards: await rewardsStatus(client, deployment, staker, options.rewardsFile),
-  };
+/**
+ * A staker's queued withdrawals at the latest block (as {@link stakerStatus} lists them), read without the
+ * rest of its position.
+ */
+export async function queuedWithdrawalsOf(
+  client: PublicClient,
+  deployment: DinDeployment,
+  address: Address,
+): Promise<QueuedWithdrawalStatus[]> {
+  const staker = getAddress(address);
+  const dm = { address: deployment.addresses.delegationManager, abi: delegationManagerAbi } as const;
+  const block = await client.getBlockNumber({ cacheTime: 0 });
+  const at = { blockNumber: block } as const;
+  const [info, roots, delay] = await Promise.all([
+    strategyInfo(
+      client,
+      deployment.addresses.strategies.map((s) => getAddress(s)),
+    ),
+    client.readContract({ ...dm, functionName: "getQueuedWithdrawalRoots", args: [staker], ...at }),
+    client.readContract({ ...dm, functionName: "minWithdrawalDelayBlocks", ...at }),
+  ]);
+  const symbolOf = new Map(info.map((i) => [i.strategy, i.symbol]));
+  return readQueuedWithdrawals(client, deployment, roots, delay, block, symbolOf, tokensAt(client, block));
 }
 
 /** Shares of the position (withdrawable and queued) per strategy at a block. */
@@ -254,7 +316,7 @@ async function positionSlashes(
   strategies: readonly Address[],
   symbolOf: ReadonlyMap<Address, string>,
   block: bigint,
-  toTokens: (strategy: Address, shares: bigint, blockNumber?: bigint) => Promise<bigint>,
+  toTokens: ToTokens,
 ): Promise<PositionSlash[]> {
   const d = deployment.addresses;
   const delegations = await client.getContractEvents({
