@@ -1,10 +1,16 @@
-import type { Address, Hex } from "viem";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Address, getAddress, type Hex, type LocalAccount } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { freshState, LEDGER_CHAIN_ID, recordingLog, WATCHER } from "../../test/watcher/fakes.js";
+import { AccessTokenCache } from "../ledger/din/auth.js";
 import type { DinNetwork } from "../ledger/din/deploy.js";
 import type { DirectoryOperator } from "../ledger/din/directory.js";
+import { hashRequest, hashResponse, relayToJson, signRelay } from "../ledger/din/relay.js";
+import { toQuantity } from "../rpc/blockTag.js";
 import { toOperatorMetrics } from "./measurements.js";
-import type { ProbeResult, ProbeTarget, SignedAnswer, SignedBlock } from "./probe.js";
+import { type ProbeResult, Prober, type ProbeTarget, type SignedAnswer, type SignedBlock } from "./probe.js";
 import { NetworkProber, type ProbeClient, type StateChecker } from "./prober.js";
 import { epochEntry } from "./state.js";
 import type { StateAnswer } from "./stateProofs.js";
@@ -14,7 +20,7 @@ const DEVNET: DinNetwork = { id: 2, name: "devnet", chainId: BigInt(LEDGER_CHAIN
 const TIMEOUT_MS = 2000;
 
 const hash = (n: bigint | number): Hex => `0x${n.toString(16).padStart(64, "0")}`;
-const address = (n: number): Address => `0x${n.toString(16).padStart(40, "0")}`;
+const address = (n: number): Address => getAddress(`0x${n.toString(16).padStart(40, "0")}`);
 const [A, B, C, D] = [1, 2, 3, 4].map(address) as [Address, Address, Address, Address];
 
 function registered(operator: Address, networkId = ETHEREUM.id): DirectoryOperator {
@@ -181,14 +187,14 @@ async function settle<T>(promise: Promise<T>): Promise<T> {
   return result;
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
-
 describe("a probe round", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("counts healthy operators up with their latency and lag behind the agreed head, and one that never answers down", async () => {
     const { client, prober, metrics, counters } = setup({
       [ETHEREUM.id]: [A, B, C, D].map((o) => registered(o)),
@@ -358,5 +364,135 @@ describe("a probe round", () => {
     expect(Object.keys(epochEntry(state, ETHEREUM.id, 5n).operators)).toEqual([A]);
     expect(Object.keys(epochEntry(state, ETHEREUM.id, 6n).operators)).toEqual([B]);
     expect(state.measurements.some((m) => m.networkId === DEVNET.id && m.epoch === "5")).toBe(true);
+  });
+});
+
+describe("a probe round against operators over HTTP", () => {
+  const slasher = address(0x5145);
+  const servers: { close(): void }[] = [];
+  let probes: Prober | undefined;
+  afterEach(async () => {
+    await probes?.close();
+    for (const server of servers.splice(0)) server.close();
+  });
+
+  type Request = { id: number; method: string; params: unknown[] };
+  type Reply = { status?: number; headers?: Record<string, string>; body: string } | "hang up";
+
+  /** An operator endpoint answering each JSON-RPC request with `answer`. */
+  async function serve(answer: (request: Request) => Promise<Reply> | Reply): Promise<string> {
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", async () => {
+        const reply = await answer(JSON.parse(body) as Request);
+        if (reply === "hang up") return void req.socket.destroy();
+        res.writeHead(reply.status ?? 200, { "content-type": "application/json", ...reply.headers });
+        res.end(reply.body);
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  }
+
+  /** An honest answer to eth_getBlockByNumber: block `head` (or the one asked), signed by `key` for `chainId`. */
+  const signedBlock =
+    (key: LocalAccount, head: bigint, options: { chainId?: bigint; result?: unknown } = {}) =>
+    async (request: Request): Promise<Reply> => {
+      const height = request.params[0] === "latest" ? head : BigInt(request.params[0] as string);
+      const result = options.result ?? { number: toQuantity(height), hash: hash(height) };
+      const relay = {
+        chainId: options.chainId ?? ETHEREUM.chainId,
+        requestHash: hashRequest(request.method, request.params),
+        responseHash: hashResponse({ result }),
+        blockNumber: height,
+        blockHash: hash(height),
+        servedAt: BigInt(Math.floor(Date.now() / 1000)),
+      };
+      const signature = await signRelay(key, relay, LEDGER_CHAIN_ID, slasher);
+      return {
+        headers: { "din-relay": JSON.stringify(relayToJson(relay)), "din-signature": signature },
+        body: JSON.stringify({ jsonrpc: "2.0", id: request.id, result }),
+      };
+    };
+
+  it("counts honest operators up, and each hostile answer as that operator's failed probe only", async () => {
+    const keys = Array.from({ length: 11 }, () => privateKeyToAccount(generatePrivateKey()));
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    const hostile: [string, (request: Request) => Promise<Reply> | Reply, string | RegExp][] = [
+      ["not JSON", () => ({ body: "<html>teapot</html>" }), "answer is not JSON"],
+      ["null", () => ({ body: "null" }), "answer is not a JSON-RPC response"],
+      ["too large", () => ({ body: "x".repeat(300 * 1024) }), "answer too large"],
+      ["HTTP 500", () => ({ status: 500, body: "{}" }), "HTTP 500"],
+      ["hang up", () => "hang up", /^request failed/],
+      [
+        "malformed relay",
+        () => ({
+          headers: { "din-relay": '{"chainId":"1e999"}', "din-signature": "0x00" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, result: {} }),
+        }),
+        "malformed din-relay header",
+      ],
+      [
+        "another chain",
+        signedBlock(keys[8] as LocalAccount, 100n, { chainId: 5n }),
+        "relay names chain 5, not 1",
+      ],
+      [
+        "another key",
+        signedBlock(stranger, 100n),
+        /^relay signed by 0x[0-9a-fA-F]{40}, not the registered signer/,
+      ],
+      [
+        "garbage block",
+        signedBlock(keys[10] as LocalAccount, 100n, { result: { number: "0xzz", hash: 7 } }),
+        "result is not a block",
+      ],
+    ];
+    const operators: DirectoryOperator[] = [];
+    const reasons = new Map<Address, string | RegExp>();
+    for (const [i, key] of keys.entries()) {
+      const operator = address(0x100 + i);
+      const answer = i < 2 ? signedBlock(key, 100n) : (hostile[i - 2]?.[1] ?? signedBlock(key, 100n));
+      if (i >= 2) reasons.set(operator, hostile[i - 2]?.[2] ?? "");
+      operators.push({ ...registered(operator), endpoint: await serve(answer), signer: key.address });
+    }
+    probes = new Prober({
+      tokens: new AccessTokenCache(privateKeyToAccount(generatePrivateKey()), "watcher", LEDGER_CHAIN_ID),
+      ledgerChainId: LEDGER_CHAIN_ID,
+      slasher,
+      timeoutMs: 10_000,
+    });
+    const state = freshState();
+    const accused: Address[] = [];
+    const prober = new NetworkProber({
+      probes,
+      finality: { finalityDelay: async () => 0n, sample: async () => undefined },
+      stateProofs: { check: async () => {} },
+      accuse: (operator) => accused.push(operator.address),
+      networks: [ETHEREUM],
+      operators: () => operators,
+      epoch: () => 5n,
+      blockNumber: () => 1_000n,
+      ledgerChainId: LEDGER_CHAIN_ID,
+      address: WATCHER,
+      state: () => state,
+      log: recordingLog().log,
+    });
+    await prober.round(5n, false, 0);
+
+    const entry = epochEntry(state, ETHEREUM.id, 5n);
+    for (const { address: operator } of operators.slice(0, 2)) {
+      expect(entry.operators[operator]).toMatchObject({ probes: 1, ok: 1 });
+    }
+    for (const [operator, reason] of reasons) {
+      expect(entry.operators[operator], String(reason)).toMatchObject({ probes: 1, ok: 0 });
+      if (typeof reason === "string") expect(prober.lastError(ETHEREUM.id, operator)).toBe(reason);
+      else expect(prober.lastError(ETHEREUM.id, operator)).toMatch(reason);
+    }
+    expect(accused).toEqual([]);
   });
 });
