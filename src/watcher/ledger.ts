@@ -60,7 +60,7 @@ export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger
   }
 
   /** The account and chain every write is sent with. */
-  private get signer() {
+  private get sender() {
     return { account: this.wallet.account, chain: this.wallet.chain };
   }
 
@@ -137,7 +137,7 @@ export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger
     return this.send("submitReportPage", () =>
       this.wallet.writeContract({
         ...this.epochs,
-        ...this.signer,
+        ...this.sender,
         functionName: "submitReportPage",
         args: [networkId, epoch, page, last, metrics],
       }),
@@ -182,7 +182,7 @@ export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger
       () => readFinalization(client, address, networkId, epoch),
       async (step) => {
         await this.send(step.functionName, () =>
-          this.wallet.writeContract({ ...this.epochs, ...step, ...this.signer } as Parameters<
+          this.wallet.writeContract({ ...this.epochs, ...step, ...this.sender } as Parameters<
             typeof this.wallet.writeContract
           >[0]),
         );
@@ -200,7 +200,7 @@ export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger
     return this.send("execute", () =>
       this.wallet.writeContract({
         ...this.slasher,
-        ...this.signer,
+        ...this.sender,
         functionName: "execute",
         args: [slashId],
       }),
@@ -238,7 +238,7 @@ export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger
     return this.send("proveWrongBlockHash", () =>
       this.wallet.writeContract({
         ...this.slasher,
-        ...this.signer,
+        ...this.sender,
         functionName: "proveWrongBlockHash",
         args: [relay, signature, header],
       }),
@@ -249,7 +249,7 @@ export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger
     return this.send("attestBlockHash", () =>
       this.wallet.writeContract({
         ...this.slasher,
-        ...this.signer,
+        ...this.sender,
         functionName: "attestBlockHash",
         args: [chainId, blockNumber, hash],
       }),
@@ -276,7 +276,7 @@ export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger
     return this.send("proveWrongBlockHashAttested", () =>
       this.wallet.writeContract({
         ...this.slasher,
-        ...this.signer,
+        ...this.sender,
         functionName: "proveWrongBlockHashAttested",
         args: [relay, signature],
       }),

@@ -5,8 +5,9 @@
 // for the ledger: posting and keeping run beside it, one transaction at a time.
 //
 // This module only schedules and composes; each responsibility is its own part, given what it needs:
-// prober.ts (probe rounds and measurements), reporter.ts (SLA reports), prover.ts and stateProofs.ts
-// (fraud proofs), keeper.ts (finalization and slashes), ledger.ts (the ledger calls they make).
+// prober.ts (probe rounds, cross-checks and measurements; probe.ts sends each signed probe), reporter.ts
+// (SLA reports), prover.ts and stateProofs.ts (fraud proofs), keeper.ts (finalization and slashes), and
+// ledger.ts (the ledger calls they make, one transaction at a time).
 
 import { type Logger, pino } from "pino";
 import { type Address, getAddress, type LocalAccount } from "viem";
