@@ -14,10 +14,10 @@ import type {
   Transport,
   WalletClient,
 } from "viem";
-import { sendAndWait } from "../ledger/send.js";
+import { sendAndWait, TransactionQueue } from "../ledger/send.js";
 
 export class LedgerTransactions {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue = new TransactionQueue();
 
   constructor(
     private readonly publicClient: PublicClient<Transport, Chain>,
@@ -46,8 +46,6 @@ export class LedgerTransactions {
       });
       return sendAndWait({ public: this.publicClient, wallet: this.wallet }, request);
     };
-    const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
-    return result;
+    return this.queue.run(run);
   }
 }

@@ -1,6 +1,6 @@
 // Sending a contract call (or a contract creation) and waiting for it to be mined: the one place the ledger
 // code does it, so every caller refuses a reverted transaction the same way.
-import { type Abi, type Address, getAddress, type Hash, type Hex } from "viem";
+import { type Abi, type Address, getAddress, type Hash, type Hex, type PublicClient } from "viem";
 import type { LedgerClients } from "./deploy.js";
 
 /** A contract call to send: what viem's writeContract takes, or the request a simulateContract returned. */
@@ -36,12 +36,39 @@ export async function sendAndWait(
     account: clients.wallet.account,
     chain: clients.wallet.chain,
   } as Parameters<typeof clients.wallet.writeContract>[0]);
-  const receipt = await clients.public.waitForTransactionReceipt({
+  return waitMined(clients.public, hash, call.functionName, options);
+}
+
+/**
+ * Waits for `hash` to be mined; rejects with a {@link TransactionRevertedError} naming `what` when it
+ * reverted.
+ */
+export async function waitMined(
+  client: Pick<PublicClient, "waitForTransactionReceipt">,
+  hash: Hash,
+  what: string,
+  options: { pollingInterval?: number } = {},
+): Promise<Hash> {
+  const receipt = await client.waitForTransactionReceipt({
     hash,
     ...(options.pollingInterval !== undefined ? { pollingInterval: options.pollingInterval } : {}),
   });
-  if (receipt.status !== "success") throw new TransactionRevertedError(call.functionName, hash);
+  if (receipt.status !== "success") throw new TransactionRevertedError(what, hash);
   return hash;
+}
+
+/**
+ * Runs one sender's transactions one at a time: one key, one nonce sequence, so two never race for a
+ * nonce. A failed one rejects its caller only; the next still runs.
+ */
+export class TransactionQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
 }
 
 /** Deploys a contract from the wallet's account and waits for it; returns its address. */

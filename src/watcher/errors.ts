@@ -1,27 +1,14 @@
 // How the watcher reads a failed ledger call: the custom error a contract reverted with (the keeper's
 // decisions hang on it: "already reported", "not finalizable", "relay already used", …) and a one-line
 // message for the log.
-import { type Abi, BaseError, ContractFunctionRevertedError, decodeErrorResult } from "viem";
-import { dinEpochsAbi, dinRegistryAbi, dinSlasherAbi } from "../ledger/artifacts/index.js";
+import { BaseError } from "viem";
+import { revertOf } from "../ledger/din/revert.js";
 
-const LEDGER_ERRORS = [...dinEpochsAbi, ...dinSlasherAbi, ...dinRegistryAbi].filter(
-  (item) => item.type === "error",
-) as Abi;
-
-/** The custom error a ledger call reverted with, if it did. */
+/** The custom error a ledger call reverted with, if it did (the ledger's one decoder, revert.ts). */
 export function revertName(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(reverted instanceof ContractFunctionRevertedError)) return undefined;
-  if (reverted.data?.errorName) return reverted.data.errorName;
-  if (reverted.raw) {
-    try {
-      return decodeErrorResult({ abi: LEDGER_ERRORS, data: reverted.raw }).errorName;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+  const name = revertOf(error)?.errorName;
+  // A plain require() message or a panic names no custom error.
+  return name === "Error" || name === "Panic" ? undefined : name;
 }
 
 /** A failure in one line, for the log. */

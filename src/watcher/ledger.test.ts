@@ -2,6 +2,7 @@ import type { Account, Chain, Hash, PublicClient, Transport, WalletClient } from
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WATCHER } from "../../test/watcher/fakes.js";
 import type { DinAddresses } from "../ledger/din/deploy.js";
+import { TransactionRevertedError } from "../ledger/send.js";
 import { WatcherLedger } from "./ledger.js";
 
 const hash = (n: number): Hash => `0x${n.toString(16).padStart(64, "0")}`;
@@ -61,7 +62,7 @@ describe("the watcher's ledger", () => {
     const outcomes = Promise.allSettled([reverted, unwritten, next]);
     await vi.advanceTimersByTimeAsync(100);
     expect(await outcomes).toEqual([
-      { status: "rejected", reason: new Error(`submitReportPage reverted in transaction ${hash(1)}`) },
+      { status: "rejected", reason: new TransactionRevertedError("submitReportPage", hash(1)) },
       { status: "rejected", reason: new Error("nonce too low") },
       { status: "fulfilled", value: hash(3) },
     ]);

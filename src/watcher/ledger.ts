@@ -21,6 +21,7 @@ import {
 import { blockHeader } from "../ledger/din/header.js";
 import { GATEWAY_SET, WATCHER_SET } from "../ledger/din/registry.js";
 import type { Relay } from "../ledger/din/relay.js";
+import { TransactionQueue, waitMined } from "../ledger/send.js";
 import type { KeeperLedger } from "./keeper.js";
 import type { EvidenceLedger } from "./prover.js";
 import type { ReportLedger } from "./reporter.js";
@@ -30,7 +31,7 @@ export type EpochClock = Awaited<ReturnType<typeof readEpochClock>>;
 
 /** The ledger as one watcher reads and writes it. */
 export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger {
-  private transactions: Promise<unknown> = Promise.resolve();
+  private readonly transactions = new TransactionQueue();
   private readonly epochs: { address: Address; abi: typeof dinEpochsAbi };
   private readonly slasher: { address: Address; abi: typeof dinSlasherAbi };
   private readonly registry: { address: Address; abi: typeof dinRegistryAbi };
@@ -49,14 +50,7 @@ export class WatcherLedger implements ReportLedger, EvidenceLedger, KeeperLedger
 
   /** Sends one transaction at a time (nonces never collide) and waits for it to be mined successfully. */
   send(what: string, write: () => Promise<Hash>): Promise<Hash> {
-    const run = this.transactions.then(async () => {
-      const hash = await write();
-      const receipt = await this.client.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`${what} reverted in transaction ${hash}`);
-      return hash;
-    });
-    this.transactions = run.catch(() => undefined);
-    return run;
+    return this.transactions.run(async () => waitMined(this.client, await write(), what));
   }
 
   /** The account and chain every write is sent with. */
