@@ -37,7 +37,7 @@ import {
 import { defaultCallLimits, type LimitedCall, limitCall } from "./callLimits.js";
 import { type ChaosState, isRecord } from "./chaos.js";
 import { ChaosControl } from "./chaosControl.js";
-import { type ChaosMiddleware, chaosMiddleware, type Forward } from "./chaosMiddleware.js";
+import { chaosMiddleware, type Forward } from "./chaosMiddleware.js";
 import { handleControl } from "./controlApi.js";
 import { generateControlToken, isValidControlToken } from "./controlToken.js";
 import { refusalOf } from "./methodPolicy.js";
@@ -162,8 +162,8 @@ class OperatorProxy {
   private readonly chaosEnabled: boolean;
   /** The fault in force and the public listener's up/down state. */
   private readonly chaos: ChaosControl;
-  /** Fault injection around the serving path; undefined unless started with chaos. */
-  private readonly chaosLayer: ChaosMiddleware | undefined;
+  /** Serves a parsed request: `serve`, inside the chaos middleware when started with chaos. */
+  private readonly handle: Serve;
   /** Sends what passed the policy and limits to the execution client (through the chaos layer, if any). */
   private readonly forward: Forward;
   private readonly controlPort: number;
@@ -194,7 +194,7 @@ class OperatorProxy {
     this.host = options.host ?? defaults.host;
     this.port = options.port ?? defaults.port;
     this.chaosEnabled = options.chaos ?? defaults.chaos;
-    this.chaosLayer = this.chaosEnabled
+    const chaosLayer = this.chaosEnabled
       ? chaosMiddleware({
           state: () => this.chaos.state(),
           head: async () => (await this.head.get(headCacheMs)).number,
@@ -202,7 +202,11 @@ class OperatorProxy {
         })
       : undefined;
     const plain: Forward = (request, raw) => this.upstream.send(raw ?? JSON.stringify(request));
-    this.forward = this.chaosLayer ? this.chaosLayer.forward(plain) : plain;
+    this.forward = chaosLayer ? chaosLayer.forward(plain) : plain;
+    const serve: Serve = (body, payload, trace) => this.serve(body, payload, trace);
+    this.handle = chaosLayer
+      ? (body, payload, trace) => chaosLayer.around(payload, trace, () => serve(body, payload, trace))
+      : serve;
     this.controlPort = options.controlPort ?? defaults.controlPort;
     this.labels = options.labels ?? {};
     this.relaySigner = options.relaySigner;
@@ -350,7 +354,7 @@ class OperatorProxy {
     }
     this.counts.count(payload, caller);
     const trace: RequestTrace = { forwarded: [], refused: [], failed: false };
-    const answer = await this.serve(body, payload, trace);
+    const answer = await this.handle(body, payload, trace);
     const signed =
       req.headers["din-sign"] === "1" ? await signAnswer(this.relaySigner, payload, answer) : answer;
     this.nodeApi?.observe(trace, signed, performance.now() - started);
@@ -398,15 +402,10 @@ class OperatorProxy {
   }
 
   /**
-   * Refuses what the node does not serve and applies its limits before the execution client; on a devnet
-   * node the chaos middleware (chaosMiddleware.ts) wraps this path and the call upstream.
+   * Refuses what the node does not serve and applies its limits before the execution client. On a devnet
+   * node the chaos middleware (chaosMiddleware.ts) wraps this path (`handle`) and the call upstream.
    */
-  private serve(body: Buffer, payload: unknown, trace: RequestTrace): Promise<Answer> {
-    const next = () => this.serveGuarded(body, payload, trace);
-    return this.chaosLayer ? this.chaosLayer.around(payload, trace, next) : next();
-  }
-
-  private async serveGuarded(body: Buffer, payload: unknown, trace: RequestTrace): Promise<Answer> {
+  private async serve(body: Buffer, payload: unknown, trace: RequestTrace): Promise<Answer> {
     try {
       const guarded = await this.guard(payload, trace);
       if (guarded.forward === undefined) return withRefusals(payload, undefined, guarded.refusals);
@@ -487,6 +486,9 @@ class OperatorProxy {
     this.log.info("operator node stopped");
   }
 }
+
+/** Answers a parsed request (`body` as received, `payload` parsed from it), noting in `trace` what became of it. */
+type Serve = (body: Buffer, payload: unknown, trace: RequestTrace) => Promise<Answer>;
 
 /** A request after the method policy and the limits. */
 interface Guarded {
