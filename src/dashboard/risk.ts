@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Address, formatUnits, getAddress } from "viem";
-import type { DrillReport } from "../devnet/drill.js";
+import type { DrillReport } from "../devnet/drillReport.js";
 import type { StatusReport } from "../devnet/status.js";
 import type { HealthReport } from "../gateway/server.js";
 import { readNetworkRisks, servedRelaysOf } from "../ledger/din/riskInputs.js";

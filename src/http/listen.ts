@@ -21,3 +21,9 @@ export function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+/** `host` as a URL shows it: a wildcard address as 127.0.0.1 (where a local client reaches it), IPv6 in brackets. */
+export function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}

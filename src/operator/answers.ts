@@ -2,10 +2,11 @@
  * What an operator node sends back, and the helpers that build it: the node's own answers (refusals,
  * unavailability), the JSON-RPC envelopes, and the trace of what became of a request's calls.
  */
+import type { ServerResponse } from "node:http";
 import { DinError, type JsonRpcErrorObject, RpcErrorCode } from "../rpc/errors.js";
 import { isRecord } from "./chaos.js";
 
-/** What goes back to the client: the single response path (proxy.ts `respond`). */
+/** What goes back to the client: the single response path (`respond`). */
 export interface Answer {
   status: number;
   /** JSON text, or undefined for an empty body (a lone notification). */
@@ -77,4 +78,21 @@ export function errorsFor(payload: unknown, status: number, error: DinError): An
     status,
     payload.map((call) => rpcError(isRecord(call) ? call.id : null, body)),
   );
+}
+
+/**
+ * The one place responses leave the operator node (its public listener and its chaos control). A signed
+ * relay (`din-sign: 1`) arrives here as the answer's `din-operator` and `din-signature` headers.
+ */
+export function respond(res: ServerResponse, answer: Answer): void {
+  if (res.destroyed) return;
+  const headers: Record<string, string | number> = {};
+  if (answer.body !== undefined) {
+    headers["content-type"] = "application/json";
+    headers["content-length"] = Buffer.byteLength(answer.body);
+  }
+  if (answer.closeConnection === true) headers.connection = "close";
+  if (answer.headers) Object.assign(headers, answer.headers);
+  res.writeHead(answer.status, headers);
+  res.end(answer.body);
 }

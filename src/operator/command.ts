@@ -20,6 +20,7 @@ import { loadOrCreateControlToken } from "./controlToken.js";
 import type { LedgerView } from "./nodeHealth.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
 import type { RelaySignerOptions } from "./relaySigner.js";
+import { readTlsFiles } from "./tls.js";
 
 interface ServeFlags {
   upstream: string;
@@ -175,21 +176,6 @@ export function registerOperatorCommand(program: Command): void {
     });
 }
 
-/** The certificate and key files of --tls-cert and --tls-key, read; both or neither. */
-function tlsFiles(flags: ServeFlags): TlsFiles | undefined {
-  if (flags.tlsCert === undefined && flags.tlsKey === undefined) return undefined;
-  if (flags.tlsCert === undefined || flags.tlsKey === undefined)
-    throw new Error("--tls-cert and --tls-key go together: the certificate and its private key");
-  const read = (file: string, what: string) => {
-    try {
-      return readFileSync(file);
-    } catch (error) {
-      throw new Error(`cannot read the TLS ${what} ${file}: ${(error as Error).message}`);
-    }
-  };
-  return { cert: read(flags.tlsCert, "certificate"), key: read(flags.tlsKey, "key") };
-}
-
 async function serve(flags: ServeFlags, command: Command): Promise<void> {
   // Logs go to stderr so stdout carries only the machine-readable line.
   const logger = stderrLogger(flags.logLevel, flags.logJson ? "json" : flags.logFormat);
@@ -205,7 +191,7 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
   }
   let tls: TlsFiles | undefined;
   try {
-    tls = tlsFiles(flags);
+    tls = readTlsFiles(flags.tlsCert, flags.tlsKey);
   } catch (error) {
     command.error(`error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: 1 });
   }

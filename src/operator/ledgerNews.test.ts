@@ -1,14 +1,16 @@
 // The operator hears what the ledger decides about it: a real DIN deployment in process, one epoch judged
 // below the SLA for two operators, one slash vetoed and the other executed (which jails). The news read for
 // one operator names only its own events, in order; the follower hands over only what is new.
-import type { Address } from "viem";
+import { pino } from "pino";
+import type { Address, PublicClient } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type DinFixture, deployDinFixture, ETHEREUM, healthy } from "../../test/din/fixture.js";
+import type { DinDeployment } from "../ledger/din/deploy.js";
 import { listSlashes, vetoSlash } from "../ledger/din/guardianActions.js";
 import { executeSlash } from "../ledger/din/keeperActions.js";
 import { readOperatorRecord } from "../ledger/din/operatorRecord.js";
 import type { LedgerActor } from "../ledger/din/perform.js";
-import { type LedgerNews, LedgerNewsFollower, readLedgerNews } from "./ledgerNews.js";
+import { type LedgerNews, LedgerNewsFollower, ledgerNewsLogger, readLedgerNews } from "./ledgerNews.js";
 
 describe("ledger news of an operator", () => {
   let f: DinFixture;
@@ -120,5 +122,75 @@ describe("ledger news of an operator", () => {
     expect(record.verdicts.find((v) => v.network === "polygon")!.epochs).toEqual([]);
     // No fees were paid in this epoch: nothing escrowed.
     expect(record.rewardsEscrowed).toBe(0n);
+  });
+});
+
+describe("ledgerNewsLogger", () => {
+  const operator: Address = "0x00000000000000000000000000000000000000a1";
+  const deployment = {
+    addresses: {
+      registry: "0x0000000000000000000000000000000000000001",
+      slasher: "0x0000000000000000000000000000000000000002",
+      epochs: "0x0000000000000000000000000000000000000003",
+      allocationManager: "0x0000000000000000000000000000000000000004",
+    },
+    networks: [{ id: 1, name: "ethereum" }],
+  } as unknown as DinDeployment;
+
+  function capture() {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "debug" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    return { lines, log };
+  }
+
+  it("logs each piece of news at its level, with its kind, network, block and transaction", async () => {
+    let head = 10n;
+    const client = {
+      getBlockNumber: async () => head,
+      getContractEvents: async ({ eventName }: { eventName: string }) =>
+        eventName === "OperatorJailed"
+          ? [
+              {
+                blockNumber: 12n,
+                transactionHash: "0xabc",
+                args: { operator, networkId: 1, untilBlock: 50n },
+              },
+            ]
+          : [],
+    } as unknown as PublicClient;
+    const { lines, log } = capture();
+    const follower = ledgerNewsLogger({ client, deployment, operator, intervalMs: 60_000, log });
+    await follower.poll(); // where the news starts
+    head = 12n;
+    await follower.poll();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 50,
+        ledger: "jailed",
+        network: "ethereum",
+        block: "12",
+        tx: "0xabc",
+        msg: "jailed on ethereum until block 50: no traffic, no rewards until then",
+      }),
+    ]);
+  });
+
+  it("logs a poll that fails as a debug line", async () => {
+    const client = {
+      getBlockNumber: async () => {
+        throw new Error("ledger unreachable");
+      },
+    } as unknown as PublicClient;
+    const { lines, log } = capture();
+    const follower = ledgerNewsLogger({ client, deployment, operator, intervalMs: 60_000, log });
+    follower.start();
+    await follower.stop();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 20,
+        err: "ledger unreachable",
+        msg: "ledger news not read this time",
+      }),
+    ]);
   });
 });

@@ -2,6 +2,7 @@
 // each epoch's verdict (the median of the watchers' reports and the reward multiplier), slashes queued,
 // vetoed, held, executed, jail and ejection. The node follows the ledger's events for its own address and
 // logs each one, so an operator hears of a slash from its own node, not from a stake that shrank.
+import type { Logger } from "pino";
 import type { Address, Hex, PublicClient } from "viem";
 import {
   allocationManagerAbi,
@@ -252,4 +253,27 @@ export class LedgerNewsFollower {
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
+}
+
+/**
+ * Follows the ledger's news about `operator` into `log`: each piece at its own level, with the event's
+ * kind, network, block and transaction; a poll that fails is a debug line (the next one tries again).
+ */
+export function ledgerNewsLogger(options: {
+  client: PublicClient;
+  deployment: DinDeployment;
+  operator: Address;
+  intervalMs: number;
+  log: Logger;
+}): LedgerNewsFollower {
+  const { log, ...follow } = options;
+  return new LedgerNewsFollower({
+    ...follow,
+    onNews: (news) =>
+      log[news.level](
+        { ledger: news.kind, network: news.network, block: news.block.toString(), tx: news.transaction },
+        news.message,
+      ),
+    onError: (error) => log.debug({ err: (error as Error).message }, "ledger news not read this time"),
+  });
 }

@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type HardhatServer, startHardhatServer } from "../../test/support/hardhatServer.js";
 import type { ChaosState } from "./chaos.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
@@ -86,8 +86,31 @@ async function head(): Promise<bigint> {
   return BigInt((await chain.provider.request({ method: "eth_blockNumber" })) as string);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Asks `probe` until its answer passes `done`: for the state of a real listener or request, reached through
+ * I/O, never for a time. Yields with setImmediate, which the fake timers below leave alone.
+ */
+async function until<T>(
+  probe: () => Promise<T> | T,
+  done: (value: T) => boolean,
+  seen?: (value: T) => void,
+): Promise<T> {
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const value = await probe();
+    seen?.(value);
+    if (done(value)) return value;
+    if (performance.now() > deadline) throw new Error(`still ${String(value)} after 10 s`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * Fakes the timers the node's chaos runs on (a fault's end, flap's interval); the listeners, sockets and
+ * the execution client stay real, and so does setImmediate.
+ */
+function fakeTimers(): void {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
 }
 
 beforeAll(async () => {
@@ -96,6 +119,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(nodes.splice(0).map((node) => node.close()));
 });
 
@@ -399,7 +423,11 @@ describe("chaos modes", () => {
     expect(await connectOutcome(node.url)).toBe("answered");
     await node.setChaos({ mode: "slow", value: 400 });
     const inFlight = connectOutcome(node.url);
-    await sleep(50);
+    // In flight once the node has counted it: the slow fault holds it from there.
+    await until(
+      () => node.stats().requests,
+      (requests) => requests === 2,
+    );
     await node.setChaos({ mode: "down" });
     expect(await inFlight).not.toBe("answered");
     await node.setChaos({ mode: "ok" });
@@ -408,16 +436,23 @@ describe("chaos modes", () => {
 
   it("ends a fault given forMs by itself, unless another state replaced it first", async () => {
     const node = await startNode();
+    fakeTimers();
     await setChaosOverHttp(node, { mode: "down", forMs: 300 });
     expect(await connectOutcome(node.url)).not.toBe("answered");
-    // Back by itself: wait for the state, not for the time.
-    for (let i = 0; i < 100 && (await connectOutcome(node.url)) !== "answered"; i++) await sleep(50);
+    await vi.advanceTimersByTimeAsync(299);
+    expect(await connectOutcome(node.url)).not.toBe("answered");
+    await vi.advanceTimersByTimeAsync(1);
+    // Back by itself: wait for the listener, not for the time.
+    await until(
+      () => connectOutcome(node.url),
+      (outcome) => outcome === "answered",
+    );
     expect(await connectOutcome(node.url)).toBe("answered");
 
     // A later state wins over the first one's end: lag stays after the down's 200 ms are over.
     await node.setChaos({ mode: "down", forMs: 200 });
     await node.setChaos({ mode: "lag", value: 5 });
-    await sleep(400);
+    await vi.advanceTimersByTimeAsync(400);
     expect(node.state()).toEqual({ mode: "lag", value: 5 });
   });
 
@@ -553,14 +588,22 @@ describe("chaos modes", () => {
 
   it("flap alternates between refusing and answering, and ok ends it on the same port", async () => {
     const node = await startNode();
+    fakeTimers();
     await setChaosOverHttp(node, { mode: "flap", value: 150 });
     const outcomes = new Set<string>();
     const transitions: string[] = [];
-    for (let i = 0; i < 60 && transitions.length < 4; i++) {
-      const outcome = await connectOutcome(node.url);
+    const seen = (outcome: string) => {
       outcomes.add(outcome);
       if (outcome !== "ECONNRESET" && transitions.at(-1) !== outcome) transitions.push(outcome);
-      await sleep(20);
+    };
+    // Down at once, then up and down again on each interval: each phase waited for at its listener.
+    for (const [i, phase] of ["ECONNREFUSED", "answered", "ECONNREFUSED", "answered"].entries()) {
+      if (i > 0) await vi.advanceTimersByTimeAsync(150);
+      await until(
+        () => connectOutcome(node.url),
+        (outcome) => outcome === phase,
+        seen,
+      );
     }
     expect(outcomes).toContain("ECONNREFUSED");
     expect(outcomes).toContain("answered");
@@ -571,7 +614,7 @@ describe("chaos modes", () => {
     await setChaosOverHttp(node, { mode: "ok" });
     for (let i = 0; i < 5; i++) {
       expect(await connectOutcome(node.url)).toBe("answered");
-      await sleep(50);
+      await vi.advanceTimersByTimeAsync(50);
     }
   });
 

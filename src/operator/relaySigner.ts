@@ -4,6 +4,8 @@
 import type { Address, Hex, LocalAccount } from "viem";
 import { hashRequest, hashResponse, type Relay, relayToJson, signRelay } from "../ledger/din/relay.js";
 import { fromQuantity } from "../rpc/blockTag.js";
+import type { Answer } from "./answers.js";
+import { isRecord } from "./chaos.js";
 
 export interface RelaySignerOptions {
   /** The operator's signing key (the address registered with the DIN registry). */
@@ -62,6 +64,41 @@ export async function signServedRelay(
       "din-relay": JSON.stringify(relayToJson(relay)),
     },
   };
+}
+
+/**
+ * The answer to a caller that sent `din-sign: 1`, with the signed relay's headers added (a batch is signed
+ * request by request by asking for them one at a time). Without a signing key, the caller is told so
+ * rather than ignored; so is a caller whose request was refused, failed, or was a batch.
+ */
+export async function signAnswer(
+  signer: RelaySignerOptions | undefined,
+  payload: unknown,
+  answer: Answer,
+): Promise<Answer> {
+  if (!signer) return { ...answer, headers: { "din-sign-error": "this operator has no signing key" } };
+  if (answer.local === true) {
+    return {
+      ...answer,
+      headers: { "din-sign-error": "refused by this operator: nothing was served to sign" },
+    };
+  }
+  if (!isRecord(payload) || typeof payload.method !== "string" || answer.status !== 200 || !answer.body) {
+    return { ...answer, headers: { "din-sign-error": "only a single successful request is signed" } };
+  }
+  let response: unknown;
+  try {
+    response = JSON.parse(answer.body.toString());
+  } catch {
+    return answer;
+  }
+  if (!isRecord(response)) return answer;
+  const { headers } = await signServedRelay(
+    signer,
+    { method: payload.method, params: payload.params },
+    "error" in response ? { error: response.error } : { result: response.result },
+  );
+  return { ...answer, headers: { ...headers } };
 }
 
 function isHash(value: unknown): value is Hex {

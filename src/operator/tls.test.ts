@@ -9,6 +9,7 @@ import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HardhatServer, startHardhatServer } from "../../test/support/hardhatServer.js";
 import { type OperatorNode, startOperatorNode } from "./proxy.js";
+import { readTlsFiles, urlScheme } from "./tls.js";
 
 const bin = join(import.meta.dirname, "../../bin/din.mjs");
 
@@ -97,5 +98,30 @@ describe("operator node over HTTPS", () => {
     const bad = run(["--tls-cert", join(dir, "cert.pem"), "--tls-key", join(dir, "bad.pem")]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("readTlsFiles", () => {
+  it("reads both files, neither, or refuses half of them and an unreadable one in one line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "din-tls-files-"));
+    try {
+      writeFileSync(join(dir, "cert.pem"), "CERT");
+      writeFileSync(join(dir, "key.pem"), "KEY");
+      const files = readTlsFiles(join(dir, "cert.pem"), join(dir, "key.pem"));
+      expect(files?.cert.toString()).toBe("CERT");
+      expect(files?.key.toString()).toBe("KEY");
+      expect(urlScheme(files)).toBe("https");
+      expect(readTlsFiles(undefined, undefined)).toBeUndefined();
+      expect(urlScheme(undefined)).toBe("http");
+      expect(() => readTlsFiles(join(dir, "cert.pem"), undefined)).toThrow(
+        /--tls-cert and --tls-key go together/,
+      );
+      expect(() => readTlsFiles(undefined, join(dir, "key.pem"))).toThrow(/go together/);
+      expect(() => readTlsFiles(join(dir, "cert.pem"), join(dir, "missing.pem"))).toThrow(
+        /^cannot read the TLS key .*missing\.pem: ENOENT[^\n]*$/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DrillReport } from "../../src/devnet/drill.js";
+import type { DrillReport } from "../../src/devnet/drillReport.js";
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, "../../bin/din.mjs");

@@ -52,8 +52,8 @@ export const boundaryExceptions: readonly { rule: string; from: string; specifie
   {
     rule: "devnet",
     from: "src/dashboard/risk.ts",
-    specifier: "../devnet/drill.js",
-    why: "DrillReport, shown on the risk page, is declared in devnet/drill.ts (a type-only import)",
+    specifier: "../devnet/drillReport.js",
+    why: "DrillReport, shown on the risk page, is declared in devnet/drillReport.ts (a type-only import)",
   },
   {
     rule: "devnet",
