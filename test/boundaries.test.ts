@@ -1,10 +1,10 @@
 // The module boundaries of src/ (test/support/boundaries.ts, DEVELOPERS.md "Module boundaries"): checked
 // on the real tree, and on a throwaway tree that breaks each rule on purpose, to show the check sees it.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkBoundaries, findCycles, scanImports } from "./support/boundaries.js";
+import { checkBoundaries, findCycles, scanImports, sourceFiles } from "./support/boundaries.js";
 
 const repo = join(import.meta.dirname, "..");
 
@@ -15,6 +15,14 @@ describe("the module boundaries of src/", () => {
 
   it("leave no import cycle (type-only imports aside)", () => {
     expect(findCycles(repo)).toEqual([]);
+  });
+
+  it("keep every file at most 600 lines, the contracts' generated artifacts aside", () => {
+    const long = sourceFiles(repo)
+      .filter((file) => !file.startsWith("src/ledger/artifacts/"))
+      .map((file) => ({ file, lines: readFileSync(join(repo, file), "utf8").split("\n").length - 1 }))
+      .filter(({ lines }) => lines > 600);
+    expect(long).toEqual([]);
   });
 });
 
