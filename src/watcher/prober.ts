@@ -215,14 +215,6 @@ export class NetworkProber {
         state?.ok ? [{ operator: operator.address, value: state.relay.responseHash }] : [],
       ),
     );
-    // On the ledger's chain, each signed state answer is also checked against the ledger's node and proven.
-    if (stateCall) {
-      const answers = results.flatMap(({ operator, state }): StateAnswer[] =>
-        state?.ok ? [{ operator, answer: state }] : [],
-      );
-      await this.deps.stateProofs.check(network, stateCall, answers);
-    }
-
     const wrong = new Map<string, { blockNumber: bigint; canonical: Hex }>();
     for (const verdict of canonicalByHeight(answers)) {
       if (verdict.canonical === undefined) continue;
@@ -266,6 +258,14 @@ export class NetworkProber {
         outcome = { ok: true, latencyMs: latest.latencyMs, lagBlocks: Number(lag) };
       }
       recordProbe(entry, operator.address, outcome);
+    }
+    // On the ledger's chain, each signed state answer is also checked against the ledger's node and proven.
+    // After the block-hash accusations: an operator lying about both is proven by the cheaper proof first.
+    if (stateCall) {
+      const answers = results.flatMap(({ operator, state }): StateAnswer[] =>
+        state?.ok ? [{ operator, answer: state }] : [],
+      );
+      await this.deps.stateProofs.check(network, stateCall, answers);
     }
   }
 
