@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { waitFor } from "../../test/support/dataPlane.js";
 import {
   closeServing,
   forcedExitCode,
@@ -21,8 +22,16 @@ function recordingLogger() {
 const never = () => new Promise<void>(() => undefined);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The clock shutdown runs on: its timeouts and deadlines. Sockets, and the test's own waits, stay real. */
+const fakeClock = () => vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe("runCloseSteps", () => {
   it("closes stage after stage, the steps of one stage together", async () => {
+    fakeClock();
     const events: string[] = [];
     const step = (name: string, ms: number) => ({
       name,
@@ -33,10 +42,12 @@ describe("runCloseSteps", () => {
       },
     });
     const { logger } = recordingLogger();
-    const report = await runCloseSteps([[step("a", 30), step("b", 10)], [step("c", 0)]], {
+    const closing = runCloseSteps([[step("a", 30), step("b", 10)], [step("c", 0)]], {
       deadline: Date.now() + 5_000,
       logger,
     });
+    await vi.runAllTimersAsync();
+    const report = await closing;
     expect(report).toEqual({ failed: [], hung: [], skipped: [] });
     expect(events).toEqual(["a start", "b start", "b end", "a end", "c start", "c end"]);
   });
@@ -71,10 +82,11 @@ describe("runCloseSteps", () => {
   });
 
   it("gives up on a close that never finishes at the deadline and names it", async () => {
+    fakeClock();
     const { logger } = recordingLogger();
     const pending = new Set<string>();
-    const started = Date.now();
-    const report = await runCloseSteps(
+    let report: Awaited<ReturnType<typeof runCloseSteps>> | undefined;
+    void runCloseSteps(
       [
         [
           { name: "gateway", close: never },
@@ -83,8 +95,12 @@ describe("runCloseSteps", () => {
         [{ name: "chain", close: () => undefined }],
       ],
       { deadline: Date.now() + 150, logger, pending },
-    );
-    expect(Date.now() - started).toBeLessThan(1_000);
+    ).then((done) => {
+      report = done;
+    });
+    await vi.advanceTimersByTimeAsync(149);
+    expect(report).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
     expect(report).toEqual({ failed: [], hung: ["gateway"], skipped: ["chain"] });
     expect([...pending]).toEqual(["gateway"]);
   });
@@ -130,14 +146,16 @@ describe("installShutdown", () => {
   });
 
   it("forces the stop at the deadline when a close never finishes, naming it", async () => {
+    fakeClock();
     const run = install(() => [
       [{ name: "watcher 1", close: never }],
       [{ name: "chain", close: () => undefined }],
     ]);
-    const started = Date.now();
     process.emit(signal, signal);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(run.exits).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
     expect(await run.exited).toBe(forcedExitCode);
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(run.forced()).toBe(1);
     const forcing = run.lines.find((line) => String(line.msg).startsWith("forcing the stop"));
     expect(forcing?.hung).toEqual(["watcher 1"]);
@@ -145,22 +163,24 @@ describe("installShutdown", () => {
   });
 
   it("forces the stop at once on a second signal", async () => {
+    fakeClock();
     const run = install(() => [[{ name: "gateway", close: never }]], 60_000);
     process.emit(signal, signal);
-    await sleep(20);
+    await vi.advanceTimersByTimeAsync(59_999);
     expect(run.exits).toEqual([]);
-    const started = Date.now();
     process.emit(signal, signal);
+    // At once: no time passes between the second signal and the exit.
+    expect(run.exits).toEqual([forcedExitCode]);
     expect(await run.exited).toBe(forcedExitCode);
-    expect(Date.now() - started).toBeLessThan(100);
     expect(run.forced()).toBe(1);
   });
 
   it("takes the first signal during a stop begun otherwise as a request to stop, and forces on the next", async () => {
+    fakeClock();
     const run = install(() => [[{ name: "gateway", close: never }]], 60_000);
     void shutdown!.stop("asked by the primary");
     process.emit(signal, signal);
-    await sleep(20);
+    await vi.advanceTimersByTimeAsync(59_999);
     expect(run.exits).toEqual([]);
     process.emit(signal, signal);
     expect(await run.exited).toBe(forcedExitCode);
@@ -209,7 +229,9 @@ describe("closeServing", () => {
   /** A server that refuses every upgrade as the gateway does (a response, then end()), and a peer that never closes. */
   async function serverWithHalfOpenSocket() {
     server = createServer((_req, res) => res.end("ok"));
+    let refused = false;
     server.on("upgrade", (_req, socket) => {
+      refused = true;
       socket.on("error", () => undefined);
       socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
     });
@@ -226,7 +248,7 @@ describe("closeServing", () => {
     client.pause();
     client.on("error", () => undefined);
     clients.push(client);
-    await sleep(100);
+    await waitFor(() => refused && sockets.size === 1, 10_000, "the upgrade to be refused");
     return sockets;
   }
 
@@ -249,8 +271,7 @@ describe("closeServing", () => {
     await closeServing(ownClose, server, sockets, { graceMs: 60_000 });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(server.listening).toBe(false);
-    await sleep(20);
-    expect(sockets.size).toBe(0);
+    await waitFor(() => sockets.size === 0, 10_000, "the refused upgrade's socket to close");
   });
 
   it("stops listening after the grace even when the component's close is stuck before closing the server", async () => {
@@ -259,10 +280,15 @@ describe("closeServing", () => {
     const stuck = new Promise<void>((resolve) => {
       release = resolve;
     });
+    // The grace is watched on an interval against Date: those are fake, the sockets and waitFor real.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
     const closing = closeServing(() => stuck, server, sockets, { graceMs: 100 });
-    await sleep(300);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(server.listening).toBe(true);
+    expect(sockets.size).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
     expect(server.listening).toBe(false);
-    expect(sockets.size).toBe(0);
+    await waitFor(() => sockets.size === 0, 10_000, "the sockets to be destroyed");
     release();
     await closing;
   });

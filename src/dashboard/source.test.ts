@@ -1,14 +1,21 @@
 // One read shared by every caller for its max age, and a failed read not kept: the next caller reads again.
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { reused } from "./source.js";
 
 describe("reused", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("shares one read among callers within its max age, then reads again", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
     let reads = 0;
     const read = reused(async () => ++reads, 50);
     expect(await Promise.all([read(), read(), read()])).toEqual([1, 1, 1]);
     expect(await read()).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    vi.advanceTimersByTime(49);
+    expect(await read()).toBe(1);
+    vi.advanceTimersByTime(1);
     expect(await read()).toBe(2);
   });
 

@@ -1,7 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { InflightRequests, ResponseCache } from "./cache.js";
 
 describe("ResponseCache", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
   it("keeps final answers and drops unfinalized ones from a reorged block on", () => {
     const cache = new ResponseCache({ maxBytes: 1_000_000, unfinalizedTtlMs: 60_000 });
     cache.set("final", "a", { final: true, blockNumber: 5n });
@@ -16,10 +21,16 @@ describe("ResponseCache", () => {
   });
 
   it("expires unfinalized answers after their TTL", async () => {
+    // The cache's clock is performance.now(), read through the object it captured when loaded: that
+    // object's now() follows the fake Date.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    vi.spyOn(performance, "now").mockImplementation(() => Date.now());
     const cache = new ResponseCache({ maxBytes: 1_000_000, unfinalizedTtlMs: 20 });
     cache.set("recent", "x", { final: false, blockNumber: 1n });
     cache.set("old", "y", { final: true });
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(cache.get("recent")).toBe("x");
+    await vi.advanceTimersByTimeAsync(30);
     expect(cache.get("recent")).toBeUndefined();
     expect(cache.get("old")).toBe("y");
   });
@@ -43,14 +54,20 @@ describe("InflightRequests", () => {
   it("shares one computation among identical concurrent requests", async () => {
     const inflight = new InflightRequests<number>();
     let calls = 0;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     const compute = async () => {
       calls++;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await finished;
       return 42;
     };
     const first = inflight.run("k", compute);
     const second = inflight.run("k", compute);
     expect(second.shared).toBe(true);
+    expect(inflight.size).toBe(1);
+    finish();
     expect(await Promise.all([first.promise, second.promise])).toEqual([42, 42]);
     expect(calls).toBe(1);
     expect(inflight.size).toBe(0);

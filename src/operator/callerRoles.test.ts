@@ -143,12 +143,18 @@ describe("CallerRoles", () => {
 
   it("makes concurrent identical lookups once", async () => {
     let reads = 0;
+    let answer: (admitted: boolean) => void = () => {};
+    const answered = new Promise<boolean>((resolve) => {
+      answer = resolve;
+    });
     const cache = roles(async () => {
       reads++;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      return true;
+      return answered;
     });
-    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.check(address, "gateway", "a")));
+    // All twenty ask while the one read is still unanswered.
+    const asked = Array.from({ length: 20 }, () => cache.check(address, "gateway", "a"));
+    answer(true);
+    const answers = await Promise.all(asked);
     expect(answers).toEqual(Array(20).fill("admitted"));
     expect(reads).toBe(1);
   });

@@ -1,10 +1,11 @@
 // The node API's ledger side: the ledger connection and the relay signer as services, and
 // `eigen_registered_stakes` read from the DIN registry, against a deployed DIN on a real Hardhat ledger.
 import pino from "pino";
-import { type Address, createPublicClient, formatUnits, http, type PublicClient } from "viem";
+import { type Address, createPublicClient, custom, formatUnits, http, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type DinFixture, deployDinFixture, ETHEREUM, WAD } from "../../test/din/fixture.js";
+import { waitFor } from "../../test/support/dataPlane.js";
 import { type HardhatServer, startHardhatServer } from "../../test/support/hardhatServer.js";
 import { findNetwork } from "../ledger/din/directory.js";
 import type { LedgerView } from "./nodeHealth.js";
@@ -140,16 +141,33 @@ describe("AVS node API with a ledger", () => {
 it("logs what the ledger decides about its operator while it serves", async () => {
   const lines: Array<{ ledger?: string; msg?: string; level?: number }> = [];
   const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  // The ledger as the node sees it, counting the head reads it answers: the news starts from the head
+  // the node read first.
+  let started = false;
+  let headReadsSinceStart = 0;
+  const ledger = f.ledger.public as PublicClient;
+  const counted = createPublicClient({
+    chain: ledger.chain,
+    transport: custom({
+      request: async ({ method, params }) => {
+        const issuedAfterStart = started;
+        const result = await ledger.request({ method, params } as Parameters<PublicClient["request"]>[0]);
+        if (method === "eth_blockNumber" && issuedAfterStart) headReadsSinceStart++;
+        return result;
+      },
+    }),
+  }) as PublicClient;
   const node = await startOperatorNode({
     id: "op-news",
     upstream: chain.url,
     relaySigner: relaySigner(),
-    nodeApi: { ledger: ledgerView(), probeIntervalMs: 50, stakeRefreshMs: 100 },
+    nodeApi: { ledger: ledgerView(counted), probeIntervalMs: 50, stakeRefreshMs: 100 },
     logger,
   });
   nodes.push(node);
+  started = true;
   // A change of its metadata on the ledger after the node started is news; what came before is not.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await waitFor(() => headReadsSinceStart >= 2, 10_000, "the node to read the ledger head");
   await f.updateMetadata(
     operator,
     ETHEREUM,

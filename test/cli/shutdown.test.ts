@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../support/dataPlane.js";
 
 const fixture = join(import.meta.dirname, "fixtures/stoppable.ts");
 
@@ -98,7 +99,7 @@ describe("a process stopped through installShutdown", () => {
   it("forces the stop at once on a second SIGTERM", async () => {
     const run = await start("hang", { DIN_SHUTDOWN_TIMEOUT_MS: "60000" });
     run.process.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => run.stderr().includes('"msg":"stopping"'), 10_000, "the stop to begin");
     expect(run.process.exitCode).toBeNull();
     run.process.kill("SIGTERM");
     const { code, ms } = await run.exited;

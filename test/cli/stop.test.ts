@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/dataPlane.js";
 import {
   exitOf,
   fireRequests,
@@ -22,8 +23,9 @@ const bin = join(import.meta.dirname, "../../bin/din.mjs");
  * A tiny execution client: a head that moves, blocks that chain, and eth_getLogs that takes its time (as
  * a big range does), so requests are still in flight when the stop begins.
  */
-function startFakeChain(): Promise<{ server: Server; url: string }> {
+function startFakeChain(): Promise<{ server: Server; url: string; logQueries: () => number }> {
   const started = Date.now();
+  let logQueries = 0;
   const head = () => 100 + Math.floor((Date.now() - started) / 500);
   const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
   const block = (n: number) => ({
@@ -31,53 +33,64 @@ function startFakeChain(): Promise<{ server: Server; url: string }> {
     hash: hash(n),
     parentHash: hash(n - 1),
     timestamp: `0x${(1_700_000_000 + n).toString(16)}`,
+    gasLimit: "0x1c9c380",
     transactions: [],
   });
+  type Call = { id?: unknown; method?: string; params?: unknown[] };
+  const reply = (call: Call): Promise<Record<string, unknown>> => {
+    const answer = (result: unknown, delayMs = 0) =>
+      new Promise<Record<string, unknown>>((resolve) =>
+        setTimeout(() => resolve({ jsonrpc: "2.0", id: call.id ?? null, result }), delayMs),
+      );
+    switch (call.method) {
+      case "eth_chainId":
+        return answer("0x7a69");
+      case "eth_blockNumber":
+        return answer(`0x${head().toString(16)}`);
+      case "eth_getBlockByNumber": {
+        const tag = call.params?.[0];
+        return answer(block(typeof tag === "string" && tag.startsWith("0x") ? Number(tag) : head()));
+      }
+      case "eth_getLogs":
+        logQueries++;
+        return answer([], 3_000);
+      default:
+        return Promise.resolve({
+          jsonrpc: "2.0",
+          id: call.id ?? null,
+          error: { code: -32601, message: "the method does not exist" },
+        });
+    }
+  };
   const server = createServer((request, response) => {
     let body = "";
     request.on("data", (chunk) => {
       body += chunk;
     });
     request.on("end", () => {
-      let call: { id?: unknown; method?: string; params?: unknown[] };
+      let parsed: Call | Call[];
       try {
-        call = JSON.parse(body);
+        parsed = JSON.parse(body);
       } catch {
         response.writeHead(400).end();
         return;
       }
-      const answer = (result: unknown, delayMs = 0) =>
-        setTimeout(() => {
-          if (response.destroyed) return;
-          response.setHeader("content-type", "application/json");
-          response.end(JSON.stringify({ jsonrpc: "2.0", id: call.id ?? null, result }));
-        }, delayMs);
-      switch (call.method) {
-        case "eth_chainId":
-          return answer("0x7a69");
-        case "eth_blockNumber":
-          return answer(`0x${head().toString(16)}`);
-        case "eth_getBlockByNumber": {
-          const tag = call.params?.[0];
-          return answer(block(typeof tag === "string" && tag.startsWith("0x") ? Number(tag) : head()));
-        }
-        case "eth_getLogs":
-          return answer([], 3_000);
-        default:
-          response.setHeader("content-type", "application/json");
-          response.end(
-            JSON.stringify({
-              jsonrpc: "2.0",
-              id: call.id ?? null,
-              error: { code: -32601, message: "the method does not exist" },
-            }),
-          );
-      }
+      // The gateway asks in batches (its head poll): each call of one is answered, the slowest sets the pace.
+      const answers = Array.isArray(parsed) ? Promise.all(parsed.map(reply)) : reply(parsed);
+      void answers.then((answer) => {
+        if (response.destroyed) return;
+        response.setHeader("content-type", "application/json");
+        response.end(JSON.stringify(answer));
+      });
     });
   });
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+      resolve({
+        server,
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        logQueries: () => logQueries,
+      }),
     ),
   );
 }
@@ -145,17 +158,34 @@ async function expectStopped(started: Started, signal: () => void, urls: string[
   return exit.ms;
 }
 
-let chain: { server: Server; url: string };
+let chain: { server: Server; url: string; logQueries: () => number };
+
+/**
+ * Waits until the load is in place: a slow log query forwarded to the chain (so requests are in flight)
+ * and every hostile socket connected with its bytes sent.
+ */
+async function loadInPlace(logQueriesBefore: number): Promise<void> {
+  await waitFor(() => chain.logQueries() > logQueriesBefore, 10_000, "a log query in flight");
+  await waitFor(
+    () =>
+      held.every((socket) => !socket.connecting && socket.bytesWritten > 0 && socket.writableLength === 0),
+    10_000,
+    "the hostile sockets to be connected",
+  );
+}
 let gatewayConfig: string;
+/** The same gateway logging at info: it says when its stop begins. */
+let infoGatewayConfig: string;
 
 beforeAll(async () => {
   chain = await startFakeChain();
-  gatewayConfig = join(mkdtempSync(join(tmpdir(), "din-stop-")), "din.yaml");
-  writeFileSync(
-    gatewayConfig,
+  const dir = mkdtempSync(join(tmpdir(), "din-stop-"));
+  gatewayConfig = join(dir, "din.yaml");
+  infoGatewayConfig = join(dir, "din-info.yaml");
+  const config = (logLevel: string) =>
     [
       "server:",
-      "  logLevel: warn",
+      `  logLevel: ${logLevel}`,
       "networks:",
       "  - name: local",
       "    chainId: 31337",
@@ -163,8 +193,9 @@ beforeAll(async () => {
       `      - { id: node-a, url: "${chain.url}" }`,
       `      - { id: node-b, url: "${chain.url}" }`,
       "",
-    ].join("\n"),
-  );
+    ].join("\n");
+  writeFileSync(gatewayConfig, config("warn"));
+  writeFileSync(infoGatewayConfig, config("info"));
 });
 
 afterEach(() => {
@@ -181,9 +212,10 @@ afterAll(async () => {
 
 describe("din gateway stops under hostile connections", () => {
   async function loadGateway(gateway: string): Promise<void> {
+    const logQueries = chain.logQueries();
     fireRequests(`${gateway}/v1/local`, hostileRequests(150));
     held = openHostileSockets(gateway, { rpcPath: "/v1/local", wsPath: "/ws/v1/local" });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await loadInPlace(logQueries);
   }
 
   it("in one process: SIGTERM, exit 0, port closed", async () => {
@@ -216,11 +248,17 @@ describe("din gateway forced stops", () => {
   // (2 s): longer than these deadlines, so the stop has to be forced.
   async function startWithSilentWebSockets(
     env: Record<string, string>,
+    config = gatewayConfig,
   ): Promise<Started & { gateway: string }> {
-    const started = await startDin(["gateway", "--config", gatewayConfig, "--port", "0"], env);
+    const started = await startDin(["gateway", "--config", config, "--port", "0"], env);
     const gateway = started.ready.gateway as string;
     held = openHostileSockets(gateway, { rpcPath: "/v1/local", wsPath: "/ws/v1/local" });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(
+      async () =>
+        (await (await fetch(`${gateway}/metrics`)).text()).includes('din_ws_connections{network="local"} 3'),
+      10_000,
+      "the gateway to hold the three WebSockets",
+    );
     return { ...started, gateway };
   }
 
@@ -238,9 +276,9 @@ describe("din gateway forced stops", () => {
   });
 
   it("exits 1 at once on a second SIGTERM", async () => {
-    const started = await startWithSilentWebSockets({ DIN_SHUTDOWN_TIMEOUT_MS: "60000" });
+    const started = await startWithSilentWebSockets({ DIN_SHUTDOWN_TIMEOUT_MS: "60000" }, infoGatewayConfig);
     started.child.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => started.stderr().includes('"msg":"stopping"'), 10_000, "the stop to begin");
     const exited = exitOf(started.child, 60_000);
     started.child.kill("SIGTERM");
     const exit = await exited;
@@ -263,9 +301,10 @@ describe("din operator serve stops under hostile connections", () => {
       "warn",
     ]);
     const url = started.ready.url as string;
+    const logQueries = chain.logQueries();
     fireRequests(url, hostileRequests(100));
     held = openHostileSockets(url);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await loadInPlace(logQueries);
     const ms = await expectStopped(started, () => started.child.kill("SIGTERM"), [url]);
     console.info(`din operator serve stopped in ${ms} ms`);
   });

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/dataPlane.js";
 import {
   exitOf,
   fireRequests,
@@ -80,7 +81,24 @@ describe("din up under hostile load", () => {
       rpcPath: new URL(ethereum!.rpc).pathname,
       wsPath: new URL(ethereum!.ws).pathname,
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The load is in place: every hostile socket connected with its bytes sent, and the gateway holding
+    // the WebSockets that never answer a close frame.
+    await waitFor(
+      () =>
+        sockets.every(
+          (socket) => !socket.connecting && socket.bytesWritten > 0 && socket.writableLength === 0,
+        ),
+      10_000,
+      "the hostile sockets to be connected",
+    );
+    await waitFor(
+      async () =>
+        (await (await fetch(`${ready.gateway}/metrics`)).text()).includes(
+          `din_ws_connections{network="${ethereum!.name}"} 3`,
+        ),
+      10_000,
+      "the gateway to hold the three WebSockets",
+    );
 
     const exited = exitOf(started, 60_000);
     process.kill(-started.pid!, "SIGTERM");

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { requestDevnet } from "../../src/devnet/chain.js";
 import { PING_ABI } from "../../src/devnet/traffic.js";
-import { type DataPlane, post, rpc, sleep, startDataPlane, waitFor } from "../support/dataPlane.js";
+import { type DataPlane, post, rpc, startDataPlane, waitFor } from "../support/dataPlane.js";
 
 // Tests read arbitrary JSON-RPC messages field by field.
 // biome-ignore lint/suspicious/noExplicitAny: see above
@@ -105,12 +105,17 @@ describe("WebSocket subscriptions", () => {
       },
     });
     await waitFor(() => heads.length >= 3, 20_000, "first heads");
+    // Each outage lasts a few blocks (300 ms each) that the subscription must still deliver.
+    const moreHeads = (count: number, what: string) => {
+      const from = heads.length;
+      return waitFor(() => heads.length >= from + count, 20_000, `${count} heads ${what}`);
+    };
     await plane.operators.get("aws-use1")!.setChaos({ mode: "down" });
-    await sleep(1_200);
+    await moreHeads(4, "with aws-use1 down");
     await plane.operators.get("gcp-usc1")!.setChaos({ mode: "down" });
-    await sleep(1_200);
+    await moreHeads(4, "with gcp-usc1 down too");
     await plane.operators.get("hetzner-fsn1")!.setChaos({ mode: "lie" });
-    await sleep(2_000);
+    await moreHeads(6, "with hetzner-fsn1 lying");
     for (const id of ["aws-use1", "gcp-usc1", "hetzner-fsn1"])
       await plane.operators.get(id)!.setChaos({ mode: "ok" });
     stopBlocks();
@@ -176,21 +181,25 @@ describe("WebSocket subscriptions", () => {
       40_000,
       "removed logs",
     );
-    await sleep(1_500);
-    const heads = client.notifications(headsId) as Array<{
-      number: string;
-      hash: string;
-      parentHash: string;
-    }>;
+    type Head = { number: string; hash: string; parentHash: string };
     // After the reorg the new chain continues from the fork point: a number repeats with a new hash.
-    const seen = new Map<string, string>();
-    let replaced = 0;
-    for (const head of heads) {
-      const previous = seen.get(head.number);
-      if (previous && previous !== head.hash) replaced++;
-      seen.set(head.number, head.hash);
-    }
-    expect(replaced).toBeGreaterThan(0);
+    const replacedIn = (heads: Head[]) => {
+      const seen = new Map<string, string>();
+      let replaced = 0;
+      for (const head of heads) {
+        const previous = seen.get(head.number);
+        if (previous && previous !== head.hash) replaced++;
+        seen.set(head.number, head.hash);
+      }
+      return replaced;
+    };
+    await waitFor(
+      () => replacedIn(client.notifications(headsId) as Head[]) > 0,
+      20_000,
+      "a head of the new chain at a number already delivered",
+    );
+    const heads = client.notifications(headsId) as Head[];
+    expect(replacedIn(heads)).toBeGreaterThan(0);
     // Every head after the first links to the head before it, across the reorg too.
     const last = heads.at(-1)!;
     const parent = heads.filter((head) => head.hash === last.parentHash);
