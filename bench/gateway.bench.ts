@@ -1,6 +1,7 @@
 /**
- * Gateway throughput and latency against nginx `proxy_pass` and a direct connection, side by side in one
- * run, with the same load generator and connections for every target (`npm run bench [-- --quick]`).
+ * Gateway throughput and latency against nginx `proxy_pass`, a minimal Node proxy (bench/minimalProxy.ts:
+ * node:http + an undici Pool, the runtime's floor) and a direct connection, side by side in one run, with
+ * the same load generator and connections for every target (`npm run bench [-- --quick]`).
  *
  * Stub upstream: nginx answering from memory (a C server on its own cores is never the bottleneck, and a
  * Node stub would compete with the gateway for the same runtime costs); it answers the gateway's head
@@ -22,6 +23,7 @@ import {
   missingTools,
   residentBytes,
   startGatewayProcess,
+  startMinimalProxy,
   startNginxProxy,
   startStub,
   stopAll,
@@ -78,10 +80,11 @@ const workloads: Workload[] = [
   },
 ];
 
-type TargetKey = "direct" | "nginx" | "gateway" | "gateway2";
+type TargetKey = "direct" | "nginx" | "node" | "gateway" | "gateway2";
 const targetLabels: Record<TargetKey, string> = {
   direct: "direct (stub)",
   nginx: "nginx proxy_pass (1 worker)",
+  node: "minimal Node proxy",
   gateway: "gateway (1 process)",
   gateway2: "gateway --workers 2",
 };
@@ -119,6 +122,7 @@ async function main(): Promise<number> {
     log(`temporary directory: ${dir}`);
     const stub = await startStub(dir, "stub", { workers: "auto", masterProcess: true });
     const proxy = await startNginxProxy(dir, stub.port);
+    const nodeProxy = await startMinimalProxy(dir, stub.url);
     const profileDir = join(dir, "profile");
     const gateway = await startGatewayProcess(dir, "gateway", {
       upstreams: [stub.url],
@@ -128,6 +132,7 @@ async function main(): Promise<number> {
     const targets: Record<TargetKey, string> = {
       direct: stub.url,
       nginx: proxy.url,
+      node: nodeProxy.url,
       gateway: gateway.url,
       gateway2: gateway2.url,
     };
@@ -328,8 +333,11 @@ interface Line {
 
 function buildReport(input: ReportInput): { terminal: string; markdown: string } {
   const { peak, failover } = input;
-  const ratio = (workload: Workload["key"]) =>
-    peak(workload, "gateway").requestsPerSecond / peak(workload, "nginx").requestsPerSecond;
+  const ratio = (workload: Workload["key"], of: TargetKey = "nginx") =>
+    peak(workload, "gateway").requestsPerSecond / peak(workload, of).requestsPerSecond;
+  const nodeRatio = ratio("passThrough", "node");
+  const rates = (workload: Workload["key"], of: TargetKey) =>
+    `${fmt.rps(peak(workload, "gateway").requestsPerSecond)} / ${fmt.rps(peak(workload, of).requestsPerSecond)} req/s`;
   const scaling =
     peak("passThrough", "gateway2").requestsPerSecond / peak("passThrough", "gateway").requestsPerSecond;
   const rssRatio = input.rss[1]! / input.rss[0]!;
@@ -340,11 +348,17 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
       const min = workload.key === "local" || workload.key === "cached" ? 0.7 : 0.35;
       return {
         measure: `throughput vs nginx, ${workload.label}`,
-        measured: fmt.ratio(value),
+        measured: `${fmt.ratio(value)} (${rates(workload.key, "nginx")})`,
         target: `≥ ${min}×`,
         pass: value >= min,
       };
     }),
+    {
+      measure: `throughput vs the minimal Node proxy, ${workloads[0]!.label}`,
+      measured: `${fmt.ratio(nodeRatio)} (${rates("passThrough", "node")})`,
+      target: "≥ 0.8×",
+      pass: nodeRatio >= 0.8,
+    },
     {
       measure: "throughput, --workers 2 vs 1 process (pass-through)",
       measured: fmt.ratio(scaling),
@@ -384,18 +398,25 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
   ];
   const targets = Object.keys(targetLabels) as TargetKey[];
   const absolute = [
-    ["workload", ...targets.map((t) => `${targetLabels[t]}: req/s, p50 / p99 ms`)],
+    [
+      "workload",
+      ...targets.map((t) => `${targetLabels[t]}: req/s, p50 / p99 ms`),
+      "gateway / nginx",
+      "gateway / minimal Node proxy",
+    ],
     ...workloads.map((workload) => [
       workload.label,
       ...targets.map((target) => {
         const r = peak(workload.key, target);
         return `${fmt.rps(r.requestsPerSecond)}, ${fmt.ms(r.p50Ms)} / ${fmt.ms(r.p99Ms)}`;
       }),
+      fmt.ratio(ratio(workload.key)),
+      fmt.ratio(ratio(workload.key, "node")),
     ]),
   ];
   const ratios = [
     ["measure", "measured", "target", "verdict"],
-    ...lines.map((line) => [line.measure, line.measured, line.target, line.pass ? "PASS" : "MISS"]),
+    ...lines.map((line) => [line.measure, line.measured, line.target, line.pass ? "PASS" : "FAIL"]),
   ];
   const paced = [
     ["at the same rate (open loop)", "p50 ms", "p99 ms"],
@@ -417,7 +438,10 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     `Measured by \`npm run bench${quick ? " -- --quick" : ""}\` (bench/gateway.bench.ts): ${setup}`,
     "",
     "Targets: the stub upstream is nginx answering from memory (and the gateway's head-poll batch with " +
-      "blocks); nginx `proxy_pass` with one worker and keep-alive upstream connections; the gateway in its " +
+      "blocks); nginx `proxy_pass` with one worker and keep-alive upstream connections; the minimal Node proxy " +
+      "(bench/minimalProxy.ts: node:http and an undici Pool forwarding the body and piping the answer back, " +
+      "in its own process: the runtime's floor; it forwards every workload, so it answers local and cached " +
+      "reads from the stub); the gateway in its " +
       "own process (`din gateway --port 0`), and with `--workers 2`; direct to the stub. Added latency is " +
       "measured open loop (requests started on schedule, microsecond timing) at half of the gateway's own " +
       "peak pass-through rate, gateway minus direct at the same rate. Failover: three stubs, attempt timeout " +
@@ -434,11 +458,13 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
   const terminal = [
     `Gateway benchmark — ${setup}`,
     "",
-    textTable(ratios),
-    "",
     textTable(absolute),
     "",
     textTable(paced),
+    "",
+    ...lines.map(
+      (line) => `${line.pass ? "PASS" : "FAIL"}  ${line.measure}: ${line.measured}, target ${line.target}`,
+    ),
   ].join("\n");
   return { terminal, markdown };
 }
