@@ -255,9 +255,17 @@ export async function startGatewayProcess(
   child.stderr?.pipe(log);
   const entry = track(name, child);
   const lines = createInterface({ input: child.stdout! });
+  // V8's tracing flags (--trace-gc) print to stdout too: their lines go to <name>.trace.log.
+  const trace = createWriteStream(join(dir, `${name}.trace.log`));
   const ready = await new Promise<{ gateway: string }>((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
-    lines.once("line", (line) => {
+    let started = false;
+    lines.on("line", (line) => {
+      if (started || !line.startsWith("{")) {
+        trace.write(`${line}\n`);
+        return;
+      }
+      started = true;
       clearTimeout(timer);
       try {
         resolveReady(JSON.parse(line) as { gateway: string });
