@@ -137,6 +137,7 @@ async function main(): Promise<number> {
       gateway2: gateway2.url,
     };
     for (const workload of workloads) await checkAnswers(targets, workload);
+    const memoryUrl = `${nodeProxy.url}/memory`;
 
     // 1. Peak throughput, closed loop, each target after a warm-up; rounds interleave the targets.
     const best = new Map<string, WrkResult>();
@@ -154,8 +155,19 @@ async function main(): Promise<number> {
           const previous = best.get(key);
           if (!previous || result.requestsPerSecond > previous.requestsPerSecond) best.set(key, result);
         }
+        if (workload.key === "local") {
+          // The runtime's floor for any answer from memory: node:http answering a fixed body.
+          await runWrk(memoryUrl, script, { ...wrkOptions, durationSeconds: warmupSeconds });
+          const result = await runWrk(memoryUrl, script, wrkOptions);
+          log(
+            `round ${round} ${workload.key.padEnd(11)} memory   ${fmt.rps(result.requestsPerSecond).padStart(8)} req/s  p50 ${fmt.ms(result.p50Ms)} ms  p99 ${fmt.ms(result.p99Ms)} ms`,
+          );
+          const previous = best.get("memory");
+          if (!previous || result.requestsPerSecond > previous.requestsPerSecond) best.set("memory", result);
+        }
       }
     }
+    const fromMemory = best.get("memory")!;
     const peak = (workload: Workload["key"], target: TargetKey) => best.get(`${workload}/${target}`)!;
 
     // 2. Added latency at half of the gateway's own peak pass-through load, open loop, same rate.
@@ -212,6 +224,7 @@ async function main(): Promise<number> {
 
     const report = buildReport({
       peak,
+      fromMemory,
       halfRate,
       paced,
       addedP50,
@@ -312,6 +325,8 @@ async function busiestUpstream(gateway: GatewayProcess): Promise<number> {
 
 interface ReportInput {
   peak: (workload: Workload["key"], target: TargetKey) => WrkResult;
+  /** node:http answering a fixed body from memory (the minimal proxy's /memory), on the local workload. */
+  fromMemory: WrkResult;
   halfRate: number;
   paced: Record<"direct" | "gateway", PacedResult[]>;
   addedP50: number;
@@ -413,6 +428,16 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
       fmt.ratio(ratio(workload.key)),
       fmt.ratio(ratio(workload.key, "node")),
     ]),
+    [
+      "runtime floor for an answer from memory: node:http answering a fixed body (local workload)",
+      ...targets.map((target) =>
+        target === "node"
+          ? `${fmt.rps(input.fromMemory.requestsPerSecond)}, ${fmt.ms(input.fromMemory.p50Ms)} / ${fmt.ms(input.fromMemory.p99Ms)}`
+          : "",
+      ),
+      `${fmt.ratio(input.fromMemory.requestsPerSecond / peak("local", "nginx").requestsPerSecond)} (floor / nginx)`,
+      `${fmt.ratio(peak("local", "gateway").requestsPerSecond / input.fromMemory.requestsPerSecond)} (gateway local / floor)`,
+    ],
   ];
   const ratios = [
     ["measure", "measured", "target", "verdict"],
@@ -441,7 +466,8 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
       "blocks); nginx `proxy_pass` with one worker and keep-alive upstream connections; the minimal Node proxy " +
       "(bench/minimalProxy.ts: node:http and an undici Pool forwarding the body and piping the answer back, " +
       "in its own process: the runtime's floor; it forwards every workload, so it answers local and cached " +
-      "reads from the stub); the gateway in its " +
+      "reads from the stub; on its path /memory it answers a fixed body without forwarding, the floor for " +
+      "any answer from memory); the gateway in its " +
       "own process (`din gateway --port 0`), and with `--workers 2`; direct to the stub. Added latency is " +
       "measured open loop (requests started on schedule, microsecond timing) at half of the gateway's own " +
       "peak pass-through rate, gateway minus direct at the same rate. Failover: three stubs, attempt timeout " +

@@ -4,6 +4,8 @@
  * metrics). The gateway benchmark runs it in its own process, as it runs the gateway, and measures it on
  * the same pass-through request: what the gateway costs beyond this is the gateway's own work.
  *
+ * POST /memory is answered with a fixed body instead: the runtime's floor for an answer from memory.
+ *
  * Usage: node bin/run-ts.mjs bench/minimalProxy.ts <upstream url>; prints {"url": ...} once listening.
  */
 import { createServer } from "node:http";
@@ -14,10 +16,17 @@ const upstream = new URL(process.argv[2] ?? "http://127.0.0.1:8545");
 const pool = new Pool(upstream.origin, { connections: 128, keepAliveTimeout: 30_000 });
 const upstreamHeaders = { "content-type": "application/json" };
 
+const fromMemory = '{"jsonrpc":"2.0","id":1,"result":"0x539"}';
+
 const server = createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
   const chunks: Buffer[] = [];
   request.on("data", (chunk: Buffer) => chunks.push(chunk));
   request.on("end", () => {
+    if (request.url === "/memory") {
+      // The floor for an answer from memory: the same server answering a fixed body, nothing forwarded.
+      response.writeHead(200, upstreamHeaders).end(fromMemory);
+      return;
+    }
     pool
       .request({
         path: upstream.pathname,
