@@ -150,7 +150,8 @@ async function sendAttempt(
       cancel: options.hedge ? cancel : undefined,
       nullIsMissing: options.nullIsMissing ?? false,
       costly: options.costly ?? false,
-      ...(evidence ? { sign: true, evidence } : {}),
+      sign: evidence !== undefined,
+      evidence,
     });
     if (evidence?.relay !== undefined) relays?.set(id, evidence.relay);
     network.metrics.hot.attempt(network.name, id, outcome.kind).inc();

@@ -31,6 +31,7 @@ import {
   resultResponse,
 } from "../rpc/jsonrpc.js";
 import { labelForMethod, methodSpec } from "../rpc/methods.js";
+import { cachedJson } from "./cache.js";
 import { relayResponseHeaders, SIGN_HEADER, signedRelayHeaders, wantsSignedRelay } from "./clientRelay.js";
 import type { GatewayConfig } from "./config.js";
 import { refusalReply } from "./keys/admission.js";
@@ -424,7 +425,7 @@ async function answerParsed(
     if (answer === undefined) return undefined;
     // Which operator answered (none for the cache and the gateway's own answers): clients can tell whom to
     // report a wrong answer about, and count where their traffic went.
-    const body = JSON.stringify(answer);
+    const body = serializeAnswer(answer);
     if (context.answeredBy === undefined) return { status: 200, body };
     const headers =
       context.signedRelay === undefined
@@ -441,6 +442,13 @@ async function answerParsed(
   const visible = answers.filter((answer): answer is JsonRpcResponse => answer !== undefined);
   if (visible.length === 0) return undefined;
   return { status: 200, body: JSON.stringify(visible) };
+}
+
+/** An answer's JSON; a cached object result is spliced in as the text it was cached as. */
+function serializeAnswer(answer: JsonRpcResponse): string {
+  const json = "result" in answer ? cachedJson(answer.result) : undefined;
+  if (json === undefined) return JSON.stringify(answer);
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(answer.id)},"result":${json}}`;
 }
 
 /** Answers one request of a body; the WebSocket endpoint passes a handler that also serves subscriptions. */

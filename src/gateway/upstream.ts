@@ -256,7 +256,8 @@ export class Upstream {
   ): Promise<AttemptOutcome | { kind: "cancelled" }> {
     const hooks = this.hooks;
     const sign = hooks !== undefined && (options.sign === true || hooks.sampleSign());
-    const body = JSON.stringify({ jsonrpc: "2.0", id: this.requestId(), method, params: params ?? [] });
+    // What JSON.stringify({ jsonrpc, id, method, params }) writes, without building the object.
+    const body = `{"jsonrpc":"2.0","id":${this.requestId()},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
     const started = performance.now();
     const now = Date.now();
     if (this.breaker.state(now) !== "closed") this.changes++;
