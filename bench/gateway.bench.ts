@@ -19,8 +19,10 @@ import { hotSpots } from "./cpuProfile.js";
 import { writePerformanceSection } from "./docs.js";
 import { type PacedResult, runPaced } from "./pacedLoad.js";
 import {
+  cpuMicros,
   type GatewayProcess,
   missingTools,
+  processTree,
   residentBytes,
   startGatewayProcess,
   startMinimalProxy,
@@ -137,6 +139,15 @@ async function main(): Promise<number> {
       gateway2: gateway2.url,
     };
     for (const workload of workloads) await checkAnswers(targets, workload);
+    // CPU time per request of each target's processes: on a shared, busy machine a steadier measure of
+    // the work a request costs than the throughput, which follows what else the machine runs.
+    const pids: Partial<Record<TargetKey, number[]>> = {
+      nginx: processTree(proxy.child.process.pid!),
+      node: processTree(nodeProxy.pid),
+      gateway: processTree(gateway.pid),
+      gateway2: processTree(gateway2.pid),
+    };
+    const cpuPerRequest = new Map<string, number>();
     const memoryUrl = `${nodeProxy.url}/memory`;
 
     // 1. Peak throughput, closed loop, each target after a warm-up; rounds interleave the targets.
@@ -147,7 +158,13 @@ async function main(): Promise<number> {
         const script = wrkScript(dir, workload.key, workload.body);
         for (const target of Object.keys(targets) as TargetKey[]) {
           await runWrk(targets[target], script, { ...wrkOptions, durationSeconds: warmupSeconds });
+          const cpuBefore = cpuMicros(pids[target] ?? []);
           const result = await runWrk(targets[target], script, wrkOptions);
+          if (pids[target] && result.requests > 0) {
+            const micros = (cpuMicros(pids[target]) - cpuBefore) / result.requests;
+            const key = `${workload.key}/${target}`;
+            cpuPerRequest.set(key, Math.min(cpuPerRequest.get(key) ?? Number.POSITIVE_INFINITY, micros));
+          }
           log(
             `round ${round} ${workload.key.padEnd(11)} ${target.padEnd(8)} ${fmt.rps(result.requestsPerSecond).padStart(8)} req/s  p50 ${fmt.ms(result.p50Ms)} ms  p99 ${fmt.ms(result.p99Ms)} ms${result.errors ? `  errors ${result.errors}` : ""}`,
           );
@@ -224,6 +241,7 @@ async function main(): Promise<number> {
 
     const report = buildReport({
       peak,
+      cpu: (workload, target) => cpuPerRequest.get(`${workload}/${target}`),
       fromMemory,
       halfRate,
       paced,
@@ -325,6 +343,8 @@ async function busiestUpstream(gateway: GatewayProcess): Promise<number> {
 
 interface ReportInput {
   peak: (workload: Workload["key"], target: TargetKey) => WrkResult;
+  /** Least CPU time per request (µs, user + system, all of the target's processes) over the rounds. */
+  cpu: (workload: Workload["key"], target: TargetKey) => number | undefined;
   /** node:http answering a fixed body from memory (the minimal proxy's /memory), on the local workload. */
   fromMemory: WrkResult;
   halfRate: number;
@@ -443,6 +463,22 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     ["measure", "measured", "target", "verdict"],
     ...lines.map((line) => [line.measure, line.measured, line.target, line.pass ? "PASS" : "FAIL"]),
   ];
+  const cpuTargets = ["nginx", "node", "gateway", "gateway2"] as const;
+  const cpuOf = (workload: Workload["key"], target: TargetKey) => input.cpu(workload, target) ?? Number.NaN;
+  const cpuTable = [
+    [
+      "CPU µs per request (user + system, all the target's processes)",
+      ...cpuTargets.map((t) => targetLabels[t]),
+      "gateway / nginx",
+      "gateway / minimal Node proxy",
+    ],
+    ...workloads.map((workload) => [
+      workload.label,
+      ...cpuTargets.map((target) => cpuOf(workload.key, target).toFixed(1)),
+      fmt.ratio(cpuOf(workload.key, "gateway") / cpuOf(workload.key, "nginx")),
+      fmt.ratio(cpuOf(workload.key, "gateway") / cpuOf(workload.key, "node")),
+    ]),
+  ];
   const paced = [
     ["at the same rate (open loop)", "p50 ms", "p99 ms"],
     ...(["direct", "gateway"] as const).map((target) => [
@@ -478,6 +514,8 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     "",
     markdownTable(absolute),
     "",
+    markdownTable(cpuTable),
+    "",
     markdownTable(paced),
     "",
   ].join("\n");
@@ -485,6 +523,8 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     `Gateway benchmark — ${setup}`,
     "",
     textTable(absolute),
+    "",
+    textTable(cpuTable),
     "",
     textTable(paced),
     "",
