@@ -518,6 +518,9 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     "",
     markdownTable(paced),
     "",
+    "What a request's CPU time goes to, and what each change to the request path gained: see " +
+      "“Gateway throughput: profile and changes” below.",
+    "",
   ].join("\n");
   const terminal = [
     `Gateway benchmark — ${setup}`,
