@@ -1,6 +1,7 @@
 /**
- * Gateway throughput and latency against nginx `proxy_pass` and a direct connection, side by side in one
- * run, with the same load generator and connections for every target (`npm run bench [-- --quick]`).
+ * Gateway throughput and latency against nginx `proxy_pass`, a minimal Node proxy (bench/minimalProxy.ts:
+ * node:http + an undici Pool, the runtime's floor) and a direct connection, side by side in one run, with
+ * the same load generator and connections for every target (`npm run bench [-- --quick]`).
  *
  * Stub upstream: nginx answering from memory (a C server on its own cores is never the bottleneck, and a
  * Node stub would compete with the gateway for the same runtime costs); it answers the gateway's head
@@ -18,10 +19,13 @@ import { hotSpots } from "./cpuProfile.js";
 import { writePerformanceSection } from "./docs.js";
 import { type PacedResult, runPaced } from "./pacedLoad.js";
 import {
+  cpuMicros,
   type GatewayProcess,
   missingTools,
+  processTree,
   residentBytes,
   startGatewayProcess,
+  startMinimalProxy,
   startNginxProxy,
   startStub,
   stopAll,
@@ -78,10 +82,11 @@ const workloads: Workload[] = [
   },
 ];
 
-type TargetKey = "direct" | "nginx" | "gateway" | "gateway2";
+type TargetKey = "direct" | "nginx" | "node" | "gateway" | "gateway2";
 const targetLabels: Record<TargetKey, string> = {
   direct: "direct (stub)",
   nginx: "nginx proxy_pass (1 worker)",
+  node: "minimal Node proxy",
   gateway: "gateway (1 process)",
   gateway2: "gateway --workers 2",
 };
@@ -119,6 +124,7 @@ async function main(): Promise<number> {
     log(`temporary directory: ${dir}`);
     const stub = await startStub(dir, "stub", { workers: "auto", masterProcess: true });
     const proxy = await startNginxProxy(dir, stub.port);
+    const nodeProxy = await startMinimalProxy(dir, stub.url);
     const profileDir = join(dir, "profile");
     const gateway = await startGatewayProcess(dir, "gateway", {
       upstreams: [stub.url],
@@ -128,10 +134,21 @@ async function main(): Promise<number> {
     const targets: Record<TargetKey, string> = {
       direct: stub.url,
       nginx: proxy.url,
+      node: nodeProxy.url,
       gateway: gateway.url,
       gateway2: gateway2.url,
     };
     for (const workload of workloads) await checkAnswers(targets, workload);
+    // CPU time per request of each target's processes: on a shared, busy machine a steadier measure of
+    // the work a request costs than the throughput, which follows what else the machine runs.
+    const pids: Partial<Record<TargetKey, number[]>> = {
+      nginx: processTree(proxy.child.process.pid!),
+      node: processTree(nodeProxy.pid),
+      gateway: processTree(gateway.pid),
+      gateway2: processTree(gateway2.pid),
+    };
+    const cpuPerRequest = new Map<string, number>();
+    const memoryUrl = `${nodeProxy.url}/memory`;
 
     // 1. Peak throughput, closed loop, each target after a warm-up; rounds interleave the targets.
     const best = new Map<string, WrkResult>();
@@ -141,7 +158,13 @@ async function main(): Promise<number> {
         const script = wrkScript(dir, workload.key, workload.body);
         for (const target of Object.keys(targets) as TargetKey[]) {
           await runWrk(targets[target], script, { ...wrkOptions, durationSeconds: warmupSeconds });
+          const cpuBefore = cpuMicros(pids[target] ?? []);
           const result = await runWrk(targets[target], script, wrkOptions);
+          if (pids[target] && result.requests > 0) {
+            const micros = (cpuMicros(pids[target]) - cpuBefore) / result.requests;
+            const key = `${workload.key}/${target}`;
+            cpuPerRequest.set(key, Math.min(cpuPerRequest.get(key) ?? Number.POSITIVE_INFINITY, micros));
+          }
           log(
             `round ${round} ${workload.key.padEnd(11)} ${target.padEnd(8)} ${fmt.rps(result.requestsPerSecond).padStart(8)} req/s  p50 ${fmt.ms(result.p50Ms)} ms  p99 ${fmt.ms(result.p99Ms)} ms${result.errors ? `  errors ${result.errors}` : ""}`,
           );
@@ -149,8 +172,19 @@ async function main(): Promise<number> {
           const previous = best.get(key);
           if (!previous || result.requestsPerSecond > previous.requestsPerSecond) best.set(key, result);
         }
+        if (workload.key === "local") {
+          // The runtime's floor for any answer from memory: node:http answering a fixed body.
+          await runWrk(memoryUrl, script, { ...wrkOptions, durationSeconds: warmupSeconds });
+          const result = await runWrk(memoryUrl, script, wrkOptions);
+          log(
+            `round ${round} ${workload.key.padEnd(11)} memory   ${fmt.rps(result.requestsPerSecond).padStart(8)} req/s  p50 ${fmt.ms(result.p50Ms)} ms  p99 ${fmt.ms(result.p99Ms)} ms`,
+          );
+          const previous = best.get("memory");
+          if (!previous || result.requestsPerSecond > previous.requestsPerSecond) best.set("memory", result);
+        }
       }
     }
+    const fromMemory = best.get("memory")!;
     const peak = (workload: Workload["key"], target: TargetKey) => best.get(`${workload}/${target}`)!;
 
     // 2. Added latency at half of the gateway's own peak pass-through load, open loop, same rate.
@@ -207,6 +241,8 @@ async function main(): Promise<number> {
 
     const report = buildReport({
       peak,
+      cpu: (workload, target) => cpuPerRequest.get(`${workload}/${target}`),
+      fromMemory,
       halfRate,
       paced,
       addedP50,
@@ -307,6 +343,10 @@ async function busiestUpstream(gateway: GatewayProcess): Promise<number> {
 
 interface ReportInput {
   peak: (workload: Workload["key"], target: TargetKey) => WrkResult;
+  /** Least CPU time per request (µs, user + system, all of the target's processes) over the rounds. */
+  cpu: (workload: Workload["key"], target: TargetKey) => number | undefined;
+  /** node:http answering a fixed body from memory (the minimal proxy's /memory), on the local workload. */
+  fromMemory: WrkResult;
   halfRate: number;
   paced: Record<"direct" | "gateway", PacedResult[]>;
   addedP50: number;
@@ -328,8 +368,11 @@ interface Line {
 
 function buildReport(input: ReportInput): { terminal: string; markdown: string } {
   const { peak, failover } = input;
-  const ratio = (workload: Workload["key"]) =>
-    peak(workload, "gateway").requestsPerSecond / peak(workload, "nginx").requestsPerSecond;
+  const ratio = (workload: Workload["key"], of: TargetKey = "nginx") =>
+    peak(workload, "gateway").requestsPerSecond / peak(workload, of).requestsPerSecond;
+  const nodeRatio = ratio("passThrough", "node");
+  const rates = (workload: Workload["key"], of: TargetKey) =>
+    `${fmt.rps(peak(workload, "gateway").requestsPerSecond)} / ${fmt.rps(peak(workload, of).requestsPerSecond)} req/s`;
   const scaling =
     peak("passThrough", "gateway2").requestsPerSecond / peak("passThrough", "gateway").requestsPerSecond;
   const rssRatio = input.rss[1]! / input.rss[0]!;
@@ -340,11 +383,17 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
       const min = workload.key === "local" || workload.key === "cached" ? 0.7 : 0.35;
       return {
         measure: `throughput vs nginx, ${workload.label}`,
-        measured: fmt.ratio(value),
+        measured: `${fmt.ratio(value)} (${rates(workload.key, "nginx")})`,
         target: `≥ ${min}×`,
         pass: value >= min,
       };
     }),
+    {
+      measure: `throughput vs the minimal Node proxy, ${workloads[0]!.label}`,
+      measured: `${fmt.ratio(nodeRatio)} (${rates("passThrough", "node")})`,
+      target: "≥ 0.8×",
+      pass: nodeRatio >= 0.8,
+    },
     {
       measure: "throughput, --workers 2 vs 1 process (pass-through)",
       measured: fmt.ratio(scaling),
@@ -384,18 +433,51 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
   ];
   const targets = Object.keys(targetLabels) as TargetKey[];
   const absolute = [
-    ["workload", ...targets.map((t) => `${targetLabels[t]}: req/s, p50 / p99 ms`)],
+    [
+      "workload",
+      ...targets.map((t) => `${targetLabels[t]}: req/s, p50 / p99 ms`),
+      "gateway / nginx",
+      "gateway / minimal Node proxy",
+    ],
     ...workloads.map((workload) => [
       workload.label,
       ...targets.map((target) => {
         const r = peak(workload.key, target);
         return `${fmt.rps(r.requestsPerSecond)}, ${fmt.ms(r.p50Ms)} / ${fmt.ms(r.p99Ms)}`;
       }),
+      fmt.ratio(ratio(workload.key)),
+      fmt.ratio(ratio(workload.key, "node")),
     ]),
+    [
+      "runtime floor for an answer from memory: node:http answering a fixed body (local workload)",
+      ...targets.map((target) =>
+        target === "node"
+          ? `${fmt.rps(input.fromMemory.requestsPerSecond)}, ${fmt.ms(input.fromMemory.p50Ms)} / ${fmt.ms(input.fromMemory.p99Ms)}`
+          : "",
+      ),
+      `${fmt.ratio(input.fromMemory.requestsPerSecond / peak("local", "nginx").requestsPerSecond)} (floor / nginx)`,
+      `${fmt.ratio(peak("local", "gateway").requestsPerSecond / input.fromMemory.requestsPerSecond)} (gateway local / floor)`,
+    ],
   ];
   const ratios = [
     ["measure", "measured", "target", "verdict"],
-    ...lines.map((line) => [line.measure, line.measured, line.target, line.pass ? "PASS" : "MISS"]),
+    ...lines.map((line) => [line.measure, line.measured, line.target, line.pass ? "PASS" : "FAIL"]),
+  ];
+  const cpuTargets = ["nginx", "node", "gateway", "gateway2"] as const;
+  const cpuOf = (workload: Workload["key"], target: TargetKey) => input.cpu(workload, target) ?? Number.NaN;
+  const cpuTable = [
+    [
+      "CPU µs per request (user + system, all the target's processes)",
+      ...cpuTargets.map((t) => targetLabels[t]),
+      "gateway / nginx",
+      "gateway / minimal Node proxy",
+    ],
+    ...workloads.map((workload) => [
+      workload.label,
+      ...cpuTargets.map((target) => cpuOf(workload.key, target).toFixed(1)),
+      fmt.ratio(cpuOf(workload.key, "gateway") / cpuOf(workload.key, "nginx")),
+      fmt.ratio(cpuOf(workload.key, "gateway") / cpuOf(workload.key, "node")),
+    ]),
   ];
   const paced = [
     ["at the same rate (open loop)", "p50 ms", "p99 ms"],
@@ -417,7 +499,11 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     `Measured by \`npm run bench${quick ? " -- --quick" : ""}\` (bench/gateway.bench.ts): ${setup}`,
     "",
     "Targets: the stub upstream is nginx answering from memory (and the gateway's head-poll batch with " +
-      "blocks); nginx `proxy_pass` with one worker and keep-alive upstream connections; the gateway in its " +
+      "blocks); nginx `proxy_pass` with one worker and keep-alive upstream connections; the minimal Node proxy " +
+      "(bench/minimalProxy.ts: node:http and an undici Pool forwarding the body and piping the answer back, " +
+      "in its own process: the runtime's floor; it forwards every workload, so it answers local and cached " +
+      "reads from the stub; on its path /memory it answers a fixed body without forwarding, the floor for " +
+      "any answer from memory); the gateway in its " +
       "own process (`din gateway --port 0`), and with `--workers 2`; direct to the stub. Added latency is " +
       "measured open loop (requests started on schedule, microsecond timing) at half of the gateway's own " +
       "peak pass-through rate, gateway minus direct at the same rate. Failover: three stubs, attempt timeout " +
@@ -428,17 +514,26 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
     "",
     markdownTable(absolute),
     "",
+    markdownTable(cpuTable),
+    "",
     markdownTable(paced),
+    "",
+    "What a request's CPU time goes to, and what each change to the request path gained: see " +
+      "“Gateway throughput: profile and changes” below.",
     "",
   ].join("\n");
   const terminal = [
     `Gateway benchmark — ${setup}`,
     "",
-    textTable(ratios),
-    "",
     textTable(absolute),
     "",
+    textTable(cpuTable),
+    "",
     textTable(paced),
+    "",
+    ...lines.map(
+      (line) => `${line.pass ? "PASS" : "FAIL"}  ${line.measure}: ${line.measured}, target ${line.target}`,
+    ),
   ].join("\n");
   return { terminal, markdown };
 }

@@ -4,13 +4,16 @@
  * and the gateway itself through the `din gateway` command.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 
 /** Head the stub reports: latest 0x64, safe 0x60, finalized 0x50; reads at or below 0x50 are final. */
 export const stubHead = { latest: 0x64, safe: 0x60, finalized: 0x50 } as const;
+
+/** Chain id of the benchmark network, answered by the stub to the gateway's chain check. */
+export const benchChainId = 1337;
 
 /** A child process this benchmark started; `stop` ends it and waits for its exit. */
 export interface Child {
@@ -150,7 +153,9 @@ export async function startStub(
   const port = await freePort();
   const block = (id: number, number: number) =>
     `{"jsonrpc":"2.0","id":${id},"result":{"number":"0x${number.toString(16)}","hash":"0x${number.toString(16).padStart(64, "0")}"}}`;
-  const batch = `[${block(1, stubHead.finalized)},${block(2, stubHead.safe)},${block(3, stubHead.latest)}]`;
+  // The chain check's eth_chainId (id 4) is answered too: the gateway routes only to upstreams that said
+  // which chain they serve (the bench network's chain id, 1337).
+  const batch = `[${block(1, stubHead.finalized)},${block(2, stubHead.safe)},${block(3, stubHead.latest)},{"jsonrpc":"2.0","id":4,"result":"0x${benchChainId.toString(16)}"}]`;
   const config = `${nginxCommon(dir, name)}worker_processes ${options.workers};
 master_process ${options.masterProcess ? "on" : "off"};
 http {
@@ -222,7 +227,7 @@ export async function startGatewayProcess(
     networks: [
       {
         name: "bench",
-        chainId: 1337,
+        chainId: benchChainId,
         upstreams: options.upstreams.map((url, index) => ({
           id: `stub-${index + 1}`,
           url,
@@ -250,9 +255,17 @@ export async function startGatewayProcess(
   child.stderr?.pipe(log);
   const entry = track(name, child);
   const lines = createInterface({ input: child.stdout! });
+  // V8's tracing flags (--trace-gc) print to stdout too: their lines go to <name>.trace.log.
+  const trace = createWriteStream(join(dir, `${name}.trace.log`));
   const ready = await new Promise<{ gateway: string }>((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
-    lines.once("line", (line) => {
+    let started = false;
+    lines.on("line", (line) => {
+      if (started || !line.startsWith("{")) {
+        trace.write(`${line}\n`);
+        return;
+      }
+      started = true;
       clearTimeout(timer);
       try {
         resolveReady(JSON.parse(line) as { gateway: string });
@@ -273,6 +286,74 @@ export async function startGatewayProcess(
     throw error;
   });
   return { child: entry, url: `${ready.gateway}/v1/bench`, pid: child.pid! };
+}
+
+/**
+ * The minimal Node proxy (bench/minimalProxy.ts) in its own process, in front of `upstreamUrl`: the
+ * runtime's floor for a proxy, measured beside the gateway.
+ */
+export async function startMinimalProxy(
+  dir: string,
+  upstreamUrl: string,
+): Promise<{ child: Child; url: string; pid: number }> {
+  const root = resolve(import.meta.dirname, "..");
+  const args = [join(root, "bin/run-ts.mjs"), join(root, "bench/minimalProxy.ts"), upstreamUrl];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  child.stderr?.pipe(createWriteStream(join(dir, "minimal-proxy.log")));
+  const entry = track("minimal-proxy", child);
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<{ url: string }>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error("the minimal proxy did not start within 30 s")), 30_000);
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      try {
+        resolveReady(JSON.parse(line) as { url: string });
+      } catch {
+        reject(new Error(`the minimal proxy printed an unexpected line: ${line}`));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the minimal proxy exited (${code}) before it was ready`));
+    });
+  }).catch(async (error: unknown) => {
+    await entry.stop();
+    throw error;
+  });
+  return { child: entry, url: ready.url, pid: child.pid! };
+}
+
+/** A process and all its descendants (nginx's workers, the gateway's cluster workers), from /proc. */
+export function processTree(root: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), pid]);
+    } catch {}
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const ticksPerSecond = 100;
+
+/** CPU time (user + system, microseconds) the processes have used so far; ended ones count as 0. */
+export function cpuMicros(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return (ticks * 1_000_000) / ticksPerSecond;
 }
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { InflightRequests, ResponseCache } from "./cache.js";
+import { cachedJson, InflightRequests, ResponseCache } from "./cache.js";
 
 describe("ResponseCache", () => {
   afterEach(() => {
@@ -47,6 +47,18 @@ describe("ResponseCache", () => {
     const cache = new ResponseCache({ maxBytes: 1_000, unfinalizedTtlMs: 1_000 });
     cache.set("huge", "x".repeat(600), { final: true });
     expect(cache.has("huge")).toBe(false);
+  });
+});
+
+describe("cachedJson", () => {
+  it("keeps the JSON text of cached object answers, and of nothing else", () => {
+    const cache = new ResponseCache({ maxBytes: 1_000_000, unfinalizedTtlMs: 60_000 });
+    const block = { number: "0x10", transactions: ["0xab"], extra: null };
+    cache.set("block", block, { final: true, blockNumber: 16n });
+    cache.set("balance", "0x1", { final: true, blockNumber: 16n });
+    expect(cachedJson(cache.get("block"))).toBe(JSON.stringify(block));
+    expect(cachedJson(cache.get("balance"))).toBeUndefined();
+    expect(cachedJson({ number: "0x10" })).toBeUndefined();
   });
 });
 

@@ -18,6 +18,17 @@ interface Entry {
   unfinalizedBlock: bigint | undefined;
 }
 
+/**
+ * The JSON text of each cached object answer (blocks, receipts, logs), kept from when it was measured
+ * for the cache: an answer served from the cache is written without serializing it again.
+ */
+const serialized = new WeakMap<object, string>();
+
+/** The JSON text of `value` when it is a cached object answer; undefined otherwise. */
+export function cachedJson(value: unknown): string | undefined {
+  return typeof value === "object" && value !== null ? serialized.get(value) : undefined;
+}
+
 export class ResponseCache {
   private readonly entries: LRUCache<string, Entry>;
   /** Keys of unfinalized answers by block number, so a reorg drops exactly what it invalidates. */
@@ -48,8 +59,10 @@ export class ResponseCache {
    * are dropped by `invalidateFrom(blockNumber)`.
    */
   set(key: string, value: unknown, options: { final: boolean; blockNumber?: bigint | undefined }): void {
-    const size = key.length + JSON.stringify(value).length;
+    const json = JSON.stringify(value);
+    const size = key.length + json.length;
     if (size > this.options.maxBytes / 4) return; // one answer must not flush the whole cache
+    if (typeof value === "object" && value !== null) serialized.set(value, json);
     const unfinalizedBlock = options.final ? undefined : (options.blockNumber ?? -1n);
     this.entries.set(
       key,

@@ -7,19 +7,38 @@ import { createRiskGauges, type RiskGaugeOptions } from "../risk/metrics.js";
 import { labelForMethod } from "../rpc/methods.js";
 
 /**
- * prom-client hashes a label object on every update; the hot path keeps the child of each label set
- * instead (label values are bounded: networks, upstreams and the method table).
+ * prom-client builds and hashes a label object for every `labels()`; the hot path keeps the child of each
+ * label set instead (label values are bounded: networks, upstreams and the method table), found through
+ * nested maps (no key string, no rest-argument array per update).
  */
-function memoize<Child>(labels: (...values: string[]) => Child): (...values: string[]) => Child {
-  const children = new Map<string, Child>();
-  return (...values) => {
-    const key = values.join("\u0000");
-    let child = children.get(key);
+function memoize2<Child>(labels: (a: string, b: string) => Child): (a: string, b: string) => Child {
+  const children = new Map<string, Map<string, Child>>();
+  return (a, b) => {
+    let level = children.get(a);
+    if (!level) {
+      level = new Map();
+      children.set(a, level);
+    }
+    let child = level.get(b);
     if (!child) {
-      child = labels(...values);
-      children.set(key, child);
+      child = labels(a, b);
+      level.set(b, child);
     }
     return child;
+  };
+}
+
+function memoize3<Child>(
+  labels: (a: string, b: string, c: string) => Child,
+): (a: string, b: string, c: string) => Child {
+  const children = new Map<string, (b: string, c: string) => Child>();
+  return (a, b, c) => {
+    let level = children.get(a);
+    if (!level) {
+      level = memoize2((b2, c2) => labels(a, b2, c2));
+      children.set(a, level);
+    }
+    return level(b, c);
   };
 }
 
@@ -45,14 +64,14 @@ export function createGatewayMetrics(options: { risk?: RiskGaugeOptions } = {}) 
     /** Cached children for the per-request updates. */
     hot: {
       request: boundedMethod(
-        memoize((network, method, outcome) => metrics.requests.labels(network, method, outcome)),
+        memoize3((network, method, outcome) => metrics.requests.labels(network, method, outcome)),
       ),
-      duration: memoize((network, methodClass) => metrics.requestDuration.labels(network, methodClass)),
-      attempt: memoize((network, upstream, outcome) =>
+      duration: memoize2((network, methodClass) => metrics.requestDuration.labels(network, methodClass)),
+      attempt: memoize3((network, upstream, outcome) =>
         metrics.upstreamRequests.labels(network, upstream, outcome),
       ),
-      attemptLatency: memoize((network, upstream) => metrics.upstreamLatency.labels(network, upstream)),
-      cache: memoize((network, result) => metrics.cache.labels(network, result)),
+      attemptLatency: memoize2((network, upstream) => metrics.upstreamLatency.labels(network, upstream)),
+      cache: memoize2((network, result) => metrics.cache.labels(network, result)),
     },
   };
 }

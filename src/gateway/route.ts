@@ -7,12 +7,14 @@
 import { UpstreamUnavailableError } from "../rpc/errors.js";
 import type { JsonRpcErrorBody } from "../rpc/jsonrpc.js";
 import type { Network } from "./network.js";
+import type { AttemptOutcome } from "./outcome.js";
 import { failoverLabel, retry } from "./outcome.js";
 import { pickNext, type RankedUpstream } from "./selection.js";
 import { attempt } from "./stages/attempt.js";
 import { failover } from "./stages/failover.js";
 import { hedge } from "./stages/hedge.js";
-import { newRouteState, type RouteState } from "./stages/types.js";
+import { newRouteState, type RouteState, type Stage } from "./stages/types.js";
+import type { CancelHandle, Upstream } from "./upstream.js";
 
 export interface RouteOptions {
   method: string;
@@ -48,43 +50,60 @@ export type RouteResult = (
   relay?: unknown;
 };
 
-export function route(network: Network, options: RouteOptions): Promise<RouteResult> {
-  const state = newRouteState(options.deadline, options.maxAttempts);
-  const { name, metrics } = network;
+/** What the shared stages read of the call they run (RouteState.call). */
+interface Call {
+  network: Network;
+  options: RouteOptions;
   /** Each signing upstream's checked relay (an upstream is tried once per request). */
-  const relays = options.sign ? new Map<string, unknown>() : undefined;
+  relays: Map<string, unknown> | undefined;
+}
+
+const noHedge = Object.freeze({ hedge: false });
+
+export async function route(network: Network, options: RouteOptions): Promise<RouteResult> {
+  const call: Call = { network, options, relays: options.sign ? new Map() : undefined };
+  const state = newRouteState(options.deadline, options.maxAttempts, call);
+  const tried = await stagesOf(network, options.hedge, options.costly ?? false)(state, noHedge);
+  const outcome = tried?.outcome;
+  const relay = tried && call.relays?.get(tried.upstream.id);
+  const signed = relay === undefined ? {} : { relay };
+  if (outcome?.kind === "result")
+    return { kind: "result", result: outcome.result, upstream: tried!.upstream.id, ...signed };
+  if (outcome?.kind === "error")
+    return { kind: "error", error: outcome.error, upstream: tried!.upstream.id, ...signed };
+  return giveUp(state, options);
+}
+
+/**
+ * The request path of a network, `failover(hedge(attempt))`, composed once for each of its four shapes
+ * (hedged or not, costly or not) and shared by every call: what a call is about travels in its state.
+ */
+const composed = new WeakMap<Network, Stage[]>();
+
+function stagesOf(network: Network, hedged: boolean, costly: boolean): Stage {
+  let stages = composed.get(network);
+  if (!stages) {
+    stages = [];
+    composed.set(network, stages);
+  }
+  const index = (hedged ? 2 : 0) + (costly ? 1 : 0);
+  let stage = stages[index];
+  if (!stage) {
+    stage = compose(network, hedged, costly);
+    stages[index] = stage;
+  }
+  return stage;
+}
+
+function compose(network: Network, hedged: boolean, costly: boolean): Stage {
+  const { name, metrics } = network;
   const one = attempt({
-    pick: (tried) => pickNext(options.ranked, tried),
-    attemptTimeoutMs: options.attemptTimeoutMs,
-    send: (upstream, timeoutMs, cancel) => {
+    pick: (tried, state) => pickNext((state.call as Call).options.ranked, tried),
+    attemptTimeoutMs: (state) => (state.call as Call).options.attemptTimeoutMs,
+    send: (upstream, timeoutMs, cancel, state) => {
       const target = network.upstream(upstream.id);
       if (!target) return undefined;
-      const started = performance.now();
-      const evidence: { relay?: unknown } | undefined = relays ? {} : undefined;
-      return target
-        .call(options.method, options.params, {
-          timeoutMs,
-          // Only a hedged call can have a loser to cancel; the others need no cancel handle.
-          cancel: options.hedge ? cancel : undefined,
-          nullIsMissing: options.nullIsMissing ?? false,
-          costly: options.costly ?? false,
-          ...(evidence ? { sign: true, evidence } : {}),
-        })
-        .then(
-          (outcome) => {
-            if (evidence?.relay !== undefined) relays?.set(upstream.id, evidence.relay);
-            metrics.hot.attempt(name, upstream.id, outcome.kind).inc();
-            if (outcome.kind === "result" || outcome.kind === "error") {
-              metrics.hot.attemptLatency(name, upstream.id).observe((performance.now() - started) / 1000);
-            }
-            return outcome;
-          },
-          (error: unknown) => {
-            // Upstream.call classifies every failure; reaching here is a bug, not an upstream's fault.
-            network.logger.error({ err: error, upstream: upstream.id }, "attempt failed unexpectedly");
-            return retry("transport", "internal error");
-          },
-        );
+      return sendAttempt(state.call as Call, target, upstream.id, timeoutMs, cancel);
     },
     started: (upstream, current, launch) => {
       // The cloud share counts where requests go first (hedges and failovers follow the traffic there).
@@ -97,29 +116,54 @@ export function route(network: Network, options: RouteOptions): Promise<RouteRes
       }
     },
   });
-  const hedged = options.hedge
+  const inner = hedged
     ? hedge(one, {
-        delayFor: (upstream, remainingMs) => {
+        delayFor: (upstream, remainingMs, state) => {
           const target = network.upstream(upstream.id);
           if (!target) return undefined;
           const delay = target.hedgeDelayMs(network.routing.hedgeMinDelayMs, network.routing.hedgeMaxDelayMs);
-          return delay < Math.min(options.attemptTimeoutMs, remainingMs) ? delay : undefined;
+          const limit = (state.call as Call).options.attemptTimeoutMs;
+          return delay < Math.min(limit, remainingMs) ? delay : undefined;
         },
         sent: () => metrics.hedges.inc({ network: name, result: "sent" }),
         won: () => metrics.hedges.inc({ network: name, result: "won" }),
       })
     : one;
-  const call = failover(hedged, { costly: options.costly ?? false, maxCostlyTimeouts });
-  return call(state, { hedge: false }).then((tried) => {
-    const outcome = tried?.outcome;
-    const relay = tried && relays?.get(tried.upstream.id);
-    const signed = relay === undefined ? {} : { relay };
-    if (outcome?.kind === "result")
-      return { kind: "result", result: outcome.result, upstream: tried!.upstream.id, ...signed };
-    if (outcome?.kind === "error")
-      return { kind: "error", error: outcome.error, upstream: tried!.upstream.id, ...signed };
-    return giveUp(state, options);
-  });
+  return failover(inner, { costly, maxCostlyTimeouts });
+}
+
+/** One attempt on `target`, counted in the metrics; never rejects (a failure is an outcome). */
+async function sendAttempt(
+  call: Call,
+  target: Upstream,
+  id: string,
+  timeoutMs: number,
+  cancel: CancelHandle | undefined,
+): Promise<AttemptOutcome | { kind: "cancelled" }> {
+  const { network, options, relays } = call;
+  const started = performance.now();
+  const evidence: { relay?: unknown } | undefined = relays ? {} : undefined;
+  try {
+    const outcome = await target.call(options.method, options.params, {
+      timeoutMs,
+      // Only a hedged call can have a loser to cancel; the others need no cancel handle.
+      cancel: options.hedge ? cancel : undefined,
+      nullIsMissing: options.nullIsMissing ?? false,
+      costly: options.costly ?? false,
+      sign: evidence !== undefined,
+      evidence,
+    });
+    if (evidence?.relay !== undefined) relays?.set(id, evidence.relay);
+    network.metrics.hot.attempt(network.name, id, outcome.kind).inc();
+    if (outcome.kind === "result" || outcome.kind === "error") {
+      network.metrics.hot.attemptLatency(network.name, id).observe((performance.now() - started) / 1000);
+    }
+    return outcome;
+  } catch (error) {
+    // Upstream.call classifies every failure; reaching here is a bug, not an upstream's fault.
+    network.logger.error({ err: error, upstream: id }, "attempt failed unexpectedly");
+    return retry("transport", "internal error");
+  }
 }
 
 /** No upstream answered: a `null` one gave, else the last upstream error, else why nobody could. */

@@ -31,6 +31,7 @@ import {
   resultResponse,
 } from "../rpc/jsonrpc.js";
 import { labelForMethod, methodSpec } from "../rpc/methods.js";
+import { cachedJson } from "./cache.js";
 import { relayResponseHeaders, SIGN_HEADER, signedRelayHeaders, wantsSignedRelay } from "./clientRelay.js";
 import type { GatewayConfig } from "./config.js";
 import type { Answer, RequestContext } from "./context.js";
@@ -246,14 +247,21 @@ export function createRequestHandler(deps: HandlerDeps) {
           userAgent: headerValue(headers["user-agent"]),
         }
       : undefined;
+    const limit = config.server.maxBodyBytes;
+    if (!credentials) {
+      // Keys off: nothing to check before the body is read.
+      readBody(request, limit).then(
+        (body) => answerHttp(deps, request, response, network, apiKey, undefined, body),
+        (error: unknown) => unreadableBody(deps, response, error),
+      );
+      return;
+    }
     // The key is in the path: a request with a bad one is refused before its body is read or parsed.
-    const authenticated = credentials
-      ? deps.keys!.admission.authenticate(credentials)
-      : Promise.resolve({ ok: true } as const);
-    authenticated
+    deps
+      .keys!.admission.authenticate(credentials)
       .then(
         (auth) => {
-          if (auth.ok) return readRequestText(request, config.server.maxBodyBytes);
+          if (auth.ok) return readBody(request, limit);
           sendRpcError(response, auth.error.httpStatus, auth.error, true);
           return null;
         },
@@ -269,60 +277,101 @@ export function createRequestHandler(deps: HandlerDeps) {
         },
       )
       .then(
-        async (body) => {
-          if (body === null) return;
-          if (body === undefined) {
-            sendRpcError(response, 413, new PayloadTooLargeError(config.server.maxBodyBytes), true);
-            return;
-          }
-          const quorumHeader = headerValue(headers["din-quorum"]);
-          let quorum: number | undefined;
-          if (quorumHeader !== undefined) {
-            quorum = Number(quorumHeader);
-            if (!Number.isInteger(quorum) || quorum < 1) {
-              sendRpcError(response, 400, new InvalidRequestError("din-quorum must be a positive integer"));
-              return;
-            }
-          }
-          const quorumMode = headerValue(headers["din-quorum-mode"]);
-          if (quorumMode !== undefined && !quorumModes.includes(quorumMode as QuorumMode)) {
-            sendRpcError(
-              response,
-              400,
-              new InvalidRequestError(`din-quorum-mode must be one of: ${quorumModes.join(", ")}`),
-            );
-            return;
-          }
-          const context: RequestContext = {
-            network,
-            client: apiKey !== undefined && deps.keys ? apiKey : (request.socket.remoteAddress ?? "unknown"),
-            sessionId: headerValue(headers["din-session-id"]) ?? apiKey,
-            quorum,
-            quorumMode: quorumMode as QuorumMode | undefined,
-            sign: wantsSignedRelay(headerValue(headers[SIGN_HEADER])),
-            deadline: Date.now() + config.routing.requestTimeoutMs,
-            transport: "http",
-            clientVersion,
-            admit: credentials ? deps.keys?.admitter(credentials) : undefined,
-          };
-          const output = await answerBody(body.text, body.bytes, context, deps);
-          if (output === undefined) response.writeHead(204, corsHeaders).end();
-          else
-            response
-              .writeHead(output.status, output.headers ? { ...jsonHeaders, ...output.headers } : jsonHeaders)
-              .end(output.body);
-        },
-        (error: unknown) => {
-          logger.warn({ err: error }, "request body could not be read");
-          if (!response.headersSent)
-            sendRpcError(response, 400, new InvalidRequestError("the request body could not be read"));
-        },
+        (body) =>
+          body === null ? undefined : answerHttp(deps, request, response, network, apiKey, credentials, body),
+        (error: unknown) => unreadableBody(deps, response, error),
       );
   };
 }
 
+function unreadableBody(deps: HandlerDeps, response: ServerResponse, error: unknown): void {
+  deps.logger.warn({ err: error }, "request body could not be read");
+  if (!response.headersSent)
+    sendRpcError(response, 400, new InvalidRequestError("the request body could not be read"));
+}
+
+/** Answers a JSON-RPC body read from `request` (undefined: it exceeded the size limit). */
+async function answerHttp(
+  deps: HandlerDeps,
+  request: IncomingMessage,
+  response: ServerResponse,
+  network: Network,
+  apiKey: string | undefined,
+  credentials: Credentials | undefined,
+  body: Buffer | undefined,
+): Promise<void> {
+  const { config } = deps;
+  if (body === undefined) {
+    sendRpcError(response, 413, new PayloadTooLargeError(config.server.maxBodyBytes), true);
+    return;
+  }
+  const headers = request.headers;
+  const quorumHeader = headerValue(headers["din-quorum"]);
+  let quorum: number | undefined;
+  if (quorumHeader !== undefined) {
+    quorum = Number(quorumHeader);
+    if (!Number.isInteger(quorum) || quorum < 1) {
+      sendRpcError(response, 400, new InvalidRequestError("din-quorum must be a positive integer"));
+      return;
+    }
+  }
+  const quorumMode = headerValue(headers["din-quorum-mode"]);
+  if (quorumMode !== undefined && !quorumModes.includes(quorumMode as QuorumMode)) {
+    sendRpcError(
+      response,
+      400,
+      new InvalidRequestError(`din-quorum-mode must be one of: ${quorumModes.join(", ")}`),
+    );
+    return;
+  }
+  const context: RequestContext = {
+    network,
+    client: apiKey !== undefined && deps.keys ? apiKey : (request.socket.remoteAddress ?? "unknown"),
+    sessionId: headerValue(headers["din-session-id"]) ?? apiKey,
+    quorum,
+    quorumMode: quorumMode as QuorumMode | undefined,
+    sign: wantsSignedRelay(headerValue(headers[SIGN_HEADER])),
+    deadline: Date.now() + config.routing.requestTimeoutMs,
+    transport: "http",
+    clientVersion,
+    admit: credentials ? deps.keys?.admitter(credentials) : undefined,
+  };
+  const output = await answerBody(body.toString("utf8"), body.length, context, deps);
+  if (output === undefined) response.writeHead(204, corsHeaders).end();
+  else response.writeHead(output.status, responseHeaders(output.headers)).end(output.body);
+}
+
+type Credentials = Parameters<KeyService["admitter"]>[0];
+
+/** The headers of a JSON answer with `extra` (din-upstream, a signed relay's); merged once per `extra`. */
+const mergedHeaders = new WeakMap<Record<string, string>, Record<string, string>>();
+
+function responseHeaders(extra: Record<string, string> | undefined): Readonly<Record<string, string>> {
+  if (extra === undefined) return jsonHeaders;
+  let merged = mergedHeaders.get(extra);
+  if (!merged) {
+    merged = { ...jsonHeaders, ...extra };
+    mergedHeaders.set(extra, merged);
+  }
+  return merged;
+}
+
+/** `{ din-upstream: id }` for each upstream id, shared by every answer it gave (see responseHeaders). */
+const upstreamHeaderSets = new Map<string, Record<string, string>>();
+
+function upstreamHeaders(id: string): Record<string, string> {
+  let headers = upstreamHeaderSets.get(id);
+  if (!headers) {
+    // Upstream ids are few (configured, or the ledger's operators); the bound only guards against churn.
+    if (upstreamHeaderSets.size >= 1024) upstreamHeaderSets.clear();
+    headers = { "din-upstream": id };
+    upstreamHeaderSets.set(id, headers);
+  }
+  return headers;
+}
+
 /** Parses a body and answers every request in it; undefined when there is nothing to send (notifications). */
-export async function answerBody(
+export function answerBody(
   text: string,
   bytes: number,
   context: RequestContext,
@@ -339,15 +388,19 @@ export async function answerBody(
     bytes,
   );
   if (!parsed.ok) {
-    return {
+    return Promise.resolve({
       status: parsed.error.httpStatus,
       body: JSON.stringify(errorResponse(null, parsed.error.toJsonRpc())),
-    };
+    });
   }
-  const output = await answerParsed(parsed, context, deps, handler);
+  const output = answerParsed(parsed, context, deps, handler);
+  const rawIds = parsed.rawIds;
+  if (!rawIds) return output;
   // Ids a number cannot hold exactly go back to the client as the literals it sent.
-  if (output && parsed.rawIds) output.body = parsed.rawIds.restore(output.body);
-  return output;
+  return output.then((answer) => {
+    if (answer) answer.body = rawIds.restore(answer.body);
+    return answer;
+  });
 }
 
 async function answerParsed(
@@ -373,14 +426,13 @@ async function answerParsed(
     if (answer === undefined) return undefined;
     // Which operator answered (none for the cache and the gateway's own answers): clients can tell whom to
     // report a wrong answer about, and count where their traffic went.
-    const headers: Record<string, string> = {};
-    if (context.answeredBy !== undefined) headers["din-upstream"] = context.answeredBy;
-    if (context.signedRelay !== undefined) Object.assign(headers, signedRelayHeaders(context.signedRelay));
-    return {
-      status: 200,
-      body: JSON.stringify(answer),
-      ...(context.answeredBy !== undefined ? { headers } : {}),
-    };
+    const body = serializeAnswer(answer);
+    if (context.answeredBy === undefined) return { status: 200, body };
+    const headers =
+      context.signedRelay === undefined
+        ? upstreamHeaders(context.answeredBy)
+        : { "din-upstream": context.answeredBy, ...signedRelayHeaders(context.signedRelay) };
+    return { status: 200, body, headers };
   }
   // A batch is never signed: a relay covers one request.
   context.sign = false;
@@ -391,6 +443,13 @@ async function answerParsed(
   const visible = answers.filter((answer): answer is JsonRpcResponse => answer !== undefined);
   if (visible.length === 0) return undefined;
   return { status: 200, body: JSON.stringify(visible) };
+}
+
+/** An answer's JSON; a cached object result is spliced in as the text it was cached as. */
+function serializeAnswer(answer: JsonRpcResponse): string {
+  const json = "result" in answer ? cachedJson(answer.result) : undefined;
+  if (json === undefined) return JSON.stringify(answer);
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(answer.id)},"result":${json}}`;
 }
 
 /** Answers one request of a body; the WebSocket endpoint passes a handler that also serves subscriptions. */
@@ -546,13 +605,4 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 export function headerValue(value: string | string[] | undefined): string | undefined {
   const single = Array.isArray(value) ? value[0] : value;
   return single === undefined || single === "" ? undefined : single.slice(0, 256);
-}
-
-/** A request's body as text with its size in bytes; undefined when it exceeds `limit`. */
-async function readRequestText(
-  request: IncomingMessage,
-  limit: number,
-): Promise<{ text: string; bytes: number } | undefined> {
-  const body = await readBody(request, limit);
-  return body && { text: body.toString("utf8"), bytes: body.length };
 }

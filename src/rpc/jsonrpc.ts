@@ -92,13 +92,18 @@ export function parseRequestBody(
   return holdRawIds(text, { ok: true, batch: false, entries: [parseRequestObject(value, limits)] });
 }
 
+function idOf(entry: ParsedEntry): JsonRpcId | undefined {
+  return entry.ok ? entry.request.id : entry.id;
+}
+
 /** Replaces ids that lost digits in parsing by placeholders for their literals (see rawIds.ts). */
 function holdRawIds(
   text: string,
   body: { ok: true; batch: boolean; entries: ParsedEntry[] },
 ): { ok: true; batch: boolean; entries: ParsedEntry[]; rawIds?: RawIds } {
-  const idOf = (entry: ParsedEntry) => (entry.ok ? entry.request.id : entry.id);
-  if (!body.entries.some((entry) => idNeedsLiteral(idOf(entry)))) return body;
+  let needed = false;
+  for (const entry of body.entries) needed ||= idNeedsLiteral(idOf(entry));
+  if (!needed) return body;
   const literals = idLiterals(text, body.batch);
   const rawIds = new RawIds();
   body.entries.forEach((entry, index) => {

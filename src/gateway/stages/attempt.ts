@@ -9,15 +9,16 @@ import type { Launch, RouteState, Stage } from "./types.js";
 
 export interface AttemptDeps {
   /** The next upstream to try after `tried`; undefined when none is left. */
-  pick(tried: readonly RankedUpstream[]): RankedUpstream | undefined;
+  pick(tried: readonly RankedUpstream[], state: RouteState): RankedUpstream | undefined;
   /** Sends the call to `upstream`; undefined when that upstream is gone. Never rejects for an upstream's fault. */
   send(
     upstream: RankedUpstream,
     timeoutMs: number,
     cancel: CancelHandle | undefined,
+    state: RouteState,
   ): Promise<AttemptOutcome | { kind: "cancelled" }> | undefined;
-  /** The longest one attempt may take. */
-  attemptTimeoutMs: number;
+  /** The longest one attempt may take (a number, or read from the call's state). */
+  attemptTimeoutMs: number | ((state: RouteState) => number);
   /** Told of each attempt as it starts (metrics: cloud share, failovers, hedges). */
   started?(upstream: RankedUpstream, state: RouteState, launch: Launch): void;
   now?(): number;
@@ -32,9 +33,11 @@ export function attempt(deps: AttemptDeps): Stage {
       state.lastReason = "request deadline exceeded";
       return undefined;
     }
-    const upstream = deps.pick(state.tried);
+    const upstream = deps.pick(state.tried, state);
     if (!upstream) return undefined;
-    const sent = deps.send(upstream, Math.min(deps.attemptTimeoutMs, remaining), launch.cancel);
+    const limit =
+      typeof deps.attemptTimeoutMs === "number" ? deps.attemptTimeoutMs : deps.attemptTimeoutMs(state);
+    const sent = deps.send(upstream, Math.min(limit, remaining), launch.cancel, state);
     if (!sent) return undefined;
     state.tried.push(upstream);
     deps.started?.(upstream, state, launch);

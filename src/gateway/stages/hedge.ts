@@ -5,11 +5,11 @@
  */
 import type { RankedUpstream } from "../selection.js";
 import { type CancelHandle, cancelAttempt } from "../upstream.js";
-import { noteRetry, type Stage, type Tried } from "./types.js";
+import { type Launch, noteRetry, type RouteState, type Stage, type Tried } from "./types.js";
 
 export interface HedgeDeps {
   /** How long to wait for `upstream` before hedging; undefined: never hedge it. */
-  delayFor(upstream: RankedUpstream, remainingMs: number): number | undefined;
+  delayFor(upstream: RankedUpstream, remainingMs: number, state: RouteState): number | undefined;
   /** A hedge was sent. */
   sent?(): void;
   /** A hedge answered first. */
@@ -20,55 +20,77 @@ export function hedge(inner: Stage, deps: HedgeDeps): Stage {
   return (state, launch) => {
     if (state.hedged) return inner(state, launch);
     return new Promise<Tried | undefined>((resolve) => {
-      const cancels = new Set<CancelHandle>();
-      let timer: NodeJS.Timeout | undefined;
-      let running = 0;
-      let settled = false;
-      let lastRetry: Tried | undefined;
-
-      const settle = (tried: Tried | undefined) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        for (const handle of cancels) cancelAttempt(handle);
-        resolve(tried);
-      };
-      const run = (isHedge: boolean) => {
-        const cancel: CancelHandle = { cancelled: false };
-        cancels.add(cancel);
-        running++;
-        void inner(state, {
-          hedge: isHedge,
-          cancel,
-          ...(isHedge ? {} : { onStart: (upstream: RankedUpstream) => arm(upstream) }),
-        }).then((tried) => {
-          running--;
-          cancels.delete(cancel);
-          if (settled) return;
-          if (tried && tried.outcome.kind !== "retry" && tried.outcome.kind !== "cancelled") {
-            if (isHedge) deps.won?.();
-            settle(tried);
-            return;
-          }
-          if (tried?.outcome.kind === "retry") {
-            // The one returned is noted by the stage outside; an earlier one is noted here.
-            if (lastRetry) noteRetry(state, lastRetry);
-            lastRetry = tried;
-          }
-          if (running === 0) settle(lastRetry ?? tried);
-        });
-      };
-      const arm = (upstream: RankedUpstream) => {
-        const delay = deps.delayFor(upstream, state.deadline - Date.now());
-        if (delay === undefined) return;
-        timer = setTimeout(() => {
-          if (settled || running !== 1 || state.hedged) return;
-          state.hedged = true;
-          deps.sent?.();
-          run(true);
-        }, delay);
-      };
-      run(false);
+      new HedgeRace(inner, deps, state, resolve).run(false);
     });
   };
+}
+
+/** One call's race between its first attempt and (after the delay) its hedge; settles once. */
+class HedgeRace {
+  private readonly cancels: CancelHandle[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = 0;
+  private settled = false;
+  private lastRetry: Tried | undefined;
+
+  constructor(
+    private readonly inner: Stage,
+    private readonly deps: HedgeDeps,
+    private readonly state: RouteState,
+    private readonly resolve: (tried: Tried | undefined) => void,
+  ) {}
+
+  run(isHedge: boolean): void {
+    const cancel: CancelHandle = { cancelled: false, abort: undefined };
+    this.cancels.push(cancel);
+    this.running++;
+    const launch: Launch = isHedge
+      ? { hedge: true, cancel }
+      : { hedge: false, cancel, onStart: (upstream: RankedUpstream) => this.arm(upstream) };
+    void this.inner(this.state, launch).then((tried) => this.ended(tried, cancel, isHedge));
+  }
+
+  /** The hedge fires: a second attempt, unless the first already settled or another hedge ran. */
+  fire(): void {
+    if (this.settled || this.running !== 1 || this.state.hedged) return;
+    this.state.hedged = true;
+    this.deps.sent?.();
+    this.run(true);
+  }
+
+  private arm(upstream: RankedUpstream): void {
+    const delay = this.deps.delayFor(upstream, this.state.deadline - Date.now(), this.state);
+    if (delay === undefined) return;
+    this.timer = setTimeout(fireHedge, delay, this);
+  }
+
+  private ended(tried: Tried | undefined, cancel: CancelHandle, isHedge: boolean): void {
+    this.running--;
+    const index = this.cancels.indexOf(cancel);
+    if (index !== -1) this.cancels.splice(index, 1);
+    if (this.settled) return;
+    if (tried && tried.outcome.kind !== "retry" && tried.outcome.kind !== "cancelled") {
+      if (isHedge) this.deps.won?.();
+      this.settle(tried);
+      return;
+    }
+    if (tried?.outcome.kind === "retry") {
+      // The one returned is noted by the stage outside; an earlier one is noted here.
+      if (this.lastRetry) noteRetry(this.state, this.lastRetry);
+      this.lastRetry = tried;
+    }
+    if (this.running === 0) this.settle(this.lastRetry ?? tried);
+  }
+
+  private settle(tried: Tried | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    for (const handle of this.cancels) cancelAttempt(handle);
+    this.resolve(tried);
+  }
+}
+
+function fireHedge(race: HedgeRace): void {
+  race.fire();
 }

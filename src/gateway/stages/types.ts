@@ -37,6 +37,11 @@ export interface RouteState {
   timeouts: number;
   /** Set when a stage ends the call on purpose, saying why. */
   stopReason?: string | undefined;
+  /**
+   * What the call is about (method, params, ranking…), for stage dependencies that are built once and
+   * shared by every call (route.ts), rather than built as closures around each call.
+   */
+  readonly call: unknown;
 }
 
 /** How a stage asks the one inside it for an attempt. */
@@ -52,14 +57,19 @@ export interface Launch {
 /** A stage: starts attempts and settles on one; undefined when no attempt could be started. */
 export type Stage = (state: RouteState, launch: Launch) => Promise<Tried | undefined>;
 
-export function newRouteState(deadline: number, maxAttempts: number): RouteState {
+export function newRouteState(deadline: number, maxAttempts: number, call?: unknown): RouteState {
   return {
     tried: [],
     deadline,
     maxAttempts,
     hedged: false,
+    lastCause: undefined,
     lastReason: "no upstream available",
+    lastError: undefined,
+    sawNull: undefined,
     timeouts: 0,
+    stopReason: undefined,
+    call,
   };
 }
 
