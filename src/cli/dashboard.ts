@@ -10,7 +10,7 @@ import pino from "pino";
 import { Dashboard } from "../dashboard/http.js";
 import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
 import { type NetworkState, readNetworkState } from "../devnet/state.js";
-import type { HealthReport } from "../gateway/server.js";
+import type { HealthReport } from "../gateway/healthReport.js";
 import { listen } from "../http/listen.js";
 import { LedgerActionError } from "../ledger/din/perform.js";
 import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";

@@ -5,7 +5,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { type Address, getAddress } from "viem";
 import { readNetworkState } from "../devnet/state.js";
-import type { HealthReport } from "../gateway/server.js";
+import type { HealthReport } from "../gateway/healthReport.js";
 import { findNetwork } from "../ledger/din/directory.js";
 import { LedgerActionError } from "../ledger/din/perform.js";
 import {

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { type Address, formatUnits, getAddress } from "viem";
 import type { DrillReport } from "../devnet/drillReport.js";
 import type { StatusReport } from "../devnet/status.js";
-import type { HealthReport } from "../gateway/server.js";
+import type { HealthReport } from "../gateway/healthReport.js";
 import { readNetworkRisks, servedRelaysOf } from "../ledger/din/riskInputs.js";
 import type { Concentration } from "../risk/concentration.js";
 import type { Outage } from "../risk/outage.js";

@@ -5,7 +5,7 @@
 import type { PublicClient } from "viem";
 import type { NetworkStateOperator } from "../devnet/state.js";
 import { gatewayOnlyStatus, ledgerStatus, type StatusReport } from "../devnet/status.js";
-import type { HealthReport } from "../gateway/server.js";
+import type { HealthReport } from "../gateway/healthReport.js";
 import type { DinDeployment } from "../ledger/din/deploy.js";
 import { EventLogCache } from "../ledger/eventLog.js";
 import { type LedgerEvents, readLedgerEvents } from "./ledgerEvents.js";

@@ -2,7 +2,7 @@
 // the ledger records it (stake, last epoch's median measurements, rewards, slashes, jail); `--epochs` adds
 // the epoch history.
 import { type Address, formatUnits, getAddress, type PublicClient } from "viem";
-import type { HealthReport } from "../gateway/server.js";
+import type { HealthReport } from "../gateway/healthReport.js";
 import {
   delegationManagerAbi,
   dinEpochsAbi,

@@ -10,41 +10,28 @@ import type { Chain, LocalAccount, PublicClient, Transport } from "viem";
 import { Dashboard } from "../dashboard/http.js";
 import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
 import { readBody } from "../http/body.js";
+import { headerValue } from "../http/headers.js";
 import { listen } from "../http/listen.js";
 import { connectLedger } from "../ledger/din/directory.js";
 import {
-  DinError,
+  type DinError,
   InvalidRequestError,
   PayloadTooLargeError,
-  toDinError,
   UnknownNetworkError,
   UpstreamUnavailableError,
 } from "../rpc/errors.js";
-import {
-  errorResponse,
-  type JsonRpcId,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-  type ParsedBody,
-  type ParsedEntry,
-  parseRequestBody,
-  resultResponse,
-} from "../rpc/jsonrpc.js";
-import { labelForMethod, methodSpec } from "../rpc/methods.js";
-import { cachedJson } from "./cache.js";
-import { relayResponseHeaders, SIGN_HEADER, signedRelayHeaders, wantsSignedRelay } from "./clientRelay.js";
+import { errorResponse } from "../rpc/jsonrpc.js";
+import { answerBody, clientVersion } from "./answer.js";
+import { relayResponseHeaders, SIGN_HEADER, wantsSignedRelay } from "./clientRelay.js";
 import type { GatewayConfig } from "./config.js";
-import type { Answer, RequestContext } from "./context.js";
-import { refusalReply } from "./keys/admission.js";
+import type { RequestContext } from "./context.js";
+import { healthReport } from "./healthReport.js";
 import { type KeyService, startKeyService } from "./keys/service.js";
 import { type LedgerLink, startLedgerLink } from "./ledger.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
 import { Network } from "./network.js";
-import { handleRequest } from "./pipeline.js";
 import { type QuorumMode, quorumModes } from "./quorum.js";
 import { attachWebSockets, type WebSocketOptions } from "./ws.js";
-
-export const clientVersion = "OpenDIN/0.1.0";
 
 export interface GatewayOptions {
   /** Logger for structured JSON logs. @default pino at the config's level, to stderr */
@@ -356,241 +343,6 @@ function responseHeaders(extra: Record<string, string> | undefined): Readonly<Re
   return merged;
 }
 
-/** `{ din-upstream: id }` for each upstream id, shared by every answer it gave (see responseHeaders). */
-const upstreamHeaderSets = new Map<string, Record<string, string>>();
-
-function upstreamHeaders(id: string): Record<string, string> {
-  let headers = upstreamHeaderSets.get(id);
-  if (!headers) {
-    // Upstream ids are few (configured, or the ledger's operators); the bound only guards against churn.
-    if (upstreamHeaderSets.size >= 1024) upstreamHeaderSets.clear();
-    headers = { "din-upstream": id };
-    upstreamHeaderSets.set(id, headers);
-  }
-  return headers;
-}
-
-/** Parses a body and answers every request in it; undefined when there is nothing to send (notifications). */
-export function answerBody(
-  text: string,
-  bytes: number,
-  context: RequestContext,
-  deps: Pick<HandlerDeps, "config" | "metrics" | "logger">,
-  handler: RequestHandler = handleRequest,
-): Promise<{ status: number; body: string; headers?: Record<string, string> } | undefined> {
-  const parsed = parseRequestBody(
-    text,
-    {
-      maxBodyBytes: deps.config.server.maxBodyBytes,
-      maxBatchSize: deps.config.server.maxBatchSize,
-      maxParamsDepth: 32,
-    },
-    bytes,
-  );
-  if (!parsed.ok) {
-    return Promise.resolve({
-      status: parsed.error.httpStatus,
-      body: JSON.stringify(errorResponse(null, parsed.error.toJsonRpc())),
-    });
-  }
-  const output = answerParsed(parsed, context, deps, handler);
-  const rawIds = parsed.rawIds;
-  if (!rawIds) return output;
-  // Ids a number cannot hold exactly go back to the client as the literals it sent.
-  return output.then((answer) => {
-    if (answer) answer.body = rawIds.restore(answer.body);
-    return answer;
-  });
-}
-
-async function answerParsed(
-  parsed: Extract<ParsedBody, { ok: true }>,
-  context: RequestContext,
-  deps: Pick<HandlerDeps, "config" | "metrics" | "logger">,
-  handler: RequestHandler,
-): Promise<{ status: number; body: string; headers?: Record<string, string> } | undefined> {
-  let settle: ((answers: ReadonlyArray<JsonRpcResponse | undefined>) => void) | undefined;
-  if (context.admit) {
-    const admission = await context.admit(parsed);
-    if (!admission.ok) return refusalReply(parsed, admission.error);
-    parsed.entries = admission.entries;
-    settle = admission.settle;
-  }
-  context.session ??= context.network.session(context.client, context.sessionId);
-  if (!parsed.batch) {
-    const entry = parsed.entries[0]!;
-    context.answeredBy = undefined;
-    context.signedRelay = undefined;
-    const answer = await answerEntry(entry, context, deps, handler);
-    settle?.([answer]);
-    if (answer === undefined) return undefined;
-    // Which operator answered (none for the cache and the gateway's own answers): clients can tell whom to
-    // report a wrong answer about, and count where their traffic went.
-    const body = serializeAnswer(answer);
-    if (context.answeredBy === undefined) return { status: 200, body };
-    const headers =
-      context.signedRelay === undefined
-        ? upstreamHeaders(context.answeredBy)
-        : { "din-upstream": context.answeredBy, ...signedRelayHeaders(context.signedRelay) };
-    return { status: 200, body, headers };
-  }
-  // A batch is never signed: a relay covers one request.
-  context.sign = false;
-  const answers = await Promise.all(
-    parsed.entries.map((entry) => answerEntry(entry, context, deps, handler)),
-  );
-  settle?.(answers);
-  const visible = answers.filter((answer): answer is JsonRpcResponse => answer !== undefined);
-  if (visible.length === 0) return undefined;
-  return { status: 200, body: JSON.stringify(visible) };
-}
-
-/** An answer's JSON; a cached object result is spliced in as the text it was cached as. */
-function serializeAnswer(answer: JsonRpcResponse): string {
-  const json = "result" in answer ? cachedJson(answer.result) : undefined;
-  if (json === undefined) return JSON.stringify(answer);
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(answer.id)},"result":${json}}`;
-}
-
-/** Answers one request of a body; the WebSocket endpoint passes a handler that also serves subscriptions. */
-export type RequestHandler = (request: JsonRpcRequest, context: RequestContext) => Promise<Answer>;
-
-async function answerEntry(
-  entry: ParsedEntry,
-  context: RequestContext,
-  deps: Pick<HandlerDeps, "metrics" | "logger">,
-  handler: RequestHandler,
-): Promise<JsonRpcResponse | undefined> {
-  const { network } = context;
-  if (!entry.ok) {
-    deps.metrics.hot.request(network.name, "invalid", "rejected").inc();
-    return errorResponse(entry.id, entry.error.toJsonRpc());
-  }
-  const { request, notification } = entry;
-  const id: JsonRpcId = request.id ?? null;
-  const spec = methodSpec(request.method);
-  const methodLabel = labelForMethod(request.method); // never a made-up name: one series per known method
-  const started = performance.now();
-  let response: JsonRpcResponse;
-  try {
-    const answer = await handler(request, context);
-    response = "result" in answer ? resultResponse(id, answer.result) : errorResponse(id, answer.error);
-    deps.metrics.hot.request(network.name, methodLabel, "result" in answer ? "ok" : "error").inc();
-  } catch (thrown) {
-    const error = toDinError(thrown);
-    if (!(thrown instanceof DinError))
-      deps.logger.error({ err: thrown, method: request.method }, "unexpected failure");
-    else if (error.code !== -32601 && error.code !== -32602) {
-      deps.logger.warn({ method: request.method, error: error.message }, "request failed");
-    }
-    deps.metrics.hot.request(network.name, methodLabel, "rejected").inc();
-    response = errorResponse(id, error.toJsonRpc());
-  }
-  deps.metrics.hot
-    .duration(network.name, spec?.class ?? "unknown")
-    .observe((performance.now() - started) / 1000);
-  return notification ? undefined : response;
-}
-
-export interface HealthReport {
-  status: "ok" | "degraded" | "down";
-  networks: Array<{
-    name: string;
-    chainId: number;
-    head: { latest: string | null; safe: string | null; finalized: string | null };
-    upstreams: Array<{
-      id: string;
-      cloud: string;
-      region: string;
-      health: string;
-      reasons: string[];
-      breaker: string;
-      head: string | null;
-      lagBlocks: number | null;
-      latencyMs: number;
-      /** While it is quarantined for contradicting a quorum's agreed answer (ISO time it ends). */
-      quarantinedUntil?: string;
-      errorRate: number;
-      /** Ledger operators only: its ledger address, allocated stake (decimal), jail and queued slashes. */
-      address?: string;
-      stake?: string;
-      jailed?: boolean;
-      queuedSlashes?: number;
-      /** Relays it answered through this gateway in the current ledger epoch. */
-      relaysThisEpoch?: number;
-    }>;
-    /** The ledger epoch (decimal) usage is counted in; only when the gateway follows a ledger. */
-    epoch?: string | null;
-    /** Each cloud's share of the last requests routed, and the cap on one cloud's share. */
-    clouds: { cap: number; measured: number; shares: { cloud: string; share: number }[] };
-  }>;
-}
-
-export function healthReport(networks: ReadonlyMap<string, Network>): HealthReport {
-  const now = Date.now();
-  let status: HealthReport["status"] = "ok";
-  const list = [...networks.values()].map((network) => {
-    const head = network.head;
-    const upstreams = network.upstreams.map((upstream) => {
-      const view = upstream.view(head?.latest, now);
-      return {
-        id: upstream.id,
-        cloud: upstream.cloud,
-        region: upstream.region,
-        health: upstream.verdict.state,
-        reasons: upstream.verdict.reasons,
-        breaker: upstream.breaker.state(now),
-        head: upstream.head ? upstream.head.latest.toString() : null,
-        lagBlocks: view.lagBlocks ?? null,
-        latencyMs: Math.round(view.latencyMs * 100) / 100,
-        errorRate: Math.round(view.errorRate * 1000) / 1000,
-        ...(upstream.quarantinedUntil > now
-          ? {
-              quarantinedUntil: new Date(upstream.quarantinedUntil).toISOString(),
-              reasons: [
-                ...upstream.verdict.reasons,
-                `quarantined until ${new Date(upstream.quarantinedUntil).toISOString()}: ${upstream.quarantineReason}`,
-              ],
-            }
-          : {}),
-        ...(upstream.operator
-          ? {
-              address: upstream.operator.address,
-              stake: upstream.operator.stake.toString(),
-              jailed: upstream.operator.jailed,
-              queuedSlashes: upstream.operator.queuedSlashes,
-              relaysThisEpoch: network.ledger?.relaysThisEpoch(upstream.operator.address) ?? 0,
-            }
-          : {}),
-      };
-    });
-    // A jailed operator is out of routing by the ledger's decision, not the network's health.
-    const routable = upstreams.filter((u) => u.jailed !== true);
-    const usable = routable.filter((u) => u.health !== "unhealthy").length;
-    if (usable === 0) status = "down";
-    else if (usable < routable.length && status === "ok") status = "degraded";
-    return {
-      name: network.name,
-      chainId: network.chainId,
-      head: {
-        latest: head?.latest.toString() ?? null,
-        safe: head?.safe?.toString() ?? null,
-        finalized: head?.finalized?.toString() ?? null,
-      },
-      upstreams,
-      ...(network.ledger ? { epoch: network.ledger.epoch()?.toString() ?? null } : {}),
-      clouds: {
-        cap: network.cloudShare.cap,
-        measured: network.cloudShare.measured,
-        shares: network.cloudShare
-          .shares()
-          .map(({ cloud, share }) => ({ cloud, share: Math.round(share * 1000) / 1000 })),
-      },
-    };
-  });
-  return { status, networks: list };
-}
-
 function sendRpcError(response: ServerResponse, status: number, error: DinError, close = false): void {
   if (response.headersSent) return;
   const headers: Record<string, string> = close ? { ...jsonHeaders, connection: "close" } : jsonHeaders;
@@ -599,10 +351,4 @@ function sendRpcError(response: ServerResponse, status: number, error: DinError,
 
 function sendJson(response: ServerResponse, status: number, value: unknown): void {
   response.writeHead(status, jsonHeaders).end(JSON.stringify(value));
-}
-
-/** One header's value (the first if repeated), bounded in length; undefined when absent or empty. */
-export function headerValue(value: string | string[] | undefined): string | undefined {
-  const single = Array.isArray(value) ? value[0] : value;
-  return single === undefined || single === "" ? undefined : single.slice(0, 256);
 }

@@ -10,8 +10,10 @@ import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
+import { headerValue } from "../http/headers.js";
 import { InvalidParamsError, LimitExceededError, UnknownNetworkError } from "../rpc/errors.js";
 import { type JsonRpcRequest, positionalParams } from "../rpc/jsonrpc.js";
+import { answerBody, clientVersion } from "./answer.js";
 import { type ChainEvent, ChainFollower } from "./chainFollower.js";
 import type { GatewayConfig } from "./config.js";
 import type { Answer, RequestContext } from "./context.js";
@@ -22,7 +24,6 @@ import type { GatewayMetrics } from "./metrics.js";
 import type { Network } from "./network.js";
 import { PendingFollower } from "./pendingFollower.js";
 import { handleRequest } from "./pipeline.js";
-import { answerBody, clientVersion, headerValue } from "./server.js";
 
 /** Close codes a client can act on (4000–4999 are the application's). */
 export const wsCloseCodes = {

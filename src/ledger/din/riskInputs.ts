@@ -3,7 +3,7 @@
 // of the network's relays each one answered. Read with the directory's own readers, so `din risk`, the
 // gateway's gauges and `din status` count the same operators and the same stake.
 import { type Address, getAddress, type PublicClient } from "viem";
-import type { HealthReport } from "../../gateway/server.js";
+import type { HealthReport } from "../../gateway/healthReport.js";
 import { type NetworkRisk, networkRisk, networkVerdicts } from "../../risk/report.js";
 import type { NetworkOperator, NetworkSnapshot } from "../../risk/types.js";
 import type { DinDeployment, DinNetwork } from "./deploy.js";
