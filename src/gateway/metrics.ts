@@ -113,7 +113,11 @@ export function createGatewayMetrics(options: { risk?: RiskGaugeOptions } = {}) 
 function createMetrics(options: { risk?: RiskGaugeOptions }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "din_" });
-  const local = { requests: new LocalCounts(), upstreamRequests: new LocalCounts(), cache: new LocalCounts() };
+  const local = {
+    requests: new LocalCounts(),
+    upstreamRequests: new LocalCounts(),
+    cache: new LocalCounts(),
+  };
   const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   return {
     registry,
