@@ -43,7 +43,7 @@ function readOf(
 ): Read {
   const pinned = pinBlockParam(method, params, head);
   const context = { network, quorum: undefined, ...extra } as RequestContext;
-  return { method, params: pinned.params, pinned, head, context, constraints: {} };
+  return { method, params: pinned.params, pinned, head, context, methodClass: "read", constraints: {} };
 }
 
 /** An inner stage that answers `value` when released, counting the calls it got. */

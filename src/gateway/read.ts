@@ -26,7 +26,9 @@ export interface Read {
   /** The session's head the read was pinned against. */
   head: HeadView;
   context: RequestContext;
-  constraints: RouteConstraints;
+  methodClass: MethodClass;
+  /** How the read routes; computed when a stage first routes it (`readRouting`): a cache hit never does. */
+  constraints?: RouteConstraints;
   /** Set by the inflight stage: this read joined an identical one already running. */
   shared?: boolean;
   /** Cache and in-flight key, computed once when a stage first needs it (`readKey`). */
@@ -35,6 +37,18 @@ export interface Read {
 
 export type ReadHandler = (read: Read) => Promise<Answer>;
 export type ReadStage = (next: ReadHandler) => ReadHandler;
+
+/** The constraints `read` routes under, computed once when a stage first needs them. */
+export function readRouting(read: Read): RouteConstraints {
+  read.constraints ??= readConstraints(
+    read.method,
+    read.methodClass,
+    read.pinned,
+    read.head,
+    read.context.network,
+  );
+  return read.constraints;
+}
 
 /** The key a pinned read is cached and shared under; undefined for a read that depends on the moment. */
 export function readKey(read: Read): string | undefined {
@@ -55,14 +69,14 @@ export function quorumStage(ask: Ask = quorumCall): ReadStage {
   return (next) => (read) => {
     const quorum = read.context.quorum;
     if (quorum === undefined || quorum <= 1) return next(read);
-    return ask(read.method, read.params, read.context, read.constraints);
+    return ask(read.method, read.params, read.context, readRouting(read));
   };
 }
 
 /** `din-sign: 1`: one operator's signed answer, its relay left on the context; never cached nor shared. */
 export function signedStage(ask: Ask = signedRead): ReadStage {
   return (next) => (read) =>
-    read.context.sign ? ask(read.method, read.params, read.context, read.constraints) : next(read);
+    read.context.sign ? ask(read.method, read.params, read.context, readRouting(read)) : next(read);
 }
 
 /** Answers a pinned read from the network's cache; keeps what the inner stages answer when it may. */
@@ -98,7 +112,7 @@ export const inflightStage: ReadStage = (next) => (read) => {
 
 /** The innermost stage: the call to the operators. */
 export const routeRead: ReadHandler = (read) =>
-  routeOnce(read.method, read.params, read.context, read.constraints);
+  routeOnce(read.method, read.params, read.context, readRouting(read));
 
 const readPath: ReadHandler = quorumStage()(signedStage()(cacheStage(inflightStage(routeRead))));
 
@@ -123,6 +137,6 @@ export async function readCall(
     pinned,
     head,
     context,
-    constraints: readConstraints(method, methodClass, pinned, head, network),
+    methodClass,
   });
 }

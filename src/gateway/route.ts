@@ -118,6 +118,8 @@ function compose(network: Network, hedged: boolean, costly: boolean): Stage {
   });
   const inner = hedged
     ? hedge(one, {
+        // With one upstream ranked there is none to hedge on: no race, no timer.
+        worthHedging: (state) => (state.call as Call).options.ranked.length > 1,
         delayFor: (upstream, remainingMs, state) => {
           const target = network.upstream(upstream.id);
           if (!target) return undefined;

@@ -325,7 +325,11 @@ async function answerHttp(
   };
   const output = await answerBody(body.toString("utf8"), body.length, context, deps);
   if (output === undefined) response.writeHead(204, corsHeaders).end();
-  else response.writeHead(output.status, responseHeaders(output.headers)).end(output.body);
+  else {
+    // With its length given the answer goes out in one piece, not in chunked framing.
+    const headers = { ...responseHeaders(output.headers), "content-length": Buffer.byteLength(output.body) };
+    response.writeHead(output.status, headers).end(output.body);
+  }
 }
 
 type Credentials = Parameters<KeyService["admitter"]>[0];

@@ -10,6 +10,8 @@ import { type Launch, noteRetry, type RouteState, type Stage, type Tried } from 
 export interface HedgeDeps {
   /** How long to wait for `upstream` before hedging; undefined: never hedge it. */
   delayFor(upstream: RankedUpstream, remainingMs: number, state: RouteState): number | undefined;
+  /** Whether the call could be hedged at all (another upstream to try); without it: always. */
+  worthHedging?(state: RouteState): boolean;
   /** A hedge was sent. */
   sent?(): void;
   /** A hedge answered first. */
@@ -18,7 +20,7 @@ export interface HedgeDeps {
 
 export function hedge(inner: Stage, deps: HedgeDeps): Stage {
   return (state, launch) => {
-    if (state.hedged) return inner(state, launch);
+    if (state.hedged || deps.worthHedging?.(state) === false) return inner(state, launch);
     return new Promise<Tried | undefined>((resolve) => {
       new HedgeRace(inner, deps, state, resolve).run(false);
     });
