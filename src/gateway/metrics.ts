@@ -42,37 +42,6 @@ function memoize3<Child>(
   };
 }
 
-/**
- * A counter child counted locally and added to prom-client's series when it is read (scrape, `get()`):
- * prom-client hashes and validates the label set on every `inc`, even through a kept child.
- */
-class LocalCount {
-  private pending = 0;
-  constructor(private readonly child: { inc(value?: number): void }) {}
-  inc(value = 1): void {
-    this.pending += value;
-  }
-  flush(): void {
-    if (this.pending === 0) return;
-    const value = this.pending;
-    this.pending = 0;
-    this.child.inc(value);
-  }
-}
-
-/** The locally counted children of one counter; its `collect` (run by whatever reads it) adds them. */
-class LocalCounts {
-  private readonly counts: LocalCount[] = [];
-  of(child: { inc(value?: number): void }): LocalCount {
-    const count = new LocalCount(child);
-    this.counts.push(count);
-    return count;
-  }
-  flush(): void {
-    for (const count of this.counts) count.flush();
-  }
-}
-
 /** The method label of requests that were not JSON-RPC requests at all (no method to name). */
 export const invalidRequestLabel = "invalid";
 
@@ -90,22 +59,19 @@ function boundedMethod<Child>(
 
 export function createGatewayMetrics(options: { risk?: RiskGaugeOptions } = {}) {
   const metrics = createMetrics(options);
-  const { local } = metrics;
   return {
     ...metrics,
     /** Cached children for the per-request updates. */
     hot: {
       request: boundedMethod(
-        memoize3((network, method, outcome) =>
-          local.requests.of(metrics.requests.labels(network, method, outcome)),
-        ),
+        memoize3((network, method, outcome) => metrics.requests.labels(network, method, outcome)),
       ),
       duration: memoize2((network, methodClass) => metrics.requestDuration.labels(network, methodClass)),
       attempt: memoize3((network, upstream, outcome) =>
-        local.upstreamRequests.of(metrics.upstreamRequests.labels(network, upstream, outcome)),
+        metrics.upstreamRequests.labels(network, upstream, outcome),
       ),
       attemptLatency: memoize2((network, upstream) => metrics.upstreamLatency.labels(network, upstream)),
-      cache: memoize2((network, result) => local.cache.of(metrics.cache.labels(network, result))),
+      cache: memoize2((network, result) => metrics.cache.labels(network, result)),
     },
   };
 }
@@ -113,22 +79,14 @@ export function createGatewayMetrics(options: { risk?: RiskGaugeOptions } = {}) 
 function createMetrics(options: { risk?: RiskGaugeOptions }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "din_" });
-  const local = {
-    requests: new LocalCounts(),
-    upstreamRequests: new LocalCounts(),
-    cache: new LocalCounts(),
-  };
   const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   return {
     registry,
-    /** The hot counters' children, counted locally (see LocalCount). */
-    local,
     requests: new Counter({
       name: "din_requests_total",
       help: "JSON-RPC requests answered, by network, method and outcome (ok, error, rejected)",
       labelNames: ["network", "method", "outcome"] as const,
       registers: [registry],
-      collect: () => local.requests.flush(),
     }),
     requestDuration: new Histogram({
       name: "din_request_duration_seconds",
@@ -142,7 +100,6 @@ function createMetrics(options: { risk?: RiskGaugeOptions }) {
       help: "Attempts sent to upstreams, by outcome (result, error, retry, cancelled)",
       labelNames: ["network", "upstream", "outcome"] as const,
       registers: [registry],
-      collect: () => local.upstreamRequests.flush(),
     }),
     upstreamLatency: new Histogram({
       name: "din_upstream_latency_seconds",
@@ -192,7 +149,6 @@ function createMetrics(options: { risk?: RiskGaugeOptions }) {
       help: "Cache lookups: hit, miss, or shared (joined an identical request in flight)",
       labelNames: ["network", "result"] as const,
       registers: [registry],
-      collect: () => local.cache.flush(),
     }),
     wsConnections: new Gauge({
       name: "din_ws_connections",
