@@ -29,8 +29,11 @@ interface Entry {
   tail: Promise<unknown>;
 }
 
+/** Keeps the events of one ledger (one client) between reads. */
 export class EventLogCache {
   private readonly entries = new Map<string, Entry>();
+  /** Block reads in flight, shared by the queries read together (they all ask for the same head). */
+  private readonly blocks = new Map<string, Promise<{ number: bigint | null; hash: Hash | null }>>();
 
   /** The query's events from its `fromBlock` (0 when absent) to the head, reading only what is new. */
   read<const abi extends Abi, eventName extends ContractEventName<abi>>(
@@ -61,10 +64,10 @@ export class EventLogCache {
     entry: Entry,
   ): Promise<unknown[]> {
     // The head first, then the logs up to it: a reorg in between changes the head's hash, seen next time.
-    const head = await client.getBlock({ blockTag: "latest" });
+    const head = await this.block(client, "latest");
     if (head.number === null || head.hash === null)
       throw new Error("the ledger's latest block has no number");
-    if (entry.through && !(await stillCanonical(client, entry.through))) {
+    if (entry.through && !(await this.stillCanonical(client, entry.through))) {
       entry.logs = [];
       entry.through = undefined;
     }
@@ -82,14 +85,29 @@ export class EventLogCache {
       entry.through = { number: head.number, hash: head.hash };
     return entry.logs.slice();
   }
-}
 
-async function stillCanonical(client: PublicClient, block: { number: bigint; hash: Hash }): Promise<boolean> {
-  try {
-    const now = await client.getBlock({ blockNumber: block.number });
-    return now.hash === block.hash;
-  } catch {
-    return false; // gone: the chain is shorter than it was
+  /** A block (by number, or the latest), read once for all the queries that ask while it is in flight. */
+  private block(client: PublicClient, which: bigint | "latest") {
+    const key = String(which);
+    let read = this.blocks.get(key);
+    if (!read) {
+      read = (
+        which === "latest" ? client.getBlock({ blockTag: "latest" }) : client.getBlock({ blockNumber: which })
+      ).finally(() => this.blocks.delete(key));
+      this.blocks.set(key, read);
+    }
+    return read;
+  }
+
+  private async stillCanonical(
+    client: PublicClient,
+    block: { number: bigint; hash: Hash },
+  ): Promise<boolean> {
+    try {
+      return (await this.block(client, block.number)).hash === block.hash;
+    } catch {
+      return false; // gone: the chain is shorter than it was
+    }
   }
 }
 

@@ -108,6 +108,29 @@ describe("event log cache", () => {
   });
 });
 
+describe("event log cache, queries read together", () => {
+  it("reads the head and checks the last block once for all of them, not once per query", async () => {
+    const cache = new EventLogCache();
+    const client = ledger.public as unknown as PublicClient;
+    const queries = [
+      transfers(),
+      { ...transfers(), args: { to: minter } },
+      { ...transfers(), args: { from: minter } },
+    ];
+    await Promise.all(queries.map((query) => cache.read(client, query)));
+    await mint(5n);
+    const spy = vi.spyOn(client, "getBlock");
+    try {
+      const logs = await Promise.all(queries.map((query) => cache.read(client, query)));
+      expect(amounts(logs[0]!).at(-1)).toBe(5n);
+      // One read of the head and one of the block they all read last, for three queries.
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 function ids<T extends readonly { transactionHash: string; logIndex: number }[]>(logs: T) {
   return logs.map((log) => `${log.transactionHash}:${log.logIndex}`);
 }
