@@ -198,6 +198,9 @@ export async function ledgerStatus(
 ): Promise<StatusReport> {
   const a = deployment.addresses;
   const { dataDir } = options;
+  const epochs = { address: a.epochs, abi: dinEpochsAbi, fromBlock: 0n } as const;
+  const slasher = { address: a.slasher, abi: dinSlasherAbi, fromBlock: 0n } as const;
+  const coordinator = { address: a.rewardsCoordinator, abi: rewardsCoordinatorAbi, fromBlock: 0n } as const;
   const [
     block,
     clock,
@@ -213,66 +216,16 @@ export async function ledgerStatus(
     client.getBlockNumber({ cacheTime: 0 }),
     readEpochClock(client, a.epochs),
     readSlashes(client, a),
+    readEvents(client, { ...epochs, eventName: "OperatorJudged" }, options.events),
+    readEvents(client, { ...epochs, eventName: "EpochFinalized" }, options.events),
     readEvents(
       client,
-      {
-        address: a.epochs,
-        abi: dinEpochsAbi,
-        eventName: "OperatorJudged",
-        fromBlock: 0n,
-      },
+      { ...coordinator, eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated" },
       options.events,
     ),
-    readEvents(
-      client,
-      {
-        address: a.epochs,
-        abi: dinEpochsAbi,
-        eventName: "EpochFinalized",
-        fromBlock: 0n,
-      },
-      options.events,
-    ),
-    readEvents(
-      client,
-      {
-        address: a.rewardsCoordinator,
-        abi: rewardsCoordinatorAbi,
-        eventName: "OperatorDirectedOperatorSetRewardsSubmissionCreated",
-        fromBlock: 0n,
-      },
-      options.events,
-    ),
-    readEvents(
-      client,
-      {
-        address: a.slasher,
-        abi: dinSlasherAbi,
-        eventName: "FraudProven",
-        fromBlock: 0n,
-      },
-      options.events,
-    ),
-    readEvents(
-      client,
-      {
-        address: a.epochs,
-        abi: dinEpochsAbi,
-        eventName: "CorrelatedFailure",
-        fromBlock: 0n,
-      },
-      options.events,
-    ),
-    readEvents(
-      client,
-      {
-        address: a.epochs,
-        abi: dinEpochsAbi,
-        eventName: "SlashHeld",
-        fromBlock: 0n,
-      },
-      options.events,
-    ),
+    readEvents(client, { ...slasher, eventName: "FraudProven" }, options.events),
+    readEvents(client, { ...epochs, eventName: "CorrelatedFailure" }, options.events),
+    readEvents(client, { ...epochs, eventName: "SlashHeld" }, options.events),
     amountUnits(client, deployment),
   ]);
   const rewards = escrowedRewards(submissions);
