@@ -26,9 +26,11 @@ export async function listSlashes(
 ): Promise<SlashListing[]> {
   const d = deployment.addresses;
   const slashes = await readSlashes(client, d);
-  return slashes
-    .filter((s) => filter.status === undefined || s.status === filter.status)
-    .map((s) => ({ ...s, vetoWindowEndsAt: BigInt(s.queuedAt) + BigInt(s.vetoWindow) }));
+  return slashes.filter((s) => filter.status === undefined || s.status === filter.status).map(listing);
+}
+
+function listing(slash: SlashRecord): SlashListing {
+  return { ...slash, vetoWindowEndsAt: BigInt(slash.queuedAt) + BigInt(slash.vetoWindow) };
 }
 
 /** A queued slash by id (refused when there is none, or it is no longer queued), with the latest block. */
@@ -45,8 +47,9 @@ export async function queuedSlash(
   if (slashId < 0n || slashId >= length) {
     throw new LedgerActionError(`no slash ${slashId}: ${length} slash(es) queued so far`);
   }
-  const slashes = await listSlashes(client, actor.deployment);
-  const slash = slashes.find((s) => s.id === slashId) as SlashListing;
+  // The queue only grows: read from this slash on, not every slash before it.
+  const [record] = await readSlashes(client, d, slashId);
+  const slash = listing(record!);
   if (slash.status !== "queued") throw new LedgerActionError(`slash ${slashId} is already ${slash.status}`);
   return { slash, block };
 }
