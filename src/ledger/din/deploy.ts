@@ -3,7 +3,16 @@
 // timelock and the veto and pause roles to a guardian. Two presets: a devnet where everything happens
 // within blocks, and production values for a 12-second-block chain.
 import { writeFileSync } from "node:fs";
-import { type Address, getAddress, getContract, type Hex, keccak256, toHex, zeroAddress } from "viem";
+import {
+  type Abi,
+  type Address,
+  getAddress,
+  getContract,
+  type Hex,
+  keccak256,
+  toHex,
+  zeroAddress,
+} from "viem";
 import {
   allocationManagerAbi,
   dinEpochsAbi,
@@ -296,6 +305,8 @@ export async function deployDin(
   const params: DinParams = { ...DIN_PRESETS[preset], ...options.params };
   const deployer = clients.wallet.account.address;
   const guardian = options.guardian ?? deployer;
+  const send = (address: Address, abi: Abi, functionName: string, args: readonly unknown[]) =>
+    sendAndWait(clients, { address, abi, functionName, args });
   const chainId = await clients.public.getChainId();
   if (preset === "production" && (!options.strategies || !options.feeToken)) {
     throw new Error("production deployments name their strategies and fee token");
@@ -346,18 +357,8 @@ export async function deployDin(
   ]);
   const proposerRole = role("PROPOSER_ROLE");
   const cancellerRole = role("CANCELLER_ROLE");
-  await sendAndWait(clients, {
-    address: timelock,
-    abi: dinTimelockAbi,
-    functionName: "grantRole",
-    args: [proposerRole, governor],
-  });
-  await sendAndWait(clients, {
-    address: timelock,
-    abi: dinTimelockAbi,
-    functionName: "grantRole",
-    args: [cancellerRole, governor],
-  });
+  await send(timelock, dinTimelockAbi, "grantRole", [proposerRole, governor]);
+  await send(timelock, dinTimelockAbi, "grantRole", [cancellerRole, governor]);
 
   // The service.
   const registry = await deployAndWait(clients, dinRegistryAbi, dinRegistryBytecode, [
@@ -389,26 +390,13 @@ export async function deployDin(
     deployer,
     finalizer,
   ]);
-  await sendAndWait(clients, {
-    address: epochs,
-    abi: dinEpochsAbi,
-    functionName: "setCorrelatedShare",
-    args: [BigInt(params.correlatedShareBps)],
-  });
+  await send(epochs, dinEpochsAbi, "setCorrelatedShare", [BigInt(params.correlatedShareBps)]);
   // As an AVS on EigenLayer's core: the metadata URI first (no operator set before it), then the sets.
-  await sendAndWait(clients, {
-    address: registry,
-    abi: dinRegistryAbi,
-    functionName: "updateAVSMetadataURI",
-    args: [options.avsMetadataURI ?? metadataDataUri(AVS_METADATA)],
-  });
-  await sendAndWait(clients, {
-    address: registry,
-    abi: dinRegistryAbi,
-    functionName: "wire",
-    args: [slasher, epochs],
-  });
-  await sendAndWait(clients, { address: slasher, abi: dinSlasherAbi, functionName: "wire", args: [epochs] });
+  await send(registry, dinRegistryAbi, "updateAVSMetadataURI", [
+    options.avsMetadataURI ?? metadataDataUri(AVS_METADATA),
+  ]);
+  await send(registry, dinRegistryAbi, "wire", [slasher, epochs]);
+  await send(slasher, dinSlasherAbi, "wire", [epochs]);
   const networks = options.networks ?? [
     {
       id: 1,
@@ -419,33 +407,11 @@ export async function deployDin(
     { id: 2, name: "polygon", chainId: 137n, minStake: preset === "devnet" ? WAD : 32n * WAD },
   ];
   for (const n of networks) {
-    await sendAndWait(clients, {
-      address: registry,
-      abi: dinRegistryAbi,
-      functionName: "addNetwork",
-      args: [n.id, n.name, n.chainId, n.minStake],
-    });
+    await send(registry, dinRegistryAbi, "addNetwork", [n.id, n.name, n.chainId, n.minStake]);
   }
-  await sendAndWait(clients, {
-    address: registry,
-    abi: dinRegistryAbi,
-    functionName: "setRoleMinStakes",
-    args: [params.watcherMinStake, params.gatewayMinStake],
-  });
-  for (const w of options.watchers ?? [])
-    await sendAndWait(clients, {
-      address: registry,
-      abi: dinRegistryAbi,
-      functionName: "setWatcher",
-      args: [w, true],
-    });
-  for (const gw of options.gateways ?? [])
-    await sendAndWait(clients, {
-      address: registry,
-      abi: dinRegistryAbi,
-      functionName: "setGateway",
-      args: [gw, true],
-    });
+  await send(registry, dinRegistryAbi, "setRoleMinStakes", [params.watcherMinStake, params.gatewayMinStake]);
+  for (const w of options.watchers ?? []) await send(registry, dinRegistryAbi, "setWatcher", [w, true]);
+  for (const gw of options.gateways ?? []) await send(registry, dinRegistryAbi, "setGateway", [gw, true]);
 
   // Roles: the timelock governs, the guardian vetoes and pauses, the deployer steps down.
   for (const [address, abi] of [
@@ -453,77 +419,26 @@ export async function deployDin(
     [slasher, dinSlasherAbi],
     [epochs, dinEpochsAbi],
   ] as const) {
-    await sendAndWait(clients, {
-      address: address,
-      abi: abi,
-      functionName: "grantRole",
-      args: [DEFAULT_ADMIN_ROLE, timelock],
-    });
-    await sendAndWait(clients, {
-      address: address,
-      abi: abi,
-      functionName: "grantRole",
-      args: [GOVERNANCE_ROLE, timelock],
-    });
-    await sendAndWait(clients, {
-      address: address,
-      abi: abi,
-      functionName: "grantRole",
-      args: [PAUSER_ROLE, guardian],
-    });
-    if (address === slasher)
-      await sendAndWait(clients, {
-        address: address,
-        abi: abi,
-        functionName: "grantRole",
-        args: [VETO_ROLE, guardian],
-      });
+    await send(address, abi, "grantRole", [DEFAULT_ADMIN_ROLE, timelock]);
+    await send(address, abi, "grantRole", [GOVERNANCE_ROLE, timelock]);
+    await send(address, abi, "grantRole", [PAUSER_ROLE, guardian]);
+    if (address === slasher) await send(address, abi, "grantRole", [VETO_ROLE, guardian]);
     if (!options.keepDeployerRoles) {
-      await sendAndWait(clients, {
-        address: address,
-        abi: abi,
-        functionName: "renounceRole",
-        args: [GOVERNANCE_ROLE, deployer],
-      });
-      await sendAndWait(clients, {
-        address: address,
-        abi: abi,
-        functionName: "renounceRole",
-        args: [DEFAULT_ADMIN_ROLE, deployer],
-      });
+      await send(address, abi, "renounceRole", [GOVERNANCE_ROLE, deployer]);
+      await send(address, abi, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer]);
     }
   }
   if (!options.keepDeployerRoles) {
-    await sendAndWait(clients, {
-      address: timelock,
-      abi: dinTimelockAbi,
-      functionName: "renounceRole",
-      args: [DEFAULT_ADMIN_ROLE, deployer],
-    });
+    await send(timelock, dinTimelockAbi, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer]);
   }
   // A wrong rewards root (a miscalculation, a stolen updater key) is stopped during its activation delay
   // by the guardian: the timelock that owns the coordinator is slower than the delay.
   if (!options.restaking) {
-    await sendAndWait(clients, {
-      address: restaking.rewardsCoordinator,
-      abi: rewardsCoordinatorAbi,
-      functionName: "setRootGuardian",
-      args: [guardian],
-    });
+    await send(restaking.rewardsCoordinator, rewardsCoordinatorAbi, "setRootGuardian", [guardian]);
   }
   if (preset === "production" && !options.restaking) {
-    await sendAndWait(clients, {
-      address: restaking.strategyManager,
-      abi: strategyManagerAbi,
-      functionName: "transferOwnership",
-      args: [timelock],
-    });
-    await sendAndWait(clients, {
-      address: restaking.rewardsCoordinator,
-      abi: rewardsCoordinatorAbi,
-      functionName: "transferOwnership",
-      args: [timelock],
-    });
+    await send(restaking.strategyManager, strategyManagerAbi, "transferOwnership", [timelock]);
+    await send(restaking.rewardsCoordinator, rewardsCoordinatorAbi, "transferOwnership", [timelock]);
   }
 
   const deployment: DinDeployment = {
