@@ -121,7 +121,7 @@ async function answerParsed(
   settle?.(answers);
   const visible = answers.filter((answer): answer is JsonRpcResponse => answer !== undefined);
   if (visible.length === 0) return undefined;
-  return { status: 200, body: JSON.stringify(visible) };
+  return { status: 200, body: `[${visible.map(serializeAnswer).join(",")}]` };
 }
 
 /** An answer's JSON; a cached object result is spliced in as the text it was cached as. */

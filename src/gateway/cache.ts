@@ -19,14 +19,21 @@ interface Entry {
 }
 
 /**
- * The JSON text of each cached object answer (blocks, receipts, logs), kept from when it was measured
- * for the cache: an answer served from the cache is written without serializing it again.
+ * The JSON text of object answers (blocks, receipts, logs): as the operator sent it (upstream.ts keeps
+ * the reply's `result` text), or as it was measured for the cache. Such an answer is written to the
+ * client, and cached, without serializing it again. Answers are never changed in place, so the text
+ * stays the value's.
  */
 const serialized = new WeakMap<object, string>();
 
-/** The JSON text of `value` when it is a cached object answer; undefined otherwise. */
+/** The JSON text of `value` when it is an object answer whose text is known; undefined otherwise. */
 export function cachedJson(value: unknown): string | undefined {
   return typeof value === "object" && value !== null ? serialized.get(value) : undefined;
+}
+
+/** Remembers `json` as the text of the object answer `value` (the source text it was parsed from). */
+export function keepJson(value: object, json: string): void {
+  serialized.set(value, json);
 }
 
 export class ResponseCache {
@@ -59,7 +66,7 @@ export class ResponseCache {
    * are dropped by `invalidateFrom(blockNumber)`.
    */
   set(key: string, value: unknown, options: { final: boolean; blockNumber?: bigint | undefined }): void {
-    const json = JSON.stringify(value);
+    const json = cachedJson(value) ?? JSON.stringify(value);
     const size = key.length + json.length;
     if (size > this.options.maxBytes / 4) return; // one answer must not flush the whole cache
     if (typeof value === "object" && value !== null) serialized.set(value, json);

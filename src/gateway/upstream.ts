@@ -6,6 +6,8 @@
 import { type Dispatcher, Pool } from "undici";
 import type { Address } from "viem";
 import { ACCESS_TOKEN_HEADER } from "../ledger/din/auth.js";
+import { resultText } from "../rpc/rawResult.js";
+import { keepJson } from "./cache.js";
 import { CircuitBreaker } from "./circuitBreaker.js";
 import type { HealthConfig, UpstreamConfig } from "./config.js";
 import { assessHealth, type HeadSample, type HealthVerdict } from "./health.js";
@@ -536,6 +538,7 @@ class ReplyCollector implements Dispatcher.DispatchHandler {
     } catch {
       decoded = undefined;
     }
+    keepResultText(decoded, text);
     const status = this.status;
     this.finish(
       undefined,
@@ -549,6 +552,18 @@ class ReplyCollector implements Dispatcher.DispatchHandler {
       this.finish(new UpstreamTimeoutError(`timed out after ${this.options.timeoutMs} ms`), undefined);
     } else this.finish(error, undefined);
   }
+}
+
+/**
+ * An object result (a block, receipts, logs) keeps the text the operator sent, so that passing it on
+ * needs no second serialization (cache.ts cachedJson); results are never changed in place.
+ */
+function keepResultText(decoded: unknown, text: string): void {
+  if (typeof decoded !== "object" || decoded === null) return;
+  const result = (decoded as { result?: unknown }).result;
+  if (typeof result !== "object" || result === null) return;
+  const raw = resultText(text);
+  if (raw !== undefined) keepJson(result, raw);
 }
 
 function describeTransportError(error: unknown): string {
