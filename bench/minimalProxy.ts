@@ -1,7 +1,7 @@
 /**
  * The runtime's floor for a JSON-RPC proxy: a node:http server that forwards each request's body to one
- * upstream through an undici Pool and pipes the answer back, nothing else (no parsing, no routing, no
- * metrics). The gateway benchmark runs it in its own process, as it runs the gateway, and measures it on
+ * upstream, at the request's path, through an undici Pool and pipes the answer back, nothing else (no
+ * parsing, no routing, no metrics). The gateway benchmark runs it in its own process, as it runs the gateway, and measures it on
  * the same pass-through request: what the gateway costs beyond this is the gateway's own work.
  *
  * POST /memory is answered with a fixed body instead: the runtime's floor for an answer from memory.
@@ -29,7 +29,7 @@ const server = createServer({ keepAliveTimeout: 65_000 }, (request, response) =>
     }
     pool
       .request({
-        path: upstream.pathname,
+        path: request.url ?? "/",
         method: "POST",
         headers: upstreamHeaders,
         body: Buffer.concat(chunks),

@@ -4,7 +4,7 @@
  * and the gateway itself through the `din gateway` command.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -14,6 +14,30 @@ export const stubHead = { latest: 0x64, safe: 0x60, finalized: 0x50 } as const;
 
 /** Chain id of the benchmark network, answered by the stub to the gateway's chain check. */
 export const benchChainId = 1337;
+
+/**
+ * The stub's path for a large answer: every call to it is answered with a block of 150 transactions
+ * (about 66 KB of JSON), as `eth_getBlockByNumber(…, true)` is by a real node.
+ */
+export const largeAnswerPath = "/large";
+
+/** The large answer's JSON-RPC reply, written where the stub serves it from. */
+function writeLargeAnswer(dir: string): void {
+  const hex = (value: number, width = 0) => `0x${value.toString(16).padStart(width, "0")}`;
+  const transactions = Array.from({ length: 150 }, (_, index) => ({
+    hash: hex(index + 1, 64),
+    from: `0x${"ab".repeat(20)}`,
+    to: `0x${"cd".repeat(20)}`,
+    value: hex((index + 1) * 1_000_000_007),
+    gas: "0x5208",
+    nonce: hex(index),
+    input: `0x${"00".repeat(100)}`,
+  }));
+  const result = { number: hex(stubHead.latest), hash: hex(stubHead.latest, 64), transactions };
+  writeFileSync(join(dir, "large.json"), JSON.stringify({ jsonrpc: "2.0", id: 1, result }), { mode: 0o644 });
+  // nginx started as root serves files from unprivileged workers: they must be able to reach the file.
+  chmodSync(dir, 0o711);
+}
 
 /** A child process this benchmark started; `stop` ends it and waits for its exit. */
 export interface Child {
@@ -156,6 +180,9 @@ export async function startStub(
   // The chain check's eth_chainId (id 4) is answered too: the gateway routes only to upstreams that said
   // which chain they serve (the bench network's chain id, 1337).
   const batch = `[${block(1, stubHead.finalized)},${block(2, stubHead.safe)},${block(3, stubHead.latest)},{"jsonrpc":"2.0","id":4,"result":"0x${benchChainId.toString(16)}"}]`;
+  writeLargeAnswer(dir);
+  // nginx serves static files to GET only: a POST to the large path is refused (405) and that refusal
+  // turned into the file, through an internal redirect (which is a GET).
   const config = `${nginxCommon(dir, name)}worker_processes ${options.workers};
 master_process ${options.masterProcess ? "on" : "off"};
 http {
@@ -167,6 +194,12 @@ ${httpCommon(dir)}  default_type application/json;
       if ($head_poll) { return 200 '${batch}'; }
       return 200 '{"jsonrpc":"2.0","id":1,"result":"0x1"}';
     }
+    location = ${largeAnswerPath} {
+      if ($head_poll) { return 200 '${batch}'; }
+      error_page 405 =200 /large.json;
+      return 405;
+    }
+    location = /large.json { internal; root ${dir}; }
   }
 }
 `;
@@ -218,23 +251,26 @@ export async function startGatewayProcess(
     attemptTimeoutMs?: number;
     headPollMs?: number;
     nodeFlags?: string[];
+    /** Also serve the network `bench-large`, whose upstreams answer every call with the large answer. */
+    largeNetwork?: boolean;
   },
 ): Promise<GatewayProcess> {
+  const upstreamsAt = (path: string) =>
+    options.upstreams.map((url, index) => ({
+      id: `stub-${index + 1}`,
+      url: `${url}${path}`,
+      cloud: `cloud-${index + 1}`,
+      region: `region-${index + 1}`,
+    }));
   const config = {
     server: { host: "127.0.0.1", logLevel: "warn" },
     routing: options.attemptTimeoutMs ? { attemptTimeoutMs: options.attemptTimeoutMs } : {},
     health: { headPollMs: options.headPollMs ?? 60_000 },
     networks: [
-      {
-        name: "bench",
-        chainId: benchChainId,
-        upstreams: options.upstreams.map((url, index) => ({
-          id: `stub-${index + 1}`,
-          url,
-          cloud: `cloud-${index + 1}`,
-          region: `region-${index + 1}`,
-        })),
-      },
+      { name: "bench", chainId: benchChainId, upstreams: upstreamsAt("") },
+      ...(options.largeNetwork
+        ? [{ name: "bench-large", chainId: benchChainId, upstreams: upstreamsAt(largeAnswerPath) }]
+        : []),
     ],
   };
   const file = join(dir, `${name}.yaml`);

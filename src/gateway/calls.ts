@@ -51,15 +51,17 @@ export function cappedParams(
   return capCallGas(method, params, cap, blockGasLimit !== undefined);
 }
 
-/** Routes one call with the network's defaults; remembers the session's primary. */
-export async function routeOnce(
+/**
+ * Routes one call with the network's defaults; remembers the session's primary. The route's result is
+ * the answer itself (it has `result` or `error`), handed on without a copy or another async frame.
+ */
+export function routeOnce(
   method: string,
   params: readonly unknown[],
   context: RequestContext,
   constraints: RouteConstraints = {},
 ): Promise<Answer> {
-  const result = await routeWithin(method, params, context, constraints);
-  return result.kind === "result" ? { result: result.result } : { error: result.error };
+  return routeWithin(method, params, context, constraints);
 }
 
 /** Like `routeOnce`, telling which upstream answered. */
@@ -71,9 +73,9 @@ export async function routeWithin(
 ): Promise<RouteResult> {
   const { network } = context;
   const ranked = network.rank({
-    ...(constraints.maxLagBlocks !== undefined ? { maxLagBlocks: constraints.maxLagBlocks } : {}),
+    maxLagBlocks: constraints.maxLagBlocks,
     sticky: context.session?.primary,
-    ...(constraints.eligible ? { eligible: constraints.eligible } : {}),
+    eligible: constraints.eligible,
   });
   const result: RouteResult = await route(network, {
     method,

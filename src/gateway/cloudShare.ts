@@ -16,6 +16,8 @@ export class CloudShare {
   private next = 0;
   private filled = 0;
   private readonly counts = new Map<string, number>();
+  /** The cap of each ranking (rankings are cached and shared by many requests: computed once each). */
+  private readonly caps = new WeakMap<readonly RankedUpstream[], number | undefined>();
 
   /** `cap` in (0, 1]: 1 turns the cap off. `window`: requests the share is measured over. */
   constructor(
@@ -57,10 +59,9 @@ export class CloudShare {
   order(ranked: readonly RankedUpstream[]): readonly RankedUpstream[] {
     const head = ranked[0];
     const cap = this.effectiveCap(ranked);
-    if (cap === undefined || !head) return ranked;
+    if (cap === undefined || !head || this.share(head.cloud) < cap) return ranked;
     const eligible = (view: RankedUpstream) =>
       view.tier === 0 && view.priority === head.priority && view.health !== "unhealthy";
-    if (this.share(head.cloud) < cap) return ranked;
     const index = ranked.findIndex(
       (view) => eligible(view) && view.cloud !== head.cloud && this.share(view.cloud) < cap,
     );
@@ -90,6 +91,13 @@ export class CloudShare {
 
   /** The cap that applies to `ranked` now: undefined when it is off or fewer than two clouds are healthy. */
   private effectiveCap(ranked: readonly RankedUpstream[]): number | undefined {
+    if (this.caps.has(ranked)) return this.caps.get(ranked);
+    const cap = this.capOf(ranked);
+    this.caps.set(ranked, cap);
+    return cap;
+  }
+
+  private capOf(ranked: readonly RankedUpstream[]): number | undefined {
     const head = ranked[0];
     if (this.cap >= 1 || !head || head.tier !== 0) return undefined;
     const clouds = new Set(

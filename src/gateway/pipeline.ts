@@ -11,15 +11,23 @@ import type { Answer, RequestContext } from "./context.js";
 import { isCallMethod } from "./gasCap.js";
 import { dispatch } from "./handlers.js";
 
-export async function handleRequest(request: JsonRpcRequest, context: RequestContext): Promise<Answer> {
+export function handleRequest(request: JsonRpcRequest, context: RequestContext): Promise<Answer> {
   const invalid = validateRequest(request);
-  if (invalid) throw invalid;
+  if (invalid) return Promise.reject(invalid);
   const spec = methodSpec(request.method)!;
   if (!isCostly(request.method, spec.class)) return dispatch(request, spec.class, context);
-  // Expensive requests are paid for in operator time, per client (costBudget.ts).
+  return dispatchCostly(request, spec.class, context);
+}
+
+/** Expensive requests are paid for in operator time, per client (costBudget.ts). */
+async function dispatchCostly(
+  request: JsonRpcRequest,
+  methodClass: MethodClass,
+  context: RequestContext,
+): Promise<Answer> {
   const end = await context.network.costBudget.begin(context.client, context.deadline);
   try {
-    return await dispatch(request, spec.class, context);
+    return await dispatch(request, methodClass, context);
   } finally {
     end();
   }

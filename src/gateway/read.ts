@@ -12,6 +12,7 @@
 import type { HeadView } from "../rpc/blockTag.js";
 import { canonicalJson } from "../rpc/canonical.js";
 import type { MethodClass } from "../rpc/methods.js";
+import type { ResponseCache } from "./cache.js";
 import { cappedParams, readConstraints, routeOnce, signedRead } from "./calls.js";
 import { cacheVerdict, type PinnedParams, pinBlockParam } from "./consistency.js";
 import { type Answer, type RequestContext, type RouteConstraints, sessionHead } from "./context.js";
@@ -79,8 +80,11 @@ export function signedStage(ask: Ask = signedRead): ReadStage {
     read.context.sign ? ask(read.method, read.params, read.context, readRouting(read)) : next(read);
 }
 
-/** Answers a pinned read from the network's cache; keeps what the inner stages answer when it may. */
-export const cacheStage: ReadStage = (next) => async (read) => {
+/**
+ * Answers a pinned read from the network's cache; keeps what the inner stages answer when it may. A read
+ * the cache cannot hold (`pending`, no cache) goes straight on, with no async frame of its own.
+ */
+export const cacheStage: ReadStage = (next) => (read) => {
   const { network } = read.context;
   const cache = network.cache;
   const key = cache ? readKey(read) : undefined;
@@ -88,8 +92,18 @@ export const cacheStage: ReadStage = (next) => async (read) => {
   const cached = cache.get(key);
   if (cached !== undefined) {
     network.metrics.hot.cache(network.name, "hit").inc();
-    return { result: cached };
+    return Promise.resolve({ result: cached });
   }
+  return answerAndKeep(next, read, cache, key);
+};
+
+async function answerAndKeep(
+  next: ReadHandler,
+  read: Read,
+  cache: ResponseCache,
+  key: string,
+): Promise<Answer> {
+  const { network } = read.context;
   const pending = next(read);
   network.metrics.hot.cache(network.name, read.shared ? "shared" : "miss").inc();
   const answer = await pending;
@@ -99,7 +113,7 @@ export const cacheStage: ReadStage = (next) => async (read) => {
     if (verdict.cache) cache.set(key, answer.result, verdict);
   }
   return answer;
-};
+}
 
 /** Identical pinned reads running at once share one call; `read.shared` says this one joined. */
 export const inflightStage: ReadStage = (next) => (read) => {
@@ -117,7 +131,7 @@ export const routeRead: ReadHandler = (read) =>
 const readPath: ReadHandler = quorumStage()(signedStage()(cacheStage(inflightStage(routeRead))));
 
 /** A read pinned to the session's head and answered through the read stages. */
-export async function readCall(
+export function readCall(
   method: string,
   params: readonly unknown[],
   context: RequestContext,

@@ -65,13 +65,15 @@ export async function route(network: Network, options: RouteOptions): Promise<Ro
   const state = newRouteState(options.deadline, options.maxAttempts, call);
   const tried = await stagesOf(network, options.hedge, options.costly ?? false)(state, noHedge);
   const outcome = tried?.outcome;
-  const relay = tried && call.relays?.get(tried.upstream.id);
-  const signed = relay === undefined ? {} : { relay };
-  if (outcome?.kind === "result")
-    return { kind: "result", result: outcome.result, upstream: tried!.upstream.id, ...signed };
-  if (outcome?.kind === "error")
-    return { kind: "error", error: outcome.error, upstream: tried!.upstream.id, ...signed };
-  return giveUp(state, options);
+  if (outcome?.kind !== "result" && outcome?.kind !== "error") return giveUp(state, options);
+  const upstream = tried!.upstream.id;
+  const answer: RouteResult =
+    outcome.kind === "result"
+      ? { kind: "result", result: outcome.result, upstream }
+      : { kind: "error", error: outcome.error, upstream };
+  const relay = call.relays?.get(upstream);
+  if (relay !== undefined) answer.relay = relay;
+  return answer;
 }
 
 /**

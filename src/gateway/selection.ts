@@ -34,9 +34,9 @@ export interface UpstreamView {
 
 export interface SelectionContext {
   /** Upstreams that must not be used at all (e.g. not declaring a heavy method). */
-  eligible?: (view: UpstreamView) => boolean;
+  eligible?: ((view: UpstreamView) => boolean) | undefined;
   /** Head-dependent reads: upstreams lagging more than this are used only when nothing else is left. */
-  maxLagBlocks?: number;
+  maxLagBlocks?: number | undefined;
   /** The session's primary, kept first while no rival scores `rivalFactor` times better. */
   sticky?: string | undefined;
   /** @default 1.3 */
