@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
 import { headerValue } from "../http/headers.js";
+import { decodeSegment } from "../http/path.js";
 import { InvalidParamsError, LimitExceededError, UnknownNetworkError } from "../rpc/errors.js";
 import { type JsonRpcRequest, positionalParams } from "../rpc/jsonrpc.js";
 import { answerBody, clientVersion } from "./answer.js";
@@ -134,7 +135,8 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     socket.on("error", () => socket.destroy());
     const path = (request.url ?? "/").split("?")[0]!;
     const match = /^\/ws\/v1\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
-    const network = match ? deps.networks.get(decodeURIComponent(match[1]!)) : undefined;
+    const name = match ? decodeSegment(match[1]!) : undefined;
+    const network = name === undefined ? undefined : deps.networks.get(name);
     if (!match || !network) {
       const error = match ? new UnknownNetworkError(match[1]!, [...deps.networks.keys()]) : undefined;
       rejectUpgrade(socket, 404, error?.shortMessage ?? "no WebSocket endpoint here; use /ws/v1/<network>");

@@ -10,6 +10,7 @@
 //   GET /metrics                            Prometheus text format
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { decodeSegment } from "../http/path.js";
 import { healthStatusCode, type NodeHealth, type NodeService, serviceStatusCode } from "./nodeHealth.js";
 
 /** The AVS node specification version this API implements. */
@@ -90,7 +91,7 @@ export async function handleNodeApi(
     }
     const match = servicePath.exec(path);
     if (match) {
-      const id = decodeId(match[1] as string);
+      const id = decodeSegment(match[1] as string);
       const service = source.services().find((s) => s.id === id);
       if (!service) return send(res, 404, { message: "service not found" });
       return sendStatus(res, serviceStatusCode[service.status]);
@@ -102,14 +103,6 @@ export async function handleNodeApi(
       return;
     }
     return send(res, 500, { message: "Internal server error" });
-  }
-}
-
-function decodeId(raw: string): string | undefined {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return undefined;
   }
 }
 

@@ -264,6 +264,33 @@ describe("hostile clients", () => {
     const upgradeRequest = (port: number, path: string) =>
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
 
+    it("answers paths that are not valid percent-encoding with an error, over HTTP, WebSocket and admin", async () => {
+      // decodeURIComponent throws on these: once, one such request took the gateway down.
+      for (const bad of ["%E0%A4%A", "%zz", "%"]) {
+        const response = await fetch(`${gateway.url}/v1/${bad}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(rpc("eth_chainId")),
+        });
+        expect(response.status).toBe(404);
+        expect((await response.json()).error.message).toMatch(/unknown network/i);
+        const socket = connect(gateway.port, "127.0.0.1");
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write(upgradeRequest(gateway.port, `/ws/v1/${bad}`));
+        const reply = await new Promise<string>((resolve) =>
+          socket.once("data", (data) => resolve(String(data))),
+        );
+        expect(reply).toMatch(/^HTTP\/1\.1 404/);
+        socket.destroy();
+        const admin = await fetch(`${keyed.url}/admin/projects/${bad}`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        });
+        expect(admin.status).toBe(400);
+      }
+      const { json } = await post(url, rpc("eth_chainId"));
+      expect(json.result).toBe("0x7a69");
+    });
+
     it("survives clients that reset refused WebSocket upgrades", async () => {
       for (let index = 0; index < 20; index++) {
         const socket = connect(gateway.port, "127.0.0.1");

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { readBody } from "../../http/body.js";
+import { decodeSegment } from "../../http/path.js";
 import { allowlistsSchema } from "./allowlist.js";
 import { keyLimitsSchema } from "./config.js";
 import { parsePublicKey } from "./jwt.js";
@@ -199,7 +200,15 @@ async function route(
   query: URLSearchParams,
 ): Promise<{ status: number; body: unknown }> {
   const { store, registry } = deps;
-  const segments = path.split("/").filter(Boolean).map(decodeURIComponent); // ["admin", …]
+  const segments = path
+    .split("/")
+    .filter(Boolean)
+    .map((segment) => {
+      const decoded = decodeSegment(segment);
+      if (decoded === undefined)
+        throw new AdminError(400, "bad_path", "the path is not valid percent-encoding");
+      return decoded;
+    }); // ["admin", …]
   const [, resource, id, action] = segments;
   if (resource === "projects" && id === undefined) {
     if (method === "GET")
