@@ -12,6 +12,7 @@ import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
 import { readBody } from "../http/body.js";
 import { headerValue } from "../http/headers.js";
 import { listen } from "../http/listen.js";
+import { decodeSegment } from "../http/path.js";
 import { connectLedger } from "../ledger/din/directory.js";
 import {
   type DinError,
@@ -162,12 +163,20 @@ interface HandlerDeps {
   dashboard?: Dashboard | undefined;
 }
 
-/** Browser dApps call the gateway cross-origin; every answer carries these. Built once, not per request. */
+/**
+ * Browser dApps call the gateway cross-origin. Every answer says who may read it and which of its headers
+ * a page may see; what may be sent (methods, request headers) is said once, to the browser's preflight,
+ * which caches it for a day. Built once, not per request.
+ */
 const corsHeaders: Readonly<Record<string, string>> = {
   "access-control-allow-origin": "*",
+  "access-control-expose-headers": ["din-upstream", ...relayResponseHeaders].join(", "),
+};
+const preflightHeaders: Readonly<Record<string, string>> = {
+  ...corsHeaders,
   "access-control-allow-headers": `content-type, authorization, din-session-id, din-quorum, din-quorum-mode, ${SIGN_HEADER}`,
   "access-control-allow-methods": "POST, GET, OPTIONS",
-  "access-control-expose-headers": ["din-upstream", ...relayResponseHeaders].join(", "),
+  "access-control-max-age": "86400",
 };
 const jsonHeaders: Readonly<Record<string, string>> = { ...corsHeaders, "content-type": "application/json" };
 
@@ -178,7 +187,7 @@ export function createRequestHandler(deps: HandlerDeps) {
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
     if (request.method === "OPTIONS") {
-      response.writeHead(204, corsHeaders).end();
+      response.writeHead(204, preflightHeaders).end();
       return;
     }
     if (path === "/healthz" && request.method === "GET") {
@@ -217,7 +226,8 @@ export function createRequestHandler(deps: HandlerDeps) {
       sendRpcError(response, 405, new InvalidRequestError("JSON-RPC requests must be sent with POST"));
       return;
     }
-    const network = networks.get(decodeURIComponent(match[1]!));
+    const name = decodeSegment(match[1]!);
+    const network = name === undefined ? undefined : networks.get(name);
     if (!network) {
       request.resume();
       sendRpcError(response, 404, new UnknownNetworkError(match[1]!, [...networks.keys()]));
@@ -327,24 +337,37 @@ async function answerHttp(
   if (output === undefined) response.writeHead(204, corsHeaders).end();
   else {
     // With its length given the answer goes out in one piece, not in chunked framing.
-    const headers = { ...responseHeaders(output.headers), "content-length": Buffer.byteLength(output.body) };
-    response.writeHead(output.status, headers).end(output.body);
+    response
+      .writeHead(output.status, answerHeaders(output.headers, Buffer.byteLength(output.body)))
+      .end(output.body);
   }
 }
 
 type Credentials = Parameters<KeyService["admitter"]>[0];
 
-/** The headers of a JSON answer with `extra` (din-upstream, a signed relay's); merged once per `extra`. */
-const mergedHeaders = new WeakMap<Record<string, string>, Record<string, string>>();
+/**
+ * The headers of a JSON answer of `length` bytes with `extra` (din-upstream, a signed relay's): one object
+ * per `extra`, merged once, whose content-length is set for the answer about to be written. Sharing it is
+ * safe because `writeHead` turns the object into the header block at once, before anything else runs.
+ */
+const answerHeaderSets = new WeakMap<Record<string, string>, Record<string, string | number>>();
+const plainAnswerHeaders: Record<string, string | number> = { ...jsonHeaders, "content-length": 0 };
 
-function responseHeaders(extra: Record<string, string> | undefined): Readonly<Record<string, string>> {
-  if (extra === undefined) return jsonHeaders;
-  let merged = mergedHeaders.get(extra);
-  if (!merged) {
-    merged = { ...jsonHeaders, ...extra };
-    mergedHeaders.set(extra, merged);
+function answerHeaders(
+  extra: Record<string, string> | undefined,
+  length: number,
+): Record<string, string | number> {
+  let headers = plainAnswerHeaders;
+  if (extra !== undefined) {
+    let merged = answerHeaderSets.get(extra);
+    if (!merged) {
+      merged = { ...jsonHeaders, ...extra, "content-length": 0 };
+      answerHeaderSets.set(extra, merged);
+    }
+    headers = merged;
   }
-  return merged;
+  headers["content-length"] = length;
+  return headers;
 }
 
 function sendRpcError(response: ServerResponse, status: number, error: DinError, close = false): void {

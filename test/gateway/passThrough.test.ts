@@ -116,4 +116,32 @@ describe("answers passed on as the operator sent them", () => {
     const text = await send(call(3, ["pending", true]));
     expect(JSON.parse(text).result).toEqual({ number: "0x2" });
   });
+
+  it("tells a browser's preflight what may be sent, and every answer who may read it", async () => {
+    const preflight = await fetch(url, {
+      method: "OPTIONS",
+      headers: { origin: "https://dapp.example", "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-methods")).toMatch(/POST/);
+    expect(preflight.headers.get("access-control-allow-headers")).toMatch(/din-session-id/);
+    expect(Number(preflight.headers.get("access-control-max-age"))).toBeGreaterThan(0);
+    const answer = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "https://dapp.example" },
+      body: call(4, ["pending", false]),
+    });
+    expect(answer.headers.get("access-control-allow-origin")).toBe("*");
+    expect(answer.headers.get("access-control-expose-headers")).toMatch(/din-upstream/);
+    expect(answer.headers.get("din-upstream")).toBe("op-1");
+    // Each answer's length is its own, though the header object is shared between answers.
+    const text = await answer.text();
+    expect(Number(answer.headers.get("content-length"))).toBe(Buffer.byteLength(text));
+    const short = await fetch(url, {
+      method: "POST",
+      body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}',
+    });
+    expect(Number(short.headers.get("content-length"))).toBe(Buffer.byteLength(await short.text()));
+  });
 });
