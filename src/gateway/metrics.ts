@@ -5,11 +5,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { createRiskGauges, type RiskGaugeOptions } from "../risk/metrics.js";
 import { labelForMethod } from "../rpc/methods.js";
+import { collectHot, HotCount, HotObservations } from "./hotMetrics.js";
 
 /**
- * prom-client builds and hashes a label object for every `labels()`; the hot path keeps the child of each
- * label set instead (label values are bounded: networks, upstreams and the method table), found through
- * nested maps (no key string, no rest-argument array per update).
+ * The per-request updates keep one local series per label set (hotMetrics.ts: a plain number, or local
+ * buckets, folded into prom-client when the registry is read; label values are bounded: networks,
+ * upstreams and the method table), found through nested maps (no key string, no rest-argument array per
+ * update).
  */
 function memoize2<Child>(labels: (a: string, b: string) => Child): (a: string, b: string) => Child {
   const children = new Map<string, Map<string, Child>>();
@@ -64,22 +66,35 @@ export function createGatewayMetrics(options: { risk?: RiskGaugeOptions } = {}) 
     /** Cached children for the per-request updates. */
     hot: {
       request: boundedMethod(
-        memoize3((network, method, outcome) => metrics.requests.labels(network, method, outcome)),
+        memoize3(
+          (network, method, outcome) =>
+            new HotCount(metrics.requests, metrics.requests.labels(network, method, outcome)),
+        ),
       ),
-      duration: memoize2((network, methodClass) => metrics.requestDuration.labels(network, methodClass)),
-      attempt: memoize3((network, upstream, outcome) =>
-        metrics.upstreamRequests.labels(network, upstream, outcome),
+      duration: memoize2(
+        (network, methodClass) =>
+          new HotObservations(metrics.requestDuration, { network, class: methodClass }, latencyBuckets),
       ),
-      attemptLatency: memoize2((network, upstream) => metrics.upstreamLatency.labels(network, upstream)),
-      cache: memoize2((network, result) => metrics.cache.labels(network, result)),
+      attempt: memoize3(
+        (network, upstream, outcome) =>
+          new HotCount(metrics.upstreamRequests, metrics.upstreamRequests.labels(network, upstream, outcome)),
+      ),
+      attemptLatency: memoize2(
+        (network, upstream) =>
+          new HotObservations(metrics.upstreamLatency, { network, upstream }, latencyBuckets),
+      ),
+      cache: memoize2(
+        (network, result) => new HotCount(metrics.cache, metrics.cache.labels(network, result)),
+      ),
     },
   };
 }
 
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 function createMetrics(options: { risk?: RiskGaugeOptions }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "din_" });
-  const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   return {
     registry,
     requests: new Counter({
@@ -87,6 +102,7 @@ function createMetrics(options: { risk?: RiskGaugeOptions }) {
       help: "JSON-RPC requests answered, by network, method and outcome (ok, error, rejected)",
       labelNames: ["network", "method", "outcome"] as const,
       registers: [registry],
+      collect: collectHot, // hotMetrics.ts: the per-request updates folded in
     }),
     requestDuration: new Histogram({
       name: "din_request_duration_seconds",
@@ -94,12 +110,14 @@ function createMetrics(options: { risk?: RiskGaugeOptions }) {
       labelNames: ["network", "class"] as const,
       buckets: latencyBuckets,
       registers: [registry],
+      collect: collectHot, // hotMetrics.ts: the per-request updates folded in
     }),
     upstreamRequests: new Counter({
       name: "din_upstream_requests_total",
       help: "Attempts sent to upstreams, by outcome (result, error, retry, cancelled)",
       labelNames: ["network", "upstream", "outcome"] as const,
       registers: [registry],
+      collect: collectHot, // hotMetrics.ts: the per-request updates folded in
     }),
     upstreamLatency: new Histogram({
       name: "din_upstream_latency_seconds",
@@ -107,6 +125,7 @@ function createMetrics(options: { risk?: RiskGaugeOptions }) {
       labelNames: ["network", "upstream"] as const,
       buckets: latencyBuckets,
       registers: [registry],
+      collect: collectHot, // hotMetrics.ts: the per-request updates folded in
     }),
     upstreamHealth: new Gauge({
       name: "din_upstream_health",
@@ -149,6 +168,7 @@ function createMetrics(options: { risk?: RiskGaugeOptions }) {
       help: "Cache lookups: hit, miss, or shared (joined an identical request in flight)",
       labelNames: ["network", "result"] as const,
       registers: [registry],
+      collect: collectHot, // hotMetrics.ts: the per-request updates folded in
     }),
     wsConnections: new Gauge({
       name: "din_ws_connections",
