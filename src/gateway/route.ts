@@ -80,9 +80,9 @@ export async function route(network: Network, options: RouteOptions): Promise<Ro
  * The request path of a network, `failover(hedge(attempt))`, composed once for each of its four shapes
  * (hedged or not, costly or not) and shared by every call: what a call is about travels in its state.
  */
-const composed = new WeakMap<Network, Stage[]>();
+const composed = new WeakMap<Network, Stage<Call>[]>();
 
-function stagesOf(network: Network, hedged: boolean, costly: boolean): Stage {
+function stagesOf(network: Network, hedged: boolean, costly: boolean): Stage<Call> {
   let stages = composed.get(network);
   if (!stages) {
     stages = [];
@@ -97,15 +97,15 @@ function stagesOf(network: Network, hedged: boolean, costly: boolean): Stage {
   return stage;
 }
 
-function compose(network: Network, hedged: boolean, costly: boolean): Stage {
+function compose(network: Network, hedged: boolean, costly: boolean): Stage<Call> {
   const { name, metrics } = network;
-  const one = attempt({
-    pick: (tried, state) => pickNext((state.call as Call).options.ranked, tried),
-    attemptTimeoutMs: (state) => (state.call as Call).options.attemptTimeoutMs,
+  const one = attempt<Call>({
+    pick: (tried, state) => pickNext(state.call.options.ranked, tried),
+    attemptTimeoutMs: (state) => state.call.options.attemptTimeoutMs,
     send: (upstream, timeoutMs, cancel, state) => {
       const target = network.upstream(upstream.id);
       if (!target) return undefined;
-      return sendAttempt(state.call as Call, target, upstream.id, timeoutMs, cancel);
+      return sendAttempt(state.call, target, upstream.id, timeoutMs, cancel);
     },
     started: (upstream, current, launch) => {
       // The cloud share counts where requests go first (hedges and failovers follow the traffic there).
@@ -121,12 +121,12 @@ function compose(network: Network, hedged: boolean, costly: boolean): Stage {
   const inner = hedged
     ? hedge(one, {
         // With one upstream ranked there is none to hedge on: no race, no timer.
-        worthHedging: (state) => (state.call as Call).options.ranked.length > 1,
+        worthHedging: (state) => state.call.options.ranked.length > 1,
         delayFor: (upstream, remainingMs, state) => {
           const target = network.upstream(upstream.id);
           if (!target) return undefined;
           const delay = target.hedgeDelayMs(network.routing.hedgeMinDelayMs, network.routing.hedgeMaxDelayMs);
-          const limit = (state.call as Call).options.attemptTimeoutMs;
+          const limit = state.call.options.attemptTimeoutMs;
           return delay < Math.min(limit, remainingMs) ? delay : undefined;
         },
         sent: () => metrics.hedges.inc({ network: name, result: "sent" }),
@@ -171,7 +171,7 @@ async function sendAttempt(
 }
 
 /** No upstream answered: a `null` one gave, else the last upstream error, else why nobody could. */
-function giveUp(state: RouteState, options: RouteOptions): RouteResult {
+function giveUp(state: RouteState<Call>, options: RouteOptions): RouteResult {
   if (state.sawNull !== undefined) return { kind: "result", result: null, upstream: state.sawNull };
   if (state.lastError) {
     // Every upstream failed, the last one with a JSON-RPC error: that error is the most useful answer.

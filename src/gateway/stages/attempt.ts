@@ -7,24 +7,24 @@ import type { RankedUpstream } from "../selection.js";
 import type { CancelHandle } from "../upstream.js";
 import type { Launch, RouteState, Stage } from "./types.js";
 
-export interface AttemptDeps {
+export interface AttemptDeps<Call = unknown> {
   /** The next upstream to try after `tried`; undefined when none is left. */
-  pick(tried: readonly RankedUpstream[], state: RouteState): RankedUpstream | undefined;
+  pick(tried: readonly RankedUpstream[], state: RouteState<Call>): RankedUpstream | undefined;
   /** Sends the call to `upstream`; undefined when that upstream is gone. Never rejects for an upstream's fault. */
   send(
     upstream: RankedUpstream,
     timeoutMs: number,
     cancel: CancelHandle | undefined,
-    state: RouteState,
+    state: RouteState<Call>,
   ): Promise<AttemptOutcome | { kind: "cancelled" }> | undefined;
   /** The longest one attempt may take (a number, or read from the call's state). */
-  attemptTimeoutMs: number | ((state: RouteState) => number);
+  attemptTimeoutMs: number | ((state: RouteState<Call>) => number);
   /** Told of each attempt as it starts (metrics: cloud share, failovers, hedges). */
-  started?(upstream: RankedUpstream, state: RouteState, launch: Launch): void;
+  started?(upstream: RankedUpstream, state: RouteState<Call>, launch: Launch): void;
   now?(): number;
 }
 
-export function attempt(deps: AttemptDeps): Stage {
+export function attempt<Call>(deps: AttemptDeps<Call>): Stage<Call> {
   const now = deps.now ?? Date.now;
   return async (state, launch) => {
     if (state.tried.length >= state.maxAttempts) return undefined;

@@ -13,7 +13,7 @@ export interface FailoverOptions {
   maxCostlyTimeouts: number;
 }
 
-export function failover(inner: Stage, options: FailoverOptions): Stage {
+export function failover<Call>(inner: Stage<Call>, options: FailoverOptions): Stage<Call> {
   return async (state, launch) => {
     let last: Tried | undefined;
     for (;;) {

@@ -7,28 +7,28 @@ import type { RankedUpstream } from "../selection.js";
 import { type CancelHandle, cancelAttempt } from "../upstream.js";
 import { type Launch, noteRetry, type RouteState, type Stage, type Tried } from "./types.js";
 
-export interface HedgeDeps {
+export interface HedgeDeps<Call = unknown> {
   /** How long to wait for `upstream` before hedging; undefined: never hedge it. */
-  delayFor(upstream: RankedUpstream, remainingMs: number, state: RouteState): number | undefined;
+  delayFor(upstream: RankedUpstream, remainingMs: number, state: RouteState<Call>): number | undefined;
   /** Whether the call could be hedged at all (another upstream to try); without it: always. */
-  worthHedging?(state: RouteState): boolean;
+  worthHedging?(state: RouteState<Call>): boolean;
   /** A hedge was sent. */
   sent?(): void;
   /** A hedge answered first. */
   won?(): void;
 }
 
-export function hedge(inner: Stage, deps: HedgeDeps): Stage {
+export function hedge<Call>(inner: Stage<Call>, deps: HedgeDeps<Call>): Stage<Call> {
   return (state, launch) => {
     if (state.hedged || deps.worthHedging?.(state) === false) return inner(state, launch);
     return new Promise<Tried | undefined>((resolve) => {
-      new HedgeRace(inner, deps, state, resolve).run(false);
+      new HedgeRace<Call>(inner, deps, state, resolve).run(false);
     });
   };
 }
 
 /** One call's race between its first attempt and (after the delay) its hedge; settles once. */
-class HedgeRace {
+class HedgeRace<Call> {
   private readonly cancels: CancelHandle[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = 0;
@@ -36,9 +36,9 @@ class HedgeRace {
   private lastRetry: Tried | undefined;
 
   constructor(
-    private readonly inner: Stage,
-    private readonly deps: HedgeDeps,
-    private readonly state: RouteState,
+    private readonly inner: Stage<Call>,
+    private readonly deps: HedgeDeps<Call>,
+    private readonly state: RouteState<Call>,
     private readonly resolve: (tried: Tried | undefined) => void,
   ) {}
 
@@ -93,6 +93,6 @@ class HedgeRace {
   }
 }
 
-function fireHedge(race: HedgeRace): void {
+function fireHedge<Call>(race: HedgeRace<Call>): void {
   race.fire();
 }

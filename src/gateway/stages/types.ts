@@ -15,8 +15,8 @@ export interface Tried {
   outcome: AttemptOutcome | { kind: "cancelled" };
 }
 
-/** What the stages of one call know together. */
-export interface RouteState {
+/** What the stages of one call know together; `Call` is what the call is about (route.ts: method, ranking…). */
+export interface RouteState<Call = unknown> {
   /** Every upstream an attempt was started on, in order. */
   readonly tried: RankedUpstream[];
   /** Absolute time (ms since epoch) after which no attempt starts. */
@@ -41,7 +41,7 @@ export interface RouteState {
    * What the call is about (method, params, ranking…), for stage dependencies that are built once and
    * shared by every call (route.ts), rather than built as closures around each call.
    */
-  readonly call: unknown;
+  readonly call: Call;
 }
 
 /** How a stage asks the one inside it for an attempt. */
@@ -55,9 +55,15 @@ export interface Launch {
 }
 
 /** A stage: starts attempts and settles on one; undefined when no attempt could be started. */
-export type Stage = (state: RouteState, launch: Launch) => Promise<Tried | undefined>;
+export type Stage<Call = unknown> = (state: RouteState<Call>, launch: Launch) => Promise<Tried | undefined>;
 
-export function newRouteState(deadline: number, maxAttempts: number, call?: unknown): RouteState {
+export function newRouteState(deadline: number, maxAttempts: number): RouteState<undefined>;
+export function newRouteState<Call>(deadline: number, maxAttempts: number, call: Call): RouteState<Call>;
+export function newRouteState<Call>(
+  deadline: number,
+  maxAttempts: number,
+  call?: Call,
+): RouteState<Call | undefined> {
   return {
     tried: [],
     deadline,
@@ -74,7 +80,7 @@ export function newRouteState(deadline: number, maxAttempts: number, call?: unkn
 }
 
 /** Remembers what a retry says: its cause and reason, the upstream's error, a `null`, a timeout. */
-export function noteRetry(state: RouteState, tried: Tried): void {
+export function noteRetry<Call>(state: RouteState<Call>, tried: Tried): void {
   const { outcome } = tried;
   if (outcome.kind !== "retry") return;
   state.lastCause = outcome.cause;
