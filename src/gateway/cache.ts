@@ -4,6 +4,7 @@
  * cached. Memory is bounded in bytes. Identical requests in flight share one upstream call.
  */
 import { LRUCache } from "lru-cache";
+import { resultText } from "../rpc/rawResult.js";
 
 export interface ResponseCacheOptions {
   /** Memory bound, in bytes of serialized answers. @default 64 MiB */
@@ -19,21 +20,34 @@ interface Entry {
 }
 
 /**
- * The JSON text of object answers (blocks, receipts, logs): as the operator sent it (upstream.ts keeps
- * the reply's `result` text), or as it was measured for the cache. Such an answer is written to the
- * client, and cached, without serializing it again. Answers are never changed in place, so the text
- * stays the value's.
+ * The JSON text of object answers (blocks, receipts, logs): as the operator sent it, or as it was
+ * measured for the cache. Such an answer is written to the client, and cached, without serializing it
+ * again. Answers are never changed in place, so the text stays the value's.
  */
 const serialized = new WeakMap<object, string>();
+/**
+ * The reply each object result was parsed from (upstream.ts). Its `result` text is found only when the
+ * answer is first written or cached: results that are merged or compared (log chunks, quorum votes) are
+ * never scanned.
+ */
+const replies = new WeakMap<object, string>();
 
 /** The JSON text of `value` when it is an object answer whose text is known; undefined otherwise. */
 export function cachedJson(value: unknown): string | undefined {
-  return typeof value === "object" && value !== null ? serialized.get(value) : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  const known = serialized.get(value);
+  if (known !== undefined) return known;
+  const reply = replies.get(value);
+  if (reply === undefined) return undefined;
+  replies.delete(value);
+  const text = resultText(reply);
+  if (text !== undefined) serialized.set(value, text);
+  return text;
 }
 
-/** Remembers `json` as the text of the object answer `value` (the source text it was parsed from). */
-export function keepJson(value: object, json: string): void {
-  serialized.set(value, json);
+/** Remembers the reply text an object result was parsed from (JSON.parse accepted it). */
+export function keepReplyText(result: object, reply: string): void {
+  replies.set(result, reply);
 }
 
 export class ResponseCache {

@@ -6,8 +6,7 @@
 import { type Dispatcher, Pool } from "undici";
 import type { Address } from "viem";
 import { ACCESS_TOKEN_HEADER } from "../ledger/din/auth.js";
-import { resultText } from "../rpc/rawResult.js";
-import { keepJson } from "./cache.js";
+import { keepReplyText } from "./cache.js";
 import { CircuitBreaker } from "./circuitBreaker.js";
 import type { HealthConfig, UpstreamConfig } from "./config.js";
 import { assessHealth, type HeadSample, type HealthVerdict } from "./health.js";
@@ -561,9 +560,7 @@ class ReplyCollector implements Dispatcher.DispatchHandler {
 function keepResultText(decoded: unknown, text: string): void {
   if (typeof decoded !== "object" || decoded === null) return;
   const result = (decoded as { result?: unknown }).result;
-  if (typeof result !== "object" || result === null) return;
-  const raw = resultText(text);
-  if (raw !== undefined) keepJson(result, raw);
+  if (typeof result === "object" && result !== null) keepReplyText(result, text);
 }
 
 function describeTransportError(error: unknown): string {
