@@ -1,5 +1,5 @@
 /**
- * Routing one call with the network's defaults (`routeOnce`, `routeWithin`), the constraints a read
+ * Routing one call with the network's defaults (`routeOnce`), the constraints a read
  * routes under, and the signed read. Every method handler that sends a call to the operators goes
  * through here; it imports none of them.
  */
@@ -52,20 +52,10 @@ export function cappedParams(
 }
 
 /**
- * Routes one call with the network's defaults; remembers the session's primary. The route's result is
- * the answer itself (it has `result` or `error`), handed on without a copy or another async frame.
+ * Routes one call with the network's defaults; remembers the session's primary and who answered. The
+ * result is the client's answer as it is (it has `result` or `error`), and says which upstream gave it.
  */
-export function routeOnce(
-  method: string,
-  params: readonly unknown[],
-  context: RequestContext,
-  constraints: RouteConstraints = {},
-): Promise<Answer> {
-  return routeWithin(method, params, context, constraints);
-}
-
-/** Like `routeOnce`, telling which upstream answered. */
-export async function routeWithin(
+export async function routeOnce(
   method: string,
   params: readonly unknown[],
   context: RequestContext,
@@ -105,7 +95,7 @@ export async function signedRead(
   if (!network.upstreams.some((upstream) => upstream.operator !== undefined)) {
     throw new UpstreamUnavailableError("no operator of this network signs relays (none is from the ledger)");
   }
-  const result = await routeWithin(method, params, context, {
+  const result = await routeOnce(method, params, context, {
     ...constraints,
     // A hedge's loser would be cancelled after signing; one operator at a time keeps the relay its answer's.
     hedge: false,
@@ -113,5 +103,5 @@ export async function signedRead(
     sign: true,
   });
   context.signedRelay = result.relay as SignedRelay | undefined;
-  return result.kind === "result" ? { result: result.result } : { error: result.error };
+  return result;
 }

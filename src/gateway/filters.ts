@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { RpcErrorCode } from "../rpc/errors.js";
-import { routeWithin } from "./calls.js";
+import { routeOnce } from "./calls.js";
 import { resolveLogRange } from "./consistency.js";
 import { type Answer, type RequestContext, sessionHead } from "./context.js";
 import { getLogs } from "./logs.js";
@@ -28,7 +28,7 @@ export async function handleFilterRequest(
     if (criteria && criteria.blockHash === undefined) {
       resolveLogRange(criteria, sessionHead(context), network.config.logsMaxTotalRange);
     }
-    const routed = await routeWithin(method, params, context, {
+    const routed = await routeOnce(method, params, context, {
       maxLagBlocks: network.routing.readMaxLagBlocks,
     });
     if (routed.kind === "error") return { error: routed.error };
