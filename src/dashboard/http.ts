@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { isHash } from "viem";
+import { decodeSegment } from "../http/path.js";
 import type { SecurityAssumptions } from "../risk/security.js";
 import { defaultAssetsDir, serveAsset } from "./assets.js";
 import { epochsView } from "./epochs.js";
@@ -312,11 +313,9 @@ function booleanParam(query: URLSearchParams, name: string): boolean {
 }
 
 function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw new BadRequest(400, "the path is not valid percent-encoding");
-  }
+  const decoded = decodeSegment(text);
+  if (decoded === undefined) throw new BadRequest(400, "the path is not valid percent-encoding");
+  return decoded;
 }
 
 /** An error's first line (viem's short message when it has one): what went wrong, not where. */
