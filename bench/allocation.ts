@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { sourceOf } from "./cpuProfile.js";
 import { missingTools, startGatewayProcess, startMinimalProxy, startStub, stopAll } from "./processes.js";
 import { runWrk, wrkScript } from "./wrk.js";
 
@@ -33,9 +34,8 @@ function perRequest(file: string, requests: number): { total: number; byFunction
   const byFunction = new Map<string, number>();
   let total = 0;
   const walk = (node: ProfileNode) => {
-    const { functionName, url } = node.callFrame;
-    const where = url.replace(/^file:\/\/.*?\/(src|node_modules|bench)\//, "$1/");
-    const key = `${functionName || "(anonymous)"}${where ? `  ${where}` : ""}`;
+    const where = sourceOf(node.callFrame);
+    const key = `${node.callFrame.functionName || "(anonymous)"}${where ? `  ${where}` : ""}`;
     byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize);
     total += node.selfSize;
     for (const child of node.children ?? []) walk(child);
@@ -56,16 +56,12 @@ async function measure(name: string, url: string, pid: number, profile: string, 
   await new Promise((r) => setTimeout(r, 300));
   const result = await runWrk(url, script, { connections: 32, threads: 1, durationSeconds: 4 });
   process.kill(pid, "SIGUSR2");
-  // The profile is tens of MB: wait until it is there and whole.
-  for (let waited = 0; ; waited += 200) {
-    try {
-      if (existsSync(profile)) return perRequest(profile, result.requests);
-    } catch (error) {
-      if (!(error instanceof SyntaxError) || waited > 20_000) throw error;
-    }
+  // The sampler writes the profile aside and renames it: once it exists it is whole.
+  for (let waited = 0; !existsSync(profile); waited += 200) {
     if (waited > 20_000) throw new Error(`${name} wrote no allocation profile`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  return perRequest(profile, result.requests);
 }
 
 async function main(): Promise<number> {

@@ -13,16 +13,20 @@ export interface HotSpot {
   location: string;
 }
 
+/** A profile frame's file, from the project's root (src/, bench/, node_modules/); empty for V8's own. */
+export function sourceOf(frame: { url: string }): string {
+  return frame.url.replace(/^file:\/\/.*?\/(src|node_modules|bench)\//, "$1/");
+}
+
 export function hotSpots(file: string, count = 15): HotSpot[] {
   const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: ProfileNode[] };
   const total = profile.nodes.reduce((sum, node) => sum + (node.hitCount ?? 0), 0) || 1;
   const byFunction = new Map<string, HotSpot & { hits: number }>();
   for (const node of profile.nodes) {
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, lineNumber } = node.callFrame;
     const name = functionName || "(anonymous)";
-    const location = url
-      ? `${url.replace(/^file:\/\/.*?\/(src|node_modules)\//, "$1/")}:${lineNumber + 1}`
-      : "";
+    const where = sourceOf(node.callFrame);
+    const location = where ? `${where}:${lineNumber + 1}` : "";
     const key = `${name}@${location}`;
     const entry = byFunction.get(key) ?? { hits: 0, sharePercent: 0, name, location };
     entry.hits += node.hitCount ?? 0;

@@ -1,8 +1,9 @@
 /**
  * The runtime's floor for a JSON-RPC proxy: a node:http server that forwards each request's body to one
  * upstream, at the request's path, through an undici Pool and pipes the answer back, nothing else (no
- * parsing, no routing, no metrics). The gateway benchmark runs it in its own process, as it runs the gateway, and measures it on
- * the same pass-through request: what the gateway costs beyond this is the gateway's own work.
+ * parsing, no routing, no metrics). The gateway benchmark runs it in its own process, as it runs the
+ * gateway, and measures it on the same pass-through request: what the gateway costs beyond this is the
+ * gateway's own work.
  *
  * POST /memory is answered with a fixed body instead: the runtime's floor for an answer from memory.
  *
