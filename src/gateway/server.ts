@@ -12,7 +12,7 @@ import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
 import { readBody } from "../http/body.js";
 import { headerValue } from "../http/headers.js";
 import { listen } from "../http/listen.js";
-import { decodeSegment } from "../http/path.js";
+import { RpcPaths } from "../http/path.js";
 import { connectLedger } from "../ledger/din/directory.js";
 import {
   type DinError,
@@ -182,6 +182,7 @@ const jsonHeaders: Readonly<Record<string, string>> = { ...corsHeaders, "content
 
 export function createRequestHandler(deps: HandlerDeps) {
   const { config, networks, logger } = deps;
+  const rpcPaths = new RpcPaths("/v1");
   return (request: IncomingMessage, response: ServerResponse) => {
     const url = request.url ?? "/";
     const query = url.indexOf("?");
@@ -214,7 +215,7 @@ export function createRequestHandler(deps: HandlerDeps) {
       void deps.keys.admin(request, response, path);
       return;
     }
-    const match = /^\/v1\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
+    const match = rpcPaths.read(path);
     if (!match) {
       const message = `no route for ${request.method} ${path.slice(0, 100)}; JSON-RPC goes to POST /v1/<network>/<apiKey>`;
       // A JSON-RPC client posting to a wrong path still gets an answer it can parse.
@@ -226,14 +227,13 @@ export function createRequestHandler(deps: HandlerDeps) {
       sendRpcError(response, 405, new InvalidRequestError("JSON-RPC requests must be sent with POST"));
       return;
     }
-    const name = decodeSegment(match[1]!);
-    const network = name === undefined ? undefined : networks.get(name);
+    const network = match.network === undefined ? undefined : networks.get(match.network);
     if (!network) {
       request.resume();
-      sendRpcError(response, 404, new UnknownNetworkError(match[1]!, [...networks.keys()]));
+      sendRpcError(response, 404, new UnknownNetworkError(match.rawNetwork, [...networks.keys()]));
       return;
     }
-    const apiKey = match[2];
+    const apiKey = match.apiKey;
     const headers = request.headers;
     const credentials = deps.keys
       ? {

@@ -11,7 +11,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
 import { headerValue } from "../http/headers.js";
-import { decodeSegment } from "../http/path.js";
+import { RpcPaths } from "../http/path.js";
 import { InvalidParamsError, LimitExceededError, UnknownNetworkError } from "../rpc/errors.js";
 import { type JsonRpcRequest, positionalParams } from "../rpc/jsonrpc.js";
 import { answerBody, clientVersion } from "./answer.js";
@@ -128,21 +128,21 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
   // Every socket that asked for an upgrade, until it closes: the HTTP server stops tracking it once it is
   // upgraded or refused, so a client that never closes one could otherwise hold the gateway's close.
   const upgradeSockets = new Set<Duplex>();
+  const rpcPaths = new RpcPaths("/ws/v1");
   server.on("upgrade", async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgradeSockets.add(socket);
     socket.once("close", () => upgradeSockets.delete(socket));
     // A peer resetting the connection is its business; it must not become an uncaught error.
     socket.on("error", () => socket.destroy());
     const path = (request.url ?? "/").split("?")[0]!;
-    const match = /^\/ws\/v1\/([^/]+)(?:\/([^/]+))?\/?$/.exec(path);
-    const name = match ? decodeSegment(match[1]!) : undefined;
-    const network = name === undefined ? undefined : deps.networks.get(name);
+    const match = rpcPaths.read(path);
+    const network = match?.network === undefined ? undefined : deps.networks.get(match.network);
     if (!match || !network) {
-      const error = match ? new UnknownNetworkError(match[1]!, [...deps.networks.keys()]) : undefined;
+      const error = match ? new UnknownNetworkError(match.rawNetwork, [...deps.networks.keys()]) : undefined;
       rejectUpgrade(socket, 404, error?.shortMessage ?? "no WebSocket endpoint here; use /ws/v1/<network>");
       return;
     }
-    const apiKey = match[2];
+    const apiKey = match.apiKey;
     let admit: AdmitBody | undefined;
     if (deps.keys) {
       const credentials = {
