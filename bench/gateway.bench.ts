@@ -579,7 +579,7 @@ function buildReport(input: ReportInput): { terminal: string; markdown: string }
       "reads from the stub; on its path /memory it answers a fixed body without forwarding, the floor for " +
       "any answer from memory); the gateway in its " +
       "own process (`din gateway --port 0`), and with `--workers 2`; direct to the stub. Added latency is " +
-      "measured open loop (requests started on schedule, microsecond timing) at half of the gateway's own " +
+      "measured open loop (requests started on schedule, evenly spaced to the microsecond, each latency counted from when its request was due) at half of the gateway's own " +
       "peak pass-through rate, gateway minus direct at the same rate, beside the minimal Node proxy at that " +
       "rate (what the runtime itself adds on this machine); the load generator runs in the benchmark's own " +
       "process on undici's dispatch API. The large answer (a block of 150 transactions, 66 KB) is served by " +

@@ -1,14 +1,16 @@
 /**
  * Open-loop load at a fixed rate: requests are started on schedule whether or not earlier ones have been
- * answered (no coordinated omission), over a pool of keep-alive connections. Latency is measured with
- * `performance.now()` to the microsecond — autocannon's histogram has a 1 ms resolution, too coarse for an
- * added-latency target of 0.3 ms. Every answer is checked: a non-200 status, a transport failure or a
- * JSON-RPC error counts as a client error.
+ * answered, over a pool of keep-alive connections, and each latency counts from when its request was due
+ * (no coordinated omission). Requests are spaced evenly, to the microsecond, not sent in a burst per
+ * timer tick: at 10,000 req/s a 1 ms timer would send ten at a time, and the latency measured would be
+ * the target's queue behind each burst (a target that costs 70 µs a request makes the tenth wait 0.6 ms).
+ * Latency is measured with `performance.now()` to the microsecond — autocannon's histogram has a 1 ms
+ * resolution, too coarse for an added-latency target of 0.3 ms. Every answer is checked: a non-200
+ * status, a transport failure or a JSON-RPC error counts as a client error.
  *
  * The generator shares the machine with what it measures, so it is kept cheap: requests go through
- * undici's dispatch API (no stream or promise chain per request) and answers are checked as bytes, which
- * halves its CPU time per request against `pool.request` + `body.text()` and leaves the cores to the
- * target.
+ * undici's dispatch API (no stream or promise chain per request), answers are checked as bytes, and the
+ * waits between requests sleep in the kernel rather than spin.
  */
 import { type Dispatcher, Pool } from "undici";
 
@@ -34,6 +36,10 @@ export interface PacedResult {
 }
 
 const errorMarker = Buffer.from('"error"');
+/** What the sender sleeps on between two requests less than a millisecond apart (never woken early). */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** The longest the sender blocks before it reads answers again. */
+const sliceMs = 0.05;
 
 /** What one run collects; each answer's handler reports to it. */
 class Tally {
@@ -74,9 +80,10 @@ type Controller = Parameters<NonNullable<Dispatcher.DispatchHandler["onResponseS
 class Answer implements Dispatcher.DispatchHandler {
   private status = 0;
   private readonly chunks: Buffer[] = [];
-  private readonly started = performance.now();
-
-  constructor(private readonly tally: Tally) {}
+  constructor(
+    private readonly tally: Tally,
+    private readonly started: number,
+  ) {}
 
   /** Present so that undici treats this as a handler of its current dispatch API. */
   onRequestStart(): void {}
@@ -119,22 +126,49 @@ export async function runPaced(options: PacedOptions): Promise<PacedResult> {
 
   const start = performance.now();
   let actionDone = options.at === undefined;
-  while (sent < total) {
-    const elapsed = performance.now() - start;
-    if (!actionDone && options.at && elapsed >= options.at.afterMs) {
-      actionDone = true;
-      void options.at.action();
-    }
-    const due = Math.min(total, Math.floor(elapsed / intervalMs) + 1);
-    while (sent < due) {
-      sent++;
-      tally.pending++;
-      pool.dispatch(request, new Answer(tally));
-    }
-    // Requests due within the same millisecond leave together; a busy loop would take a core from the
-    // process under test on a small machine.
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
+  await new Promise<void>((resolve) => {
+    const step = () => {
+      if (sent >= total) {
+        resolve();
+        return;
+      }
+      const now = performance.now();
+      if (!actionDone && options.at && now - start >= options.at.afterMs) {
+        actionDone = true;
+        void options.at.action();
+      }
+      const dueAt = start + sent * intervalMs;
+      if (dueAt - now > 2) {
+        // A long wait (a low rate) sleeps on a timer, which has a millisecond's resolution.
+        setTimeout(step, dueAt - now - 1);
+        return;
+      }
+      // A short one sleeps in slices of at most `sliceMs`, blocking this thread, with a turn of the event
+      // loop between slices to read the answers that came meanwhile. Timers cannot wait less than a
+      // millisecond, and sending every request due within one millisecond at once would measure the
+      // target's queue behind a burst (at 10,000 req/s, ten requests at a time), not its latency; a busy
+      // loop would take a core from the process under test. An answer waits at most one slice to be read,
+      // for every target alike.
+      if (dueAt > now) {
+        Atomics.wait(sleeper, 0, 0, Math.min(sliceMs, dueAt - now));
+        if (dueAt > performance.now()) {
+          setImmediate(step);
+          return;
+        }
+      }
+      const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
+      while (sent < due) {
+        // Latency counts from when the request was due, not from when it left: a generator that fell
+        // behind must not hide the wait (coordinated omission).
+        const scheduled = start + sent * intervalMs;
+        sent++;
+        tally.pending++;
+        pool.dispatch(request, new Answer(tally, scheduled));
+      }
+      setImmediate(step);
+    };
+    step();
+  });
   const sendingMs = performance.now() - start;
   await tally.drain();
   await pool.close();
