@@ -12,6 +12,7 @@ import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
 import { type NetworkState, readNetworkState } from "../devnet/state.js";
 import type { HealthReport } from "../gateway/healthReport.js";
 import { listen } from "../http/listen.js";
+import { requestPath } from "../http/path.js";
 import { LedgerActionError } from "../ledger/din/perform.js";
 import { type LedgerFlags, openLedger, runLedgerCommand, withLedgerOptions } from "./ledger.js";
 import { closeServing, installShutdown, trackSockets } from "./shutdown.js";
@@ -66,7 +67,7 @@ async function serveDashboard(flags: DashboardFlags): Promise<string> {
   });
   const dashboard = new Dashboard(source, { logger });
   const server = createServer((request, response) => {
-    const path = (request.url ?? "/").split("?")[0]!;
+    const path = requestPath(request.url);
     if (Dashboard.owns(path)) dashboard.handle(request, response);
     else if (path === "/") response.writeHead(302, { location: "/dashboard" }).end();
     else response.writeHead(404, { "content-type": "application/json" }).end('{"error":"see /dashboard"}');

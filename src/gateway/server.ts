@@ -12,7 +12,7 @@ import { DashboardSource, type LocalNetwork } from "../dashboard/source.js";
 import { readBody } from "../http/body.js";
 import { headerValue } from "../http/headers.js";
 import { listen } from "../http/listen.js";
-import { RpcPaths } from "../http/path.js";
+import { readRpcPath, requestPath } from "../http/path.js";
 import { connectLedger } from "../ledger/din/directory.js";
 import {
   type DinError,
@@ -182,11 +182,8 @@ const jsonHeaders: Readonly<Record<string, string>> = { ...corsHeaders, "content
 
 export function createRequestHandler(deps: HandlerDeps) {
   const { config, networks, logger } = deps;
-  const rpcPaths = new RpcPaths("/v1");
   return (request: IncomingMessage, response: ServerResponse) => {
-    const url = request.url ?? "/";
-    const query = url.indexOf("?");
-    const path = query === -1 ? url : url.slice(0, query);
+    const path = requestPath(request.url);
     if (request.method === "OPTIONS") {
       response.writeHead(204, preflightHeaders).end();
       return;
@@ -215,7 +212,7 @@ export function createRequestHandler(deps: HandlerDeps) {
       void deps.keys.admin(request, response, path);
       return;
     }
-    const match = rpcPaths.read(path);
+    const match = readRpcPath(path, "/v1");
     if (!match) {
       const message = `no route for ${request.method} ${path.slice(0, 100)}; JSON-RPC goes to POST /v1/<network>/<apiKey>`;
       // A JSON-RPC client posting to a wrong path still gets an answer it can parse.

@@ -11,7 +11,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
 import { headerValue } from "../http/headers.js";
-import { RpcPaths } from "../http/path.js";
+import { readRpcPath, requestPath } from "../http/path.js";
 import { InvalidParamsError, LimitExceededError, UnknownNetworkError } from "../rpc/errors.js";
 import { type JsonRpcRequest, positionalParams } from "../rpc/jsonrpc.js";
 import { answerBody, clientVersion } from "./answer.js";
@@ -128,14 +128,13 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
   // Every socket that asked for an upgrade, until it closes: the HTTP server stops tracking it once it is
   // upgraded or refused, so a client that never closes one could otherwise hold the gateway's close.
   const upgradeSockets = new Set<Duplex>();
-  const rpcPaths = new RpcPaths("/ws/v1");
   server.on("upgrade", async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgradeSockets.add(socket);
     socket.once("close", () => upgradeSockets.delete(socket));
     // A peer resetting the connection is its business; it must not become an uncaught error.
     socket.on("error", () => socket.destroy());
-    const path = (request.url ?? "/").split("?")[0]!;
-    const match = rpcPaths.read(path);
+    const path = requestPath(request.url);
+    const match = readRpcPath(path, "/ws/v1");
     const network = match?.network === undefined ? undefined : deps.networks.get(match.network);
     if (!match || !network) {
       const error = match ? new UnknownNetworkError(match.rawNetwork, [...deps.networks.keys()]) : undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeSegment, RpcPaths } from "./path.js";
+import { decodeSegment, readRpcPath, requestPath } from "./path.js";
 
 describe("decodeSegment", () => {
   it("decodes valid percent-encoding and refuses invalid encoding without throwing", () => {
@@ -9,41 +9,48 @@ describe("decodeSegment", () => {
   });
 });
 
-describe("RpcPaths", () => {
+describe("requestPath", () => {
+  it("drops the query, and reads a missing URL as the root", () => {
+    expect(requestPath("/v1/ethereum?x=1&y=2")).toBe("/v1/ethereum");
+    expect(requestPath("/metrics")).toBe("/metrics");
+    expect(requestPath("/?")).toBe("/");
+    expect(requestPath(undefined)).toBe("/");
+  });
+});
+
+describe("readRpcPath", () => {
   it("reads the network and key under its prefix, with or without a trailing slash", () => {
-    const http = new RpcPaths("/v1");
-    expect(http.read("/v1/ethereum")).toEqual({
+    expect(readRpcPath("/v1/ethereum", "/v1")).toEqual({
       rawNetwork: "ethereum",
       network: "ethereum",
       apiKey: undefined,
     });
-    expect(http.read("/v1/ethereum/key-1/")).toEqual({
+    expect(readRpcPath("/v1/ethereum/key-1/", "/v1")).toEqual({
       rawNetwork: "ethereum",
       network: "ethereum",
       apiKey: "key-1",
     });
-    expect(http.read("/v1/eth%65reum/k")?.network).toBe("ethereum");
-    const ws = new RpcPaths("/ws/v1");
-    expect(ws.read("/ws/v1/polygon/k")?.apiKey).toBe("k");
-    expect(ws.read("/v1/polygon/k")).toBeUndefined();
+    expect(readRpcPath("/v1/eth%65reum/k", "/v1")?.network).toBe("ethereum");
+    expect(readRpcPath("/ws/v1/polygon/k", "/ws/v1")?.apiKey).toBe("k");
+    expect(readRpcPath("/v1/polygon/k", "/ws/v1")).toBeUndefined();
   });
 
   it("answers nothing for other paths, and a network that is not valid percent-encoding as undecodable", () => {
-    const paths = new RpcPaths("/v1");
     for (const path of ["/", "/v1", "/v1/", "/v1/a/b/c", "/v2/a", "/xv1/a", "/v1//k"]) {
-      expect(paths.read(path), path).toBeUndefined();
+      expect(readRpcPath(path, "/v1"), path).toBeUndefined();
     }
-    expect(paths.read("/v1/%E0%A4%A/k")).toEqual({ rawNetwork: "%E0%A4%A", network: undefined, apiKey: "k" });
+    expect(readRpcPath("/v1/%E0%A4%A/k", "/v1")).toEqual({
+      rawNetwork: "%E0%A4%A",
+      network: undefined,
+      apiKey: "k",
+    });
   });
 
-  it("answers a path read before the same way, and keeps at most its capacity of paths", () => {
-    const paths = new RpcPaths("/v1", 4);
-    const first = paths.read("/v1/ethereum/k");
-    expect(paths.read("/v1/ethereum/k")).toBe(first);
-    for (let i = 0; i < 100; i++) expect(paths.read(`/v1/n${i}/k`)?.network).toBe(`n${i}`);
-    expect((paths as unknown as { known: Map<string, unknown> }).known.size).toBeLessThanOrEqual(4);
-    expect(paths.read("/nothing")).toBeUndefined();
-    expect(paths.read("/nothing")).toBeUndefined();
-    expect(paths.read("/v1/ethereum/k")).toEqual(first);
+  it("answers a path read before the same way, and reads many distinct paths each as itself", () => {
+    const first = readRpcPath("/v1/ethereum/k", "/v1");
+    expect(readRpcPath("/v1/ethereum/k", "/v1")).toEqual(first);
+    for (let i = 0; i < 100; i++) expect(readRpcPath(`/v1/n${i}/k`, "/v1")?.network).toBe(`n${i}`);
+    expect(readRpcPath("/nothing", "/v1")).toBeUndefined();
+    expect(readRpcPath("/nothing", "/v1")).toBeUndefined();
   });
 });

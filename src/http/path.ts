@@ -1,5 +1,12 @@
 // Reading request paths the same way in every server of the project.
 
+/** The path of a request's URL, without its query (`/v1/eth?x=1` → `/v1/eth`). */
+export function requestPath(url: string | undefined): string {
+  if (url === undefined) return "/";
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
 /**
  * A percent-encoded path segment decoded; undefined when it is not valid percent-encoding (`%E0%A4%A`,
  * `%zz`). `decodeURIComponent` throws on those, and a client must never be able to turn a path into an
@@ -22,32 +29,15 @@ export interface RpcPath {
   readonly apiKey: string | undefined;
 }
 
-/**
- * Reads `<prefix>/<network>[/<apiKey>][/]` (HTTP's `/v1`, WebSocket's `/ws/v1`); undefined for any other
- * path. Clients send the same few paths again and again, so the last paths read are kept: a bounded map
- * that is emptied when full, so a client sending endless distinct paths costs memory no more than
- * `capacity` entries.
- */
-export class RpcPaths {
-  private readonly pattern: RegExp;
-  private readonly known = new Map<string, RpcPath | undefined>();
+/** The JSON-RPC endpoints: HTTP's and WebSocket's. */
+const rpcPatterns = {
+  "/v1": /^\/v1\/([^/]+)(?:\/([^/]+))?\/?$/,
+  "/ws/v1": /^\/ws\/v1\/([^/]+)(?:\/([^/]+))?\/?$/,
+} as const;
 
-  constructor(
-    prefix: string,
-    private readonly capacity = 1024,
-  ) {
-    this.pattern = new RegExp(`^${prefix.replaceAll("/", "\\/")}\\/([^/]+)(?:\\/([^/]+))?\\/?$`);
-  }
-
-  read(path: string): RpcPath | undefined {
-    const known = this.known.get(path);
-    if (known !== undefined || this.known.has(path)) return known;
-    const match = this.pattern.exec(path);
-    const read = match
-      ? { rawNetwork: match[1]!, network: decodeSegment(match[1]!), apiKey: match[2] }
-      : undefined;
-    if (this.known.size >= this.capacity) this.known.clear();
-    this.known.set(path, read);
-    return read;
-  }
+/** Reads `<prefix>/<network>[/<apiKey>][/]`; undefined for any other path. */
+export function readRpcPath(path: string, prefix: keyof typeof rpcPatterns): RpcPath | undefined {
+  const match = rpcPatterns[prefix].exec(path);
+  if (!match) return undefined;
+  return { rawNetwork: match[1]!, network: decodeSegment(match[1]!), apiKey: match[2] };
 }

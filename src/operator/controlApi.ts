@@ -6,6 +6,7 @@
 //   GET  /healthz   {"ok": true, "id"}
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody } from "../http/body.js";
+import { requestPath } from "../http/path.js";
 import { json, respond } from "./answers.js";
 import { type ChaosState, parseChaosState } from "./chaos.js";
 import { controlTokenMatches } from "./controlToken.js";
@@ -40,7 +41,7 @@ export async function handleControl(
   if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) {
     return respond(res, json(403, { error: "the chaos control answers requests for 127.0.0.1 only" }));
   }
-  const path = (req.url ?? "/").split("?")[0];
+  const path = requestPath(req.url);
   if (path === "/chaos" && req.method === "GET") return respond(res, json(200, source.state()));
   if (path === "/stats" && req.method === "GET") return respond(res, json(200, source.stats()));
   if (path === "/healthz" && req.method === "GET")

@@ -8,6 +8,7 @@ import { type Logger, pino } from "pino";
 import { readBody } from "../http/body.js";
 import { closeServer, listen, urlHost } from "../http/listen.js";
 import { createLimitedServer, type ListenerLimits, type TlsFiles } from "../http/listener.js";
+import { requestPath } from "../http/path.js";
 import { ACCESS_TOKEN_HEADER } from "../ledger/din/auth.js";
 import {
   DinError,
@@ -314,7 +315,7 @@ class OperatorProxy {
   // ---- public JSON-RPC listener ----
 
   private async handlePublic(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = requestPath(req.url);
     if (req.method === "GET" && path === "/healthz") {
       return respond(res, json(200, { ok: true, id: this.id, ...this.labels }));
     }

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { Gauge, Registry } from "prom-client";
 import { listen as listenOn } from "../http/listen.js";
 import { createLimitedServer } from "../http/listener.js";
+import { requestPath } from "../http/path.js";
 import { createRiskGauges, type RiskGauges } from "../risk/metrics.js";
 import type { SecurityAssumptions } from "../risk/security.js";
 
@@ -145,7 +146,7 @@ export async function serveWatcherMetrics(
   listen: { host?: string; port: number },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = createLimitedServer({}, (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = requestPath(req.url);
     if (req.method !== "GET" || path !== "/metrics") {
       res.writeHead(req.method !== "GET" ? 405 : 404, { "content-type": "text/plain" });
       res.end(req.method !== "GET" ? "GET only\n" : "not found: GET /metrics\n");
