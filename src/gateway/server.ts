@@ -27,6 +27,7 @@ import { relayResponseHeaders, SIGN_HEADER, wantsSignedRelay } from "./clientRel
 import type { GatewayConfig } from "./config.js";
 import type { RequestContext } from "./context.js";
 import { healthReport } from "./healthReport.js";
+import { type ClientCredentials, credentialsFrom } from "./keys/admission.js";
 import { type KeyService, startKeyService } from "./keys/service.js";
 import { type LedgerLink, startLedgerLink } from "./ledger.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics.js";
@@ -231,16 +232,7 @@ export function createRequestHandler(deps: HandlerDeps) {
       return;
     }
     const apiKey = match.apiKey;
-    const headers = request.headers;
-    const credentials = deps.keys
-      ? {
-          network: network.name,
-          apiKey,
-          authorization: Array.isArray(headers.authorization) ? undefined : headers.authorization,
-          origin: headerValue(headers.origin),
-          userAgent: headerValue(headers["user-agent"]),
-        }
-      : undefined;
+    const credentials = deps.keys ? credentialsFrom(network.name, apiKey, request.headers) : undefined;
     const limit = config.server.maxBodyBytes;
     if (!credentials) {
       // Keys off: nothing to check before the body is read.
@@ -291,7 +283,7 @@ async function answerHttp(
   response: ServerResponse,
   network: Network,
   apiKey: string | undefined,
-  credentials: Credentials | undefined,
+  credentials: ClientCredentials | undefined,
   body: Buffer | undefined,
 ): Promise<void> {
   const { config } = deps;
@@ -339,8 +331,6 @@ async function answerHttp(
       .end(output.body);
   }
 }
-
-type Credentials = Parameters<KeyService["admitter"]>[0];
 
 /**
  * The headers of a JSON answer of `length` bytes with `extra` (din-upstream, a signed relay's): one object

@@ -18,7 +18,7 @@ import { answerBody, clientVersion } from "./answer.js";
 import { type ChainEvent, ChainFollower } from "./chainFollower.js";
 import type { GatewayConfig } from "./config.js";
 import type { Answer, RequestContext } from "./context.js";
-import type { AdmitBody } from "./keys/admission.js";
+import { type AdmitBody, credentialsFrom } from "./keys/admission.js";
 import type { KeyService } from "./keys/service.js";
 import { type LogFilter, matchesLogFilter, parseLogFilter } from "./logFilter.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -144,15 +144,7 @@ export function attachWebSockets(server: Server, deps: WebSocketDeps): WebSocket
     const apiKey = match.apiKey;
     let admit: AdmitBody | undefined;
     if (deps.keys) {
-      const credentials = {
-        network: network.name,
-        apiKey,
-        authorization: Array.isArray(request.headers.authorization)
-          ? undefined
-          : request.headers.authorization,
-        origin: headerValue(request.headers.origin),
-        userAgent: headerValue(request.headers["user-agent"]),
-      };
+      const credentials = credentialsFrom(network.name, apiKey, request.headers);
       const auth = await deps.keys.admission.authenticate(credentials);
       if (!auth.ok) {
         rejectUpgrade(socket, auth.error.httpStatus, auth.error.shortMessage);

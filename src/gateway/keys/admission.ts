@@ -6,6 +6,8 @@
  * allowlist refuses, and counts usage once the answers are known. Reads only memory (and Redis when
  * limits are shared), never SQL.
  */
+import type { IncomingHttpHeaders } from "node:http";
+import { headerValue } from "../../http/headers.js";
 import type { DinError } from "../../rpc/errors.js";
 import { errorResponse, type JsonRpcResponse, type ParsedEntry } from "../../rpc/jsonrpc.js";
 import { unknownMethodLabel } from "../../rpc/methods.js";
@@ -35,6 +37,21 @@ export interface ClientCredentials {
   authorization?: string | undefined;
   origin?: string | undefined;
   userAgent?: string | undefined;
+}
+
+/** The credentials an HTTP request or WebSocket upgrade for `network` carries in its path and headers. */
+export function credentialsFrom(
+  network: string,
+  apiKey: string | undefined,
+  headers: IncomingHttpHeaders,
+): ClientCredentials {
+  return {
+    network,
+    apiKey,
+    authorization: Array.isArray(headers.authorization) ? undefined : headers.authorization,
+    origin: headerValue(headers.origin),
+    userAgent: headerValue(headers["user-agent"]),
+  };
 }
 
 export type Admission =
