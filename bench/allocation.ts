@@ -72,20 +72,18 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "din-alloc-"));
   try {
     const stub = await startStub(dir, "stub", { workers: 1, masterProcess: false });
+    // Each process writes its own profile: the sampler reads where from DIN_ALLOCATION_PROFILE.
     const gatewayProfile = join(dir, "gateway.alloc.json");
-    process.env.DIN_ALLOCATION_PROFILE = gatewayProfile;
     const gateway = await startGatewayProcess(dir, "gateway", {
       upstreams: [stub.url],
       nodeFlags: ["--import", sampler],
+      env: { DIN_ALLOCATION_PROFILE: gatewayProfile },
     });
     const proxyProfile = join(dir, "proxy.alloc.json");
-    process.env.DIN_ALLOCATION_PROFILE = proxyProfile;
-    const nodeOptions = process.env.NODE_OPTIONS;
-    process.env.NODE_OPTIONS = `${nodeOptions ?? ""} --import ${sampler}`.trim();
-    const proxy = await startMinimalProxy(dir, stub.url);
-    if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = nodeOptions;
-    delete process.env.DIN_ALLOCATION_PROFILE;
+    const proxy = await startMinimalProxy(dir, stub.url, {
+      nodeFlags: ["--import", sampler],
+      env: { DIN_ALLOCATION_PROFILE: proxyProfile },
+    });
     const floor = await measure("proxy", proxy.url, proxy.pid, proxyProfile, dir);
     const measured = await measure("gateway", gateway.url, gateway.pid, gatewayProfile, dir);
     const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;

@@ -231,6 +231,21 @@ ${httpCommon(dir)}  upstream stub {
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
+/** How a Node process of the benchmark is started beyond its script: V8 or loader flags, environment. */
+export interface ProcessOptions {
+  nodeFlags?: string[];
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+}
+
+function spawnNode(args: string[], cwd: string, options: ProcessOptions): ChildProcess {
+  return spawn(process.execPath, args, {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  });
+}
+
 export interface GatewayProcess {
   child: Child;
   /** The JSON-RPC endpoint of the benchmark network. */
@@ -250,10 +265,9 @@ export async function startGatewayProcess(
     workers?: number;
     attemptTimeoutMs?: number;
     headPollMs?: number;
-    nodeFlags?: string[];
     /** Also serve the network `bench-large`, whose upstreams answer every call with the large answer. */
     largeNetwork?: boolean;
-  },
+  } & ProcessOptions,
 ): Promise<GatewayProcess> {
   const upstreamsAt = (path: string) =>
     options.upstreams.map((url, index) => ({
@@ -286,7 +300,7 @@ export async function startGatewayProcess(
     "0",
     ...(options.workers ? ["--workers", String(options.workers)] : []),
   ];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnNode(args, root, options);
   const log = createWriteStream(join(dir, `${name}.log`));
   child.stderr?.pipe(log);
   const entry = track(name, child);
@@ -331,10 +345,16 @@ export async function startGatewayProcess(
 export async function startMinimalProxy(
   dir: string,
   upstreamUrl: string,
+  options: ProcessOptions = {},
 ): Promise<{ child: Child; url: string; pid: number }> {
   const root = resolve(import.meta.dirname, "..");
-  const args = [join(root, "bin/run-ts.mjs"), join(root, "bench/minimalProxy.ts"), upstreamUrl];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [
+    ...(options.nodeFlags ?? []),
+    join(root, "bin/run-ts.mjs"),
+    join(root, "bench/minimalProxy.ts"),
+    upstreamUrl,
+  ];
+  const child = spawnNode(args, root, options);
   child.stderr?.pipe(createWriteStream(join(dir, "minimal-proxy.log")));
   const entry = track("minimal-proxy", child);
   const lines = createInterface({ input: child.stdout! });
